@@ -1,0 +1,50 @@
+/**
+ * Reading a request body under a size cap, once, so the policy can see the JSON-RPC operation and the MCP
+ * handler still gets the bytes.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+
+/** A body too large to read. @see https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14 */
+export class BodyTooLargeError extends Error {
+  readonly limit: number
+  constructor(limit: number) {
+    super(`request body exceeds ${limit} bytes`)
+    this.name = 'BodyTooLargeError'
+    this.limit = limit
+  }
+}
+
+/**
+ * The body as text, refusing more than `maxBytes` (declared or streamed).
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-8.6
+ */
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN)
+  if (declared > maxBytes) throw new BodyTooLargeError(maxBytes)
+  if (!request.body) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {})
+      throw new BodyTooLargeError(maxBytes)
+    }
+    chunks.push(value)
+  }
+  if (chunks.length === 1) return new TextDecoder().decode(chunks[0])
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
+/** Parse JSON, or undefined when the text is not JSON (the MCP handler then answers the parse error). */
+export function parseJson(text: string): unknown {
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}

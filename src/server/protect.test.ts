@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { parseWwwAuthenticate } from '../shared/www-authenticate.ts'
+import { createResourceServer, parseAuthorization } from './protect.ts'
+import { testIssuer } from './testing/keys.test-helper.ts'
+import { jwtVerifier } from './verify/jwt.ts'
+
+const RESOURCE = 'https://mcp.example.com/mcp'
+const PRM = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp'
+
+async function setup(policy = {}) {
+  const as = await testIssuer()
+  const rs = createResourceServer({
+    resource: RESOURCE,
+    authorizationServers: [as.issuer],
+    scopesSupported: ['mcp'],
+    verifier: jwtVerifier({ issuer: as.issuer, keys: as.jwks }),
+    policy: { required: ['mcp'], tools: { deploy: ['deploy'] }, ...policy },
+  })
+  return { as, rs }
+}
+
+function call(token: string | undefined, body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(RESOURCE, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  })
+}
+
+const toolsCall = (name: string) => ({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: { name, arguments: {} },
+})
+
+function challengeOf(r: Response) {
+  const [c] = parseWwwAuthenticate(r.headers.get('www-authenticate'))
+  assert.ok(c, 'a challenge is present')
+  return c.params
+}
+
+describe('createResourceServer().protect', () => {
+  it('answers 401 without an error code when there is no token, with resource_metadata and scope', async () => {
+    const { rs } = await setup()
+    const r = await rs.protect(call(undefined, toolsCall('deploy')))
+    assert.ok(r instanceof Response)
+    assert.equal(r.status, 401)
+    const p = challengeOf(r)
+    assert.equal(p['error'], undefined)
+    assert.equal(p['resource_metadata'], PRM)
+    assert.equal(p['scope'], 'mcp deploy')
+    assert.equal(r.headers.get('access-control-expose-headers'), 'WWW-Authenticate')
+  })
+
+  it('passes a valid token and hands over the SDK authInfo shape', async () => {
+    const { as, rs } = await setup()
+    const token = await as.mint()
+    const v = await rs.protect(call(token, toolsCall('echo')))
+    assert.ok(!(v instanceof Response))
+    assert.equal(v.authInfo.token, token)
+    assert.equal(v.authInfo.clientId, 'client-1')
+    assert.deepEqual(v.authInfo.scopes, ['mcp'])
+    assert.equal(v.authInfo.resource?.href, RESOURCE)
+    assert.equal(v.authInfo.resourceMetadataUrl, PRM)
+    assert.equal(v.authInfo.extra?.['subject'], 'user-1')
+    assert.equal(v.authInfo.extra?.['issuer'], as.issuer)
+    assert.equal(typeof v.authInfo.expiresAt, 'number')
+  })
+
+  it('answers 403 insufficient_scope with the full scope set for a tool needing more', async () => {
+    const { as, rs } = await setup()
+    const r = await rs.protect(call(await as.mint(), toolsCall('deploy')))
+    assert.ok(r instanceof Response)
+    assert.equal(r.status, 403)
+    const p = challengeOf(r)
+    assert.equal(p['error'], 'insufficient_scope')
+    assert.equal(p['scope'], 'mcp deploy')
+    assert.equal(p['resource_metadata'], PRM)
+    const ok = await rs.protect(call(await as.mint({ scope: 'mcp deploy' }), toolsCall('deploy')))
+    assert.ok(!(ok instanceof Response))
+  })
+
+  it('honours a scope hierarchy', async () => {
+    const { as, rs } = await setup({ implies: { admin: ['mcp', 'deploy'] } })
+    const ok = await rs.protect(call(await as.mint({ scope: 'admin' }), toolsCall('deploy')))
+    assert.ok(!(ok instanceof Response))
+  })
+
+  it('answers invalid_token for a token of another audience and for garbage', async () => {
+    const { as, rs } = await setup()
+    for (const token of [await as.mint({ aud: 'https://mcp.example.com/other' }), 'abc.def.ghi', 'x']) {
+      const r = await rs.protect(call(token, toolsCall('echo')))
+      assert.ok(r instanceof Response)
+      assert.equal(r.status, 401)
+      assert.equal(challengeOf(r)['error'], 'invalid_token')
+    }
+  })
+
+  it('accepts the audience with one trailing slash', async () => {
+    const { as, rs } = await setup()
+    const v = await rs.protect(call(await as.mint({ aud: `${RESOURCE}/` }), toolsCall('echo')))
+    assert.ok(!(v instanceof Response))
+  })
+
+  it('reads Mcp-Method/Mcp-Name and refuses a header that disagrees with the body', async () => {
+    const { as, rs } = await setup()
+    const token = await as.mint({ scope: 'mcp' })
+    // Header says echo, body says deploy: refused before the scope decision could be fooled.
+    const r = await rs.protect(
+      call(token, toolsCall('deploy'), { 'mcp-method': 'tools/call', 'mcp-name': 'echo' }),
+    )
+    assert.ok(r instanceof Response)
+    assert.equal(r.status, 400)
+    const body = (await r.json()) as { error: { code: number } }
+    assert.equal(body.error.code, -32020)
+    const b64 = `=?base64?${Buffer.from('deploy').toString('base64')}?=`
+    const r2 = await rs.protect(
+      call(token, toolsCall('deploy'), { 'mcp-method': 'tools/call', 'mcp-name': b64 }),
+    )
+    assert.ok(r2 instanceof Response)
+    assert.equal(r2.status, 403)
+  })
+
+  it('does not consume the request body in protect()', async () => {
+    const { as, rs } = await setup()
+    const req = call(await as.mint(), toolsCall('echo'))
+    const v = await rs.protect(req)
+    assert.ok(!(v instanceof Response))
+    assert.deepEqual(await req.json(), toolsCall('echo'))
+  })
+
+  it('refuses a 100 KB Authorization header quickly with invalid_token', async () => {
+    const { rs } = await setup()
+    const r = await rs.protect(call('a'.repeat(100 * 1024), toolsCall('echo')))
+    assert.ok(r instanceof Response)
+    assert.equal(r.status, 401)
+    assert.match(challengeOf(r)['error_description'] ?? '', /longer than/)
+  })
+})
+
+describe('handle', () => {
+  it('serves metadata, preflights, and forwards the body and authInfo to next', async () => {
+    const { as, rs } = await setup()
+    const meta = await rs.handle(new Request(PRM), () => new Response('no'))
+    assert.equal(meta.status, 200)
+    assert.equal(meta.headers.get('access-control-allow-origin'), '*')
+    const doc = (await meta.json()) as Record<string, unknown>
+    assert.equal(doc['resource'], RESOURCE)
+    assert.deepEqual(doc['authorization_servers'], [as.issuer])
+    const pre = await rs.handle(new Request(RESOURCE, { method: 'OPTIONS' }), () => new Response('no'))
+    assert.equal(pre.status, 204)
+    const r = await rs.handle(call(await as.mint(), toolsCall('echo')), async (req, ctx) => {
+      assert.deepEqual(ctx.parsedBody, toolsCall('echo'))
+      assert.deepEqual(await req.json(), toolsCall('echo'))
+      return Response.json({ sub: ctx.authInfo.extra?.['subject'] })
+    })
+    assert.equal(r.status, 200)
+    assert.match(r.headers.get('access-control-expose-headers') ?? '', /WWW-Authenticate/)
+  })
+})
+
+describe('parseAuthorization', () => {
+  it('reads Bearer and DPoP, ignores other schemes, flags malformed ones', () => {
+    assert.deepEqual(parseAuthorization('Bearer abc'), { scheme: 'Bearer', token: 'abc' })
+    assert.deepEqual(parseAuthorization('dpop abc='), { scheme: 'DPoP', token: 'abc=' })
+    assert.equal(parseAuthorization('Basic dXNlcg=='), undefined)
+    assert.equal(parseAuthorization(null), undefined)
+    assert.ok('error' in (parseAuthorization('Bearer a, Bearer b') ?? {}))
+    assert.ok('error' in (parseAuthorization('Bearer ') ?? {}))
+  })
+})

@@ -1,0 +1,60 @@
+/** Test helper: an SDK v2 MCP server with a few tools, served over node:http behind a fetch handler. */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
+import { nodeListener } from '../adapters/node-http.ts'
+
+/** An McpServer with `whoami` (echoes the verified subject and scopes) and `deploy`. */
+export function buildMcpServer(): McpServer {
+  const server = new McpServer({ name: 'protected-test', version: '1.0.0' })
+  server.registerTool('whoami', { description: 'who is calling' }, async (ctx) => {
+    const auth = ctx.http?.authInfo
+    return {
+      content: [
+        {
+          type: 'text',
+          text: JSON.stringify({ subject: auth?.extra?.['subject'] ?? null, scopes: auth?.scopes ?? [] }),
+        },
+      ],
+    }
+  })
+  server.registerTool('deploy', { description: 'needs the deploy scope' }, async () => ({
+    content: [{ type: 'text', text: 'deployed' }],
+  }))
+  return server
+}
+
+export interface Listening {
+  url: string
+  server: http.Server
+  close(): Promise<void>
+}
+
+/** Listen on 127.0.0.1, port 0. */
+export async function listen(
+  listener: http.RequestListener,
+  options: http.ServerOptions = {},
+): Promise<Listening> {
+  const server = http.createServer(options, listener)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
+
+/** Serve a fetch-shaped handler on 127.0.0.1. */
+export function serveFetch(
+  handler: (request: Request) => Response | Promise<Response>,
+  options: http.ServerOptions = {},
+): Promise<Listening> {
+  return listen(nodeListener(handler), options)
+}
+
+export { createMcpHandler }

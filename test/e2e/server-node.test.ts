@@ -1,0 +1,84 @@
+/**
+ * The kit in front of an SDK v2 MCP server over real sockets, with a remote JWKS: tokens minted in the test,
+ * the SDK client given a static token.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { createMcpHandler } from '@modelcontextprotocol/server'
+import { createResourceServer, jwtVerifier, type ResourceServer } from '../../src/server/index.ts'
+import { type TestIssuer, testIssuer } from '../../src/server/testing/keys.test-helper.ts'
+import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
+
+describe('resource server on node:http with an SDK v2 server', () => {
+  let as: TestIssuer
+  let jwks: Listening
+  let mcp: Listening
+  let rs: ResourceServer
+  let resource: string
+
+  before(async () => {
+    as = await testIssuer('ES256', 'http://127.0.0.1:1/issuer')
+    jwks = await serveFetch(() => Response.json(as.jwks))
+    const handler = createMcpHandler(() => buildMcpServer())
+    mcp = await serveFetch((req) => rs.handle(req, (r, { authInfo }) => handler.fetch(r, { authInfo })))
+    resource = `${mcp.url}/mcp`
+    rs = createResourceServer({
+      resource,
+      authorizationServers: [as.issuer],
+      scopesSupported: ['mcp'],
+      verifier: jwtVerifier({ issuer: as.issuer, jwksUri: `${jwks.url}/jwks` }),
+      policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
+    })
+  })
+  after(async () => {
+    await mcp.close()
+    await jwks.close()
+  })
+
+  async function connect(token: string) {
+    const client = new Client({ name: 't', version: '1' })
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(resource), { authProvider: { token: async () => token } }),
+    )
+    return client
+  }
+
+  it('lets a valid token list and call tools, with the claims reaching the handler', async () => {
+    const client = await connect(await as.mint({ aud: resource, scope: 'mcp' }))
+    const tools = await client.listTools()
+    assert.deepEqual(tools.tools.map((t) => t.name).sort(), ['deploy', 'whoami'])
+    const r = await client.callTool({ name: 'whoami', arguments: {} })
+    const text = (r.content as { type: string; text: string }[])[0]!.text
+    assert.deepEqual(JSON.parse(text), { subject: 'user-1', scopes: ['mcp'] })
+    await client.close()
+  })
+
+  it('answers 403 insufficient_scope for deploy without the deploy scope', async () => {
+    const token = await as.mint({ aud: resource, scope: 'mcp' })
+    const r = await fetch(`${resource}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'deploy', arguments: {} },
+      }),
+    })
+    assert.equal(r.status, 403)
+    assert.match(r.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/)
+    assert.match(r.headers.get('www-authenticate') ?? '', /scope="mcp deploy"/)
+  })
+
+  it('serves the metadata document at the path-inserted URL', async () => {
+    const r = await fetch(rs.metadataUrl)
+    assert.equal(r.status, 200)
+    const doc = (await r.json()) as { resource: string }
+    assert.equal(doc.resource, resource)
+  })
+})
