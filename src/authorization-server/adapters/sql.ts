@@ -1,0 +1,234 @@
+/**
+ * oidc-provider's Adapter interface over any SQL database (SQLite, PostgreSQL): one table of artifacts keyed
+ * by (model, hashed id), one table of sealed server secrets. Dialect differences live in the driver.
+ * @see https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
+ */
+import type { Sealer } from './sealing.ts'
+
+/** The few statements the adapter needs; `?` placeholders, the driver rewrites them for its dialect. */
+export interface SqlDriver {
+  /** Runs a statement and returns how many rows it changed. */
+  run(sql: string, params?: SqlValue[]): Promise<number>
+  /** Runs a query and returns its rows. */
+  all(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]>
+  /** Runs several statements (schema setup). */
+  exec(sql: string): Promise<void>
+  /** Releases connections. */
+  close(): Promise<void>
+}
+
+/** A value bound to a placeholder. */
+export type SqlValue = string | number | null
+
+/** The payload oidc-provider hands to and expects from an adapter. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
+export type AdapterPayload = Record<string, unknown>
+
+/** oidc-provider's Adapter contract. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
+export interface Adapter {
+  upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void>
+  find(id: string): Promise<AdapterPayload | undefined>
+  findByUserCode(userCode: string): Promise<AdapterPayload | undefined>
+  findByUid(uid: string): Promise<AdapterPayload | undefined>
+  consume(id: string): Promise<void>
+  destroy(id: string): Promise<void>
+  revokeByGrantId(grantId: string): Promise<void>
+}
+
+/** What the storage layer offers the authorization server. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
+export interface AuthorizationServerStorage {
+  /** Adapter factory handed to oidc-provider's `adapter` option. */
+  adapter: (model: string) => Adapter
+  /** Returns the named server secret (signing keys, cookie keys), creating it once across all instances. */
+  loadSecret(name: string, create: () => string): Promise<string>
+  /** Deletes expired artifacts and registrations unused for too long; returns the rows removed. */
+  purge(): Promise<number>
+  /** Stops the purge timer and closes connections. */
+  close(): Promise<void>
+}
+
+/** Storage tuning shared by every SQL backend. @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2 */
+export interface SqlStorageOptions {
+  /** Key (≥ 32 bytes) from which identifier hashes and secret seals derive; keep it outside the database. */
+  sealer: Sealer
+  /** Table name prefix, letters, digits and `_` (default `mcp_oauth_`). */
+  tablePrefix?: string
+  /**
+   * Seconds after a refresh token is first used during which presenting it again still works, so one
+   * client's concurrent refreshes don't revoke its grant. After that, reuse revokes the whole grant. Default 10.
+   */
+  refreshReuseGraceSeconds?: number
+  /** Dynamically registered clients unused this many seconds are deleted. Default 30 days; 0 disables. */
+  unusedClientTtlSeconds?: number
+  /** How often expired rows are purged, in seconds. Default 300; 0 disables the timer. */
+  purgeIntervalSeconds?: number
+}
+
+const SEALED_ID = 'mcp_oauth_sealed_id'
+const CLIENT_TOUCH_INTERVAL_MS = 60 * 60 * 1000
+
+/** Creates the schema and returns storage over `driver`. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
+export async function createSqlStorage(
+  driver: SqlDriver,
+  options: SqlStorageOptions,
+): Promise<AuthorizationServerStorage> {
+  const prefix = options.tablePrefix ?? 'mcp_oauth_'
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(prefix)) throw new Error('table prefix must be an SQL identifier')
+  const models = `${prefix}models`
+  const secrets = `${prefix}secrets`
+  const { sealer } = options
+  const graceMs = (options.refreshReuseGraceSeconds ?? 10) * 1000
+  const unusedClientMs = (options.unusedClientTtlSeconds ?? 30 * 24 * 3600) * 1000
+
+  await driver.exec(`
+    CREATE TABLE IF NOT EXISTS ${models} (
+      model TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL,
+      grant_id TEXT, uid TEXT, user_code TEXT,
+      expires_at BIGINT, consumed_at BIGINT, last_used_at BIGINT,
+      PRIMARY KEY (model, id));
+    CREATE INDEX IF NOT EXISTS ${models}_grant ON ${models} (grant_id);
+    CREATE INDEX IF NOT EXISTS ${models}_uid ON ${models} (model, uid);
+    CREATE INDEX IF NOT EXISTS ${models}_user_code ON ${models} (model, user_code);
+    CREATE INDEX IF NOT EXISTS ${models}_expires ON ${models} (expires_at);
+    CREATE TABLE IF NOT EXISTS ${secrets} (name TEXT PRIMARY KEY, value TEXT NOT NULL);`)
+
+  const optionalHash = (value: unknown) => (typeof value === 'string' ? sealer.hash(value) : null)
+
+  /** Strips what must not rest in clear text; `id` is restored from the caller's argument on read. */
+  function toStored(model: string, id: string, payload: AdapterPayload): string {
+    const stored: AdapterPayload = { ...payload }
+    if (stored['jti'] === id) delete stored['jti']
+    // Artifacts found by uid or user code need their id back; it rests sealed, never in clear.
+    if (model === 'Session' || typeof payload['userCode'] === 'string') stored[SEALED_ID] = sealer.seal(id)
+    if (typeof stored['client_secret'] === 'string')
+      stored['client_secret'] = sealer.seal(stored['client_secret'])
+    return JSON.stringify(stored)
+  }
+
+  function fromStored(model: string, id: string | undefined, row: Record<string, unknown>): AdapterPayload {
+    const payload = JSON.parse(String(row['payload'])) as AdapterPayload
+    const sealedId = payload[SEALED_ID]
+    delete payload[SEALED_ID]
+    const realId = id ?? (typeof sealedId === 'string' ? sealer.open(sealedId) : undefined)
+    if (realId !== undefined && model !== 'Client' && payload['jti'] === undefined) payload['jti'] = realId
+    if (typeof payload['client_secret'] === 'string') {
+      payload['client_secret'] = sealer.open(payload['client_secret'])
+    }
+    const consumedAt = row['consumed_at'] === null ? undefined : Number(row['consumed_at'])
+    // A refresh token reused within the grace window is treated as unused so the grant survives races.
+    if (consumedAt !== undefined && !(model === 'RefreshToken' && Date.now() - consumedAt < graceMs)) {
+      payload['consumed'] = Math.floor(consumedAt / 1000)
+    }
+    return payload
+  }
+
+  const live = `(expires_at IS NULL OR expires_at > ?)`
+
+  async function findWhere(model: string, column: string, value: string, id?: string) {
+    const now = Date.now()
+    const rows = await driver.all(
+      `SELECT payload, consumed_at, last_used_at FROM ${models} WHERE model = ? AND ${column} = ? AND ${live}`,
+      [model, sealer.hash(value), now],
+    )
+    const row = rows[0]
+    if (!row) return undefined
+    if (
+      model === 'Client' &&
+      id !== undefined &&
+      now - Number(row['last_used_at'] ?? 0) > CLIENT_TOUCH_INTERVAL_MS
+    ) {
+      await driver.run(`UPDATE ${models} SET last_used_at = ? WHERE model = ? AND id = ?`, [
+        now,
+        model,
+        sealer.hash(id),
+      ])
+    }
+    return fromStored(model, id, row)
+  }
+
+  function adapter(model: string): Adapter {
+    return {
+      async upsert(id, payload, expiresIn) {
+        const now = Date.now()
+        const expiresAt = typeof expiresIn === 'number' ? now + expiresIn * 1000 : null
+        await driver.run(
+          `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)
+           ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+             uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
+          [
+            model,
+            sealer.hash(id),
+            toStored(model, id, payload),
+            optionalHash(payload['grantId']),
+            optionalHash(payload['uid']),
+            optionalHash(payload['userCode']),
+            expiresAt,
+            now,
+          ],
+        )
+      },
+      find: (id) => findWhere(model, 'id', id, id),
+      findByUid: (uid) => findWhere(model, 'uid', uid),
+      findByUserCode: (userCode) => findWhere(model, 'user_code', userCode),
+      async consume(id) {
+        // The first use time is kept, so repeated presentations cannot stretch the grace window.
+        await driver.run(
+          `UPDATE ${models} SET consumed_at = COALESCE(consumed_at, ?) WHERE model = ? AND id = ?`,
+          [Date.now(), model, sealer.hash(id)],
+        )
+      },
+      async destroy(id) {
+        await driver.run(`DELETE FROM ${models} WHERE model = ? AND id = ?`, [model, sealer.hash(id)])
+      },
+      async revokeByGrantId(grantId) {
+        await driver.run(`DELETE FROM ${models} WHERE grant_id = ?`, [sealer.hash(grantId)])
+      },
+    }
+  }
+
+  async function loadSecret(name: string, create: () => string): Promise<string> {
+    const read = async () => (await driver.all(`SELECT value FROM ${secrets} WHERE name = ?`, [name]))[0]
+    let row = await read()
+    if (!row) {
+      // Several instances may start at once: the first insert wins, everyone reads the winner.
+      await driver.run(`INSERT INTO ${secrets} (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, [
+        name,
+        sealer.seal(create()),
+      ])
+      row = await read()
+    }
+    return sealer.open(String(row!['value']))
+  }
+
+  async function purge(): Promise<number> {
+    const now = Date.now()
+    let removed = await driver.run(`DELETE FROM ${models} WHERE expires_at IS NOT NULL AND expires_at <= ?`, [
+      now,
+    ])
+    if (unusedClientMs > 0) {
+      removed += await driver.run(`DELETE FROM ${models} WHERE model = 'Client' AND last_used_at < ?`, [
+        now - unusedClientMs,
+      ])
+    }
+    return removed
+  }
+
+  const intervalSeconds = options.purgeIntervalSeconds ?? 300
+  const timer =
+    intervalSeconds > 0
+      ? setInterval(() => {
+          purge().catch(() => {})
+        }, intervalSeconds * 1000)
+      : undefined
+  timer?.unref()
+
+  return {
+    adapter,
+    loadSecret,
+    purge,
+    async close() {
+      if (timer) clearInterval(timer)
+      await driver.close()
+    },
+  }
+}

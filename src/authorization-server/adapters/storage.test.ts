@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import pg from 'pg'
+import { need, POSTGRES_URL, postgresAvailable } from '../../../test/support/environment.ts'
+import { createPostgresStorage } from './postgres.ts'
+import { createSealer, generateStorageKey } from './sealing.ts'
+import type { AuthorizationServerStorage, SqlStorageOptions } from './sql.ts'
+import { createSqliteStorage } from './sqlite.ts'
+
+interface Backend {
+  name: string
+  available: () => Promise<boolean>
+  open: (
+    options: SqlStorageOptions,
+  ) => Promise<{ storage: AuthorizationServerStorage; raw: () => Promise<string> }>
+}
+
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    available: async () => true,
+    async open(options) {
+      const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-store-'))
+      const file = join(dir, 'as.db')
+      const storage = await createSqliteStorage(file, options)
+      return {
+        storage: {
+          ...storage,
+          close: async () => {
+            await storage.close()
+            rmSync(dir, { recursive: true, force: true })
+          },
+        },
+        raw: async () =>
+          readFileSync(file).toString('latin1') + readFileSync(`${file}-wal`).toString('latin1'),
+      }
+    },
+  },
+  {
+    name: 'postgres',
+    available: postgresAvailable,
+    async open(options) {
+      const prefix = `t${randomBytes(6).toString('hex')}_`
+      const storage = await createPostgresStorage(POSTGRES_URL, { ...options, tablePrefix: prefix })
+      const client = new pg.Client({ connectionString: POSTGRES_URL })
+      await client.connect()
+      return {
+        storage: {
+          ...storage,
+          close: async () => {
+            await storage.close()
+            await client.query(`DROP TABLE IF EXISTS ${prefix}models, ${prefix}secrets`)
+            await client.end()
+          },
+        },
+        raw: async () => JSON.stringify((await client.query(`SELECT * FROM ${prefix}models`)).rows),
+      }
+    },
+  },
+]
+
+for (const backend of backends) {
+  describe(`storage adapter on ${backend.name}`, () => {
+    const base = (): SqlStorageOptions => ({
+      sealer: createSealer(generateStorageKey()),
+      purgeIntervalSeconds: 0,
+    })
+
+    test('round-trips payloads, finds by uid and user code, keeps ids and secrets out of the rows', async (t) => {
+      if (!need(t, backend.name, await backend.available())) return
+      const { storage, raw } = await backend.open(base())
+      try {
+        const tokenId = `at-${randomBytes(16).toString('hex')}`
+        const at = storage.adapter('AccessToken')
+        await at.upsert(tokenId, { jti: tokenId, grantId: 'g1', accountId: 'alice', kind: 'AccessToken' }, 60)
+        assert.deepEqual(await at.find(tokenId), {
+          jti: tokenId,
+          grantId: 'g1',
+          accountId: 'alice',
+          kind: 'AccessToken',
+        })
+        assert.equal(await at.find('nope'), undefined)
+
+        const sessionId = `sess-${randomBytes(16).toString('hex')}`
+        const sessions = storage.adapter('Session')
+        await sessions.upsert(sessionId, { jti: sessionId, uid: 'uid-1', accountId: 'alice' }, 60)
+        assert.equal((await sessions.findByUid('uid-1'))?.['jti'], sessionId)
+
+        const dc = storage.adapter('DeviceCode')
+        await dc.upsert('dc-1', { jti: 'dc-1', userCode: 'ABCD-EFGH', grantId: 'g1' }, 60)
+        assert.equal((await dc.findByUserCode('ABCD-EFGH'))?.['jti'], 'dc-1')
+
+        const secret = `secret-${randomBytes(16).toString('hex')}`
+        const clients = storage.adapter('Client')
+        await clients.upsert('client-1', {
+          client_id: 'client-1',
+          client_secret: secret,
+          redirect_uris: ['x'],
+        })
+        assert.equal((await clients.find('client-1'))?.['client_secret'], secret)
+
+        const rows = await raw()
+        assert.ok(!rows.includes(tokenId), 'token id stored in clear')
+        assert.ok(!rows.includes(sessionId), 'session id stored in clear')
+        assert.ok(!rows.includes(secret), 'client secret stored in clear')
+      } finally {
+        await storage.close()
+      }
+    })
+
+    test('consume marks codes used; refresh reuse is tolerated only inside the grace window', async (t) => {
+      if (!need(t, backend.name, await backend.available())) return
+      const { storage } = await backend.open({ ...base(), refreshReuseGraceSeconds: 0.2 })
+      try {
+        const codes = storage.adapter('AuthorizationCode')
+        await codes.upsert('code-1', { jti: 'code-1', grantId: 'g' }, 60)
+        await codes.consume('code-1')
+        assert.equal(typeof (await codes.find('code-1'))?.['consumed'], 'number')
+
+        const rts = storage.adapter('RefreshToken')
+        await rts.upsert('rt-1', { jti: 'rt-1', grantId: 'g' }, 60)
+        await rts.consume('rt-1')
+        assert.equal((await rts.find('rt-1'))?.['consumed'], undefined, 'inside the grace window')
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        await rts.consume('rt-1')
+        assert.equal(typeof (await rts.find('rt-1'))?.['consumed'], 'number', 'after the grace window')
+      } finally {
+        await storage.close()
+      }
+    })
+
+    test('revokeByGrantId removes every artifact of the grant and nothing else', async (t) => {
+      if (!need(t, backend.name, await backend.available())) return
+      const { storage } = await backend.open(base())
+      try {
+        const at = storage.adapter('AccessToken')
+        const rt = storage.adapter('RefreshToken')
+        await at.upsert('a1', { jti: 'a1', grantId: 'g1' }, 60)
+        await rt.upsert('r1', { jti: 'r1', grantId: 'g1' }, 60)
+        await at.upsert('a2', { jti: 'a2', grantId: 'g2' }, 60)
+        await rt.revokeByGrantId('g1')
+        assert.equal(await at.find('a1'), undefined)
+        assert.equal(await rt.find('r1'), undefined)
+        assert.ok(await at.find('a2'))
+        await at.destroy('a2')
+        assert.equal(await at.find('a2'), undefined)
+      } finally {
+        await storage.close()
+      }
+    })
+
+    test('expired rows are invisible and purged; unused registrations are purged', async (t) => {
+      if (!need(t, backend.name, await backend.available())) return
+      const { storage } = await backend.open({ ...base(), unusedClientTtlSeconds: 0.1 })
+      try {
+        const at = storage.adapter('AccessToken')
+        await at.upsert('short', { jti: 'short' }, 0.05)
+        await at.upsert('long', { jti: 'long' }, 60)
+        await storage.adapter('Client').upsert('c1', { client_id: 'c1' })
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        assert.equal(await at.find('short'), undefined)
+        assert.equal(await storage.purge(), 2)
+        assert.ok(await at.find('long'))
+        assert.equal(await storage.adapter('Client').find('c1'), undefined)
+      } finally {
+        await storage.close()
+      }
+    })
+
+    test('server secrets are created once and shared by every instance on the same database', async (t) => {
+      if (!need(t, backend.name, await backend.available())) return
+      const { storage } = await backend.open(base())
+      try {
+        const first = await storage.loadSecret('jwks', () => 'one')
+        const second = await storage.loadSecret('jwks', () => 'two')
+        assert.equal(first, 'one')
+        assert.equal(second, 'one')
+      } finally {
+        await storage.close()
+      }
+    })
+  })
+}
+
+test('a short storage key is refused with a hint', () => {
+  assert.throws(() => createSealer('short'), { code: 'storage_key_too_short' })
+})

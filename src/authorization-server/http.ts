@@ -1,0 +1,204 @@
+/**
+ * The Node request handler in front of oidc-provider: RFC 8414 path-inserted metadata, CORS on
+ * registration, rate limits, registration defaults, the default scope at /authorize, security headers
+ * and the interaction pages.
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.1
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type Provider from 'oidc-provider'
+import type { AuditSink } from './audit.ts'
+import { handleInteraction, type InteractionContext } from './interactions.ts'
+import type { RateLimiter } from './rate-limit.ts'
+import { prepareRegistration, type RegistrationPolicy } from './registration.ts'
+
+/** What the front handler needs. */
+export interface FrontContext {
+  provider: Provider
+  mountPath: string
+  interactions: InteractionContext
+  registration: RegistrationPolicy
+  /** Scope requested on behalf of a client that sent none. */
+  defaultScope: (clientId: string) => Promise<string | undefined>
+  limits: { registration?: RateLimiter; token?: RateLimiter; authorization?: RateLimiter }
+  /** Whether to honour X-Forwarded-For for rate-limit keys. */
+  trustProxy: boolean
+  audit: AuditSink
+}
+
+const REGISTRATION_BODY_LIMIT = 64 * 1024
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.statusCode = status
+  res.setHeader('content-type', 'application/json; charset=utf-8')
+  res.setHeader('cache-control', 'no-store')
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v)
+  res.end(JSON.stringify(body))
+}
+
+function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = String(req.headers['x-forwarded-for'] ?? '')
+      .split(',')[0]
+      ?.trim()
+    if (forwarded) return forwarded
+  }
+  return req.socket.remoteAddress ?? 'unknown'
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limit) return undefined
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+function setCors(req: IncomingMessage, res: ServerResponse): void {
+  const origin = req.headers.origin
+  if (origin) {
+    res.setHeader('access-control-allow-origin', origin)
+    res.setHeader('vary', 'Origin')
+  }
+}
+
+/**
+ * Builds the Node handler; `callback` is oidc-provider's own.
+ * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#mounting-oidc-provider
+ */
+export function createFrontHandler(
+  context: FrontContext,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const callback = context.provider.callback()
+  const { mountPath } = context
+  const insertedForms = mountPath
+    ? new Map([
+        [
+          `/.well-known/oauth-authorization-server${mountPath}`,
+          `${mountPath}/.well-known/oauth-authorization-server`,
+        ],
+        [`/.well-known/openid-configuration${mountPath}`, `${mountPath}/.well-known/openid-configuration`],
+      ])
+    : new Map<string, string>()
+
+  const limited = (
+    limiter: RateLimiter | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+  ) => {
+    const wait = limiter?.take(`${bucket}:${clientAddress(req, context.trustProxy)}`) ?? 0
+    if (wait === 0) return false
+    context.audit({ type: 'rate_limited', endpoint: bucket })
+    sendJson(
+      res,
+      429,
+      { error: 'invalid_request', error_description: `too many ${bucket} requests; retry in ${wait} s` },
+      { 'retry-after': String(wait) },
+    )
+    return true
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('x-frame-options', 'DENY')
+    res.setHeader('x-content-type-options', 'nosniff')
+    res.setHeader('referrer-policy', 'no-referrer')
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    let path = url.pathname
+    const inserted = insertedForms.get(path)
+    if (inserted) path = inserted
+    if (mountPath) {
+      if (path !== mountPath && !path.startsWith(`${mountPath}/`)) {
+        sendJson(res, 404, { error: 'not_found', error_description: `this server lives under ${mountPath}` })
+        return
+      }
+      path = path.slice(mountPath.length) || '/'
+    }
+    // oidc-provider derives its mount path from originalUrl minus url, as when mounted by Express.
+    ;(req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${path}${url.search}`
+    req.url = `${path}${url.search}`
+
+    if (path.startsWith('/interaction/')) {
+      if (limited(context.limits.authorization, req, res, 'authorization')) return
+      if (await handleInteraction(context.interactions, req, res, path)) return
+    }
+
+    if (path === '/reg') {
+      setCors(req, res)
+      if (req.method === 'OPTIONS') {
+        res.statusCode = 204
+        res.setHeader('access-control-allow-methods', 'POST')
+        res.setHeader('access-control-allow-headers', 'content-type, authorization')
+        res.setHeader('access-control-max-age', '3600')
+        res.end()
+        return
+      }
+      if (req.method === 'POST') {
+        if (limited(context.limits.registration, req, res, 'registration')) return
+        if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+          sendJson(res, 400, {
+            error: 'invalid_client_metadata',
+            error_description: 'send the metadata as application/json',
+          })
+          return
+        }
+        const raw = await readBody(req, REGISTRATION_BODY_LIMIT)
+        if (!raw) {
+          sendJson(res, 400, {
+            error: 'invalid_client_metadata',
+            error_description: `registration requests are limited to ${REGISTRATION_BODY_LIMIT / 1024} KiB`,
+          })
+          req.resume()
+          return
+        }
+        let body: unknown
+        try {
+          body = JSON.parse(raw.toString('utf8'))
+        } catch {
+          sendJson(res, 400, {
+            error: 'invalid_client_metadata',
+            error_description: 'the body is not valid JSON',
+          })
+          return
+        }
+        const prepared = prepareRegistration(body, context.registration)
+        if ('error' in prepared) {
+          context.audit({ type: 'client.registration_refused', error: prepared.error.error })
+          sendJson(res, 400, prepared.error)
+          return
+        }
+        // oidc-provider reads an already-parsed body from req.body when the stream is consumed.
+        ;(req as IncomingMessage & { body?: unknown }).body = prepared.metadata
+      }
+    }
+
+    if (path === '/token' && req.method === 'POST' && limited(context.limits.token, req, res, 'token')) return
+    if (path === '/auth') {
+      if (limited(context.limits.authorization, req, res, 'authorization')) return
+      if (req.method === 'GET' && !url.searchParams.get('scope') && url.searchParams.get('client_id')) {
+        const scope = await context.defaultScope(url.searchParams.get('client_id')!).catch(() => undefined)
+        if (scope) {
+          url.searchParams.set('scope', scope)
+          req.url = `${path}${url.search}`
+          ;(req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${req.url}`
+        }
+      }
+    }
+    callback(req, res)
+  }
+
+  return (req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent)
+        sendJson(res, 500, { error: 'server_error', error_description: 'unexpected failure' })
+      else res.destroy()
+    })
+  }
+}

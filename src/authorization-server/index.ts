@@ -1,0 +1,32 @@
+/**
+ * mcp-oauth/authorization-server: an MCP-ready OAuth authorization server on oidc-provider, with SQLite and
+ * PostgreSQL storage, local users, login and consent pages.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+export { createPostgresStorage } from './adapters/postgres.ts'
+export { createSealer, generateStorageKey, type Sealer } from './adapters/sealing.ts'
+export type { Adapter, AuthorizationServerStorage, SqlStorageOptions } from './adapters/sql.ts'
+export { createSqliteStorage } from './adapters/sqlite.ts'
+export { type AuditEvent, type AuditSink, jsonLinesAudit } from './audit.ts'
+export { createOutboundFetch, isSpecialUseAddress, type OutboundFetchOptions } from './outbound-fetch.ts'
+export {
+  type AuthorizationServer,
+  type AuthorizationServerOptions,
+  type ClientIdMetadataDocumentOptions,
+  createAuthorizationServer,
+  type ResourceOptions,
+} from './provider.ts'
+export type { RateLimit } from './rate-limit.ts'
+export {
+  isNativeRedirectUri,
+  prepareRegistration,
+  type RegistrationPolicy,
+  redirectUriProblem,
+} from './registration.ts'
+export {
+  createUserDirectory,
+  hashPassword,
+  type LocalUser,
+  type UserDirectory,
+  verifyPassword,
+} from './users.ts'

@@ -1,0 +1,75 @@
+/**
+ * The slice of oidc-provider 9's API this package uses (the library ships no type declarations).
+ * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md
+ */
+declare module 'oidc-provider' {
+  import type { IncomingMessage, ServerResponse } from 'node:http'
+
+  type Json = Record<string, unknown>
+
+  export interface InteractionDetails {
+    uid: string
+    prompt: { name: string; reasons: string[]; details: Record<string, unknown> }
+    params: Record<string, unknown>
+    session?: { accountId?: string }
+    grantId?: string
+    lastSubmission?: Json
+  }
+
+  export interface GrantInstance {
+    addOIDCScope(scope: string): void
+    addOIDCClaims(claims: string[]): void
+    addResourceScope(resource: string, scope: string): void
+    save(): Promise<string>
+  }
+
+  export interface ClientInstance {
+    clientId: string
+    clientName?: string
+    redirectUris: string[]
+    scope?: string
+    clientIdMetadataDocument?: boolean
+    [key: string]: unknown
+  }
+
+  // biome-ignore lint/complexity/noStaticOnlyClass: declares oidc-provider's existing export
+  export class errors {
+    static InvalidTarget: new (
+      description?: string,
+    ) => Error
+    static InvalidRequest: new (
+      description?: string,
+    ) => Error
+    static InvalidClient: new (
+      description?: string,
+    ) => Error
+    static AccessDenied: new (
+      description?: string,
+    ) => Error
+  }
+
+  export default class Provider {
+    constructor(issuer: string, configuration: Json)
+    proxy: boolean
+    issuer: string
+    callback(): (req: IncomingMessage, res: ServerResponse) => void
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: Json,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>
+    // biome-ignore lint/suspicious/noExplicitAny: event arguments differ per event; audit.ts narrows them
+    on(event: string, listener: (...args: any[]) => void): this
+    Grant: {
+      new (init: { accountId: string; clientId: string }): GrantInstance
+      find(id: string): Promise<GrantInstance | undefined>
+    }
+    Client: { find(id: string): Promise<ClientInstance | undefined> }
+    InitialAccessToken: new (
+      init?: Json,
+    ) => { save(): Promise<string> }
+    AccessToken: { find(value: string): Promise<Json | undefined> }
+  }
+}

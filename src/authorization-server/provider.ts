@@ -1,0 +1,318 @@
+/**
+ * `createAuthorizationServer`: oidc-provider configured with MCP's defaults (CIMD, open DCR, resource
+ * indicators with audience-bound RFC 9068 JWTs, S256 PKCE for everyone, RFC 9207 iss, refresh for every code
+ * client, DPoP, revocation, introspection) plus our storage, interactions and front handler.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import Provider, { errors } from 'oidc-provider'
+import { InvalidArgumentError, SPEC } from '../shared/errors.ts'
+import { canonicalResource, isLoopbackUrl } from '../shared/resource.ts'
+import { createSealer, generateStorageKey } from './adapters/sealing.ts'
+import type { AuthorizationServerStorage } from './adapters/sql.ts'
+import { createSqliteStorage } from './adapters/sqlite.ts'
+import { type AuditSink, auditProviderEvents } from './audit.ts'
+import { errorPage, escapeHtml, sendPage } from './html.ts'
+import { createFrontHandler } from './http.ts'
+import { loadServerSecrets } from './keys.ts'
+import { createOutboundFetch } from './outbound-fetch.ts'
+import { createRateLimiter, type RateLimit } from './rate-limit.ts'
+import { createUserDirectory, type LocalUser, type UserDirectory } from './users.ts'
+
+/** A protected resource (MCP server) this authorization server issues tokens for. @see https://www.rfc-editor.org/rfc/rfc8707 */
+export interface ResourceOptions {
+  /** The resource's canonical URI; it becomes the token `aud`. */
+  uri: string
+  /** Every scope the resource understands. */
+  scopes: readonly string[]
+  /** Scopes requested when an authorization request names none (default: all of `scopes`). */
+  defaultScopes?: readonly string[]
+  /** `jwt` (RFC 9068, default) or `opaque` (validate by introspection). */
+  accessTokenFormat?: 'jwt' | 'opaque'
+  /** Access token lifetime in seconds (default 3600). */
+  accessTokenTtlSeconds?: number
+}
+
+/** Client ID Metadata Document fetching. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
+export interface ClientIdMetadataDocumentOptions {
+  /** Default true. */
+  enabled?: boolean
+  /** DEVELOPMENT ONLY: fetch documents from loopback and private addresses. */
+  allowPrivateNetwork?: boolean
+  /** Extra CA certificates (PEM) trusted for document fetches, e.g. a local test server's. */
+  trustedCertificates?: string | string[]
+  /** Largest document accepted, in bytes (default 16 KiB). */
+  maxBytes?: number
+  /** Fetch timeout in milliseconds (default 2500, oidc-provider's own bound). */
+  timeoutMs?: number
+  /** Bounds on how long a fetched document is cached, in seconds (default 300..86400; the response's max-age counts within). */
+  cacheSeconds?: { min: number; max: number }
+}
+
+/** Options of {@link createAuthorizationServer}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export interface AuthorizationServerOptions {
+  /** Issuer URL; https except on loopback. A path is allowed (metadata is then served path-inserted too). */
+  issuer: string
+  /** Resources tokens are issued for; the first is the default when a request names none. */
+  resources: readonly ResourceOptions[]
+  /** Storage; default an in-memory SQLite database (lost on exit). */
+  storage?: AuthorizationServerStorage
+  /** Local accounts, as hashes or a directory. */
+  users?: readonly LocalUser[] | UserDirectory
+  /** `open` (default), `initial_access_token` (send `initialAccessToken` as Bearer) or `off`. */
+  registration?: {
+    mode?: 'open' | 'initial_access_token' | 'off'
+    initialAccessToken?: string
+    maxRedirectUris?: number
+  }
+  /** Client ID Metadata Documents. */
+  clientIdMetadataDocuments?: ClientIdMetadataDocumentOptions
+  /** Pre-registered clients (RFC 7591 metadata, e.g. a resource server allowed to introspect). */
+  clients?: readonly Record<string, unknown>[]
+  /** Refresh token lifetime in seconds (default 30 days). */
+  refreshTokenTtlSeconds?: number
+  /** Origins allowed to call token, revocation and introspection from a browser: `*` (default) or a list. */
+  corsOrigins?: '*' | readonly string[]
+  /** Per-address limits; `false` turns them off. Defaults: registration 20/min, token 300/min, authorization 120/min. */
+  rateLimits?: false | { registration?: RateLimit; token?: RateLimit; authorization?: RateLimit }
+  /** Receives audit events; default: none. */
+  audit?: AuditSink
+  /** Human descriptions of scopes, shown on the consent page. */
+  scopeDescriptions?: Record<string, string>
+  /** Trust X-Forwarded-* headers (behind a TLS-terminating proxy). */
+  trustProxy?: boolean
+}
+
+/** A running authorization server (no socket of its own: mount `handler`). @see https://www.rfc-editor.org/rfc/rfc8414 */
+export interface AuthorizationServer {
+  issuer: string
+  /** The underlying oidc-provider instance. */
+  provider: Provider
+  /** Node request handler serving every endpoint, metadata and interaction page. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void
+  /** Mints an initial access token for protected registration. @see https://www.rfc-editor.org/rfc/rfc7591#section-3 */
+  createInitialAccessToken(): Promise<string>
+  /** Closes storage (when this server opened it). */
+  close(): Promise<void>
+}
+
+function invalidOption(message: string, hint: string): never {
+  throw new InvalidArgumentError('invalid_authorization_server_option', message, { spec: SPEC.mcpAuth, hint })
+}
+
+/**
+ * Creates an MCP-ready authorization server on oidc-provider.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+export async function createAuthorizationServer(
+  options: AuthorizationServerOptions,
+): Promise<AuthorizationServer> {
+  const issuerUrl = URL.parse(options.issuer)
+  if (
+    !issuerUrl ||
+    (issuerUrl.protocol !== 'https:' && !(issuerUrl.protocol === 'http:' && isLoopbackUrl(issuerUrl)))
+  ) {
+    invalidOption('issuer must be an https URL (http only on loopback)', 'pass e.g. https://auth.example.com')
+  }
+  if (issuerUrl.search || issuerUrl.hash)
+    invalidOption('issuer must not have a query or fragment', 'drop ?… and #…')
+  const issuer = issuerUrl.href.replace(/\/$/, '')
+  const mountPath = issuerUrl.pathname.replace(/\/$/, '')
+  if (!options.resources.length)
+    invalidOption('at least one resource is required', 'pass resources: [{ uri, scopes }]')
+  const resources = new Map(options.resources.map((r) => [canonicalResource(r.uri), r]))
+  const defaultResource = canonicalResource(options.resources[0]!.uri)
+  const allResourceScopes = [...new Set(options.resources.flatMap((r) => r.scopes))]
+
+  const ownsStorage = options.storage === undefined
+  const storage =
+    options.storage ?? (await createSqliteStorage(':memory:', { sealer: createSealer(generateStorageKey()) }))
+  const secrets = await loadServerSecrets(storage)
+  const users =
+    options.users && 'verify' in options.users
+      ? options.users
+      : await createUserDirectory((options.users ?? []) as LocalUser[])
+  const audit: AuditSink = options.audit ?? (() => {})
+  const cimd = options.clientIdMetadataDocuments ?? {}
+  const registrationMode = options.registration?.mode ?? 'open'
+  const corsOrigins = options.corsOrigins ?? '*'
+
+  const provider = new Provider(issuer, {
+    adapter: storage.adapter,
+    jwks: secrets.jwks,
+    cookies: { keys: secrets.cookieKeys },
+    clients: options.clients ?? [],
+    scopes: ['openid', 'offline_access', ...allResourceScopes],
+    claims: { openid: ['sub'], profile: ['name'] },
+    findAccount: async (_ctx: unknown, sub: string) => {
+      const user = await users.find(sub)
+      if (!user) return undefined
+      return { accountId: sub, claims: async () => ({ sub, name: user.displayName ?? sub }) }
+    },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'RS256',
+    },
+    issueRefreshToken: async (
+      _ctx: unknown,
+      client: { grantTypeAllowed(t: string): boolean },
+      source: { kind: string },
+    ) =>
+      client.grantTypeAllowed('refresh_token') &&
+      (source.kind === 'AuthorizationCode' || source.kind === 'RefreshToken'),
+    rotateRefreshToken: true,
+    expiresWithSession: async () => false,
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 3600,
+      Session: 14 * 24 * 3600,
+      Grant: 365 * 24 * 3600,
+      RefreshToken: options.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
+    },
+    clientBasedCORS: (_ctx: unknown, origin: string) =>
+      origin !== 'null' && (corsOrigins === '*' || corsOrigins.includes(origin)),
+    fetch: createOutboundFetch({
+      allowPrivateNetwork: cimd.allowPrivateNetwork === true,
+      ca: cimd.trustedCertificates,
+      timeoutMs: cimd.timeoutMs ?? 2500,
+      maxBytes: cimd.maxBytes ?? 16 * 1024,
+    }),
+    fetchResponseBodyLimits: { 'client_id metadata document': cimd.maxBytes ?? 16 * 1024 },
+    interactions: {
+      url: async (_ctx: unknown, interaction: { uid: string }) =>
+        `${mountPath}/interaction/${interaction.uid}`,
+    },
+    renderError: async (
+      ctx: { type: string; body: string; status: number; set(k: string, v: string): void },
+      out: Record<string, string>,
+    ) => {
+      ctx.type = 'html'
+      ctx.set('x-frame-options', 'DENY')
+      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body>${errorPage(out['error'] ?? 'server_error', out['error_description'])}</body></html>`
+    },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      userinfo: { enabled: false },
+      registration: {
+        enabled: registrationMode !== 'off',
+        initialAccessToken:
+          registrationMode === 'initial_access_token'
+            ? (options.registration?.initialAccessToken ?? true)
+            : false,
+        secretFactory: async () => randomBytes(32).toString('base64url'),
+      },
+      clientIdMetadataDocument: {
+        enabled: cimd.enabled !== false,
+        ack: 'draft-02',
+        cacheDuration: cimd.cacheSeconds ?? { min: 300, max: 86400 },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string[]) =>
+          oneOf ?? defaultResource,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
+          let key: string
+          try {
+            key = canonicalResource(indicator)
+          } catch {
+            throw new errors.InvalidTarget('the resource is not a valid URL')
+          }
+          const resource = resources.get(key) ?? resources.get(key.replace(/\/$/, ''))
+          if (!resource)
+            throw new errors.InvalidTarget(
+              'this authorization server does not issue tokens for that resource',
+            )
+          return {
+            scope: resource.scopes.join(' '),
+            audience: canonicalResource(resource.uri),
+            accessTokenTTL: resource.accessTokenTtlSeconds ?? 3600,
+            accessTokenFormat: resource.accessTokenFormat ?? 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          }
+        },
+      },
+      dPoP: { enabled: true },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (
+          ctx: { oidc: { client: { clientId: string } } },
+          client: { clientAuthMethod: string },
+          token: { clientId?: string },
+        ) => client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
+          token.clientId === client.clientId,
+      },
+    },
+    discovery: {
+      authorization_response_iss_parameter_supported: true,
+      client_id_metadata_document_supported: cimd.enabled !== false,
+    },
+    extraClientMetadata: { properties: [] },
+    enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'] },
+  })
+  provider.proxy = options.trustProxy === true
+  auditProviderEvents(provider, audit)
+
+  const limits = options.rateLimits === false ? {} : (options.rateLimits ?? {})
+  const build = (limit: RateLimit | undefined, fallback: RateLimit) =>
+    options.rateLimits === false ? undefined : createRateLimiter(limit ?? fallback)
+  const registrationScopes = allResourceScopes
+
+  const handler = createFrontHandler({
+    provider,
+    mountPath,
+    audit,
+    trustProxy: options.trustProxy === true,
+    registration: {
+      defaultScopes: registrationScopes,
+      maxRedirectUris: options.registration?.maxRedirectUris ?? 20,
+    },
+    defaultScope: async (clientId) => {
+      const first = options.resources[0]!
+      const fallback = (first.defaultScopes ?? first.scopes).join(' ')
+      const client = await provider.Client.find(clientId)
+      if (!client?.scope) return fallback
+      const allowed = new Set(client.scope.split(' '))
+      const chosen = (first.defaultScopes ?? first.scopes).filter((s) => allowed.has(s))
+      return chosen.length ? chosen.join(' ') : client.scope
+    },
+    limits: {
+      registration: build(limits.registration, { max: 20, windowSeconds: 60 }),
+      token: build(limits.token, { max: 300, windowSeconds: 60 }),
+      authorization: build(limits.authorization, { max: 120, windowSeconds: 60 }),
+    },
+    interactions: {
+      provider,
+      users,
+      csrfKey: secrets.csrfKey,
+      mountPath,
+      scopeDescriptions: options.scopeDescriptions ?? {},
+      audit,
+    },
+  })
+
+  return {
+    issuer,
+    provider,
+    handler,
+    async createInitialAccessToken() {
+      return await new provider.InitialAccessToken({}).save()
+    },
+    async close() {
+      if (ownsStorage) await storage.close()
+    },
+  }
+}
+
+export { escapeHtml, sendPage }

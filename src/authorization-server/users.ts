@@ -1,0 +1,83 @@
+/**
+ * Local user accounts with memory-hard password hashes (scrypt from node:crypto), checked in constant time.
+ * @see https://www.rfc-editor.org/rfc/rfc7914
+ */
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { InvalidArgumentError, SPEC } from '../shared/errors.ts'
+
+/** A local account: `username` is also the `sub` of tokens issued to it. */
+export interface LocalUser {
+  /** Login name and token subject. */
+  username: string
+  /** A hash from {@link hashPassword}; plain passwords are never stored. */
+  passwordHash: string
+  /** Name shown on the consent page. */
+  displayName?: string
+}
+
+/** Where the login page looks accounts up. @see https://openid.net/specs/openid-connect-core-1_0.html#Authenticates */
+export interface UserDirectory {
+  /** The account if `password` is right, else undefined; takes the same time for unknown users. */
+  verify(username: string, password: string): Promise<LocalUser | undefined>
+  /** The account with this subject, if any. */
+  find(username: string): Promise<LocalUser | undefined>
+}
+
+const N = 2 ** 15
+const R = 8
+const P = 1
+const KEY_LENGTH = 32
+const MAX_MEM = 64 * 1024 * 1024
+
+function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: MAX_MEM }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    )
+  })
+}
+
+/**
+ * Hashes a password as `scrypt$N$r$p$salt$hash` (base64url parts), with a fresh 16-byte salt.
+ * @see https://www.rfc-editor.org/rfc/rfc7914#section-2
+ */
+export async function hashPassword(password: string): Promise<string> {
+  if (password.length < 8) {
+    throw new InvalidArgumentError('password_too_short', 'a password must have at least 8 characters', {
+      spec: SPEC.mcpSecurity,
+      hint: 'choose a longer password, or omit --user to get a generated one',
+    })
+  }
+  const salt = randomBytes(16)
+  const key = await derive(password, salt, N, R, P)
+  return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$')
+}
+
+/** Checks a password against a {@link hashPassword} hash in constant time. @see https://www.rfc-editor.org/rfc/rfc7914 */
+export async function verifyPassword(password: string, passwordHash: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, expected] = passwordHash.split('$')
+  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !expected) return false
+  const key = await derive(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p))
+  const want = Buffer.from(expected, 'base64url')
+  return want.length === key.length && timingSafeEqual(want, key)
+}
+
+/**
+ * A directory over a fixed list of users (from options or `--user`).
+ * @see https://www.rfc-editor.org/rfc/rfc7914
+ */
+export async function createUserDirectory(users: readonly LocalUser[]): Promise<UserDirectory> {
+  const byName = new Map(users.map((user) => [user.username, user]))
+  // Unknown names still pay for one hash, so timing does not reveal which accounts exist.
+  const decoy = await hashPassword(randomBytes(16).toString('base64url'))
+  return {
+    async verify(username, password) {
+      const user = byName.get(username)
+      const ok = await verifyPassword(password, user?.passwordHash ?? decoy)
+      return ok && user ? user : undefined
+    },
+    async find(username) {
+      return byName.get(username)
+    },
+  }
+}

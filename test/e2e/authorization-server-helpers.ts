@@ -1,0 +1,128 @@
+/**
+ * Test helpers for the authorization server: start it on a loopback port, and a headless user agent that
+ * signs in and consents by submitting the real HTML forms (cookies kept, redirects followed by hand).
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  type AuthorizationServer,
+  type AuthorizationServerOptions,
+  createAuthorizationServer,
+  hashPassword,
+} from '../../src/authorization-server/index.ts'
+
+export interface RunningAuthorizationServer {
+  as: AuthorizationServer
+  server: Server
+  issuer: string
+  origin: string
+  close(): Promise<void>
+}
+
+/** Starts an authorization server on 127.0.0.1:0; `options` may omit the issuer. */
+export async function startAuthorizationServer(
+  options: Omit<AuthorizationServerOptions, 'issuer'> & { issuerPath?: string },
+): Promise<RunningAuthorizationServer> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const as = await createAuthorizationServer({ ...options, issuer: `${origin}${options.issuerPath ?? ''}` })
+  server.on('request', as.handler)
+  return {
+    as,
+    server,
+    issuer: as.issuer,
+    origin,
+    async close() {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await as.close()
+    },
+  }
+}
+
+export async function testUser(username = 'alice', password = 'correct horse battery') {
+  return { username, password, user: { username, passwordHash: await hashPassword(password) } }
+}
+
+export function pkce() {
+  const verifier = randomBytes(32).toString('base64url')
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+}
+
+/** A tiny cookie-keeping browser substitute. */
+export class HeadlessAgent {
+  readonly cookies = new Map<string, string>()
+
+  async request(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers)
+    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '))
+    const response = await fetch(url, { ...init, headers, redirect: 'manual' })
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';')
+      const index = pair!.indexOf('=')
+      const name = pair!.slice(0, index)
+      const value = pair!.slice(index + 1)
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name)
+      else this.cookies.set(name, value)
+    }
+    return response
+  }
+
+  /**
+   * Follows the authorization flow from `authorizeUrl`, signing in and allowing consent, until a redirect to
+   * `callbackPrefix`; returns that URL. `decide` may deny consent.
+   */
+  async authorize(
+    authorizeUrl: string,
+    callbackPrefix: string,
+    credentials: { username: string; password: string },
+    decide: 'allow' | 'deny' = 'allow',
+  ): Promise<{ callback: string; pages: string[] }> {
+    let url = authorizeUrl
+    let init: RequestInit = {}
+    const pages: string[] = []
+    for (let hop = 0; hop < 20; hop++) {
+      const response = await this.request(url, init)
+      init = {}
+      const location = response.headers.get('location')
+      if (response.status >= 300 && response.status < 400 && location) {
+        const next = new URL(location, url).href
+        if (next.startsWith(callbackPrefix)) return { callback: next, pages }
+        url = next
+        continue
+      }
+      const html = await response.text()
+      pages.push(html)
+      if (response.status !== 200)
+        throw new Error(`unexpected ${response.status} at ${url}: ${html.slice(0, 500)}`)
+      const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1]
+      const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1]
+      if (!csrf || !action) throw new Error(`no form at ${url}: ${html.slice(0, 500)}`)
+      const target = new URL(action.replace(/&amp;/g, '&'), url)
+      const form = new URLSearchParams({ csrf })
+      if (html.includes('name="password"')) {
+        form.set('username', credentials.username)
+        form.set('password', credentials.password)
+      } else if (decide === 'deny') {
+        target.pathname = target.pathname.replace(/\/confirm$/, '/abort')
+      }
+      url = target.href
+      init = {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      }
+    }
+    throw new Error('too many redirects')
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON bodies in tests are checked field by field by assertions
+export type Json = Record<string, any>
+
+/** Parses a JSON response body for assertions. */
+export async function json(response: Response): Promise<Json> {
+  return (await response.json()) as Json
+}
