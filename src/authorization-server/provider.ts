@@ -91,6 +91,8 @@ export interface AuthorizationServer {
   provider: Provider
   /** Node request handler serving every endpoint, metadata and interaction page. */
   handler: (req: IncomingMessage, res: ServerResponse) => void
+  /** The public signing keys (what `jwks_uri` serves), for a resource server in the same process. @see https://www.rfc-editor.org/rfc/rfc7517 */
+  jwks: { keys: Record<string, unknown>[] }
   /** Mints an initial access token for protected registration. @see https://www.rfc-editor.org/rfc/rfc7591#section-3 */
   createInitialAccessToken(): Promise<string>
   /** Closes storage (when this server opened it). */
@@ -302,10 +304,16 @@ export async function createAuthorizationServer(
     },
   })
 
+  const privateMembers = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'])
+  const publicKeys = secrets.jwks.keys.map((key) =>
+    Object.fromEntries(Object.entries(key).filter(([member]) => !privateMembers.has(member))),
+  )
+
   return {
     issuer,
     provider,
     handler,
+    jwks: { keys: publicKeys },
     async createInitialAccessToken() {
       return await new provider.InitialAccessToken({}).save()
     },

@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// Thin shim: the CLI is TypeScript run by Node's type stripping (Node >= 22.18).
+import { main } from '../src/cli/main.ts'
+
+// Exit explicitly: a finished command must not linger on idle keep-alive sockets or timers.
+process.exit(await main(process.argv.slice(2)))

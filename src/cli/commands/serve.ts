@@ -1,0 +1,330 @@
+/**
+ * `mcp-oauth serve`: an authorization server (mcp-oauth/authorization-server) and a demo MCP server
+ * protected by the resource-server kit (mcp-oauth/server), on one port.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
+import {
+  type AuthorizationServer,
+  type AuthorizationServerStorage,
+  createAuthorizationServer,
+  createPostgresStorage,
+  createSealer,
+  createSqliteStorage,
+  generateStorageKey,
+  hashPassword,
+  jsonLinesAudit,
+  type LocalUser,
+} from '../../authorization-server/index.ts'
+import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
+import { InvalidArgumentError } from '../../shared/errors.ts'
+import type { CliIo } from '../main.ts'
+
+/** Usage of `mcp-oauth serve`. */
+export const usage = `Usage: mcp-oauth serve [options]
+
+Runs an OAuth authorization server and a demo MCP server (at /mcp) protected by it.
+
+Options:
+  --port N              port to listen on (default 8976; 0 picks a free one)
+  --host ADDR           address to bind (default 127.0.0.1)
+  --issuer URL          public issuer URL (default http://<host>:<port>); the MCP server is <origin>/mcp
+  --store SPEC          sqlite:PATH (default sqlite:<data dir>/authorization-server.db), postgres://…, or memory
+  --user NAME:PASSWORD  a local account (repeatable); without it a development user is generated
+  --token-format F      jwt (default, RFC 9068) or opaque (checked by introspection)
+  --allow-private-cimd  DEVELOPMENT ONLY: fetch client metadata documents from loopback/private addresses
+  --cimd-ca FILE        extra CA certificate (PEM) trusted when fetching client metadata documents
+  --quiet               no audit log on stderr
+  --json                print one JSON line {"mcp","issuer",…} on stdout once ready
+
+Environment:
+  MCP_OAUTH_STORAGE_KEY   key sealing secrets in the store (required with postgres://; shared by all instances)
+  MCP_OAUTH_DATA_DIR      data directory (default $XDG_DATA_HOME/mcp-oauth or ~/.local/share/mcp-oauth)
+
+Demo tools: whoami, server_time (scope tools:read), create_note (notes:write), admin_report (admin, step-up).`
+
+const SCOPES = ['tools:read', 'notes:write', 'admin']
+const DEFAULT_SCOPES = ['tools:read', 'notes:write']
+
+function usageError(message: string, hint: string): InvalidArgumentError {
+  return new InvalidArgumentError('invalid_argument', message, { hint })
+}
+
+function dataDir(): string {
+  const env = process.env
+  return (
+    env['MCP_OAUTH_DATA_DIR'] ?? join(env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'mcp-oauth')
+  )
+}
+
+/** Opens the store named by `--store`, resolving the storage key. */
+async function openStore(
+  spec: string | undefined,
+): Promise<{ storage: AuthorizationServerStorage; kind: string }> {
+  const envKey = process.env['MCP_OAUTH_STORAGE_KEY']
+  if (spec === 'memory') {
+    return {
+      storage: await createSqliteStorage(':memory:', { sealer: createSealer(generateStorageKey()) }),
+      kind: 'memory',
+    }
+  }
+  if (spec?.startsWith('postgres://') || spec?.startsWith('postgresql://')) {
+    if (!envKey) {
+      throw usageError(
+        'a PostgreSQL store needs MCP_OAUTH_STORAGE_KEY',
+        'generate one with `openssl rand -base64 32 | tr "+/" "-_"` and give every instance the same value',
+      )
+    }
+    return { storage: await createPostgresStorage(spec, { sealer: createSealer(envKey) }), kind: 'postgres' }
+  }
+  if (spec !== undefined && !spec.startsWith('sqlite:')) {
+    throw usageError(
+      `unknown store "${spec.slice(0, 40)}"`,
+      'use sqlite:PATH, postgres://USER@HOST/DB or memory',
+    )
+  }
+  const path = spec ? spec.slice('sqlite:'.length) : join(dataDir(), 'authorization-server.db')
+  if (!path) throw usageError('sqlite: needs a file path', 'use e.g. --store sqlite:./as.db')
+  const storage = await createSqliteStorage(path, { sealer: createSealer(envKey ?? storageKeyBeside(path)) })
+  return { storage, kind: 'sqlite' }
+}
+
+/** The key lives in a 0600 file next to the database, never inside it. */
+function storageKeyBeside(path: string): string {
+  const file = `${path}.key`
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  const key = generateStorageKey()
+  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' })
+  return key
+}
+
+/** The demo MCP server: tools needing different scopes, one of them (admin_report) beyond the default grant. */
+function buildDemoServer(notes: string[]): McpServer {
+  const server = new McpServer({ name: 'mcp-oauth-demo', version: '1.0.0' })
+  const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(value) }] })
+  server.registerTool('whoami', { description: 'Who is calling (scope tools:read)' }, async (ctx) => {
+    const auth = ctx.http?.authInfo
+    return text({
+      subject: auth?.extra?.['subject'] ?? null,
+      client_id: auth?.clientId,
+      scopes: auth?.scopes ?? [],
+    })
+  })
+  server.registerTool('server_time', { description: 'The server clock (scope tools:read)' }, async () =>
+    text({ now: new Date().toISOString() }),
+  )
+  server.registerTool('create_note', { description: 'Stores a note (scope notes:write)' }, async (ctx) => {
+    notes.push(
+      `note by ${String(ctx.http?.authInfo?.extra?.['subject'] ?? 'unknown')} at ${new Date().toISOString()}`,
+    )
+    return text({ created: notes.length })
+  })
+  server.registerTool(
+    'admin_report',
+    { description: 'Server statistics (scope admin: needs step-up)' },
+    async () => text({ notes: notes.length }),
+  )
+  return server
+}
+
+/** A running `serve`. */
+export interface Serving {
+  mcp: string
+  issuer: string
+  server: Server
+  authorizationServer: AuthorizationServer
+  close(): Promise<void>
+}
+
+/** Options of {@link startServe} (the parsed command line). */
+export interface ServeOptions {
+  port: number
+  host: string
+  issuer?: string
+  store?: string
+  users: LocalUser[]
+  tokenFormat: 'jwt' | 'opaque'
+  allowPrivateCimd: boolean
+  cimdCa?: string
+  audit?: (line: string) => void
+}
+
+/** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export async function startServe(options: ServeOptions): Promise<Serving> {
+  const { storage, kind } = await openStore(options.store)
+  const server = createServer()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(options.port, options.host, resolve)
+    })
+  } catch (error) {
+    await storage.close()
+    throw usageError(
+      `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`,
+      'pick another --port',
+    )
+  }
+  const port = (server.address() as AddressInfo).port
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  const issuer = (options.issuer ?? `http://${host}:${port}`).replace(/\/$/, '')
+  const mcp = `${new URL(issuer).origin}/mcp`
+  const rsSecret = randomBytes(32).toString('base64url')
+  const rsClientId = 'mcp-oauth-demo-resource-server'
+  const audit = options.audit
+  const as = await createAuthorizationServer({
+    issuer,
+    storage,
+    users: options.users,
+    resources: [
+      { uri: mcp, scopes: SCOPES, defaultScopes: DEFAULT_SCOPES, accessTokenFormat: options.tokenFormat },
+    ],
+    clients: [
+      {
+        client_id: rsClientId,
+        client_secret: rsSecret,
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+      },
+    ],
+    clientIdMetadataDocuments: {
+      allowPrivateNetwork: options.allowPrivateCimd,
+      ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
+    },
+    scopeDescriptions: {
+      'tools:read': 'list tools and call read-only ones',
+      'notes:write': 'create notes',
+      admin: 'see server statistics',
+    },
+    ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
+  })
+  const verifier =
+    options.tokenFormat === 'opaque'
+      ? introspectionVerifier({
+          endpoint: `${issuer}/token/introspection`,
+          issuer,
+          clientId: rsClientId,
+          clientSecret: rsSecret,
+        })
+      : jwtVerifier({ issuer, keys: as.jwks as never, requireAtJwtType: true })
+  const rs = createResourceServer({
+    resource: mcp,
+    authorizationServers: [issuer],
+    scopesSupported: SCOPES,
+    resourceName: 'mcp-oauth demo',
+    verifier,
+    policy: { required: ['tools:read'], tools: { create_note: ['notes:write'], admin_report: ['admin'] } },
+  })
+  const notes: string[] = []
+  const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
+  const mcpListener = nodeListener((request) =>
+    rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo })),
+  )
+  const mcpPath = new URL(mcp).pathname
+  server.on('request', (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!
+    if (path === mcpPath || path.startsWith('/.well-known/oauth-protected-resource')) mcpListener(req, res)
+    else as.handler(req, res)
+  })
+  void kind
+  return {
+    mcp,
+    issuer,
+    server,
+    authorizationServer: as,
+    async close() {
+      server.closeIdleConnections()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const force = setTimeout(() => server.closeAllConnections(), 3000)
+      await closed
+      clearTimeout(force)
+      await as.close()
+      await storage.close()
+    },
+  }
+}
+
+/** Runs `mcp-oauth serve` until SIGINT/SIGTERM. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      port: { type: 'string', default: '8976' },
+      host: { type: 'string', default: '127.0.0.1' },
+      issuer: { type: 'string' },
+      store: { type: 'string' },
+      user: { type: 'string', multiple: true },
+      'token-format': { type: 'string', default: 'jwt' },
+      'allow-private-cimd': { type: 'boolean', default: false },
+      'cimd-ca': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  })
+  const port = Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw usageError(`bad --port ${values.port}`, 'use 0..65535')
+  const format = values['token-format']
+  if (format !== 'jwt' && format !== 'opaque')
+    throw usageError(`bad --token-format ${format}`, 'use jwt or opaque')
+  const users: LocalUser[] = []
+  let generated: { username: string; password: string } | undefined
+  for (const spec of values.user ?? []) {
+    const colon = spec.indexOf(':')
+    if (colon < 1) throw usageError('--user takes NAME:PASSWORD', 'e.g. --user alice:"a long passphrase"')
+    users.push({ username: spec.slice(0, colon), passwordHash: await hashPassword(spec.slice(colon + 1)) })
+  }
+  if (users.length === 0) {
+    generated = { username: 'dev', password: randomBytes(12).toString('base64url') }
+    users.push({ username: generated.username, passwordHash: await hashPassword(generated.password) })
+  }
+  const serving = await startServe({
+    port,
+    host: values.host,
+    ...(values.issuer ? { issuer: values.issuer } : {}),
+    ...(values.store ? { store: values.store } : {}),
+    users,
+    tokenFormat: format,
+    allowPrivateCimd: values['allow-private-cimd'],
+    ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
+    ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
+  })
+  io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
+  io.stderr.write(`mcp-oauth serve: MCP server ${serving.mcp}\n`)
+  if (generated) {
+    io.stderr.write(
+      `mcp-oauth serve: development user "${generated.username}" with password "${generated.password}"\n`,
+    )
+  }
+  if (values['allow-private-cimd']) {
+    io.stderr.write(
+      'mcp-oauth serve: WARNING --allow-private-cimd fetches client metadata from private addresses\n',
+    )
+  }
+  if (values.json) {
+    io.stdout.write(
+      `${JSON.stringify({ mcp: serving.mcp, issuer: serving.issuer, pid: process.pid, users: users.map((u) => u.username) })}\n`,
+    )
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      resolve()
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+  io.stderr.write('mcp-oauth serve: shutting down\n')
+  await serving.close()
+  return 0
+}
