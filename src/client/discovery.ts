@@ -1,0 +1,270 @@
+/**
+ * Discovery: challenge → Protected Resource Metadata → authorization server metadata, with a trace,
+ * the 2025-03-26 legacy path, and caching that honours HTTP caching headers.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/authorization-server-discovery
+ */
+import {
+  type AuthorizationServerMetadata,
+  authorizationServerMetadataUrls,
+  validateAuthorizationServerMetadata,
+} from '../shared/authorization-server.ts'
+import { McpOAuthError, ProtocolViolationError, SPEC, TransportError } from '../shared/errors.ts'
+import {
+  type ProtectedResourceMetadata,
+  protectedResourceMetadataUrls,
+  validateProtectedResourceMetadata,
+} from '../shared/protected-resource.ts'
+import { canonicalResource, isLoopbackUrl } from '../shared/resource.ts'
+import { type HttpOptions, requestJson } from './http.ts'
+import { DiscoveryTrace } from './trace.ts'
+
+/** What discovery found for one server. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/authorization-server-discovery */
+export interface DiscoveryResult {
+  /** The canonical server URI the client was given. */
+  server: string
+  /** The `resource` value to send (PRM `resource` when present, else the canonical server URI). */
+  resource: string
+  prm?: ProtectedResourceMetadata
+  /** Which URL the PRM came from. */
+  prmUrl?: string
+  issuer: string
+  metadata: AuthorizationServerMetadata
+  /** True on the 2025-03-26 path (no PRM): AS at the server origin, maybe default endpoints. */
+  legacy: boolean
+  /** Epoch ms after which this result should be fetched again. */
+  expires_at: number
+}
+
+/** Options for {@link discover}. */
+export interface DiscoverOptions extends HttpOptions {
+  /** `resource_metadata` from the server's challenge, if any. */
+  resourceMetadataUrl?: string
+  trace?: DiscoveryTrace
+  /**
+   * Which `resource_metadata` URLs to follow. `same-origin`: only the server's origin.
+   * `https` (default): the server's origin, or any https URL that is not loopback when the server is not.
+   */
+  resourceMetadataPolicy?: 'same-origin' | 'https'
+  /** Skip these issuers (e.g. one that just failed). */
+  skipIssuers?: readonly string[]
+}
+
+const DEFAULT_TTL_MS = 60 * 60 * 1000
+const MAX_TTL_MS = 24 * 60 * 60 * 1000
+
+/** Freshness from Cache-Control / Expires, bounded to a day; `no-store`/`no-cache` → 0. @see https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1 */
+export function freshnessMs(headers: Record<string, string> | undefined): number {
+  const cc = headers?.['cache-control']?.toLowerCase() ?? ''
+  if (/\bno-store\b|\bno-cache\b/.test(cc)) return 0
+  const m = /\bmax-age=(\d+)/.exec(cc)
+  if (m) return Math.min(Number(m[1]) * 1000, MAX_TTL_MS)
+  const expires = headers?.['expires']
+  if (expires) {
+    const t = Date.parse(expires) - Date.now()
+    if (Number.isFinite(t)) return Math.max(0, Math.min(t, MAX_TTL_MS))
+  }
+  return DEFAULT_TTL_MS
+}
+
+function mayFollowResourceMetadata(url: string, server: string, policy: 'same-origin' | 'https'): boolean {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return false
+  }
+  const s = new URL(server)
+  if (u.origin === s.origin) return true
+  if (policy === 'same-origin') return false
+  // Cross-origin: https only, and no hop from a remote server into this machine (SSRF).
+  return u.protocol === 'https:' && (isLoopbackUrl(s) || !isLoopbackUrl(u))
+}
+
+/** Whether a failed candidate lets discovery move on to the next one. */
+function movesOn(status: number): boolean {
+  return (status >= 400 && status < 500) || status === 502 || status === 503 || status === 504
+}
+
+/**
+ * Find the Protected Resource Metadata: the challenge's `resource_metadata`, then path-inserted, then root.
+ * Returns undefined when none exists (2025-03-26 servers).
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-3
+ */
+export async function discoverProtectedResource(
+  server: string,
+  options: DiscoverOptions = {},
+): Promise<{ prm: ProtectedResourceMetadata; url: string; ttl: number } | undefined> {
+  const trace = options.trace
+  const candidates: string[] = []
+  if (options.resourceMetadataUrl) {
+    if (
+      mayFollowResourceMetadata(
+        options.resourceMetadataUrl,
+        server,
+        options.resourceMetadataPolicy ?? 'https',
+      )
+    ) {
+      candidates.push(options.resourceMetadataUrl)
+    } else {
+      trace?.add({
+        kind: 'protected-resource-metadata',
+        url: options.resourceMetadataUrl,
+        outcome: 'rejected',
+        code: 'resource_metadata_origin',
+        note: 'resource_metadata points somewhere the origin policy does not allow',
+      })
+    }
+  }
+  for (const u of protectedResourceMetadataUrls(server)) if (!candidates.includes(u)) candidates.push(u)
+  let lastError: McpOAuthError | undefined
+  for (const url of candidates) {
+    let r: Awaited<ReturnType<typeof requestJson>>
+    try {
+      r = await requestJson(url, 'protected-resource-metadata', trace, options)
+    } catch (e) {
+      if (e instanceof TransportError) continue
+      throw e
+    }
+    if (r.status !== 200 || r.json === undefined) {
+      if (r.status === 200) r.step.outcome = 'invalid'
+      continue
+    }
+    try {
+      const prm = validateProtectedResourceMetadata(r.json, server)
+      return { prm, url, ttl: freshnessMs(r.step.headers) }
+    } catch (e) {
+      r.step.outcome = 'invalid'
+      if (e instanceof McpOAuthError) r.step.code = e.code
+      // A PRM naming another resource is an attack or a misconfiguration, never a reason to keep looking.
+      if (e instanceof McpOAuthError && e.code === 'resource_mismatch') throw e
+      lastError = e as McpOAuthError
+    }
+  }
+  if (lastError) throw lastError
+  return undefined
+}
+
+/**
+ * Fetch and validate one authorization server's metadata, trying the well-known URLs in MCP's order.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/authorization-server-discovery#authorization-server-metadata-discovery
+ */
+export async function discoverAuthorizationServer(
+  issuer: string,
+  options: DiscoverOptions & { legacy?: boolean } = {},
+): Promise<{ metadata: AuthorizationServerMetadata; ttl: number } | undefined> {
+  const trace = options.trace
+  let mismatch: McpOAuthError | undefined
+  for (const { url } of authorizationServerMetadataUrls(issuer)) {
+    let r: Awaited<ReturnType<typeof requestJson>>
+    try {
+      r = await requestJson(url, 'authorization-server-metadata', trace, options)
+    } catch (e) {
+      if (e instanceof TransportError) continue
+      if (e instanceof ProtocolViolationError && e.code !== 'response_too_large') continue
+      throw e
+    }
+    if (r.status !== 200) {
+      if (movesOn(r.status) || r.status >= 500) continue
+      continue
+    }
+    try {
+      const { metadata, warnings } = validateAuthorizationServerMetadata(r.json, issuer, {
+        legacyIssuer: options.legacy ?? false,
+        allowHttp: options.allowHttp ?? false,
+      })
+      for (const w of warnings) trace?.warn(w)
+      return { metadata, ttl: freshnessMs(r.step.headers) }
+    } catch (e) {
+      r.step.outcome = 'invalid'
+      if (e instanceof McpOAuthError) r.step.code = e.code
+      if (e instanceof McpOAuthError && e.code === 'insecure_endpoint') throw e
+      mismatch ??= e as McpOAuthError
+    }
+  }
+  if (mismatch) throw mismatch
+  return undefined
+}
+
+/**
+ * Full discovery for a server: PRM (or the legacy path), then each listed authorization server in turn.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/authorization-server-discovery
+ */
+export async function discover(serverUrl: string, options: DiscoverOptions = {}): Promise<DiscoveryResult> {
+  const server = canonicalResource(serverUrl)
+  const trace = options.trace ?? new DiscoveryTrace()
+  const opts = { ...options, trace }
+  const found = await discoverProtectedResource(server, opts)
+  if (found) {
+    const servers = (found.prm.authorization_servers ?? []).filter((s) => !options.skipIssuers?.includes(s))
+    if (servers.length === 0) {
+      throw new ProtocolViolationError(
+        'no_authorization_server',
+        'Protected Resource Metadata lists no authorization server',
+        {
+          spec: 'https://www.rfc-editor.org/rfc/rfc9728#section-2',
+          hint: "The server's operator must list its authorization server in `authorization_servers`.",
+        },
+      )
+    }
+    let firstError: unknown
+    for (const issuer of servers) {
+      try {
+        const as = await discoverAuthorizationServer(issuer, opts)
+        if (!as) continue
+        return {
+          server,
+          resource: found.prm.resource,
+          prm: found.prm,
+          prmUrl: found.url,
+          issuer,
+          metadata: as.metadata,
+          legacy: false,
+          expires_at: Date.now() + Math.min(found.ttl, as.ttl),
+        }
+      } catch (e) {
+        firstError ??= e
+      }
+    }
+    if (firstError) throw firstError
+    throw new ProtocolViolationError(
+      'authorization_server_metadata_not_found',
+      `no metadata found for ${servers.join(', ')}`,
+      {
+        spec: SPEC.mcpDiscovery,
+        hint: 'The authorization server publishes no RFC 8414 or OpenID metadata at the well-known URLs; its operator must publish it.',
+        details: { issuers: servers },
+      },
+    )
+  }
+  // 2025-03-26: no PRM; the authorization server lives at the server's origin.
+  const origin = new URL(server).origin
+  const as = await discoverAuthorizationServer(origin, { ...opts, legacy: true })
+  if (as) {
+    return {
+      server,
+      resource: server,
+      issuer: as.metadata.issuer,
+      metadata: as.metadata,
+      legacy: true,
+      expires_at: Date.now() + as.ttl,
+    }
+  }
+  trace.warn(
+    `legacy (2025-03-26) server: no metadata at ${origin}; using default /authorize, /token, /register`,
+  )
+  return {
+    server,
+    resource: server,
+    issuer: origin,
+    metadata: {
+      issuer: origin,
+      authorization_endpoint: `${origin}/authorize`,
+      token_endpoint: `${origin}/token`,
+      registration_endpoint: `${origin}/register`,
+      code_challenge_methods_supported: ['S256'],
+      response_types_supported: ['code'],
+    },
+    legacy: true,
+    expires_at: Date.now() + DEFAULT_TTL_MS,
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The authorized fetch: attach the token (Bearer or DPoP), turn a 401 into a refresh or a sign-in and a 403
+ * `insufficient_scope` into step-up, then retry the request once. Plugs into the SDK transports' `fetch` option.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#access-token-usage
+ */
+import { McpOAuthError, OAuthResponseError, TransportError } from '../shared/errors.ts'
+import { parseScope } from '../shared/scope.ts'
+import { readMcpChallenge } from '../shared/www-authenticate.ts'
+import { isResourceNonceChallenge, rememberNonce, resourceProof } from './dpop.ts'
+import type { FetchLike } from './http.ts'
+import { Session, type SessionOptions } from './session.ts'
+import type { TokenSet } from './tokens.ts'
+
+/** A fetch bound to a session, with the session reachable for status/logout. */
+export type AuthorizedFetch = FetchLike & { session: Session }
+
+/**
+ * Create an authorized fetch for one MCP server (or wrap an existing session).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#access-token-usage
+ */
+export function authorizedFetch(sessionOrOptions: Session | SessionOptions): AuthorizedFetch {
+  const session = sessionOrOptions instanceof Session ? sessionOrOptions : new Session(sessionOrOptions)
+  const base = session.options.fetch ?? globalThis.fetch
+  const stepUps = new Map<string, number>()
+
+  async function send(request: Request, tokens: TokenSet | undefined): Promise<Response> {
+    const headers = new Headers(request.headers)
+    const dpop = tokens && tokens.token_type.toLowerCase() === 'dpop' ? session.dpopKey : undefined
+    if (tokens) headers.set('authorization', `${dpop ? 'DPoP' : 'Bearer'} ${tokens.access_token}`)
+    for (let nonceRetry = 0; ; nonceRetry++) {
+      if (dpop && tokens)
+        headers.set('dpop', await resourceProof(dpop, request.method, request.url, tokens.access_token))
+      let response: Response
+      try {
+        response = await base(new Request(request.clone(), { headers }))
+      } catch (cause) {
+        if (cause instanceof Error && cause.name === 'AbortError') throw cause
+        // A dropped connection is a network problem, never "needs authentication".
+        throw new TransportError('network_error', `request to ${new URL(request.url).origin} failed`, {
+          hint: 'Check the server is up and your network or proxy settings (HTTPS_PROXY); then retry.',
+          cause,
+        })
+      }
+      if (!dpop) return response
+      rememberNonce(request.url, response)
+      if (nonceRetry === 0 && isResourceNonceChallenge(response)) {
+        await response.body?.cancel().catch(() => {})
+        continue
+      }
+      return response
+    }
+  }
+
+  async function run(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = new Request(input, init)
+    const tokens = await session.tokens()
+    const response = await send(request, tokens)
+    if (response.status !== 401 && response.status !== 403) return response
+    const challenge = readMcpChallenge(response.headers, { preferDpop: Boolean(session.dpopKey) })
+    if (response.status === 403) {
+      if (challenge?.error !== 'insufficient_scope') return response
+      // Step-up: a refresh can never widen scope, so re-authorize with the union of granted and challenged.
+      const op = `${request.method} ${request.url} ${challenge.scope ?? ''}`
+      const tries = stepUps.get(op) ?? 0
+      if (tries >= (session.options.maxStepUps ?? 2)) return response
+      stepUps.set(op, tries + 1)
+      await response.body?.cancel().catch(() => {})
+      const next = await session.authorize({
+        reason: 'step-up',
+        challengedScope: challenge.scope,
+        resourceMetadataUrl: challenge.resource_metadata,
+        rejected: tokens,
+      })
+      const retried = await send(request, next)
+      if (retried.status !== 403) stepUps.delete(op)
+      return retried
+    }
+    await response.body?.cancel().catch(() => {})
+    if (tokens?.refresh_token) {
+      try {
+        const refreshed = await session.refresh(tokens)
+        const retried = await send(request, refreshed)
+        if (retried.status !== 401) return retried
+        await retried.body?.cancel().catch(() => {})
+      } catch (e) {
+        if (e instanceof TransportError || !(e instanceof McpOAuthError)) throw e
+        session.log(
+          `refresh failed (${e instanceof OAuthResponseError ? e.error : e.code}); signing in again`,
+        )
+      }
+    }
+    const next = await session.authorize({
+      reason: tokens ? 'reauthorize' : 'login',
+      challengedScope: challenge?.scope,
+      resourceMetadataUrl: challenge?.resource_metadata,
+      rejected: tokens,
+    })
+    const retried = await send(request, next)
+    if (retried.status === 403) {
+      const c = readMcpChallenge(retried.headers)
+      if (
+        c?.error === 'insufficient_scope' &&
+        parseScope(c.scope).some((s) => !parseScope(next.scope).includes(s))
+      ) {
+        await retried.body?.cancel().catch(() => {})
+        return run(request)
+      }
+    }
+    return retried
+  }
+
+  return Object.assign(run, { session })
+}

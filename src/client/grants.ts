@@ -1,0 +1,198 @@
+/**
+ * Which grant gets the tokens, and running it: authorization code (browser, headless agent or device code),
+ * client credentials, workload-identity jwt-bearer, enterprise-managed (ID-JAG then jwt-bearer).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-flow-steps
+ */
+import { InteractionRequiredError, InvalidArgumentError, OAuthResponseError, SPEC } from '../shared/errors.ts'
+import { buildAuthorizationRequest, selectScope, validateCallback } from './authorization.ts'
+import { deviceFlow } from './device.ts'
+import type { DiscoveryResult } from './discovery.ts'
+import type { DpopKey } from './dpop.ts'
+import type { O4wPolicy } from './o4w.ts'
+import { type ClientInfo, forgetClient, resolveClient } from './registration.ts'
+import type { Session } from './session.ts'
+import { clientCredentials, exchangeCode, exchangeForIdJag, jwtBearer, type TokenSet } from './tokens.ts'
+
+/** Inputs of {@link obtainTokens}. */
+export interface ObtainInputs {
+  discovery: DiscoveryResult
+  reason: 'login' | 'step-up' | 'reauthorize'
+  challengedScope: string | undefined
+  granted: string | undefined
+  dpop: DpopKey | undefined
+  policy: O4wPolicy
+}
+
+async function value(v: string | (() => Promise<string>)): Promise<string> {
+  return typeof v === 'function' ? v() : v
+}
+
+/**
+ * Get tokens for the session's server with the grant its configuration and the AS call for.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+export async function obtainTokens(
+  session: Session,
+  i: ObtainInputs,
+): Promise<{ tokens: TokenSet; client: ClientInfo }> {
+  const o = session.options
+  const d = i.discovery
+  const scope = selectScope({
+    configured: o.scope,
+    challenged: i.challengedScope,
+    prmScopes: d.prm?.scopes_supported,
+    asScopes: d.metadata.scopes_supported,
+    granted: i.granted,
+    offlineAccess: o.offlineAccess ?? true,
+  })
+  const grants = d.metadata.grant_types_supported
+  const machine =
+    o.grant === 'client_credentials' ||
+    (o.grant !== 'authorization_code' &&
+      grants !== undefined &&
+      !grants.includes('authorization_code') &&
+      grants.includes('client_credentials'))
+  const base = {
+    issuer: d.issuer,
+    metadata: d.metadata,
+    identity: session.identity(),
+    store: session.store,
+    policy: i.policy,
+  }
+
+  if (o.workloadIdentity || o.enterprise || machine) {
+    // Non-interactive grants never offer offline_access: there is no user to hold a refresh grant for.
+    const plainScope = selectScope({
+      configured: o.scope,
+      challenged: i.challengedScope,
+      granted: i.granted,
+      prmScopes: d.prm?.scopes_supported,
+      offlineAccess: false,
+    })
+    const client = await resolveClient({ ...base, grantTypes: [] })
+    const ctx = { metadata: d.metadata, client, policy: i.policy, dpop: i.dpop }
+    if (o.workloadIdentity) {
+      session.log('exchanging the workload identity assertion (jwt-bearer grant)')
+      return {
+        tokens: await jwtBearer(ctx, await value(o.workloadIdentity.assertion), plainScope, d.resource),
+        client,
+      }
+    }
+    if (o.enterprise) {
+      session.log('getting an identity assertion grant from the enterprise IdP')
+      const e = o.enterprise
+      const idp = {
+        metadata: { issuer: e.issuer ?? new URL(e.tokenEndpoint).origin, token_endpoint: e.tokenEndpoint },
+        client: {
+          issuer: e.issuer ?? '',
+          client_id: e.clientId,
+          ...(e.clientSecret ? { client_secret: e.clientSecret } : {}),
+          token_endpoint_auth_method: e.clientSecret ? ('client_secret_post' as const) : ('none' as const),
+          source: 'pre-registered' as const,
+          created_at: Date.now(),
+        },
+        policy: i.policy,
+      }
+      const idJag = await exchangeForIdJag(idp, {
+        subjectToken: await value(e.idToken),
+        subjectTokenType: 'urn:ietf:params:oauth:token-type:id_token',
+        audience: d.issuer,
+        resource: d.resource,
+        ...(plainScope ? { scope: plainScope } : {}),
+      })
+      return { tokens: await jwtBearer(ctx, idJag, plainScope, d.resource), client }
+    }
+    if (client.token_endpoint_auth_method === 'none') {
+      throw new InvalidArgumentError(
+        'client_credentials_need_secret',
+        'the client credentials grant needs a client secret or key',
+        {
+          spec: SPEC.rfc6749,
+          hint: 'Configure the pre-registered client with a secret (--client-secret-env) or a private key.',
+        },
+      )
+    }
+    session.log('requesting a token with the client credentials grant')
+    return { tokens: await clientCredentials(ctx, plainScope, d.resource), client }
+  }
+
+  const authorizer = o.authorizer
+  if (!authorizer) {
+    throw new InteractionRequiredError(
+      'interaction_required',
+      `signing in to ${session.server} needs a person`,
+      {
+        spec: SPEC.mcpAuth,
+        hint: `Run mcp-oauth login ${session.server} in a terminal, or pass an authorizer to the session.`,
+      },
+    )
+  }
+
+  if (authorizer.preferDeviceCode && d.metadata.device_authorization_endpoint && authorizer.showDeviceCode) {
+    const client = await resolveClient({
+      ...base,
+      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+    })
+    const ctx = { metadata: d.metadata, client, policy: i.policy, dpop: i.dpop }
+    const tokens = await deviceFlow(ctx, {
+      scope,
+      resource: d.resource,
+      show: (prompt) =>
+        authorizer.showDeviceCode!(prompt, {
+          expectedIssuer: d.issuer,
+          issParameterSupported: d.metadata.authorization_response_iss_parameter_supported === true,
+          resource: d.resource,
+          reason: i.reason,
+        }),
+    })
+    return { tokens, client }
+  }
+
+  const redirectUri =
+    typeof authorizer.redirectUri === 'string' ? authorizer.redirectUri : await authorizer.redirectUri()
+  for (let attempt = 0; ; attempt++) {
+    const client = await resolveClient({ ...base, redirectUri, ...(scope ? { scope } : {}) })
+    const pending = await buildAuthorizationRequest({
+      metadata: d.metadata,
+      client,
+      redirectUri,
+      resource: d.resource,
+      scope,
+      legacy: d.legacy,
+      dpopJkt: i.dpop?.jkt,
+    })
+    session.log(`signing in to ${session.server} at ${d.issuer}`)
+    const callback = await authorizer.authorize(pending.url, {
+      state: pending.state,
+      expectedIssuer: pending.expectedIssuer,
+      issParameterSupported: pending.issParameterSupported,
+      resource: d.resource,
+      reason: i.reason,
+    })
+    try {
+      const params = validateCallback(pending, client, callback)
+      const ctx = { metadata: d.metadata, client, policy: i.policy, dpop: i.dpop }
+      const tokens = await exchangeCode(ctx, {
+        callback: params,
+        redirectUri,
+        codeVerifier: pending.codeVerifier,
+        resource: d.resource,
+        ...(scope ? { scope } : {}),
+      })
+      return { tokens, client }
+    } catch (e) {
+      // A purged DCR client: forget it and register again, once.
+      if (
+        attempt === 0 &&
+        client.source === 'dcr' &&
+        e instanceof OAuthResponseError &&
+        e.error === 'invalid_client'
+      ) {
+        session.log('the authorization server no longer knows this client; registering again')
+        await forgetClient(session.store, client)
+        continue
+      }
+      throw e
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * mcp-oauth/client: turns an MCP server's 401 or 403 into a valid token and hands you an authorized `fetch`
+ * for the official SDK transports.
+ *
+ * ```ts
+ * import { authorizedFetch } from 'mcp-oauth/client'
+ * const fetch = authorizedFetch({ serverUrl, authorizer, store })
+ * const transport = new StreamableHTTPClientTransport(new URL(serverUrl), { fetch })
+ * ```
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+export * from '../shared/errors.ts'
+export { type ScopeInputs, selectScope } from './authorization.ts'
+export type { AuthorizeContext, AuthorizeReason, Authorizer, DeviceCodePrompt } from './authorizer.ts'
+export { type DiscoveryResult, discover } from './discovery.ts'
+export { type AuthorizedFetch, authorizedFetch } from './fetch.ts'
+export type {
+  ClientIdentity,
+  ClientInfo,
+  PreRegisteredClient,
+  TokenEndpointAuthMethod,
+} from './registration.ts'
+export { type EnterpriseIdp, Session, type SessionOptions, type SessionStatus } from './session.ts'
+export {
+  MemoryStore,
+  type Release,
+  type SetResult,
+  type StoreEntry,
+  storeKey,
+  type TokenStore,
+} from './stores/store.ts'
+export type { TokenSet } from './tokens.ts'
+export { DiscoveryTrace, type TraceStep } from './trace.ts'
+
+/** Create a session for one MCP server. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export function createSession(
+  options: import('./session.ts').SessionOptions,
+): import('./session.ts').Session {
+  return new SessionClass(options)
+}
+
+import { Session as SessionClass } from './session.ts'

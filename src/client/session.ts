@@ -1,0 +1,402 @@
+/**
+ * One MCP server's authorization state: stored tokens, proactive and single-flight refresh under the store's
+ * lock and compare-and-swap, and the way to new tokens (discovery → registration → grant).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+import { InteractionRequiredError, McpOAuthError, OAuthResponseError, SPEC } from '../shared/errors.ts'
+import { canonicalResource } from '../shared/resource.ts'
+import { containsScope } from '../shared/scope.ts'
+import type { Authorizer } from './authorizer.ts'
+import { type DiscoveryResult, discover } from './discovery.ts'
+import { createDpopKey, type DpopKey, loadDpopKey } from './dpop.ts'
+import { obtainTokens } from './grants.ts'
+import type { FetchLike } from './http.ts'
+import type { ClientIdentity, ClientInfo } from './registration.ts'
+import { MemoryStore, type StoreEntry, storeKey, type TokenStore } from './stores/store.ts'
+import { refreshTokens, revokeToken, type TokenSet } from './tokens.ts'
+import { DiscoveryTrace } from './trace.ts'
+
+/** How a session is configured. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export interface SessionOptions {
+  /** The MCP server URL. */
+  serverUrl: string
+  store?: TokenStore
+  /** How a person is asked to sign in; without one, interactive grants raise InteractionRequiredError. */
+  authorizer?: Authorizer
+  identity?: Partial<ClientIdentity>
+  /** Scopes to request instead of the challenge/PRM choice. */
+  scope?: string
+  /** Which grant: `auto` picks authorization code, or client credentials when that is all the AS offers. */
+  grant?: 'auto' | 'authorization_code' | 'client_credentials'
+  /** A workload identity assertion for the RFC 7523 jwt-bearer grant. @see https://www.rfc-editor.org/rfc/rfc7523 */
+  workloadIdentity?: { assertion: string | (() => Promise<string>) }
+  /** Enterprise-managed authorization: ID token → ID-JAG at the IdP → jwt-bearer at the AS. */
+  enterprise?: EnterpriseIdp
+  /** DPoP: `auto` uses it when the AS advertises ES256. */
+  dpop?: 'auto' | 'always' | 'never'
+  fetch?: FetchLike
+  /** Accept http:// endpoints on non-loopback hosts (named loosening). */
+  allowHttp?: boolean
+  /** Add offline_access when the AS lists it (default true). */
+  offlineAccess?: boolean
+  /** Step-up attempts per operation before giving up (default 2). */
+  maxStepUps?: number
+  /** Human-readable progress, never secrets. */
+  log?: (message: string) => void
+}
+
+/** The enterprise IdP side of enterprise-managed authorization. @see https://modelcontextprotocol.io/extensions/auth/enterprise-managed-authorization */
+export interface EnterpriseIdp {
+  tokenEndpoint: string
+  issuer?: string
+  clientId: string
+  clientSecret?: string
+  idToken: string | (() => Promise<string>)
+}
+
+/** What is persisted for one (resource, issuer, client). */
+export interface SessionRecord {
+  server: string
+  resource: string
+  issuer: string
+  client_id: string
+  tokens: TokenSet
+  dpop_jwk?: Record<string, unknown>
+  updated_at: number
+}
+
+/** A redacted view for `status`: never a token value. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
+export interface SessionStatus {
+  server: string
+  signed_in: boolean
+  resource?: string
+  issuer?: string
+  client_id?: string
+  client_source?: string
+  scope?: string
+  token_type?: string
+  expires_at?: string
+  has_refresh_token?: boolean
+  store: string
+}
+
+/** Per-process coordination for one server (single flight of refresh and sign-in). */
+interface Current {
+  key: string
+  entry: StoreEntry<SessionRecord>
+}
+
+/**
+ * One server's session. `authorizedFetch` (fetch.ts) drives it; the CLI calls `login`, `logout`, `status`.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+export class Session {
+  readonly server: string
+  readonly store: TokenStore
+  readonly options: SessionOptions
+  readonly trace = new DiscoveryTrace()
+  #current: Current | undefined
+  #discovery: DiscoveryResult | undefined
+  #dpop: DpopKey | undefined
+  #inflight: Promise<TokenSet> | undefined
+  #loaded = false
+
+  constructor(options: SessionOptions) {
+    this.server = canonicalResource(options.serverUrl)
+    this.store = options.store ?? new MemoryStore()
+    this.options = options
+  }
+
+  /** Log a line of progress. */
+  log(message: string): void {
+    this.options.log?.(message)
+  }
+
+  /** The DPoP key of the current session, if tokens are DPoP-bound. */
+  get dpopKey(): DpopKey | undefined {
+    return this.#dpop
+  }
+
+  /** Load the stored session (no network). */
+  async load(): Promise<TokenSet | undefined> {
+    const pointer = await this.store.get<{ key: string }>(storeKey.current(this.server))
+    this.#loaded = true
+    if (!pointer) return undefined
+    const entry = await this.store.get<SessionRecord>(pointer.value.key)
+    if (!entry) return undefined
+    await this.#adopt(pointer.value.key, entry)
+    return entry.value.tokens
+  }
+
+  async #adopt(key: string, entry: StoreEntry<SessionRecord>): Promise<void> {
+    this.#current = { key, entry }
+    const jwk = entry.value.dpop_jwk
+    if (jwk && this.#dpop?.privateJwk['d'] !== jwk['d']) this.#dpop = await loadDpopKey(jwk)
+    if (!jwk) this.#dpop = undefined
+  }
+
+  /** Cached or fresh discovery (the cache lives in the store so warm starts need no requests). */
+  async discovery(
+    opts: { resourceMetadataUrl?: string | undefined; fresh?: boolean } = {},
+  ): Promise<DiscoveryResult> {
+    const key = storeKey.discovery(this.server)
+    if (!opts.fresh) {
+      if (this.#discovery && this.#discovery.expires_at > Date.now()) return this.#discovery
+      const cached = await this.store.get<DiscoveryResult>(key)
+      if (cached && cached.value.expires_at > Date.now()) {
+        if (!opts.resourceMetadataUrl || cached.value.prmUrl === opts.resourceMetadataUrl) {
+          this.trace.add({ kind: 'cache', url: this.server, outcome: 'cached', note: 'discovery from store' })
+          this.#discovery = cached.value
+          return cached.value
+        }
+      }
+    }
+    const result = await discover(this.server, {
+      ...(opts.resourceMetadataUrl ? { resourceMetadataUrl: opts.resourceMetadataUrl } : {}),
+      trace: this.trace,
+      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      allowHttp: this.options.allowHttp ?? false,
+    })
+    this.#discovery = result
+    if (result.expires_at > Date.now()) await this.store.set(key, result)
+    return result
+  }
+
+  /**
+   * A usable token: from memory, else the store; refreshed first when it is about to expire.
+   * Returns undefined when there is none (the caller then sends the request without one).
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+   */
+  async tokens(): Promise<TokenSet | undefined> {
+    if (!this.#loaded) await this.load()
+    const t = this.#current?.entry.value.tokens
+    if (!t) return undefined
+    if (!expiringSoon(t)) return t
+    if (!t.refresh_token) return t
+    try {
+      return await this.refresh(t)
+    } catch (e) {
+      // A failed proactive refresh is not fatal: the server's 401 will start the proper path.
+      this.log(`proactive refresh failed: ${e instanceof McpOAuthError ? e.code : String(e)}`)
+      return t
+    }
+  }
+
+  /**
+   * Refresh once per process (single flight) and once across processes (lock + generation): whoever loses
+   * the race uses the winner's tokens, so a rotating refresh token is redeemed exactly once.
+   * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+   */
+  refresh(failed: TokenSet): Promise<TokenSet> {
+    this.#inflight ??= this.#refreshLocked(failed).finally(() => {
+      this.#inflight = undefined
+    })
+    return this.#inflight
+  }
+
+  async #refreshLocked(failed: TokenSet): Promise<TokenSet> {
+    const cur = this.#current
+    if (!cur) throw needSignIn(this.server)
+    const release = await this.store.lock?.(`lock refresh ${cur.key}`, { ttlMs: 30_000 })
+    try {
+      const latest = await this.store.get<SessionRecord>(cur.key)
+      if (latest && latest.value.tokens.access_token !== failed.access_token) {
+        // Another process (or an earlier call) already refreshed: use its tokens.
+        await this.#adopt(cur.key, latest)
+        if (!expiringSoon(latest.value.tokens)) return latest.value.tokens
+      }
+      const record = (latest ?? cur.entry).value
+      if (!record.tokens.refresh_token) throw needSignIn(this.server)
+      const d = await this.discovery()
+      const client = await this.#client(record.issuer, record.client_id)
+      if (!client || d.issuer !== record.issuer) throw needSignIn(this.server)
+      let next: TokenSet
+      try {
+        next = await refreshTokens(
+          { metadata: d.metadata, client, policy: this.#policy(), dpop: this.#dpop },
+          record.tokens,
+          record.resource,
+        )
+      } catch (e) {
+        if (e instanceof OAuthResponseError && e.error === 'invalid_grant') {
+          // Before concluding the grant is dead, see whether someone saved newer tokens meanwhile.
+          const again = await this.store.get<SessionRecord>(cur.key)
+          if (again && again.generation !== (latest ?? cur.entry).generation) {
+            await this.#adopt(cur.key, again)
+            return again.value.tokens
+          }
+        }
+        throw e
+      }
+      await this.#save({ ...record, tokens: next, updated_at: Date.now() }, (latest ?? cur.entry).generation)
+      return next
+    } finally {
+      await release?.()
+    }
+  }
+
+  async #client(issuer: string, clientId: string): Promise<ClientInfo | undefined> {
+    const stored = await this.store.get<ClientInfo>(storeKey.registration(issuer))
+    if (stored?.value.client_id === clientId) return stored.value
+    const { resolveClient } = await import('./registration.ts')
+    const d = await this.discovery()
+    const c = await resolveClient({
+      issuer,
+      metadata: d.metadata,
+      identity: this.identity(),
+      store: this.store,
+      policy: this.#policy(),
+    }).catch(() => undefined)
+    return c?.client_id === clientId ? c : undefined
+  }
+
+  /** The client identity with defaults. */
+  identity(): ClientIdentity {
+    return { client_name: 'mcp-oauth', ...this.options.identity } as ClientIdentity
+  }
+
+  #policy() {
+    return {
+      fetch: this.options.fetch,
+      allowHttp: this.options.allowHttp,
+    }
+  }
+
+  async #save(record: SessionRecord, expectedGeneration?: number): Promise<void> {
+    const key = storeKey.session(record.resource, record.issuer, record.client_id)
+    let result = await this.store.set(
+      key,
+      record,
+      key === this.#current?.key ? expectedGeneration : undefined,
+    )
+    if (!result.ok) result = await this.store.set(key, record)
+    if (!result.ok)
+      throw new McpOAuthError('store_conflict', 'could not save the session', { spec: SPEC.mcpAuth })
+    await this.store.set(storeKey.current(this.server), { key })
+    await this.#adopt(key, { value: record, generation: result.generation })
+  }
+
+  /**
+   * Get new tokens after a 401/403 (or for `login`): discovery, registration, then the grant. Only one
+   * process runs the interactive part; the others wait on the store's lock and reuse its result.
+   * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-flow-steps
+   */
+  async authorize(p: {
+    reason: 'login' | 'step-up' | 'reauthorize'
+    challengedScope?: string | undefined
+    resourceMetadataUrl?: string | undefined
+    rejected?: TokenSet | undefined
+  }): Promise<TokenSet> {
+    const release = await this.store.lock?.(`lock login ${this.server}`, { ttlMs: 10 * 60_000 })
+    try {
+      const stored = await this.load()
+      // Another process may have signed in while this one waited for the lock.
+      if (
+        stored &&
+        p.reason !== 'login' &&
+        stored.access_token !== p.rejected?.access_token &&
+        containsScope(stored.scope, p.challengedScope)
+      ) {
+        return stored
+      }
+      const d = await this.discovery({ resourceMetadataUrl: p.resourceMetadataUrl, fresh: true })
+      const granted =
+        this.#current?.entry.value.issuer === d.issuer ? this.#current.entry.value.tokens.scope : undefined
+      const dpop = await this.#dpopFor(d)
+      const { tokens, client } = await obtainTokens(this, {
+        discovery: d,
+        reason: p.reason,
+        challengedScope: p.challengedScope,
+        granted: p.reason === 'step-up' ? granted : undefined,
+        dpop,
+        policy: this.#policy(),
+      })
+      this.#dpop = dpop
+      await this.#save({
+        server: this.server,
+        resource: d.resource,
+        issuer: d.issuer,
+        client_id: client.client_id,
+        tokens,
+        ...(dpop ? { dpop_jwk: dpop.privateJwk as Record<string, unknown> } : {}),
+        updated_at: Date.now(),
+      })
+      return tokens
+    } finally {
+      await release?.()
+    }
+  }
+
+  async #dpopFor(d: DiscoveryResult): Promise<DpopKey | undefined> {
+    const mode = this.options.dpop ?? 'auto'
+    if (mode === 'never') return undefined
+    const algs = d.metadata.dpop_signing_alg_values_supported
+    if (mode === 'auto' && !algs?.includes('ES256') && !d.prm?.dpop_bound_access_tokens_required)
+      return undefined
+    return this.#dpop ?? (await createDpopKey())
+  }
+
+  /**
+   * Sign out: revoke the refresh and access tokens where the AS allows (RFC 7009), then forget them.
+   * The client registration is kept so the next sign-in reuses it.
+   * @see https://www.rfc-editor.org/rfc/rfc7009
+   */
+  async logout(): Promise<{ revoked: boolean; signed_in: boolean }> {
+    await this.load()
+    const cur = this.#current
+    if (!cur) return { revoked: false, signed_in: false }
+    let revoked = false
+    try {
+      const d = await this.discovery()
+      const client = await this.#client(cur.entry.value.issuer, cur.entry.value.client_id)
+      if (client && d.metadata.revocation_endpoint) {
+        const ctx = { metadata: d.metadata, client, policy: this.#policy() }
+        const t = cur.entry.value.tokens
+        if (t.refresh_token) await revokeToken(ctx, t.refresh_token, 'refresh_token')
+        await revokeToken(ctx, t.access_token, 'access_token')
+        revoked = true
+      }
+    } finally {
+      await this.store.delete(cur.key)
+      await this.store.delete(storeKey.current(this.server))
+      this.#current = undefined
+      this.#dpop = undefined
+    }
+    return { revoked, signed_in: true }
+  }
+
+  /** What `status` shows: issuer, client, scopes, expiry, store; never a token. */
+  async status(): Promise<SessionStatus> {
+    await this.load()
+    const r = this.#current?.entry.value
+    if (!r) return { server: this.server, signed_in: false, store: this.store.kind }
+    const client = await this.store.get<ClientInfo>(storeKey.registration(r.issuer))
+    return {
+      server: this.server,
+      signed_in: true,
+      resource: r.resource,
+      issuer: r.issuer,
+      client_id: r.client_id,
+      ...(client?.value.client_id === r.client_id ? { client_source: client.value.source } : {}),
+      ...(r.tokens.scope ? { scope: r.tokens.scope } : {}),
+      token_type: r.tokens.token_type,
+      ...(r.tokens.expires_at ? { expires_at: new Date(r.tokens.expires_at).toISOString() } : {}),
+      has_refresh_token: Boolean(r.tokens.refresh_token),
+      store: this.store.kind,
+    }
+  }
+}
+
+/** Whether a token is expired or close to it: 60 s, or a fifth of its lifetime for short-lived tokens. */
+export function expiringSoon(t: TokenSet, now = Date.now()): boolean {
+  if (!t.expires_at) return false
+  const skew = Math.min(60_000, (t.expires_at - t.issued_at) / 5)
+  return t.expires_at - now <= skew
+}
+
+function needSignIn(server: string): InteractionRequiredError {
+  return new InteractionRequiredError('sign_in_required', `no usable session for ${server}`, {
+    spec: SPEC.mcpAuth,
+    hint: `Sign in with: mcp-oauth login ${server}`,
+  })
+}

@@ -1,0 +1,83 @@
+/**
+ * Runs the official MCP conformance suite (pinned versions) over every client scenario whose name starts
+ * with `auth/`, against test/conformance/client.ts. No expected-failures file: every scenario must pass.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const client = `${process.execPath} ${join(root, 'test/conformance/client.ts')}`
+const out = mkdtempSync(join(tmpdir(), 'mcp-oauth-conformance-'))
+after(() => rmSync(out, { recursive: true, force: true }))
+
+const suites = [
+  {
+    version: '0.2.0-alpha.12',
+    bin: join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js'),
+    atLeast: 33,
+  },
+  { version: '0.1.16', bin: join(root, 'node_modules/conformance-legacy/dist/index.js'), atLeast: 22 },
+]
+
+async function scenarios(bin: string): Promise<string[]> {
+  const { stdout } = await run(process.execPath, [bin, 'list'], { cwd: root })
+  return [...new Set(stdout.match(/auth\/[a-z0-9-]+/g) ?? [])].sort()
+}
+
+async function runScenario(bin: string, scenario: string): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [bin, 'client', '--command', client, '--scenario', scenario, '-o', out],
+      { cwd: root, timeout: 120_000, maxBuffer: 32 * 1024 * 1024 },
+    )
+    const output = stdout + stderr
+    return { ok: /OVERALL: PASSED/.test(output), output }
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string }
+    return { ok: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}` }
+  }
+}
+
+for (const suite of suites) {
+  describe(`conformance ${suite.version}: client auth/ scenarios`, async () => {
+    const names = await scenarios(suite.bin)
+    it(`lists at least ${suite.atLeast} auth/ scenarios`, () => {
+      assert.ok(names.length >= suite.atLeast, `only ${names.length}: ${names.join(', ')}`)
+    })
+    // Four at a time: the suite starts its own servers per scenario and the machine is small.
+    const results = new Map<string, Promise<{ ok: boolean; output: string }>>()
+    let next = 0
+    const workers = Array.from({ length: 4 }, async () => {
+      while (next < names.length) {
+        const name = names[next++]!
+        const p = runScenario(suite.bin, name)
+        results.set(name, p)
+        await p
+      }
+    })
+    const all = Promise.all(workers)
+    for (const name of names) {
+      it(name, async () => {
+        while (!results.has(name)) await new Promise((r) => setTimeout(r, 50))
+        const r = await results.get(name)!
+        assert.ok(
+          r.ok,
+          `${name} failed:\n${r.output
+            .split('\n')
+            .filter((l) => /FAIL|failed|Error/i.test(l))
+            .slice(-15)
+            .join('\n')}`,
+        )
+      })
+    }
+    after(() => all)
+  })
+}
