@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { InteractionRequiredError, InvalidArgumentError, McpOAuthError, SPEC } from '../../shared/errors.ts'
 import type { AuthorizeContext, Authorizer } from '../authorizer.ts'
 import { hasDisplay, openBrowser } from './browser.ts'
-import { validateCallback } from './callback.ts'
+import { type CallbackVerdict, validateCallback } from './callback.ts'
 import { abortedError, outcomeOf } from './outcome.ts'
 import { CALLBACK_HEADERS, page, relayedPage, wrongStatePage } from './pages.ts'
 import {
@@ -59,6 +59,11 @@ export interface LoopbackAuthorizer extends Authorizer {
   readonly port: number | undefined
   /** `listening`, `relay` (a sibling holds the port) or `idle`. */
   readonly mode: 'idle' | 'listening' | 'relay'
+  /**
+   * Hand over a callback URL obtained another way (pasted by the person) to the flow waiting for its state.
+   * Returns the verdict kind (`wrong_state` when no flow waits for it); the flow settles as for a browser callback.
+   */
+  submit(callback: URL): CallbackVerdict['kind']
 }
 
 /**
@@ -170,6 +175,16 @@ class LoopbackServer implements LoopbackAuthorizer {
     })
     await this.#announce(url, context)
     return await result
+  }
+
+  submit(callback: URL): CallbackVerdict['kind'] {
+    const state = callback.searchParams.get('state')
+    const pending = [...this.#flows].find((p) => p.context.state === state)
+    if (!pending) return 'wrong_state'
+    const verdict = validateCallback(callback, pending.context)
+    const outcome = outcomeOf(verdict, pending.context.resource)
+    if (outcome.result !== undefined) pending.finish(outcome.result)
+    return verdict.kind
   }
 
   async close(): Promise<void> {

@@ -47,6 +47,8 @@ export const storeKey = {
   registration: (issuer: string, registrationKey = 'default') => `registration ${issuer} ${registrationKey}`,
   /** Cached discovery results for a resource. */
   discovery: (resource: string) => `discovery ${resource}`,
+  /** When a person was last sent to a browser for (resource, issuer): rate-limits tabs across processes. */
+  prompt: (resource: string, issuer: string) => `prompt ${resource} ${issuer}`,
 } as const
 
 /**

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict'
+import { PassThrough } from 'node:stream'
+import { describe, it } from 'node:test'
+import { isMcpOAuthError, TransportError } from '../../shared/errors.ts'
+import type { AuthorizeContext } from '../authorizer.ts'
+import { MemoryStore } from '../stores/store.ts'
+import { chooseAuthorizer, pickMode } from './choose.ts'
+import { formatRemaining } from './device-code.ts'
+import { claimPrompt, isTransientError } from './rate-limit.ts'
+
+const ISSUER = 'https://as.example.com'
+const ctx = (state: string): AuthorizeContext => ({
+  state,
+  expectedIssuer: ISSUER,
+  issParameterSupported: false,
+  resource: 'https://mcp.example.com/mcp',
+  reason: 'login',
+})
+
+function sink(isTTY = false) {
+  const out = new PassThrough() as PassThrough & { isTTY?: boolean; text: () => string }
+  let text = ''
+  out.on('data', (c) => {
+    text += c
+  })
+  out.isTTY = isTTY
+  out.text = () => text
+  return out
+}
+
+async function answer(redirect: string, state: string): Promise<number> {
+  const res = await fetch(`${redirect}?code=c&state=${state}`, { headers: { connection: 'close' } })
+  await res.text()
+  return res.status
+}
+
+describe('pickMode', () => {
+  it('uses the browser where there is a display, the device grant elsewhere', () => {
+    assert.equal(pickMode({ env: { DISPLAY: ':0' }, platform: 'linux' }), 'browser')
+    assert.equal(pickMode({ env: { WAYLAND_DISPLAY: 'wayland-0' }, platform: 'linux' }), 'browser')
+    assert.equal(pickMode({ env: {}, platform: 'darwin' }), 'browser')
+    assert.equal(pickMode({ env: {}, platform: 'win32' }), 'browser')
+    assert.equal(pickMode({ env: {}, platform: 'linux' }), 'device')
+    assert.equal(pickMode({ env: { DISPLAY: ':0' }, platform: 'linux', mode: 'paste' }), 'paste')
+  })
+})
+
+describe('chooseAuthorizer', () => {
+  it('opens at most one browser tab per session per window, across authorizers sharing a store', async () => {
+    const store = new MemoryStore()
+    const opened: string[] = []
+    const make = () =>
+      chooseAuthorizer({
+        store,
+        env: { DISPLAY: ':0' },
+        platform: 'linux',
+        output: sink(),
+        openUrl: (u) => {
+          opened.push(u.href)
+        },
+      })
+    const a = make()
+    const b = make()
+    try {
+      const ra = await a.redirectUri()
+      const flowA = a.authorize(new URL(`${ISSUER}/authorize?a`), ctx('A'))
+      const rb = await b.redirectUri()
+      const flowB = b.authorize(new URL(`${ISSUER}/authorize?b`), ctx('B'))
+      await new Promise((r) => setTimeout(r, 50))
+      assert.deepEqual(opened, [`${ISSUER}/authorize?a`])
+      assert.equal(await answer(ra, 'A'), 200)
+      assert.equal(await answer(rb, 'B'), 200)
+      await Promise.all([flowA, flowB])
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('lets exactly one of several simultaneous claims prompt', async () => {
+    const store = new MemoryStore()
+    const results = await Promise.all(Array.from({ length: 5 }, () => claimPrompt(store, 'r', ISSUER)))
+    assert.equal(results.filter((r) => r.allowed).length, 1)
+    const later = await claimPrompt(store, 'r', ISSUER, { now: () => Date.now() + 61_000 })
+    assert.equal(later.allowed, true)
+  })
+
+  it('prefers the device grant without a display and shows the code on the output', async () => {
+    const output = sink()
+    const a = chooseAuthorizer({ env: {}, platform: 'linux', output, input: sink() })
+    try {
+      assert.equal(a.mode, 'device')
+      assert.equal(a.preferDeviceCode, true)
+      await a.showDeviceCode!(
+        { user_code: 'WDJB-MJHT', verification_uri: 'https://as.example.com/device', expires_in: 600 },
+        {
+          expectedIssuer: ISSUER,
+          issParameterSupported: true,
+          resource: 'https://mcp.example.com/mcp',
+          reason: 'login',
+        },
+      )
+      assert.match(output.text(), /WDJB-MJHT/)
+      assert.match(output.text(), /https:\/\/as\.example\.com\/device/)
+      assert.match(output.text(), /expires in 10:00/)
+    } finally {
+      await a.close()
+    }
+  })
+
+  it('without display, terminal or device grant, fails with interaction_required', async () => {
+    const a = chooseAuthorizer({ env: {}, platform: 'linux', output: sink(), input: sink(false) })
+    try {
+      await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) =>
+        isMcpOAuthError(e, 'interaction_required'),
+      )
+    } finally {
+      await a.close()
+    }
+  })
+
+  it('on a headless terminal asks for the pasted URL, refusing one of another sign-in', async () => {
+    const input = sink(true)
+    const output = sink()
+    const a = chooseAuthorizer({ env: {}, platform: 'linux', output, input })
+    try {
+      const redirect = await a.redirectUri()
+      const flow = a.authorize(new URL(`${ISSUER}/authorize`), ctx('good'))
+      await new Promise((r) => setTimeout(r, 20))
+      input.write(`${redirect}?code=c1&state=bad\n`)
+      await new Promise((r) => setTimeout(r, 20))
+      input.write(`${redirect}?code=c2&state=good\n`)
+      const url = await flow
+      assert.equal(url.searchParams.get('code'), 'c2')
+      assert.match(output.text(), /belongs to no sign-in in progress/)
+      assert.match(output.text(), /Paste the full URL/)
+    } finally {
+      await a.close()
+    }
+  })
+
+  it('never prompts when interaction is turned off', async () => {
+    const a = chooseAuthorizer({ mode: 'none', output: sink() })
+    await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) =>
+      isMcpOAuthError(e, 'interaction_required'),
+    )
+    await a.close()
+  })
+})
+
+describe('helpers', () => {
+  it('classifies transient errors and formats countdowns', () => {
+    assert.equal(isTransientError(new TransportError('network_error', 'x')), true)
+    assert.equal(isTransientError(Object.assign(new Error('x'), { code: 'ECONNRESET' })), true)
+    assert.equal(isTransientError(new Error('invalid_grant')), false)
+    assert.equal(formatRemaining(61), '1:01')
+    assert.equal(formatRemaining(-3), '0:00')
+  })
+})

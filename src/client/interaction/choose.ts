@@ -1,0 +1,136 @@
+/**
+ * Picking how to ask the person: a browser with a loopback callback where there is a display (rate-limited to one
+ * tab per session per minute across processes), else the device grant when the AS offers it, else a paste prompt
+ * on a terminal, else a clear InteractionRequiredError. The URL is always printed to stderr.
+ * @see https://www.rfc-editor.org/rfc/rfc8252
+ */
+import { InteractionRequiredError, SPEC } from '../../shared/errors.ts'
+import type { AuthorizeContext, Authorizer, DeviceCodePrompt } from '../authorizer.ts'
+import type { TokenStore } from '../stores/store.ts'
+import { hasDisplay, openBrowser } from './browser.ts'
+import { presentDeviceCode } from './device-code.ts'
+import { type LoopbackAuthorizer, type LoopbackOptions, loopbackAuthorizer } from './loopback.ts'
+import { promptForCallback } from './paste.ts'
+import { claimPrompt } from './rate-limit.ts'
+
+/** How the person is asked. @see https://www.rfc-editor.org/rfc/rfc8252 */
+export type InteractionMode = 'browser' | 'device' | 'paste' | 'none'
+
+/** Options of {@link chooseAuthorizer}. */
+export interface ChooseAuthorizerOptions extends Omit<LoopbackOptions, 'open' | 'log'> {
+  /** Force a mode; default: decided from the display and the terminal. */
+  mode?: InteractionMode | 'auto'
+  /** Shared store: the time of the last browser tab is kept there so several processes respect the limit. */
+  store?: TokenStore
+  /** At most one browser tab per session per this many ms. Default 60 s. */
+  promptWindowMs?: number
+  /** Opens a URL in a browser (default: the system browser via `open`; tests drive a real headless browser). */
+  openUrl?: (url: URL) => Promise<void> | void
+  /** Environment and platform, for deciding whether there is a display. */
+  env?: Record<string, string | undefined>
+  platform?: NodeJS.Platform
+  /** Terminal streams (default stdin/stderr). Human output only ever goes to `output`. */
+  input?: NodeJS.ReadableStream & { isTTY?: boolean }
+  output?: NodeJS.WritableStream & { isTTY?: boolean }
+}
+
+/** The authorizer {@link chooseAuthorizer} returns: which mode it picked, and its loopback listener. */
+export interface ChosenAuthorizer extends Authorizer {
+  redirectUri: () => Promise<string>
+  readonly mode: InteractionMode
+  readonly loopback: LoopbackAuthorizer
+  close(): Promise<void>
+}
+
+/** Decide the mode for this machine. @see https://www.rfc-editor.org/rfc/rfc8628#section-1 */
+export function pickMode(options: ChooseAuthorizerOptions = {}): InteractionMode {
+  if (options.mode && options.mode !== 'auto') return options.mode
+  if (hasDisplay(options.env ?? process.env, options.platform ?? process.platform)) return 'browser'
+  // Without a display the device grant is preferred; the engine uses it when the AS offers it, and otherwise
+  // calls authorize, which offers the paste prompt on a terminal or fails clearly.
+  return 'device'
+}
+
+/**
+ * Build the authorizer for this machine. In `device` mode `preferDeviceCode` is set; if the AS lacks the device
+ * grant, the engine falls back to `authorize`, which then offers the paste prompt on a terminal.
+ * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
+ */
+export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenAuthorizer {
+  const mode = pickMode(options)
+  const output = options.output ?? process.stderr
+  const input = options.input ?? process.stdin
+  const log = (line: string) => output.write(`${line}\n`)
+  const headless = mode !== 'browser'
+  const countdowns = new Set<() => void>()
+
+  const open = async (url: URL, context: AuthorizeContext) => {
+    if (headless) return
+    if (options.store) {
+      const permit = await claimPrompt(options.store, context.resource, context.expectedIssuer, {
+        ...(options.promptWindowMs !== undefined ? { windowMs: options.promptWindowMs } : {}),
+      })
+      if (!permit.allowed) {
+        const ago = Math.round((Date.now() - permit.lastAt) / 1000)
+        log(`A browser tab for this sign-in was opened ${ago} s ago; not opening another. Use the URL above.`)
+        return
+      }
+    }
+    await (options.openUrl ?? openBrowser)(url)
+  }
+
+  const loopback = loopbackAuthorizer({ ...options, open, log })
+
+  const authorizer: ChosenAuthorizer = {
+    mode,
+    loopback,
+    redirectUri: loopback.redirectUri,
+    ...(mode === 'device' ? { preferDeviceCode: true } : {}),
+    async authorize(url, context) {
+      if (mode === 'none' || (headless && !input.isTTY)) {
+        throw new InteractionRequiredError(
+          'interaction_required',
+          `signing in to ${context.resource} needs a person`,
+          {
+            spec: SPEC.rfc8252,
+            hint:
+              mode === 'none'
+                ? 'interactive sign-in is turned off here; run "mcp-oauth login <server>" first, the session is then shared'
+                : 'no display, no terminal, and the authorization server offers no device grant: run "mcp-oauth login <server>" in a terminal first',
+            details: { resource: context.resource },
+          },
+        )
+      }
+      if (!headless) return await loopback.authorize(url, context)
+      // Headless terminal: the listener still runs (an SSH port forward reaches it) while the person may paste.
+      const stopPrompt = new AbortController()
+      const flow = loopback.authorize(url, context)
+      const prompt = promptForCallback({
+        input,
+        output,
+        redirectUri: await loopback.redirectUri(),
+        submit: (u) => loopback.submit(u),
+        signal: stopPrompt.signal,
+      }).catch(() => {})
+      try {
+        return await flow
+      } finally {
+        stopPrompt.abort()
+        await prompt
+      }
+    },
+    async showDeviceCode(prompt: DeviceCodePrompt, context: Omit<AuthorizeContext, 'state'>) {
+      for (const stop of countdowns) stop()
+      const stop = presentDeviceCode(prompt, context.resource, output, {
+        ...(context.signal ? { signal: context.signal } : {}),
+      })
+      countdowns.add(stop)
+    },
+    async close() {
+      for (const stop of countdowns) stop()
+      countdowns.clear()
+      await loopback.close()
+    },
+  }
+  return authorizer
+}
