@@ -48,3 +48,20 @@ export function parseJson(text: string): unknown {
     return undefined
   }
 }
+
+const knownBodies = new WeakMap<Request, string>()
+
+/**
+ * Record the text of a body an adapter already read (node:http, Express), so the kit can see the JSON-RPC
+ * operation without reading or copying the request stream.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+export function attachBodyText(request: Request, text: string): Request {
+  knownBodies.set(request, text)
+  return request
+}
+
+/** The body text an adapter recorded for `request`, if any. */
+export function attachedBodyText(request: Request): string | undefined {
+  return knownBodies.get(request)
+}

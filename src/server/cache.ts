@@ -3,7 +3,7 @@
  * replay cache all use it, so none of them can grow without limit.
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-4
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * A size-bounded map with per-entry expiry (milliseconds since the epoch); the least recently used entry goes
@@ -89,5 +89,5 @@ export class ExpiringCache<V> {
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-5.3
  */
 export function tokenKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64url')
+  return hash('sha256', token, 'base64url')
 }

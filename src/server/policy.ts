@@ -52,18 +52,33 @@ export function scopePolicy(options: ScopePolicyOptions = {}): ScopePolicy {
     (t) => t !== undefined && Object.keys(t).length > 0,
   )
   const implies = options.implies ?? {}
+  // Operations repeat endlessly (the same few tools), so their scope sets are memoised, within a bound.
+  const memo = new Map<string, string[]>()
+  const single = (op: Operation): string[] => {
+    const key = `${op.method}\n${op.name ?? ''}`
+    let hit = memo.get(key)
+    if (!hit) {
+      hit = compute([op])
+      if (memo.size >= 1024) memo.clear()
+      memo.set(key, hit)
+    }
+    return hit
+  }
+  const compute = (operations: readonly Operation[]): string[] => {
+    const sets: (readonly string[] | undefined)[] = [base]
+    for (const op of operations) {
+      sets.push(own(options.methods, op.method))
+      if (op.method === 'tools/call') sets.push(own(options.tools, op.name))
+      else if (op.method === 'prompts/get') sets.push(own(options.prompts, op.name))
+      else if (op.method.startsWith('resources/')) sets.push(own(options.resources, op.name))
+    }
+    return unionScope(...sets)
+  }
   return {
     needsOperation,
     requiredScopes(operations) {
       if (!needsOperation || operations.length === 0) return base
-      const sets: (readonly string[] | undefined)[] = [base]
-      for (const op of operations) {
-        sets.push(own(options.methods, op.method))
-        if (op.method === 'tools/call') sets.push(own(options.tools, op.name))
-        else if (op.method === 'prompts/get') sets.push(own(options.prompts, op.name))
-        else if (op.method.startsWith('resources/')) sets.push(own(options.resources, op.name))
-      }
-      return unionScope(...sets)
+      return operations.length === 1 ? single(operations[0]!) : compute(operations)
     },
     expandGranted(scopes) {
       const out = new Set(scopes)

@@ -5,7 +5,7 @@
  */
 import { isMcpOAuthError, type McpOAuthError } from '../shared/errors.ts'
 import { canonicalResource } from '../shared/resource.ts'
-import { BodyTooLargeError, parseJson, readBodyText } from './body.ts'
+import { attachedBodyText, BodyTooLargeError, parseJson, readBodyText } from './body.ts'
 import { ExpiringCache, tokenKey } from './cache.ts'
 import { challengeResponse, unavailableResponse } from './challenge.ts'
 import { type MetadataOptions, metadataRoute, protectedResourceMetadataUrl } from './metadata.ts'
@@ -122,6 +122,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   const cache = cacheOptions ? new ExpiringCache<VerifiedToken>(cacheOptions.maxEntries ?? 10_000) : undefined
   const cacheMaxAgeMs = (cacheOptions?.maxAgeSeconds ?? 300) * 1000
   const pending = new Map<string, Promise<VerifiedToken>>()
+  // Cached tokens come back as the same object, so their expanded scope set is computed once.
+  const grantedScopes = new WeakMap<VerifiedToken, Set<string>>()
   const dpopAlgorithms = advertiseDpop ? dpop?.algorithms : undefined
   const cors = options.cors ?? true
 
@@ -184,7 +186,10 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     let parsedBody = opts.parsedBody
     let bodyText: string | undefined
     if (policy.needsOperation && request.method === 'POST') {
-      if (parsedBody === undefined) {
+      const known = parsedBody === undefined ? attachedBodyText(request) : undefined
+      if (known !== undefined) {
+        parsedBody = parseJson(known)
+      } else if (parsedBody === undefined) {
         try {
           bodyText = await readBodyText(opts.consumeBody ? request : request.clone(), maxBodyBytes)
         } catch (e) {
@@ -250,7 +255,11 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       return refuse(503, 'verifier_error', message, () => unavailableResponse(message))
     }
 
-    const granted = policy.expandGranted(verified.scopes)
+    let granted = grantedScopes.get(verified)
+    if (!granted) {
+      granted = policy.expandGranted(verified.scopes)
+      grantedScopes.set(verified, granted)
+    }
     if (missingScopes(granted, required).length > 0) {
       const message = `this operation needs scope "${required.join(' ')}"`
       return refuse(403, 'insufficient_scope', message, () =>

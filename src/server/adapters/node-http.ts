@@ -4,6 +4,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { attachBodyText } from '../body.ts'
 
 /** Options of {@link nodeListener} and {@link toWebRequest}. @see https://www.rfc-editor.org/rfc/rfc9110 */
 export interface NodeAdapterOptions {
@@ -69,7 +70,11 @@ export function toWebRequest(
   const init: RequestInit = { method, headers }
   if (options.signal) init.signal = options.signal
   if (body !== undefined && method !== 'GET' && method !== 'HEAD') init.body = body
-  return new Request(`${origin}${req.url ?? '/'}`, init)
+  const request = new Request(`${origin}${req.url ?? '/'}`, init)
+  // The kit reads the operation from this copy instead of the stream, which stays untouched for the handler.
+  if (init.body !== undefined)
+    attachBodyText(request, typeof body === 'string' ? body : Buffer.from(body!).toString('utf8'))
+  return request
 }
 
 /**

@@ -1,0 +1,156 @@
+/**
+ * `npm run bench:resource-server`: tools/call requests per second through mcp-oauth/server versus the same
+ * SDK v2 server without auth and versus the SDK's requireBearerAuth with a jose verifier, ES256 and RS256,
+ * all in one run on loopback. Server in a child process, load from this one; variants interleaved over
+ * several rounds, the median per variant reported. Last line: the JSON summary.
+ */
+import { fork } from 'node:child_process'
+import http from 'node:http'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+
+const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 800)
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 300)
+const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 8)
+const MAX_ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9)
+/** Measuring stops starting new rounds after this long, so a slow machine still finishes in about a minute. */
+const BUDGET_MS = Number(process.env['BENCH_BUDGET_MS'] ?? 40_000)
+
+type Variants = Record<string, { url: string; token?: string }>
+
+const child = fork(new URL('./server.ts', import.meta.url), [], {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+})
+const variants = await new Promise<Variants>((resolve, reject) => {
+  child.once('message', (m) => resolve((m as { ready: Variants }).ready))
+  child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)))
+})
+const started = Date.now()
+
+/** Record the exact request the official SDK client sends for tools/call (2026-07-28 headers and envelope). */
+async function captureToolsCall(url: string): Promise<{ headers: Record<string, string>; body: string }> {
+  let captured: { headers: Record<string, string>; body: string } | undefined
+  const client = new Client({ name: 'bench', version: '1.0.0' })
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    fetch: async (input, init) => {
+      const body = typeof init?.body === 'string' ? init.body : ''
+      if (body.includes('"tools/call"')) {
+        captured = { headers: Object.fromEntries(new Headers(init?.headers).entries()), body }
+      }
+      return fetch(input, init)
+    },
+  })
+  await client.connect(transport)
+  await client.callTool({ name: 'echo', arguments: {} })
+  await client.close()
+  if (!captured) throw new Error('did not see the tools/call request')
+  return captured
+}
+
+const template = await captureToolsCall(variants['noauth']!.url)
+
+async function load(
+  url: string,
+  token: string | undefined,
+  count: number,
+): Promise<{ rps: number; errors: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+  const target = new URL(url)
+  const headers: Record<string, string> = {
+    ...template.headers,
+    'content-length': String(Buffer.byteLength(template.body)),
+  }
+  if (token) headers['authorization'] = `Bearer ${token}`
+  let next = 0
+  let errors = 0
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = http.request(
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers, agent },
+        (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => {
+            text += d
+          })
+          res.on('end', () => {
+            if (res.statusCode !== 200 || !text.includes('"ok"')) errors++
+            resolve()
+          })
+        },
+      )
+      req.on('error', () => {
+        errors++
+        resolve()
+      })
+      req.end(template.body)
+    })
+  const worker = async () => {
+    while (next < count) {
+      next++
+      await one()
+    }
+  }
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  const seconds = (performance.now() - t0) / 1000
+  agent.destroy()
+  return { rps: count / seconds, errors }
+}
+
+const names = ['noauth', 'kit_es256', 'sdk_es256', 'kit_rs256', 'sdk_rs256']
+const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
+for (const n of names) {
+  const w = await load(variants[n]!.url, variants[n]!.token, WARMUP)
+  if (w.errors) throw new Error(`${n}: ${w.errors} failed requests during warm-up`)
+}
+// Ratios are taken within each round (variants measured back to back), then the median over rounds: on a
+// shared machine the load drifts over seconds, and pairing cancels most of that drift.
+const ratios: Record<string, number[]> = { es_noauth: [], es_sdk: [], rs_noauth: [], rs_sdk: [] }
+let rounds = 0
+while (rounds < MAX_ROUNDS && (rounds < 3 || Date.now() - started < BUDGET_MS)) {
+  // Rotate the order each round so no variant always runs first or last.
+  const order = names.map((_, i) => names[(i + rounds) % names.length]!)
+  const got: Record<string, number> = {}
+  for (const n of order) {
+    const r = await load(variants[n]!.url, variants[n]!.token, REQUESTS)
+    if (r.errors) throw new Error(`${n}: ${r.errors} failed requests`)
+    samples[n]!.push(r.rps)
+    got[n] = r.rps
+  }
+  ratios['es_noauth']!.push(got['kit_es256']! / got['noauth']!)
+  ratios['es_sdk']!.push(got['kit_es256']! / got['sdk_es256']!)
+  ratios['rs_noauth']!.push(got['kit_rs256']! / got['noauth']!)
+  ratios['rs_sdk']!.push(got['kit_rs256']! / got['sdk_rs256']!)
+  rounds++
+}
+child.kill()
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const rps = Object.fromEntries(names.map((n) => [n, median(samples[n]!)]))
+const round3 = (x: number) => Math.round(x * 1000) / 1000
+console.log(
+  `resource-server bench: ${REQUESTS} tools/call per sample, concurrency ${CONCURRENCY}, ${rounds} rounds, ` +
+    `warm-up ${WARMUP}, ${((Date.now() - started) / 1000).toFixed(1)} s; median req/s (samples):`,
+)
+for (const n of names)
+  console.log(
+    `  ${n.padEnd(10)} ${rps[n]!.toFixed(0).padStart(6)}  (${samples[n]!.map((x) => x.toFixed(0)).join(', ')})`,
+  )
+for (const [k, xs] of Object.entries(ratios))
+  console.log(
+    `  ratio ${k.padEnd(10)} median ${median(xs).toFixed(3)}  (${xs.map((x) => x.toFixed(2)).join(', ')})`,
+  )
+const summary = {
+  es256: {
+    ratio_vs_noauth: round3(median(ratios['es_noauth']!)),
+    ratio_vs_sdk: round3(median(ratios['es_sdk']!)),
+  },
+  rs256: {
+    ratio_vs_noauth: round3(median(ratios['rs_noauth']!)),
+    ratio_vs_sdk: round3(median(ratios['rs_sdk']!)),
+  },
+}
+console.log(JSON.stringify(summary))

@@ -1,0 +1,105 @@
+/**
+ * Benchmark child process: one SDK v2 MCP server (createMcpHandler, one `echo` tool) served five ways on
+ * loopback: without auth, behind mcp-oauth/server, and behind the SDK's `requireBearerAuth` with a jose
+ * verifier, each for ES256 and RS256 tokens from a local JWKS endpoint. Reports ports and tokens over IPC.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { type AuthInfo, createMcpHandler, McpServer, requireBearerAuth } from '@modelcontextprotocol/server'
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose'
+import { nodeListener } from '../../src/server/adapters/node-http.ts'
+import { createResourceServer, jwtVerifier } from '../../src/server/index.ts'
+
+const ISSUER = 'http://127.0.0.1:1/bench-issuer'
+
+function mcpServer(): McpServer {
+  const s = new McpServer({ name: 'bench', version: '1.0.0' })
+  s.registerTool('echo', { description: 'echo' }, async () => ({ content: [{ type: 'text', text: 'ok' }] }))
+  return s
+}
+
+async function listen(handler: (r: Request) => Promise<Response>): Promise<string> {
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, nodeListener(handler))
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const keys = {
+  ES256: await generateKeyPair('ES256'),
+  RS256: await generateKeyPair('RS256'),
+}
+const jwks = {
+  keys: [
+    { ...(await exportJWK(keys.ES256.publicKey)), kid: 'es', alg: 'ES256', use: 'sig' },
+    { ...(await exportJWK(keys.RS256.publicKey)), kid: 'rs', alg: 'RS256', use: 'sig' },
+  ],
+}
+const jwksUrl = `${await listen(async () => Response.json(jwks))}/jwks`
+
+// One handler per variant so no variant warms another's state.
+const noauthHandler = createMcpHandler(() => mcpServer())
+const noauth = await listen((r) => noauthHandler.fetch(r))
+
+const out: Record<string, { url: string; token?: string }> = { noauth: { url: `${noauth}/mcp` } }
+for (const alg of ['ES256', 'RS256'] as const) {
+  // Each variant gets its own port, so the token audience names that exact resource.
+  const kitHandler = createMcpHandler(() => mcpServer())
+  let kit: ReturnType<typeof createResourceServer> | undefined
+  const kitBase = await listen((r) =>
+    kit!.handle(r, (req, { authInfo }) => kitHandler.fetch(req, { authInfo })),
+  )
+  kit = createResourceServer({
+    resource: `${kitBase}/mcp`,
+    authorizationServers: [ISSUER],
+    scopesSupported: ['mcp'],
+    verifier: jwtVerifier({ issuer: ISSUER, jwksUri: jwksUrl, algorithms: [alg] }),
+    policy: { required: ['mcp'], tools: { admin: ['mcp:admin'] } },
+  })
+
+  const sdkHandler = createMcpHandler(() => mcpServer())
+  let gate: ((r: Request) => Promise<AuthInfo | Response>) | undefined
+  const sdkBase = await listen(async (r) => {
+    const auth = await gate!(r)
+    if (auth instanceof Response) return auth
+    return sdkHandler.fetch(r, { authInfo: auth })
+  })
+  const remote = createRemoteJWKSet(new URL(jwksUrl))
+  const sdkResource = `${sdkBase}/mcp`
+  gate = requireBearerAuth({
+    verifier: {
+      async verifyAccessToken(token: string): Promise<AuthInfo> {
+        const { payload } = await jwtVerify(token, remote, {
+          issuer: ISSUER,
+          audience: sdkResource,
+          algorithms: [alg],
+        })
+        return {
+          token,
+          clientId: String(payload['client_id'] ?? ''),
+          scopes: String(payload['scope'] ?? '')
+            .split(' ')
+            .filter(Boolean),
+          expiresAt: payload.exp!,
+          resource: new URL(String(payload.aud)),
+        }
+      },
+    },
+    requiredScopes: ['mcp'],
+    expectedResource: new URL(sdkResource),
+    resourceMetadataUrl: `${sdkBase}/.well-known/oauth-protected-resource/mcp`,
+  })
+
+  const mint = (aud: string) =>
+    new SignJWT({ scope: 'mcp', client_id: 'bench', sub: 'bench-user' })
+      .setProtectedHeader({ alg, kid: alg === 'ES256' ? 'es' : 'rs', typ: 'at+jwt' })
+      .setIssuer(ISSUER)
+      .setAudience(aud)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(keys[alg].privateKey)
+  const name = alg.toLowerCase()
+  out[`kit_${name}`] = { url: `${kitBase}/mcp`, token: await mint(`${kitBase}/mcp`) }
+  out[`sdk_${name}`] = { url: sdkResource, token: await mint(sdkResource) }
+}
+
+process.send?.({ ready: out })
