@@ -80,11 +80,6 @@ function mayFollowResourceMetadata(url: string, server: string, policy: 'same-or
   return u.protocol === 'https:' && (isLoopbackUrl(s) || !isLoopbackUrl(u))
 }
 
-/** Whether a failed candidate lets discovery move on to the next one. */
-function movesOn(status: number): boolean {
-  return (status >= 400 && status < 500) || status === 502 || status === 503 || status === 504
-}
-
 /**
  * Find the Protected Resource Metadata: the challenge's `resource_metadata`, then path-inserted, then root.
  * Returns undefined when none exists (2025-03-26 servers).
@@ -160,13 +155,15 @@ export async function discoverAuthorizationServer(
       r = await requestJson(url, 'authorization-server-metadata', trace, options)
     } catch (e) {
       if (e instanceof TransportError) continue
-      if (e instanceof ProtocolViolationError && e.code !== 'response_too_large') continue
+      if (e instanceof ProtocolViolationError && e.code !== 'response_too_large') {
+        // Move on, but if nothing else works this is the error worth showing.
+        mismatch ??= e
+        continue
+      }
       throw e
     }
-    if (r.status !== 200) {
-      if (movesOn(r.status) || r.status >= 500) continue
-      continue
-    }
+    // Any 4xx (CDNs answer 401/403 for unknown paths), 5xx or a 2xx other than 200 moves on to the next URL.
+    if (r.status !== 200) continue
     try {
       const { metadata, warnings } = validateAuthorizationServerMetadata(r.json, issuer, {
         legacyIssuer: options.legacy ?? false,
