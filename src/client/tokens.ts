@@ -66,7 +66,10 @@ export async function clientAuth(client: ClientInfo): Promise<oauth.ClientAuth> 
 
 /** RFC 6749 §2.3.1 form-encoding, leaving RFC 3986 unreserved characters as they are (many servers never decode). */
 function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
 }
 
 /** HTTP Basic client authentication. @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 */
