@@ -126,3 +126,77 @@ export type Json = Record<string, any>
 export async function json(response: Response): Promise<Json> {
   return (await response.json()) as Json
 }
+
+/** A spawned `mcp-oauth serve` process and the JSON line it printed when ready. */
+export interface ServeProcess {
+  child: import('node:child_process').ChildProcess
+  ready: { mcp: string; issuer: string; pid: number }
+  stderr: () => string
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Spawns `bin/mcp-oauth.js serve --json …` with this Node and waits for its ready line. */
+export async function spawnServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+  const { spawn } = await import('node:child_process')
+  const bin = new URL('../../bin/mcp-oauth.js', import.meta.url).pathname
+  const child = spawn(process.execPath, [bin, 'serve', '--json', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let err = ''
+  child.stderr!.on('data', (chunk) => {
+    err += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const ready = await new Promise<ServeProcess['ready']>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`serve not ready after 20 s: ${err}`)), 20_000)
+    child.stdout!.on('data', (chunk) => {
+      out += chunk
+      const line = out.split('\n')[0]
+      if (out.includes('\n') && line) {
+        clearTimeout(timer)
+        resolve(JSON.parse(line))
+      }
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`serve exited with ${code}: ${err}`))
+    })
+  })
+  return {
+    child,
+    ready,
+    stderr: () => err,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal)
+      return await exited
+    },
+  }
+}
+
+/** A port that was free a moment ago (for tools that insist on a fixed port). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Registers a public native client by DCR and returns its client_id. */
+export async function registerClient(
+  issuer: string,
+  redirectUris: string[],
+  extra: Json = {},
+): Promise<Json> {
+  const metadata = await json(await fetch(`${issuer}/.well-known/oauth-authorization-server`))
+  const response = await fetch(metadata['registration_endpoint'], {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: redirectUris, token_endpoint_auth_method: 'none', ...extra }),
+  })
+  if (response.status !== 201)
+    throw new Error(`registration failed: ${response.status} ${await response.text()}`)
+  return await json(response)
+}
