@@ -62,6 +62,12 @@ declare module 'oidc-provider' {
     ): Promise<void>
     // biome-ignore lint/suspicious/noExplicitAny: event arguments differ per event; audit.ts narrows them
     on(event: string, listener: (...args: any[]) => void): this
+    use(
+      middleware: (
+        ctx: { path: string; method: string; status: number; body: unknown; [key: string]: unknown },
+        next: () => Promise<void>,
+      ) => Promise<void>,
+    ): void
     Grant: {
       new (init: { accountId: string; clientId: string }): GrantInstance
       find(id: string): Promise<GrantInstance | undefined>
