@@ -20,23 +20,16 @@ export type {
   PreRegisteredClient,
   TokenEndpointAuthMethod,
 } from './registration.ts'
+
+import { Session, type SessionOptions } from './session.ts'
+
+export * from './interaction/index.ts'
 export { type EnterpriseIdp, Session, type SessionOptions, type SessionStatus } from './session.ts'
-export {
-  MemoryStore,
-  type Release,
-  type SetResult,
-  type StoreEntry,
-  storeKey,
-  type TokenStore,
-} from './stores/store.ts'
+export * from './stores/index.ts'
 export type { TokenSet } from './tokens.ts'
 export { DiscoveryTrace, type TraceStep } from './trace.ts'
 
 /** Create a session for one MCP server. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
-export function createSession(
-  options: import('./session.ts').SessionOptions,
-): import('./session.ts').Session {
-  return new SessionClass(options)
+export function createSession(options: SessionOptions): Session {
+  return new Session(options)
 }
-
-import { Session as SessionClass } from './session.ts'

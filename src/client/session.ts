@@ -26,6 +26,8 @@ export interface SessionOptions {
   identity?: Partial<ClientIdentity>
   /** Scopes to request instead of the challenge/PRM choice. */
   scope?: string
+  /** The `resource` value to send instead of the PRM's (for authorization servers that expect another form). */
+  resource?: string
   /** Which grant: `auto` picks authorization code, or client credentials when that is all the AS offers. */
   grant?: 'auto' | 'authorization_code' | 'client_credentials'
   /** A workload identity assertion for the RFC 7523 jwt-bearer grant. @see https://www.rfc-editor.org/rfc/rfc7523 */
@@ -157,6 +159,7 @@ export class Session {
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       allowHttp: this.options.allowHttp ?? false,
     })
+    if (this.options.resource) result.resource = this.options.resource
     this.#discovery = result
     if (result.expires_at > Date.now()) await this.store.set(key, result)
     return result

@@ -1,0 +1,248 @@
+/**
+ * The options every session command shares (connect, login, logout, status, token, tools, call, doctor),
+ * parsed once and turned into a client session: store, authorizer, client identity, TLS and proxy settings.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import tls from 'node:tls'
+import { parseArgs } from 'node:util'
+import {
+  type ChosenAuthorizer,
+  chooseAuthorizer,
+  openStore,
+  type PreRegisteredClient,
+  Session,
+  type SessionOptions,
+  type TokenStore,
+} from '../client/index.ts'
+import { InvalidArgumentError } from '../shared/errors.ts'
+import { isLoopbackUrl } from '../shared/resource.ts'
+
+/** parseArgs option table for the shared flags. */
+export const SESSION_FLAGS = {
+  header: { type: 'string', multiple: true },
+  'client-id': { type: 'string' },
+  'client-secret-env': { type: 'string' },
+  'client-info': { type: 'string' },
+  'client-metadata-url': { type: 'string' },
+  scope: { type: 'string' },
+  resource: { type: 'string' },
+  'callback-port': { type: 'string' },
+  'callback-host': { type: 'string' },
+  'allow-http': { type: 'boolean' },
+  'ca-file': { type: 'string', multiple: true },
+  'device-code': { type: 'boolean' },
+  'no-browser': { type: 'boolean' },
+  store: { type: 'string' },
+  'store-dir': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  json: { type: 'boolean' },
+} as const
+
+/** Help lines for the shared flags, one each. */
+export const SESSION_FLAGS_HELP = `Session options:
+  --header "Name: value"     extra HTTP header for the MCP server (repeatable; \${ENV} is expanded)
+  --client-id ID             use a pre-registered client instead of registering one
+  --client-secret-env NAME   read the pre-registered client's secret from environment variable NAME
+  --client-info @FILE        pre-registered client as JSON ({"client_id", "client_secret"?, ...}); or inline JSON
+  --client-metadata-url URL  this client's Client ID Metadata Document (https), used when the server supports it
+  --scope "A B"              scopes to request instead of what the server asks for
+  --resource URI             resource indicator to send instead of the one the server publishes
+  --callback-port N          fixed loopback port for the sign-in callback (pre-registered redirect URIs)
+  --callback-host HOST       127.0.0.1 (default) or localhost, to match a pre-registered redirect URI
+  --allow-http               allow http:// to non-loopback servers (never needed for localhost)
+  --ca-file FILE             extra CA certificates (PEM) for corporate TLS or self-signed development servers
+  --device-code              sign in with a device code instead of a browser (SSH, containers)
+  --no-browser               do not open a browser; print the URL (and offer to paste the result)
+  --store KIND               keychain | file | memory | auto (default auto: keychain, else encrypted file)
+  --store-dir DIR            where the file store keeps its files (default: per-user config directory)
+  --verbose, -v              progress on stderr (redacted: never a token)
+HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured.`
+
+/** The parsed shared flags. */
+export type SessionFlags = {
+  header?: string[]
+  'client-id'?: string
+  'client-secret-env'?: string
+  'client-info'?: string
+  'client-metadata-url'?: string
+  scope?: string
+  resource?: string
+  'callback-port'?: string
+  'callback-host'?: string
+  'allow-http'?: boolean
+  'ca-file'?: string[]
+  'device-code'?: boolean
+  'no-browser'?: boolean
+  store?: string
+  'store-dir'?: string
+  verbose?: boolean
+  json?: boolean
+}
+
+function usageError(message: string, hint: string): InvalidArgumentError {
+  return new InvalidArgumentError('invalid_usage', message, { hint })
+}
+
+/** Parse argv with the shared flags plus a command's own; positionals are returned in order. */
+export function parseCommandArgs<
+  T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>,
+>(args: string[], extra: T = {} as T) {
+  try {
+    return parseArgs({ args, options: { ...SESSION_FLAGS, ...extra }, allowPositionals: true, strict: true })
+  } catch (e) {
+    throw usageError((e as Error).message, 'Run the command with --help to see its options.')
+  }
+}
+
+/** Expand ${NAME} from the environment in a header value. */
+export function expandEnv(value: string, env: Record<string, string | undefined> = process.env): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    const v = env[name]
+    if (v === undefined)
+      throw usageError(`environment variable ${name} is not set`, `Set ${name} or change the --header value.`)
+    return v
+  })
+}
+
+/** `--header "Name: value"` list → header record. */
+export function parseHeaders(list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const h of list ?? []) {
+    const i = h.indexOf(':')
+    if (i <= 0)
+      throw usageError(`bad --header "${h.slice(0, 40)}"`, 'Write headers as --header "Name: value".')
+    out[h.slice(0, i).trim()] = expandEnv(h.slice(i + 1).trim())
+  }
+  return out
+}
+
+/** Load extra CA certificates and honour proxy variables for every fetch in this process. */
+export function applyNetworkSettings(flags: SessionFlags): void {
+  if (flags['ca-file']?.length) {
+    const extra = flags['ca-file'].map((f) => {
+      try {
+        return readFileSync(f, 'utf8')
+      } catch {
+        throw usageError(`cannot read --ca-file ${f}`, 'Pass a readable PEM file with the CA certificate(s).')
+      }
+    })
+    tls.setDefaultCACertificates([...tls.getCACertificates('default'), ...extra])
+  }
+  if (
+    process.env['HTTPS_PROXY'] ||
+    process.env['https_proxy'] ||
+    process.env['HTTP_PROXY'] ||
+    process.env['http_proxy']
+  ) {
+    http.setGlobalProxyFromEnv()
+  }
+}
+
+function preRegistered(flags: SessionFlags): PreRegisteredClient | undefined {
+  if (flags['client-info']) {
+    const raw = flags['client-info'].startsWith('@')
+      ? readFileSync(flags['client-info'].slice(1), 'utf8')
+      : flags['client-info']
+    let info: PreRegisteredClient
+    try {
+      info = JSON.parse(raw) as PreRegisteredClient
+    } catch {
+      throw usageError('--client-info is not valid JSON', 'Pass JSON like {"client_id":"…"} or @file.json.')
+    }
+    if (typeof info.client_id !== 'string')
+      throw usageError('--client-info has no client_id', 'Add "client_id" to the JSON.')
+    return info
+  }
+  if (!flags['client-id']) return undefined
+  const secretEnv = flags['client-secret-env']
+  const secret = secretEnv ? process.env[secretEnv] : undefined
+  if (secretEnv && secret === undefined) {
+    throw usageError(
+      `environment variable ${secretEnv} is not set`,
+      `Export ${secretEnv} with the client secret.`,
+    )
+  }
+  return { client_id: flags['client-id'], ...(secret ? { client_secret: secret } : {}) }
+}
+
+function callbackHost(h: string): '127.0.0.1' | 'localhost' | '::1' {
+  if (h === '127.0.0.1' || h === 'localhost' || h === '::1') return h
+  throw usageError(`bad --callback-host ${h}`, 'Use 127.0.0.1, localhost or ::1 (the callback must stay on this machine).')
+}
+
+/** What a command gets: the session, its store and the authorizer to close at the end. */
+export interface CliSession {
+  session: Session
+  store: TokenStore
+  authorizer: ChosenAuthorizer
+  headers: Record<string, string>
+  close(): Promise<void>
+}
+
+/**
+ * Build a session from the shared flags. Human output (progress, prompts) goes to `stderr` only.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+export async function openSession(
+  serverUrl: string | undefined,
+  flags: SessionFlags,
+  stderr: { write(text: string): unknown } = process.stderr,
+  extra: Partial<SessionOptions> = {},
+): Promise<CliSession> {
+  if (!serverUrl)
+    throw usageError('missing the server URL', 'Pass the MCP server URL, e.g. https://mcp.example.com/mcp')
+  let url: URL
+  try {
+    url = new URL(serverUrl)
+  } catch {
+    throw usageError(`not a URL: ${serverUrl.slice(0, 100)}`, 'Pass the full URL, including https://')
+  }
+  if (url.protocol === 'http:' && !isLoopbackUrl(url) && !flags['allow-http']) {
+    throw usageError(
+      `${url.origin} is plain http`,
+      'Use https://, or pass --allow-http for a trusted development server.',
+    )
+  }
+  applyNetworkSettings(flags)
+  const log = flags.verbose ? (m: string) => void stderr.write(`mcp-oauth: ${m}\n`) : undefined
+  const kind = (flags.store ?? 'auto') as 'auto' | 'keychain' | 'file' | 'memory'
+  if (!['auto', 'keychain', 'file', 'memory'].includes(kind)) {
+    throw usageError(`unknown --store ${flags.store}`, 'Use --store keychain, file, memory or auto.')
+  }
+  const store = await openStore({
+    kind,
+    ...(flags['store-dir'] ? { dir: flags['store-dir'] } : {}),
+    log: (m: string) => void stderr.write(`mcp-oauth: ${m}\n`),
+  })
+  const port = flags['callback-port'] ? Number(flags['callback-port']) : undefined
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+    throw usageError(`bad --callback-port ${flags['callback-port']}`, 'Pass a port between 1 and 65535.')
+  }
+  const authorizer = chooseAuthorizer({
+    mode: flags['device-code'] ? 'device' : flags['no-browser'] ? 'paste' : 'auto',
+    store,
+    ...(port ? { port } : {}),
+    ...(flags['callback-host'] ? { host: callbackHost(flags['callback-host']) } : {}),
+    output: process.stderr,
+  })
+  const pre = preRegistered(flags)
+  const headers = parseHeaders(flags.header)
+  const session = new Session({
+    serverUrl: url.href,
+    store,
+    authorizer,
+    identity: {
+      client_name: 'mcp-oauth',
+      ...(flags['client-metadata-url'] ? { clientMetadataUrl: flags['client-metadata-url'] } : {}),
+      ...(pre ? { preRegistered: pre } : {}),
+    },
+    ...(flags.scope ? { scope: flags.scope } : {}),
+    ...(flags.resource ? { resource: flags.resource } : {}),
+    allowHttp: flags['allow-http'] ?? false,
+    ...(log ? { log } : {}),
+    ...extra,
+  })
+  return { session, store, authorizer, headers, close: () => authorizer.close() }
+}
