@@ -250,7 +250,7 @@ describe('sign-in in a real browser through the loopback authorizer', () => {
         return true
       })
       await Promise.all(person)
-      const text = await page.locator('body').innerText()
+      const text = await page.locator('body').textContent()
       assert.match(text, /Sign-in did not complete/)
       assert.match(text, /access_denied/)
       assert.match(text, /Access was not granted/)
