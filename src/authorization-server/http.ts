@@ -53,7 +53,7 @@ function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req) {
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length
     if (size > limit) return undefined
     chunks.push(chunk as Buffer)
@@ -151,11 +151,16 @@ export function createFrontHandler(
         }
         const raw = await readBody(req, REGISTRATION_BODY_LIMIT)
         if (!raw) {
-          sendJson(res, 400, {
-            error: 'invalid_client_metadata',
-            error_description: `registration requests are limited to ${REGISTRATION_BODY_LIMIT / 1024} KiB`,
-          })
-          req.resume()
+          // The rest of the body is never read: answer, then close this connection.
+          sendJson(
+            res,
+            400,
+            {
+              error: 'invalid_client_metadata',
+              error_description: `registration requests are limited to ${REGISTRATION_BODY_LIMIT / 1024} KiB`,
+            },
+            { connection: 'close' },
+          )
           return
         }
         let body: unknown

@@ -8,7 +8,6 @@ import { lookup as dnsLookup } from 'node:dns'
 import http from 'node:http'
 import https from 'node:https'
 import { BlockList, isIP, type LookupFunction } from 'node:net'
-import { Readable } from 'node:stream'
 import { rootCertificates } from 'node:tls'
 
 /** Options of {@link createOutboundFetch}. */
@@ -135,12 +134,6 @@ export function createOutboundFetch(options: OutboundFetchOptions = {}): typeof 
               new OutboundRefused(`response of ${declared} bytes exceeds the ${maxBytes} byte limit`),
             )
           }
-          let received = 0
-          response.on('data', (chunk: Buffer) => {
-            received += chunk.length
-            if (received > maxBytes)
-              response.destroy(new OutboundRefused(`response exceeds ${maxBytes} bytes`))
-          })
           const responseHeaders = new Headers()
           for (const [key, value] of Object.entries(response.headers)) {
             if (value !== undefined) responseHeaders.set(key, Array.isArray(value) ? value.join(', ') : value)
@@ -148,8 +141,40 @@ export function createOutboundFetch(options: OutboundFetchOptions = {}): typeof 
           const status = response.statusCode ?? 502
           const nullBody = status === 204 || status === 304 || (status >= 300 && status < 400)
           if (nullBody) response.resume()
+          // The bound is enforced before a chunk reaches the reader, so no caller ever holds more than maxBytes.
+          let received = 0
+          const body = nullBody
+            ? null
+            : new ReadableStream<Uint8Array>({
+                start(controller) {
+                  let settled = false
+                  const fail = (error: Error) => {
+                    if (settled) return
+                    settled = true
+                    controller.error(error)
+                    response.destroy()
+                  }
+                  response.on('data', (chunk: Buffer) => {
+                    if (settled) return
+                    received += chunk.length
+                    if (received > maxBytes)
+                      fail(new OutboundRefused(`response exceeds the ${maxBytes} byte limit`))
+                    else controller.enqueue(new Uint8Array(chunk))
+                  })
+                  response.on('end', () => {
+                    if (settled) return
+                    settled = true
+                    controller.close()
+                  })
+                  response.on('error', fail)
+                  response.on('aborted', () => fail(new Error('connection closed early')))
+                },
+                cancel() {
+                  response.destroy()
+                },
+              })
           resolve(
-            new Response(nullBody ? null : (Readable.toWeb(response) as ReadableStream), {
+            new Response(body, {
               status,
               headers: responseHeaders,
             }),

@@ -13,7 +13,7 @@ import { createSealer, generateStorageKey } from './adapters/sealing.ts'
 import type { AuthorizationServerStorage } from './adapters/sql.ts'
 import { createSqliteStorage } from './adapters/sqlite.ts'
 import { type AuditSink, auditProviderEvents } from './audit.ts'
-import { errorPage, escapeHtml, sendPage } from './html.ts'
+import { errorPage, escapeHtml, PAGE_CSP, sendPage } from './html.ts'
 import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
 import { createOutboundFetch } from './outbound-fetch.ts'
@@ -97,6 +97,18 @@ export interface AuthorizationServer {
   createInitialAccessToken(): Promise<string>
   /** Closes storage (when this server opened it). */
   close(): Promise<void>
+}
+
+/** A secret-free reason for an error page: oidc-provider's detail, or why an outbound fetch was refused. */
+function explainFailure(error: unknown): string | undefined {
+  const e = error as { error_detail?: unknown; cause?: { code?: unknown; message?: unknown; name?: unknown } }
+  if (typeof e?.error_detail === 'string') return e.error_detail
+  const cause = e?.cause
+  if (cause?.code === 'outbound_request_refused' && typeof cause.message === 'string') return cause.message
+  if (cause?.message === 'response too large') return 'the document exceeds the size limit'
+  if (cause?.name === 'TimeoutError' || cause?.name === 'AbortError')
+    return 'the document took too long to fetch'
+  return undefined
 }
 
 function invalidOption(message: string, hint: string): never {
@@ -185,18 +197,23 @@ export async function createAuthorizationServer(
       timeoutMs: cimd.timeoutMs ?? 2500,
       maxBytes: cimd.maxBytes ?? 16 * 1024,
     }),
-    fetchResponseBodyLimits: { 'client_id metadata document': cimd.maxBytes ?? 16 * 1024 },
+    // One byte above our own bound, so the outbound fetch's clearer refusal is the one that fires.
+    fetchResponseBodyLimits: { 'client_id metadata document': (cimd.maxBytes ?? 16 * 1024) + 1 },
     interactions: {
       url: async (_ctx: unknown, interaction: { uid: string }) =>
         `${mountPath}/interaction/${interaction.uid}`,
     },
     renderError: async (
-      ctx: { type: string; body: string; status: number; set(k: string, v: string): void },
+      ctx: { type: string; body: string; set(k: string, v: string): void },
       out: Record<string, string>,
+      error: unknown,
     ) => {
       ctx.type = 'html'
       ctx.set('x-frame-options', 'DENY')
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body>${errorPage(out['error'] ?? 'server_error', out['error_description'])}</body></html>`
+      ctx.set('content-security-policy', PAGE_CSP)
+      const reason = explainFailure(error)
+      const description = [out['error_description'], reason].filter(Boolean).join(': ')
+      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body><main>${errorPage(out['error'] ?? 'server_error', description)}</main></body></html>`
     },
     features: {
       devInteractions: { enabled: false },
