@@ -20,6 +20,7 @@ import {
   startTestAuthorizationServer,
   type TestAuthorizationServer,
 } from '../../src/client/interaction/testing/authorization-server.test-helper.ts'
+import { actAsPerson as drivePerson } from '../../src/client/interaction/testing/person.test-helper.ts'
 import { FileStore } from '../../src/client/stores/file-store.ts'
 import { storeKey } from '../../src/client/stores/store.ts'
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
@@ -63,29 +64,8 @@ after(async () => {
 })
 
 /** Act as the person on oidc-provider's own pages until the browser reaches the redirect URI. */
-async function actAsPerson(target: URL, options: { deny?: boolean } = {}): Promise<void> {
-  await page.goto(target.href)
-  for (let step = 0; step < 8; step++) {
-    if (page.url().startsWith(redirect)) return
-    const before = page.url()
-    if ((await page.locator('input[name=login]').count()) > 0) {
-      await page.fill('input[name=login]', 'user-1')
-      await page.fill('input[name=password]', 'any')
-      await page.click('button[type=submit]')
-    } else if ((await page.locator('input[name=prompt][value=consent]').count()) > 0) {
-      if (options.deny) await page.click('text=[ Cancel ]')
-      else await page.click('button[type=submit]')
-    } else if ((await page.locator('form[id="op.deviceConfirmForm"]').count()) > 0) {
-      await page.click('button[autofocus]')
-    } else if ((await page.title()) === 'Sign-in Success') {
-      return
-    } else {
-      throw new Error(`unexpected page at ${page.url()}: ${(await page.content()).slice(0, 300)}`)
-    }
-    await page.waitForURL((u) => u.href !== before)
-    await page.waitForLoadState('load')
-  }
-  throw new Error('too many steps in the interaction')
+function actAsPerson(target: URL, options: { deny?: boolean } = {}): Promise<void> {
+  return drivePerson(page, target, redirect, options)
 }
 
 const client = (): oauth.Client => ({ client_id: as.clientId })
@@ -250,7 +230,7 @@ describe('sign-in in a real browser through the loopback authorizer', () => {
         return true
       })
       await Promise.all(person)
-      const text = await page.locator('body').textContent()
+      const text = (await page.locator('body').textContent()) ?? ''
       assert.match(text, /Sign-in did not complete/)
       assert.match(text, /access_denied/)
       assert.match(text, /Access was not granted/)
