@@ -23,6 +23,8 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 
+export { type AuthorizedExpressRequest, expressMiddleware } from './adapters/express.ts'
+export { type AuthInfoEnv, honoMiddleware } from './adapters/hono.ts'
 export {
   type NodeAdapterOptions,
   nodeListener,

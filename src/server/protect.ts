@@ -90,8 +90,12 @@ export interface ResourceServer {
   metadata(request: Request): Response | undefined
   /** Authorize one request; never consumes `request`'s body (reads a clone when the policy needs it). */
   protect(request: Request, options?: { parsedBody?: unknown }): Promise<Authorized | Response>
-  /** Metadata routes, preflights, authorization, then `next` with `authInfo`; adds the CORS expose header. */
-  handle(request: Request, next: NextHandler): Promise<Response>
+  /**
+   * Metadata routes, preflights, authorization, then `next` with `authInfo`; adds the CORS expose header.
+   * Reads the body itself when the policy needs it and forwards a fresh request; `preserveBody` reads a clone
+   * instead and forwards `request` itself (for frameworks that keep their own handle on it, like Hono).
+   */
+  handle(request: Request, next: NextHandler, options?: { preserveBody?: boolean }): Promise<Response>
 }
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
@@ -299,15 +303,15 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     metadataUrl,
     metadata: route,
     protect: (request, opts) => protect(request, opts ?? {}),
-    async handle(request, next) {
+    async handle(request, next, handleOptions) {
       const meta = route(request)
       if (meta) return meta
       // Preflights carry no credentials by design, so they are answered before authorization.
       if (request.method === 'OPTIONS' && cors) return preflight()
-      const verdict = await protect(request, { consumeBody: true })
+      const verdict = await protect(request, { consumeBody: !handleOptions?.preserveBody })
       if (verdict instanceof Response) return verdict
       const forward =
-        verdict.bodyText !== undefined
+        verdict.bodyText !== undefined && !handleOptions?.preserveBody
           ? new Request(request.url, {
               method: request.method,
               headers: request.headers,
