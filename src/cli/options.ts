@@ -3,11 +3,13 @@
  * parsed once and turned into a client session: store, authorizer, client identity, TLS and proxy settings.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import tls from 'node:tls'
 import { parseArgs } from 'node:util'
 import {
+  type ChooseAuthorizerOptions,
   type ChosenAuthorizer,
   chooseAuthorizer,
   openStore,
@@ -58,7 +60,8 @@ export const SESSION_FLAGS_HELP = `Session options:
   --store KIND               keychain | file | memory | auto (default auto: keychain, else encrypted file)
   --store-dir DIR            where the file store keeps its files (default: per-user config directory)
   --verbose, -v              progress on stderr (redacted: never a token)
-HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured.`
+HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured. BROWSER="command" opens sign-in pages with that command
+(%s stands for the URL), also where there is no display (VS Code remote terminals set it).`
 
 /** The parsed shared flags. */
 export type SessionFlags = {
@@ -169,7 +172,51 @@ function preRegistered(flags: SessionFlags): PreRegisteredClient | undefined {
 
 function callbackHost(h: string): '127.0.0.1' | 'localhost' | '::1' {
   if (h === '127.0.0.1' || h === 'localhost' || h === '::1') return h
-  throw usageError(`bad --callback-host ${h}`, 'Use 127.0.0.1, localhost or ::1 (the callback must stay on this machine).')
+  throw usageError(
+    `bad --callback-host ${h}`,
+    'Use 127.0.0.1, localhost or ::1 (the callback must stay on this machine).',
+  )
+}
+
+/**
+ * `$BROWSER` (the convention of gh, git and Python; VS Code remote terminals and Codespaces set it to a helper that
+ * opens the URL on the person's machine) as a URL opener; `%s` stands for the URL, else it is appended.
+ * @see https://www.rfc-editor.org/rfc/rfc8252#section-4.1
+ */
+export function browserFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): ((url: URL) => Promise<void>) | undefined {
+  const words = env['BROWSER']?.trim().split(/\s+/).filter(Boolean)
+  if (!words?.length) return undefined
+  const [file, ...rest] = words as [string, ...string[]]
+  return (url) =>
+    new Promise<void>((resolve, reject) => {
+      const args = rest.some((a) => a.includes('%s'))
+        ? rest.map((a) => a.replaceAll('%s', url.href))
+        : [...rest, url.href]
+      const child = spawn(file, args, { stdio: 'ignore', detached: true })
+      child.once('error', reject)
+      child.once('spawn', () => {
+        child.unref()
+        resolve()
+      })
+    })
+}
+
+/** Open the store named by `--store`/`--store-dir`. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
+export async function openCliStore(
+  flags: SessionFlags,
+  stderr: { write(text: string): unknown } = process.stderr,
+): Promise<TokenStore> {
+  const kind = (flags.store ?? 'auto') as 'auto' | 'keychain' | 'file' | 'memory'
+  if (!['auto', 'keychain', 'file', 'memory'].includes(kind)) {
+    throw usageError(`unknown --store ${flags.store}`, 'Use --store keychain, file, memory or auto.')
+  }
+  return await openStore({
+    kind,
+    ...(flags['store-dir'] ? { dir: flags['store-dir'] } : {}),
+    log: (m: string) => void stderr.write(`mcp-oauth: ${m}\n`),
+  })
 }
 
 /** What a command gets: the session, its store and the authorizer to close at the end. */
@@ -190,6 +237,7 @@ export async function openSession(
   flags: SessionFlags,
   stderr: { write(text: string): unknown } = process.stderr,
   extra: Partial<SessionOptions> = {},
+  interaction: Partial<ChooseAuthorizerOptions> = {},
 ): Promise<CliSession> {
   if (!serverUrl)
     throw usageError('missing the server URL', 'Pass the MCP server URL, e.g. https://mcp.example.com/mcp')
@@ -207,25 +255,20 @@ export async function openSession(
   }
   applyNetworkSettings(flags)
   const log = flags.verbose ? (m: string) => void stderr.write(`mcp-oauth: ${m}\n`) : undefined
-  const kind = (flags.store ?? 'auto') as 'auto' | 'keychain' | 'file' | 'memory'
-  if (!['auto', 'keychain', 'file', 'memory'].includes(kind)) {
-    throw usageError(`unknown --store ${flags.store}`, 'Use --store keychain, file, memory or auto.')
-  }
-  const store = await openStore({
-    kind,
-    ...(flags['store-dir'] ? { dir: flags['store-dir'] } : {}),
-    log: (m: string) => void stderr.write(`mcp-oauth: ${m}\n`),
-  })
+  const store = await openCliStore(flags, stderr)
   const port = flags['callback-port'] ? Number(flags['callback-port']) : undefined
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
     throw usageError(`bad --callback-port ${flags['callback-port']}`, 'Pass a port between 1 and 65535.')
   }
+  const openUrl = browserFromEnv()
   const authorizer = chooseAuthorizer({
-    mode: flags['device-code'] ? 'device' : flags['no-browser'] ? 'paste' : 'auto',
+    mode: flags['device-code'] ? 'device' : flags['no-browser'] ? 'paste' : openUrl ? 'browser' : 'auto',
     store,
+    ...(openUrl ? { openUrl } : {}),
     ...(port ? { port } : {}),
     ...(flags['callback-host'] ? { host: callbackHost(flags['callback-host']) } : {}),
     output: process.stderr,
+    ...interaction,
   })
   const pre = preRegistered(flags)
   const headers = parseHeaders(flags.header)
