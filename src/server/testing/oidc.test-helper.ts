@@ -24,6 +24,8 @@ export async function startAuthorizationServer(options: {
   scopes: string[]
   /** The scopes a client may register with (DCR validates against these); the rest are step-up scopes. */
   registrableScopes?: string[]
+  /** Enable DPoP (RFC 9449): clients that send proofs get DPoP-bound access tokens. */
+  dpop?: boolean
   alg?: 'ES256' | 'RS256'
 }): Promise<TestAuthorizationServer> {
   const alg = options.alg ?? 'ES256'
@@ -62,6 +64,7 @@ export async function startAuthorizationServer(options: {
       devInteractions: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
+      dPoP: { enabled: options.dpop ?? false },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => options.resource(),
