@@ -58,11 +58,19 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
     if (response.status !== 401 && response.status !== 403) return response
     const challenge = readMcpChallenge(response.headers, { preferDpop: Boolean(session.dpopKey) })
     if (response.status === 403) {
-      if (challenge?.error !== 'insufficient_scope') return response
+      if (challenge?.error !== 'insufficient_scope') {
+        session.log(
+          `403 without insufficient_scope (${challenge?.error ?? 'no Bearer/DPoP challenge'}); not stepping up`,
+        )
+        return response
+      }
       // Step-up: a refresh can never widen scope, so re-authorize with the union of granted and challenged.
       const op = `${request.method} ${request.url} ${challenge.scope ?? ''}`
       const tries = stepUps.get(op) ?? 0
-      if (tries >= (session.options.maxStepUps ?? 2)) return response
+      if (tries >= (session.options.maxStepUps ?? 2)) {
+        session.log(`still 403 after ${tries} step-up attempts; giving up on this operation`)
+        return response
+      }
       stepUps.set(op, tries + 1)
       await response.body?.cancel().catch(() => {})
       const next = await session.authorize({

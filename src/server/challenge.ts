@@ -48,7 +48,8 @@ export function challengeHeaders(options: ChallengeOptions): string[] {
     })
   }
   const out = [forScheme('Bearer')]
-  if (options.dpopAlgorithms?.length) out.push(forScheme('DPoP'))
+  // The scheme the client used must carry the error, even when no DPoP algorithms were configured.
+  if (options.dpopAlgorithms?.length || options.scheme === 'DPoP') out.push(forScheme('DPoP'))
   return out
 }
 

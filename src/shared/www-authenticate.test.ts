@@ -137,3 +137,11 @@ describe('hostile input (property-based)', () => {
     assert.equal(parseWwwAuthenticate(s).length, 1)
   })
 })
+
+describe('readMcpChallenge with two schemes', () => {
+  it('takes the challenge that carries the error, whichever scheme it is', () => {
+    const h = 'Bearer error="insufficient_scope", scope="a b", DPoP algs="ES256"'
+    assert.equal(readMcpChallenge(h, { preferDpop: true })?.error, 'insufficient_scope')
+    assert.equal(readMcpChallenge(h, { preferDpop: true })?.scope, 'a b')
+  })
+})

@@ -183,7 +183,10 @@ export function readMcpChallenge(
   const all = parseWwwAuthenticate(input)
   const bearer = all.find((c) => c.scheme === 'bearer')
   const dpop = all.find((c) => c.scheme === 'dpop')
-  const chosen = options.preferDpop ? (dpop ?? bearer) : (bearer ?? dpop)
+  // A server answering a DPoP token may put the error on either scheme; the one carrying `error` is the verdict.
+  const withError = [bearer, dpop].filter((c) => c?.params['error'] !== undefined)
+  const chosen =
+    withError.length === 1 ? withError[0] : options.preferDpop ? (dpop ?? bearer) : (bearer ?? dpop)
   if (!chosen) return undefined
   const p = chosen.params
   // Servers that send only one of the two schemes often put resource_metadata on only one of them.

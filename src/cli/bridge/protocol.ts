@@ -1,0 +1,132 @@
+/**
+ * Protocol-version bridging between a stdio host and a remote server: a 2025 host (initialize handshake,
+ * sessions) with a 2026-07-28 server (stateless, `server/discover`, per-request `_meta`), and the reverse.
+ * Pure message translation; the bridge does the I/O.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
+ */
+
+/** A JSON-RPC message as it travels. */
+export type JsonRpc = {
+  jsonrpc: '2.0'
+  id?: string | number | null
+  method?: string
+  params?: Record<string, unknown>
+  result?: Record<string, unknown>
+  error?: { code: number; message: string; data?: unknown }
+}
+
+/** 2026-07-28 and later: stateless, per-request `_meta`. */
+export const MODERN = '2026-07-28'
+/** The newest pre-2026 revision, used when the bridge initializes a legacy server itself. */
+export const LEGACY_DEFAULT = '2025-11-25'
+export const LEGACY_VERSIONS = ['2025-03-26', '2025-06-18', '2025-11-25'] as const
+
+/** `_meta` keys of the 2026-07-28 envelope. @see https://modelcontextprotocol.io/specification/2026-07-28/changelog */
+export const META = {
+  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
+  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
+  clientInfo: 'io.modelcontextprotocol/clientInfo',
+  serverInfo: 'io.modelcontextprotocol/serverInfo',
+  logLevel: 'io.modelcontextprotocol/logLevel',
+} as const
+
+/** Which era a protocol version belongs to. */
+export function isModern(version: unknown): boolean {
+  return typeof version === 'string' && version >= MODERN
+}
+
+/** Whether a message is a request (has method and id). */
+export function isRequest(m: JsonRpc): boolean {
+  return typeof m.method === 'string' && m.id !== undefined && m.id !== null
+}
+
+/** Whether a message is a notification. */
+export function isNotification(m: JsonRpc): boolean {
+  return typeof m.method === 'string' && (m.id === undefined || m.id === null)
+}
+
+/** A JSON-RPC result for `id`. */
+export function result(id: JsonRpc['id'], value: Record<string, unknown>): JsonRpc {
+  return { jsonrpc: '2.0', id: id ?? null, result: value }
+}
+
+/** A JSON-RPC error for `id`. */
+export function error(id: JsonRpc['id'], code: number, message: string, data?: unknown): JsonRpc {
+  return { jsonrpc: '2.0', id: id ?? null, error: { code, message, ...(data === undefined ? {} : { data }) } }
+}
+
+/** What the host said about itself in `initialize` (legacy host) or `_meta` (modern host). */
+export interface HostInfo {
+  protocolVersion: string
+  capabilities: Record<string, unknown>
+  clientInfo: Record<string, unknown>
+  logLevel?: string
+}
+
+/** Add the 2026 envelope to a legacy host's request or notification. @see https://modelcontextprotocol.io/specification/2026-07-28/changelog */
+export function addEnvelope(m: JsonRpc, host: HostInfo): JsonRpc {
+  const params = { ...(m.params ?? {}) }
+  const meta = { ...((params['_meta'] as Record<string, unknown>) ?? {}) }
+  meta[META.protocolVersion] = MODERN
+  meta[META.clientCapabilities] ??= host.capabilities
+  meta[META.clientInfo] ??= host.clientInfo
+  if (host.logLevel) meta[META.logLevel] ??= host.logLevel
+  params['_meta'] = meta
+  return { ...m, params }
+}
+
+/** Remove the 2026 envelope before a message goes to a legacy server (unknown `_meta` keys are harmless, but tidy). */
+export function stripEnvelope(m: JsonRpc): JsonRpc {
+  const meta = m.params?.['_meta'] as Record<string, unknown> | undefined
+  if (!meta) return m
+  const rest = Object.fromEntries(
+    Object.entries(meta).filter(([k]) => !k.startsWith('io.modelcontextprotocol/')),
+  )
+  const params = { ...m.params }
+  if (Object.keys(rest).length) params['_meta'] = rest
+  else delete params['_meta']
+  return { ...m, params }
+}
+
+/** A legacy `initialize` result built from a modern `server/discover` result, at the host's version. */
+export function initializeFromDiscover(
+  hostVersion: string,
+  discover: Record<string, unknown>,
+): Record<string, unknown> {
+  const meta = (discover['_meta'] as Record<string, unknown> | undefined) ?? {}
+  const version = (LEGACY_VERSIONS as readonly string[]).includes(hostVersion) ? hostVersion : LEGACY_DEFAULT
+  return {
+    protocolVersion: version,
+    capabilities: discover['capabilities'] ?? {},
+    serverInfo: meta[META.serverInfo] ?? { name: 'remote MCP server', version: '0.0.0' },
+    ...(typeof discover['instructions'] === 'string' ? { instructions: discover['instructions'] } : {}),
+  }
+}
+
+/** A modern `server/discover` result built from a legacy `initialize` result. */
+export function discoverFromInitialize(init: Record<string, unknown>): Record<string, unknown> {
+  return {
+    resultType: 'complete',
+    supportedVersions: [MODERN],
+    capabilities: init['capabilities'] ?? {},
+    _meta: { [META.serverInfo]: init['serverInfo'] ?? { name: 'remote MCP server', version: '0.0.0' } },
+    ...(typeof init['instructions'] === 'string' ? { instructions: init['instructions'] } : {}),
+  }
+}
+
+/** What a host's first message says about its era. */
+export function hostEra(first: JsonRpc): 'legacy' | 'modern' {
+  if (first.method === 'initialize') return 'legacy'
+  const v = (first.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.protocolVersion]
+  return isModern(v) || first.method === 'server/discover' ? 'modern' : 'legacy'
+}
+
+/** The host identity carried in a modern request's `_meta`. */
+export function hostInfoFromMeta(m: JsonRpc): HostInfo {
+  const meta = (m.params?.['_meta'] as Record<string, unknown> | undefined) ?? {}
+  return {
+    protocolVersion: String(meta[META.protocolVersion] ?? MODERN),
+    capabilities: (meta[META.clientCapabilities] as Record<string, unknown>) ?? {},
+    clientInfo: (meta[META.clientInfo] as Record<string, unknown>) ?? { name: 'mcp-oauth', version: '0.0.0' },
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * `mcp-oauth connect <url>`: a stdio ↔ remote bridge for hosts that only speak stdio. stdout carries JSON-RPC
+ * only; everything human goes to stderr. Sign-in, refresh and step-up happen inside the authorized fetch, so
+ * in-flight requests wait and are retried once.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+import { createInterface } from 'node:readline'
+import { PassThrough } from 'node:stream'
+import { authorizedFetch } from '../../client/index.ts'
+import { InvalidArgumentError } from '../../shared/errors.ts'
+import { Bridge } from '../bridge/bridge.ts'
+import type { JsonRpc } from '../bridge/protocol.ts'
+import type { CliIo } from '../main.ts'
+import { openSession, parseCommandArgs, SESSION_FLAGS_HELP } from '../options.ts'
+
+/** Usage text. */
+export const usage = `Usage: mcp-oauth connect <url> [options]
+
+Bridge a stdio MCP host (Claude Desktop, …) to a remote OAuth-protected MCP server.
+Signs in when needed (reusing what \`mcp-oauth login\` stored), refreshes tokens, steps up scopes,
+and translates between 2025 and 2026-07-28 protocol revisions. stdout carries JSON-RPC only.
+
+Options:
+  --transport auto|http|sse  Streamable HTTP first, legacy HTTP+SSE fallback (default auto)
+${SESSION_FLAGS_HELP}`
+
+/** Run the bridge until stdin closes or a signal arrives. */
+export async function run(
+  args: string[],
+  io: CliIo,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, { transport: { type: 'string' } })
+  const transport = (values.transport ?? 'auto') as 'auto' | 'http' | 'sse'
+  if (!['auto', 'http', 'sse'].includes(transport)) {
+    throw new InvalidArgumentError('invalid_usage', `unknown --transport ${values.transport}`, {
+      hint: 'Use --transport auto, http or sse.',
+    })
+  }
+  // stdin belongs to the host's JSON-RPC: a paste prompt must never read from it.
+  const noTty = Object.assign(new PassThrough(), { isTTY: false })
+  const cli = await openSession(positionals[0], values, io.stderr, {}, { input: noTty })
+  const log = (line: string) => void io.stderr.write(`mcp-oauth: ${line}\n`)
+  let pendingWrites = Promise.resolve()
+  const bridge = new Bridge({
+    url: cli.session.server,
+    fetch: authorizedFetch(cli.session),
+    headers: cli.headers,
+    transport,
+    toHost: (m: JsonRpc) => {
+      const line = `${JSON.stringify(m)}\n`
+      pendingWrites = pendingWrites.then(
+        () =>
+          new Promise<void>((resolve) => {
+            if (!io.stdout.write(line)) (io.stdout as NodeJS.WritableStream).once?.('drain', resolve)
+            else resolve()
+          }),
+      )
+    },
+    log: values.verbose ? log : (line) => (line.includes('failed') ? log(line) : undefined),
+  })
+
+  const inFlight = new Set<Promise<void>>()
+  const done = new Promise<void>((resolve) => {
+    const rl = createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY })
+    rl.on('line', (line) => {
+      if (!line.trim()) return
+      let message: JsonRpc
+      try {
+        message = JSON.parse(line) as JsonRpc
+      } catch {
+        log('ignored a line from the host that is not JSON')
+        return
+      }
+      const p = bridge.fromHost(message).finally(() => inFlight.delete(p))
+      inFlight.add(p)
+    })
+    rl.on('close', resolve)
+    const stop = () => rl.close()
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+  await done
+  // Let answers to what the host already sent go out before closing.
+  await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 5000).unref())])
+  await pendingWrites
+  await bridge.close()
+  await cli.close()
+  return 0
+}

@@ -1,0 +1,108 @@
+/**
+ * `mcp-oauth connect` as a stdio MCP host meets it: the SDK v2 Client over StdioClientTransport spawning the
+ * bridge against protected 2026-07-28 and 2025-11-25 servers, signing in through real chromium.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { Client } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { type Browser, chromium } from 'playwright-core'
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
+import { BIG_SIZE, type ProtectedMcp, startProtectedMcp, USER } from '../support/protected-mcp.ts'
+import { type Person, personAtBrowser } from '../support/sign-in.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
+let browser: Browser | undefined
+const dirs: string[] = []
+
+before(async () => {
+  if (chromiumAvailable())
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+})
+after(async () => {
+  await browser?.close()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+/** Spawn the bridge the way a host does, with a display so the browser path is taken. */
+function bridge(url: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-connect-'))
+  dirs.push(dir)
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [
+      BIN,
+      'connect',
+      url,
+      '--store',
+      'file',
+      '--store-dir',
+      dir,
+      ...(process.env.DEBUG_CONNECT ? ['--verbose'] : []),
+    ],
+    env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
+    stderr: 'pipe',
+  })
+  return { transport, dir }
+}
+
+function text(result: unknown): string {
+  return ((result as { content: { text: string }[] }).content[0]?.text ?? '') as string
+}
+
+for (const era of ['modern', 'legacy'] as const) {
+  describe(`connect to a protected ${era === 'modern' ? '2026-07-28' : '2025-11-25 (sessions)'} server`, () => {
+    let server: ProtectedMcp
+    before(async () => {
+      server = await startProtectedMcp(era)
+    })
+    after(() => server.close())
+
+    it('signs in through the browser, lists and calls tools, carries 5 MB, answers 200 concurrent calls, steps up, survives a restart', async (t) => {
+      if (!need(t, 'chromium', chromiumAvailable())) return
+      const { transport } = bridge(server.mcp)
+      const person: Person = personAtBrowser(transport.stderr as never, browser!, USER)
+      const client = new Client({ name: 'host', version: '1.0.0' })
+      try {
+        await client.connect(transport)
+        assert.equal(person.signIns, 1, person.stderr)
+        const { tools } = await client.listTools()
+        assert.deepEqual(tools.map((x) => x.name).sort(), ['admin_op', 'big', 'echo'])
+        assert.equal(
+          text(await client.callTool({ name: 'echo', arguments: { value: 'hi' } })),
+          '{"value":"hi"}',
+        )
+
+        const big = text(await client.callTool({ name: 'big', arguments: {} }))
+        assert.equal(big.length, BIG_SIZE)
+        assert.ok(/^x+$/.test(big))
+
+        const many = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            client.callTool({ name: 'echo', arguments: { value: `n${i}` } }),
+          ),
+        )
+        many.forEach((r, i) => assert.equal(text(r), `{"value":"n${i}"}`))
+
+        assert.equal(text(await client.callTool({ name: 'admin_op', arguments: {} })), 'admin ok')
+        assert.equal(person.signIns, 2, 'one more sign-in for the step-up')
+
+        await server.restart()
+        assert.equal(
+          text(await client.callTool({ name: 'echo', arguments: { value: 'after' } })),
+          '{"value":"after"}',
+        )
+        assert.equal(person.signIns, 2, 'a restart needs no new sign-in')
+        assert.doesNotMatch(person.stderr, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on stderr')
+      } finally {
+        if (process.env.DEBUG_CONNECT) console.error(person.stderr)
+        person.stop()
+        await client.close()
+      }
+    })
+  })
+}

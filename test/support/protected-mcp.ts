@@ -1,0 +1,117 @@
+/**
+ * A protected MCP server for end-to-end tests, all on one loopback port: mcp-oauth's authorization server,
+ * the resource-server kit, and an SDK v2 MCP server speaking either only 2026-07-28 (stateless) or only
+ * 2025 revisions (sessions). Tools: echo, big (a 5 MB result), admin_op (needs scope `admin`: step-up).
+ */
+import { randomUUID } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  createMcpHandler,
+  fromJsonSchema,
+  McpServer,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server'
+import { createAuthorizationServer, hashPassword } from '../../src/authorization-server/index.ts'
+import { createResourceServer, jwtVerifier, nodeListener } from '../../src/server/index.ts'
+
+export const USER = { username: 'alice', password: 'correct horse battery' }
+export const BIG_SIZE = 5 * 1024 * 1024
+
+export interface ProtectedMcp {
+  mcp: string
+  issuer: string
+  /** Drop every session and the listening socket, then listen again on the same port. */
+  restart(): Promise<void>
+  close(): Promise<void>
+}
+
+function buildServer(versions: string[]): McpServer {
+  const server = new McpServer(
+    { name: 'protected-test', version: '1.0.0' },
+    { supportedProtocolVersions: versions },
+  )
+  const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] })
+  server.registerTool(
+    'echo',
+    {
+      description: 'echo',
+      inputSchema: fromJsonSchema({ type: 'object', properties: { value: { type: 'string' } } }),
+    },
+    async (args) => text(JSON.stringify(args ?? {})),
+  )
+  server.registerTool('big', { description: '5 MB of text' }, async () => text('x'.repeat(BIG_SIZE)))
+  server.registerTool('admin_op', { description: 'needs admin' }, async () => text('admin ok'))
+  return server
+}
+
+/** Start it. `era`: 'modern' accepts only 2026-07-28; 'legacy' only the given 2025 versions, with sessions. */
+export async function startProtectedMcp(
+  era: 'modern' | 'legacy',
+  versions: string[] = era === 'modern' ? ['2026-07-28'] : ['2025-11-25', '2025-06-18'],
+): Promise<ProtectedMcp> {
+  const http = createServer()
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
+  const port = (http.address() as AddressInfo).port
+  const issuer = `http://127.0.0.1:${port}`
+  const mcp = `${issuer}/mcp`
+  const as = await createAuthorizationServer({
+    issuer,
+    users: [{ username: USER.username, passwordHash: await hashPassword(USER.password) }],
+    resources: [{ uri: mcp, scopes: ['tools', 'admin'], defaultScopes: ['tools'] }],
+    rateLimits: false,
+  })
+  const rs = createResourceServer({
+    resource: mcp,
+    authorizationServers: [issuer],
+    scopesSupported: ['tools', 'admin'],
+    verifier: jwtVerifier({ issuer, keys: as.jwks as never }),
+    policy: { required: ['tools'], tools: { admin_op: ['admin'] } },
+  })
+  let sessions = new Map<string, WebStandardStreamableHTTPServerTransport>()
+  const modern = createMcpHandler(() => buildServer(versions))
+  const listener = nodeListener((request) =>
+    rs.handle(request, async (req, { authInfo, parsedBody }) => {
+      if (era === 'modern') return modern.fetch(req, { authInfo })
+      const id = req.headers.get('mcp-session-id')
+      let transport = id ? sessions.get(id) : undefined
+      if (id && !transport)
+        return new Response(
+          '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}',
+          { status: 404 },
+        )
+      if (!transport) {
+        const t = new WebStandardStreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (sid) => void sessions.set(sid, t),
+        })
+        await buildServer(versions).connect(t)
+        transport = t
+      }
+      return transport.handleRequest(req, { authInfo, parsedBody })
+    }),
+  )
+  const onRequest = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0]!
+    if (path === '/mcp' || path.startsWith('/.well-known/oauth-protected-resource')) listener(req, res)
+    else as.handler(req, res)
+  }
+  http.on('request', onRequest)
+  let server: Server = http
+  return {
+    mcp,
+    issuer,
+    async restart() {
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+      sessions = new Map()
+      server = createServer(onRequest)
+      await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+    },
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+      await as.close()
+    },
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The person at the browser: watches a process's stderr for the sign-in URL mcp-oauth prints and completes
+ * mcp-oauth's login and consent pages in real chromium (Playwright).
+ */
+import type { Readable } from 'node:stream'
+import type { Browser } from 'playwright-core'
+
+export interface Person {
+  /** How many sign-ins this person completed. */
+  readonly signIns: number
+  /** Everything the process wrote to stderr so far. */
+  readonly stderr: string
+  /** Stop watching. */
+  stop(): void
+}
+
+/** Drive each sign-in URL that appears on `stderr` through the login and consent pages. */
+export function personAtBrowser(
+  stderr: Readable,
+  browser: Browser,
+  credentials: { username: string; password: string },
+): Person {
+  let text = ''
+  let handled = 0
+  let signIns = 0
+  let stopped = false
+  const queue: string[] = []
+  let busy = false
+  const pump = async () => {
+    if (busy) return
+    busy = true
+    while (queue.length && !stopped) {
+      const url = queue.shift()!
+      const page = await browser.newPage()
+      try {
+        await page.goto(url)
+        if (await page.locator('#password').count()) {
+          await page.fill('#username', credentials.username)
+          await page.fill('#password', credentials.password)
+          await page.click('button[type=submit]')
+        }
+        await page.waitForSelector('button:has-text("Allow")', { timeout: 15_000 })
+        await page.click('button:has-text("Allow")')
+        await page.waitForLoadState('load')
+        signIns++
+      } catch (e) {
+        text += `\n[person] could not complete sign-in at ${url.split('?')[0]}: ${(e as Error).message}\n`
+      } finally {
+        await page.close().catch(() => {})
+      }
+    }
+    busy = false
+  }
+  stderr.on('data', (chunk: Buffer) => {
+    text += chunk.toString()
+    const urls = [...text.matchAll(/open this URL in a browser:\s*\n\s*(\S+)/g)].map((m) => m[1]!)
+    while (handled < urls.length) queue.push(urls[handled++]!)
+    void pump()
+  })
+  return {
+    get signIns() {
+      return signIns
+    },
+    get stderr() {
+      return text
+    },
+    stop() {
+      stopped = true
+    },
+  }
+}
