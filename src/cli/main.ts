@@ -21,6 +21,7 @@ export interface CliCommand {
 
 /** The command table: name → one-line summary and a lazy loader. Add a command with one line. */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  doctor: { summary: "diagnose a server's OAuth chain and name the fix", load: () => import('./commands/doctor.ts') },
   doctor: {
     summary: "diagnose a server's OAuth chain and name the fix",
     load: () => import('./commands/doctor.ts'),
