@@ -8,7 +8,11 @@ import { isLoopbackUrl } from '../shared/resource.ts'
 
 /** Registration limits and defaults. @see https://www.rfc-editor.org/rfc/rfc7591#section-2 */
 export interface RegistrationPolicy {
-  /** Scopes given to a client that registers none. */
+  /**
+   * Resource scopes every registration includes. A client that registers none gets them; one that registers
+   * some gets them added, because oidc-provider caps requests by the registered `scope` and MCP clients
+   * register with their first challenge's scope, then need more at step-up.
+   */
   defaultScopes: readonly string[]
   /** Most redirect URIs one client may register. Default 20. */
   maxRedirectUris?: number
@@ -112,9 +116,8 @@ export function prepareRegistration(
   }
   const scope = metadata['scope']
   if (scope !== undefined && typeof scope !== 'string') return invalid('scope must be a string')
-  if (scope === undefined || scope.trim() === '') {
-    if (policy.defaultScopes.length) metadata['scope'] = policy.defaultScopes.join(' ')
-    else delete metadata['scope']
-  }
+  const registered = new Set([...(scope ?? '').split(' ').filter(Boolean), ...policy.defaultScopes])
+  if (registered.size) metadata['scope'] = [...registered].join(' ')
+  else delete metadata['scope']
   return { metadata }
 }

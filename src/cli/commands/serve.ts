@@ -222,6 +222,14 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     resourceName: 'mcp-oauth demo',
     verifier,
     policy: { required: ['tools:read'], tools: { create_note: ['notes:write'], admin_report: ['admin'] } },
+    ...(audit
+      ? {
+          onRefusal: (r) =>
+            audit(
+              `${JSON.stringify({ at: new Date().toISOString(), audit: true, type: 'mcp.refused', ...r })}\n`,
+            ),
+        }
+      : {}),
   })
   const notes: string[] = []
   const mcpHandler = createMcpHandler(() => buildDemoServer(notes))

@@ -1,0 +1,307 @@
+/**
+ * Real browser sign-in (Debian chromium via playwright-core) against `startServe` (the code behind
+ * `mcp-oauth serve`): the official SDK v2 client registers by DCR, and by a Client ID Metadata Document served
+ * over https on loopback (development allowance), gets audience-bound tokens, calls tools, steps up, refreshes
+ * and revokes. One browser for the whole file.
+ */
+import assert from 'node:assert/strict'
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import {
+  Client,
+  type OAuthClientInformationMixed,
+  type OAuthClientMetadata,
+  type OAuthClientProvider,
+  type OAuthDiscoveryState,
+  type StoredOAuthClientInformation,
+  type StoredOAuthTokens,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+} from '@modelcontextprotocol/client'
+import * as jose from 'jose'
+import { type Browser, type BrowserContext, chromium } from 'playwright-core'
+import { type Serving, startServe } from '../../src/cli/commands/serve.ts'
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
+import { json, selfSignedCertificate, testUser } from './authorization-server-helpers.ts'
+
+/** Loopback redirect target: records each callback URL. */
+async function callbackServer(): Promise<{ url: string; server: Server; next(): Promise<URL> }> {
+  let waiting: ((url: URL) => void) | undefined
+  const server = createHttpServer((req, res) => {
+    res.end('signed in; you can close this tab')
+    waiting?.(new URL(req.url ?? '/', 'http://127.0.0.1'))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`
+  return {
+    url,
+    server,
+    next: () =>
+      new Promise<URL>((resolve) => {
+        waiting = resolve
+      }),
+  }
+}
+
+/** An SDK OAuth provider whose redirect step is a person in a real browser: sign in if asked, then Allow. */
+class BrowserProvider implements OAuthClientProvider {
+  callback: URL | undefined
+  authorizations = 0
+  consentPages: string[] = []
+  #client: StoredOAuthClientInformation | undefined
+  #tokens: StoredOAuthTokens | undefined
+  #verifier = ''
+  #discovery: OAuthDiscoveryState | undefined
+
+  readonly context: BrowserContext
+  readonly callbacks: Awaited<ReturnType<typeof callbackServer>>
+  readonly credentials: { username: string; password: string }
+  readonly clientMetadataUrl: string | undefined
+
+  constructor(
+    context: BrowserContext,
+    callbacks: Awaited<ReturnType<typeof callbackServer>>,
+    credentials: { username: string; password: string },
+    clientMetadataUrl?: string,
+  ) {
+    this.context = context
+    this.callbacks = callbacks
+    this.credentials = credentials
+    this.clientMetadataUrl = clientMetadataUrl
+  }
+
+  get redirectUrl() {
+    return this.callbacks.url
+  }
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: 'SDK browser test',
+      redirect_uris: [this.callbacks.url],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    }
+  }
+  clientInformation() {
+    return this.#client
+  }
+  saveClientInformation(info: StoredOAuthClientInformation | OAuthClientInformationMixed) {
+    this.#client = info as StoredOAuthClientInformation
+  }
+  tokens() {
+    return this.#tokens
+  }
+  saveTokens(tokens: StoredOAuthTokens) {
+    this.#tokens = tokens
+  }
+  saveCodeVerifier(v: string) {
+    this.#verifier = v
+  }
+  codeVerifier() {
+    return this.#verifier
+  }
+  discoveryState() {
+    return this.#discovery
+  }
+  saveDiscoveryState(state: OAuthDiscoveryState) {
+    this.#discovery = state
+  }
+  async redirectToAuthorization(url: URL) {
+    this.authorizations++
+    const arrived = this.callbacks.next()
+    const page = await this.context.newPage()
+    try {
+      await page.goto(url.href)
+      if (await page.locator('#password').count()) {
+        await page.fill('#username', this.credentials.username)
+        await page.fill('#password', this.credentials.password)
+        await page.click('button[type=submit]')
+      }
+      await page.waitForSelector('text=Allow access?', { timeout: 10_000 }).catch(async (error) => {
+        throw new Error(
+          `no consent page at ${page.url()}: ${((await page.textContent('body')) ?? '').slice(0, 300)}`,
+          {
+            cause: error,
+          },
+        )
+      })
+      this.consentPages.push((await page.textContent('main')) ?? '')
+      await page.click('button:has-text("Allow")')
+      this.callback = await arrived
+    } finally {
+      await page.close()
+    }
+  }
+}
+
+async function signedIn<T>(
+  provider: BrowserProvider,
+  transport: StreamableHTTPClientTransport,
+  fn: () => Promise<T>,
+) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (!(error instanceof UnauthorizedError) || attempt >= 2 || !provider.callback) throw error
+      const callback = provider.callback
+      provider.callback = undefined
+      await transport.finishAuth(callback.searchParams)
+    }
+  }
+}
+
+async function connect(provider: BrowserProvider, mcp: string) {
+  const client = new Client({ name: 'sdk-browser', version: '1.0.0' })
+  let transport = new StreamableHTTPClientTransport(new URL(mcp), { authProvider: provider })
+  try {
+    await client.connect(transport)
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError) || !provider.callback) throw error
+    await transport.finishAuth(provider.callback.searchParams)
+    provider.callback = undefined
+    transport = new StreamableHTTPClientTransport(new URL(mcp), { authProvider: provider })
+    await client.connect(transport)
+  }
+  return { client, transport }
+}
+
+describe('SDK v2 client signs in through a real browser against mcp-oauth serve', () => {
+  let browser: Browser
+  let serving: Serving
+  let callbacks: Awaited<ReturnType<typeof callbackServer>>
+  let documents: ReturnType<typeof createHttpsServer>
+  let cimdUrl = ''
+  const audit: Record<string, unknown>[] = []
+  const alice = { username: 'alice', password: 'correct horse battery' }
+
+  before(async () => {
+    if (!chromiumAvailable()) return
+    const tls = await selfSignedCertificate()
+    callbacks = await callbackServer()
+    documents = createHttpsServer({ key: tls.key, cert: tls.cert }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' })
+      res.end(
+        JSON.stringify({
+          client_id: cimdUrl,
+          client_name: 'CIMD Test App',
+          redirect_uris: [callbacks.url],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+        }),
+      )
+    })
+    await new Promise<void>((resolve) => documents.listen(0, '127.0.0.1', resolve))
+    cimdUrl = `https://127.0.0.1:${(documents.address() as AddressInfo).port}/oauth/client.json`
+    serving = await startServe({
+      port: 0,
+      host: '127.0.0.1',
+      store: 'memory',
+      users: [(await testUser(alice.username, alice.password)).user],
+      tokenFormat: 'jwt',
+      allowPrivateCimd: true,
+      cimdCa: tls.cert,
+      audit: (line) => audit.push(JSON.parse(line)),
+    })
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+  })
+  after(async () => {
+    await browser?.close()
+    await serving?.close()
+    callbacks?.server.close()
+    documents?.close()
+  })
+
+  for (const registration of ['DCR', 'CIMD'] as const) {
+    test(`${registration}: sign in, audience-bound token, tools, step-up, refresh, revoke`, async (t) => {
+      if (!need(t, 'chromium', chromiumAvailable())) return
+      const context = await browser.newContext()
+      try {
+        const provider = new BrowserProvider(
+          context,
+          callbacks,
+          alice,
+          registration === 'CIMD' ? cimdUrl : undefined,
+        )
+        const { client, transport } = await connect(provider, serving.mcp)
+        assert.equal(provider.authorizations, 1)
+        const consent = provider.consentPages[0]!
+        if (registration === 'CIMD') {
+          assert.equal(provider.clientInformation()?.client_id, cimdUrl)
+          assert.match(consent, /CIMD Test App/)
+          assert.match(consent, new RegExp(`published at ${new URL(cimdUrl).host.replace(/\./g, '\\.')}`))
+        } else {
+          assert.match(consent, /SDK browser test/)
+          assert.match(consent, new RegExp(`back to ${new URL(callbacks.url).host.replace(/\./g, '\\.')}`))
+        }
+        assert.match(consent, /tools:read/)
+
+        const claims = jose.decodeJwt(provider.tokens()!.access_token)
+        assert.equal(claims.aud, serving.mcp)
+        assert.equal(claims.iss, serving.issuer)
+
+        const tools = await client.listTools()
+        assert.deepEqual(tools.tools.map((tool) => tool.name).sort(), [
+          'admin_report',
+          'create_note',
+          'server_time',
+          'whoami',
+        ])
+        const who = await client.callTool({ name: 'whoami', arguments: {} })
+        assert.match(JSON.stringify(who.content), /alice/)
+        // Step-up: the first challenge asked for tools:read only; create_note (notes:write) and then
+        // admin_report (admin) each answer 403 insufficient_scope and lead to a consent for the new scope alone.
+        const note = await signedIn(provider, transport, () =>
+          client.callTool({ name: 'create_note', arguments: {} }),
+        )
+        assert.equal(note.isError ?? false, false, JSON.stringify(note))
+        assert.equal(provider.authorizations, 2)
+        assert.match(provider.consentPages[1]!, /notes:write/)
+        const report = await signedIn(provider, transport, () =>
+          client.callTool({ name: 'admin_report', arguments: {} }),
+        )
+        assert.equal(report.isError ?? false, false, JSON.stringify(report))
+        assert.equal(provider.authorizations, 3)
+        assert.match(provider.consentPages[2]!, /admin/)
+        assert.doesNotMatch(provider.consentPages[2]!, /Sign in/)
+        assert.ok(
+          String(jose.decodeJwt(provider.tokens()!.access_token)['scope']).split(' ').includes('admin'),
+        )
+
+        // Refresh: a broken access token gets a 401; the SDK refreshes silently (no new authorization).
+        const refreshesBefore = audit.filter((e) => e['type'] === 'token.refreshed').length
+        provider.saveTokens({ ...provider.tokens()!, access_token: 'broken' })
+        await signedIn(provider, transport, () => client.callTool({ name: 'server_time', arguments: {} }))
+        assert.equal(provider.authorizations, 3)
+        assert.equal(audit.filter((e) => e['type'] === 'token.refreshed').length, refreshesBefore + 1)
+
+        // Revoke the refresh token: the grant can no longer be refreshed.
+        const metadata = await json(await fetch(`${serving.issuer}/.well-known/oauth-authorization-server`))
+        const clientId = provider.clientInformation()!.client_id
+        const refreshToken = provider.tokens()!.refresh_token!
+        const revoked = await fetch(metadata['revocation_endpoint'], {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: refreshToken, client_id: clientId }),
+        })
+        assert.equal(revoked.status, 200)
+        const refused = await fetch(metadata['token_endpoint'], {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'refresh_token',
+            refresh_token: refreshToken,
+            client_id: clientId,
+          }),
+        })
+        assert.equal((await json(refused))['error'], 'invalid_grant')
+        await client.close()
+      } finally {
+        await context.close()
+      }
+    })
+  }
+})
