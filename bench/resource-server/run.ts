@@ -26,6 +26,22 @@ const variants = await new Promise<Variants>((resolve, reject) => {
 })
 const started = Date.now()
 
+let cpuSeq = 0
+/** The server child's CPU time so far, in microseconds (user + system). */
+function serverCpu(): Promise<number> {
+  const seq = ++cpuSeq
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const msg = m as { cpu?: number; micros?: number }
+      if (msg.cpu !== seq) return
+      child.off('message', on)
+      resolve(msg.micros!)
+    }
+    child.on('message', on)
+    child.send({ cpu: seq })
+  })
+}
+
 /** Record the exact request the official SDK client sends for tools/call (2026-07-28 headers and envelope). */
 async function captureToolsCall(url: string): Promise<{ headers: Record<string, string>; body: string }> {
   let captured: { headers: Record<string, string>; body: string } | undefined
@@ -52,7 +68,7 @@ async function load(
   url: string,
   token: string | undefined,
   count: number,
-): Promise<{ rps: number; errors: number }> {
+): Promise<{ rps: number; cpuRps: number; errors: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
   const target = new URL(url)
   const headers: Record<string, string> = {
@@ -90,37 +106,53 @@ async function load(
       await one()
     }
   }
+  const cpu0 = await serverCpu()
   const t0 = performance.now()
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const seconds = (performance.now() - t0) / 1000
+  const cpuSeconds = ((await serverCpu()) - cpu0) / 1e6
   agent.destroy()
-  return { rps: count / seconds, errors }
+  return { rps: count / seconds, cpuRps: count / cpuSeconds, errors }
 }
 
-const names = ['noauth', 'kit_es256', 'sdk_es256', 'kit_rs256', 'sdk_rs256']
-const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
+const names = ['noauth', 'kit_es256', 'sdk_es256', 'kit_rs256', 'sdk_rs256'] as const
+type Metric = 'wall' | 'cpu'
+const METRIC: Metric = process.env['BENCH_METRIC'] === 'wall' ? 'wall' : 'cpu'
+const samples: Record<Metric, Record<string, number[]>> = {
+  wall: Object.fromEntries(names.map((n) => [n, []])),
+  cpu: Object.fromEntries(names.map((n) => [n, []])),
+}
 for (const n of names) {
   const w = await load(variants[n]!.url, variants[n]!.token, WARMUP)
   if (w.errors) throw new Error(`${n}: ${w.errors} failed requests during warm-up`)
 }
 // Ratios are taken within each round (variants measured back to back), then the median over rounds: on a
 // shared machine the load drifts over seconds, and pairing cancels most of that drift.
-const ratios: Record<string, number[]> = { es_noauth: [], es_sdk: [], rs_noauth: [], rs_sdk: [] }
+const pairs = [
+  ['es_noauth', 'kit_es256', 'noauth'],
+  ['es_sdk', 'kit_es256', 'sdk_es256'],
+  ['rs_noauth', 'kit_rs256', 'noauth'],
+  ['rs_sdk', 'kit_rs256', 'sdk_rs256'],
+] as const
+const ratios: Record<Metric, Record<string, number[]>> = {
+  wall: Object.fromEntries(pairs.map(([k]) => [k, []])),
+  cpu: Object.fromEntries(pairs.map(([k]) => [k, []])),
+}
 let rounds = 0
 while (rounds < MAX_ROUNDS && (rounds < 3 || Date.now() - started < BUDGET_MS)) {
   // Rotate the order each round so no variant always runs first or last.
   const order = names.map((_, i) => names[(i + rounds) % names.length]!)
-  const got: Record<string, number> = {}
+  const got: Record<Metric, Record<string, number>> = { wall: {}, cpu: {} }
   for (const n of order) {
     const r = await load(variants[n]!.url, variants[n]!.token, REQUESTS)
     if (r.errors) throw new Error(`${n}: ${r.errors} failed requests`)
-    samples[n]!.push(r.rps)
-    got[n] = r.rps
+    samples.wall[n]!.push(r.rps)
+    samples.cpu[n]!.push(r.cpuRps)
+    got.wall[n] = r.rps
+    got.cpu[n] = r.cpuRps
   }
-  ratios['es_noauth']!.push(got['kit_es256']! / got['noauth']!)
-  ratios['es_sdk']!.push(got['kit_es256']! / got['sdk_es256']!)
-  ratios['rs_noauth']!.push(got['kit_rs256']! / got['noauth']!)
-  ratios['rs_sdk']!.push(got['kit_rs256']! / got['sdk_rs256']!)
+  for (const m of ['wall', 'cpu'] as const)
+    for (const [k, a, b] of pairs) ratios[m][k]!.push(got[m][a]! / got[m][b]!)
   rounds++
 }
 child.kill()
@@ -129,28 +161,36 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
-const rps = Object.fromEntries(names.map((n) => [n, median(samples[n]!)]))
 const round3 = (x: number) => Math.round(x * 1000) / 1000
 console.log(
   `resource-server bench: ${REQUESTS} tools/call per sample, concurrency ${CONCURRENCY}, ${rounds} rounds, ` +
-    `warm-up ${WARMUP}, ${((Date.now() - started) / 1000).toFixed(1)} s; median req/s (samples):`,
+    `warm-up ${WARMUP}, ${((Date.now() - started) / 1000).toFixed(1)} s, loopback, server in a child process`,
 )
-for (const n of names)
+for (const m of ['wall', 'cpu'] as const) {
   console.log(
-    `  ${n.padEnd(10)} ${rps[n]!.toFixed(0).padStart(6)}  (${samples[n]!.map((x) => x.toFixed(0)).join(', ')})`,
+    m === 'wall'
+      ? 'wall-clock requests per second (median, then samples):'
+      : 'requests per second of server CPU time (median, then samples):',
   )
-for (const [k, xs] of Object.entries(ratios))
-  console.log(
-    `  ratio ${k.padEnd(10)} median ${median(xs).toFixed(3)}  (${xs.map((x) => x.toFixed(2)).join(', ')})`,
-  )
+  for (const n of names) {
+    const xs = samples[m][n]!
+    console.log(
+      `  ${n.padEnd(10)} ${median(xs).toFixed(0).padStart(6)}  (${xs.map((x) => x.toFixed(0)).join(', ')})`,
+    )
+  }
+  for (const [k] of pairs) {
+    const xs = ratios[m][k]!
+    console.log(
+      `  ratio ${k.padEnd(10)} ${median(xs).toFixed(3)}  (${xs.map((x) => x.toFixed(2)).join(', ')})`,
+    )
+  }
+}
+const r = ratios[METRIC]
+console.log(
+  `summary below uses ${METRIC === 'cpu' ? 'requests per server CPU-second' : 'wall-clock requests per second'} (BENCH_METRIC=${METRIC})`,
+)
 const summary = {
-  es256: {
-    ratio_vs_noauth: round3(median(ratios['es_noauth']!)),
-    ratio_vs_sdk: round3(median(ratios['es_sdk']!)),
-  },
-  rs256: {
-    ratio_vs_noauth: round3(median(ratios['rs_noauth']!)),
-    ratio_vs_sdk: round3(median(ratios['rs_sdk']!)),
-  },
+  es256: { ratio_vs_noauth: round3(median(r['es_noauth']!)), ratio_vs_sdk: round3(median(r['es_sdk']!)) },
+  rs256: { ratio_vs_noauth: round3(median(r['rs_noauth']!)), ratio_vs_sdk: round3(median(r['rs_sdk']!)) },
 }
 console.log(JSON.stringify(summary))

@@ -103,3 +103,10 @@ for (const alg of ['ES256', 'RS256'] as const) {
 }
 
 process.send?.({ ready: out })
+// The parent asks for this process's CPU time around each sample, to derive requests per server CPU-second.
+process.on('message', (m) => {
+  if ((m as { cpu?: number }).cpu !== undefined) {
+    const u = process.cpuUsage()
+    process.send?.({ cpu: (m as { cpu: number }).cpu, micros: u.user + u.system })
+  }
+})

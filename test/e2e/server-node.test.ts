@@ -6,9 +6,19 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { createMcpHandler } from '@modelcontextprotocol/server'
-import { createResourceServer, jwtVerifier, type ResourceServer } from '../../src/server/index.ts'
+import {
+  createResourceServer,
+  jwtVerifier,
+  nodeListener,
+  type ResourceServer,
+} from '../../src/server/index.ts'
 import { type TestIssuer, testIssuer } from '../../src/server/testing/keys.test-helper.ts'
-import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
+import {
+  buildMcpServer,
+  type Listening,
+  listen,
+  serveFetch,
+} from '../../src/server/testing/mcp.test-helper.ts'
 
 describe('resource server on node:http with an SDK v2 server', () => {
   let as: TestIssuer
@@ -80,5 +90,50 @@ describe('resource server on node:http with an SDK v2 server', () => {
     assert.equal(r.status, 200)
     const doc = (await r.json()) as { resource: string }
     assert.equal(doc.resource, resource)
+  })
+})
+
+describe('node:http adapter', () => {
+  it('streams a response as it is produced and answers 413 for an oversized body', async () => {
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const server = await listen(
+      nodeListener(
+        () =>
+          new Response(
+            new ReadableStream({
+              async start(c) {
+                c.enqueue(new TextEncoder().encode('data: first\n\n'))
+                await gate
+                c.enqueue(new TextEncoder().encode('data: second\n\n'))
+                c.close()
+              },
+            }),
+            { headers: { 'content-type': 'text/event-stream' } },
+          ),
+        { maxBodyBytes: 1024 },
+      ),
+    )
+    try {
+      const r = await fetch(`${server.url}/sse`)
+      const reader = r.body!.getReader()
+      const first = new TextDecoder().decode((await reader.read()).value)
+      assert.match(first, /first/, 'the first event arrives before the stream ends')
+      release()
+      let rest = ''
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        rest += new TextDecoder().decode(value)
+      }
+      assert.match(rest, /second/)
+      const big = await fetch(`${server.url}/mcp`, { method: 'POST', body: 'x'.repeat(4096) })
+      assert.equal(big.status, 413)
+    } finally {
+      release()
+      await server.close()
+    }
   })
 })

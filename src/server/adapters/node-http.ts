@@ -48,6 +48,10 @@ export function readNodeBody(req: IncomingMessage, maxBytes: number): Promise<Bu
     })
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
     req.once('error', reject)
+    // A client that disconnects mid-body would otherwise leave this promise pending forever.
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('client disconnected before sending the whole body'))
+    })
   })
 }
 
