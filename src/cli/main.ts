@@ -41,6 +41,13 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
   tools: { summary: "list a server's tools", load: () => import('./commands/tools.ts') },
   call: { summary: 'call a tool and print the result JSON', load: () => import('./commands/call.ts') },
   config: { summary: 'print an MCP host config snippet', load: () => import('./commands/config.ts') },
+  login: { summary: 'sign in to a server and keep the session', load: () => import('./commands/login.ts') },
+  logout: { summary: "revoke and forget a server's session", load: () => import('./commands/logout.ts') },
+  status: { summary: 'show stored sessions (never a token)', load: () => import('./commands/status.ts') },
+  token: { summary: 'print a fresh access token for scripts', load: () => import('./commands/token.ts') },
+  tools: { summary: "list a server's tools", load: () => import('./commands/tools.ts') },
+  call: { summary: 'call a tool and print the result JSON', load: () => import('./commands/call.ts') },
+  config: { summary: 'print an MCP host config snippet', load: () => import('./commands/config.ts') },
 }
 
 /** Usage of the whole CLI. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
