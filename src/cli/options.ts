@@ -215,7 +215,7 @@ export async function openCliStore(
   return await openStore({
     kind,
     ...(flags['store-dir'] ? { dir: flags['store-dir'] } : {}),
-    log: (m: string) => void stderr.write(`mcp-oauth: ${m}\n`),
+    log: (m: string) => void stderr.write(`${m.startsWith('mcp-oauth') ? m : `mcp-oauth: ${m}`}\n`),
   })
 }
 

@@ -1,0 +1,142 @@
+/**
+ * `mcp-oauth status [url]`: what is stored for one server, or for every server in the store: issuer, client and
+ * how it was obtained, scopes, expiry, store. Never a token value.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
+ */
+import { FileStore, Session, type SessionStatus, storeKey, type TokenStore } from '../../client/index.ts'
+import type { CliIo } from '../main.ts'
+import { openCliStore, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
+import {
+  EXIT_CODES,
+  expectPositionals,
+  guard,
+  type SessionOverrides,
+  usageError,
+} from '../session-command.ts'
+
+/** Usage of `mcp-oauth status`. */
+export const usage = `Usage: mcp-oauth status [url] [options]
+
+Shows the stored sign-in for the MCP server at <url>, or for every server in the store when no URL is
+given: authorization server (issuer), client id and how it was obtained, scopes, expiry and the store.
+Token values are never shown (use \`mcp-oauth token <url>\` for that).
+
+Options:
+  --json                     one JSON object on stdout: {"store", "store_dir"?, "sessions": [...]}
+  --store KIND, --store-dir DIR  which store to read (see below)
+
+Exit codes: 0 shown (with a URL: signed in), 1 failure, 2 usage, 3 with a URL: not signed in.
+
+${SESSION_FLAGS_HELP}`
+
+/** The `--json` document. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
+export interface StatusDocument {
+  store: string
+  store_dir?: string
+  sessions: Array<SessionStatus & { expired?: boolean }>
+}
+
+/** Servers with a current session in `store` (keys `current <resource>`). */
+export async function storedServers(store: TokenStore): Promise<string[]> {
+  if (!store.list) {
+    throw usageError('status', `the ${store.kind} store cannot list its sessions; pass the server URL`)
+  }
+  const prefix = storeKey.current('')
+  return (await store.list(prefix)).map((k) => k.slice(prefix.length)).sort()
+}
+
+/** "in 59 min", "3 h ago"… */
+export function relative(ms: number): string {
+  const abs = Math.abs(ms)
+  const text =
+    abs < 90_000
+      ? `${Math.round(abs / 1000)} s`
+      : abs < 90 * 60_000
+        ? `${Math.round(abs / 60_000)} min`
+        : abs < 36 * 3_600_000
+          ? `${Math.round(abs / 3_600_000)} h`
+          : `${Math.round(abs / 86_400_000)} days`
+  return ms >= 0 ? `in ${text}` : `${text} ago`
+}
+
+/** Human lines for one session (no token values: SessionStatus has none). */
+export function formatStatus(s: SessionStatus, now = Date.now()): string {
+  if (!s.signed_in) return `${s.server}\n  not signed in (run: mcp-oauth login ${s.server})\n`
+  const lines = [s.server]
+  lines.push(`  signed in      yes`)
+  lines.push(`  issuer         ${s.issuer}`)
+  if (s.resource && s.resource !== s.server) lines.push(`  resource       ${s.resource}`)
+  lines.push(`  client id      ${s.client_id}${s.client_source ? ` (${clientSource(s.client_source)})` : ''}`)
+  lines.push(`  scopes         ${s.scope ?? '(none granted explicitly)'}`)
+  lines.push(
+    `  token type     ${s.token_type}${s.token_type?.toLowerCase() === 'dpop' ? ' (bound to a key)' : ''}`,
+  )
+  if (s.expires_at) {
+    const left = Date.parse(s.expires_at) - now
+    const refresh = s.has_refresh_token ? 'refreshed automatically' : 'no refresh token: sign in again then'
+    lines.push(
+      `  expires        ${s.expires_at} (${left > 0 ? relative(left) : `expired ${relative(left)}`}; ${refresh})`,
+    )
+  } else {
+    lines.push(`  expires        not stated by the server`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+function clientSource(source: string): string {
+  if (source === 'dcr') return 'registered dynamically'
+  if (source === 'cimd') return 'client ID metadata document'
+  if (source === 'pre-registered') return 'pre-registered'
+  return source
+}
+
+function withExpired(s: SessionStatus, now: number): SessionStatus & { expired?: boolean } {
+  return s.expires_at ? { ...s, expired: Date.parse(s.expires_at) <= now } : s
+}
+
+/** Describe where the store is, for humans. */
+export function describeStore(store: TokenStore): { kind: string; dir?: string } {
+  return store instanceof FileStore ? { kind: store.kind, dir: store.dir } : { kind: store.kind }
+}
+
+/** Runs `mcp-oauth status`. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
+export async function run(args: string[], io: CliIo, overrides: SessionOverrides = {}): Promise<number> {
+  return await guard('status', io, async () => {
+    const { values, positionals } = parseCommandArgs(args)
+    expectPositionals('status', positionals, 0, 1)
+    const flags = values as SessionFlags
+    const store = overrides.store ?? (await openCliStore(flags, io.stderr))
+    const url = positionals[0]
+    if (url !== undefined) {
+      try {
+        new URL(url)
+      } catch {
+        throw usageError('status', `not a URL: ${url.slice(0, 100)}`)
+      }
+    }
+    const servers = url !== undefined ? [url] : await storedServers(store)
+    const now = Date.now()
+    const sessions = await Promise.all(
+      servers.map(async (server) =>
+        withExpired(await new Session({ serverUrl: server, store }).status(), now),
+      ),
+    )
+    const where = describeStore(store)
+    if (flags.json) {
+      const doc: StatusDocument = {
+        store: where.kind,
+        ...(where.dir ? { store_dir: where.dir } : {}),
+        sessions,
+      }
+      io.stdout.write(`${JSON.stringify(doc)}\n`)
+    } else {
+      const header = `Store: ${where.kind}${where.dir ? ` (${where.dir})` : ''}\n`
+      const body = sessions.length
+        ? sessions.map((s) => formatStatus(s, now)).join('\n')
+        : 'No sessions stored. Sign in with: mcp-oauth login <url>\n'
+      io.stdout.write(`${header}\n${body}`)
+    }
+    if (url !== undefined && !sessions[0]?.signed_in) return EXIT_CODES.signInRequired
+    return EXIT_CODES.ok
+  })
+}

@@ -1,0 +1,144 @@
+/**
+ * What the session commands (login, logout, status, token, tools, call) share: exit codes, error unwrapping
+ * (the SDK wraps what our fetch throws), the unauthenticated probe that reads the server's challenge, and the
+ * SDK v2 client over the authorized fetch.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { authorizedFetch, type Session, type SessionOptions } from '../client/index.ts'
+import {
+  InteractionRequiredError,
+  InvalidArgumentError,
+  isMcpOAuthError,
+  type McpOAuthError,
+  TransportError,
+} from '../shared/errors.ts'
+import { readMcpChallenge } from '../shared/www-authenticate.ts'
+import { type CliIo, describeError } from './main.ts'
+import type { CliSession } from './options.ts'
+
+/** Exit codes of the session commands (docs/cli.md). */
+export const EXIT_CODES = { ok: 0, failure: 1, usage: 2, signInRequired: 3 } as const
+
+/** What the demo and tests may inject instead of what the flags would build (same store, own browser). */
+export type SessionOverrides = Partial<Pick<SessionOptions, 'store' | 'authorizer'>>
+
+/** The first mcp-oauth error in an error's cause chain (the SDK wraps errors thrown by the transport's fetch). */
+export function findOAuthError(error: unknown): McpOAuthError | undefined {
+  let e: unknown = error
+  for (let depth = 0; depth < 6 && e; depth++) {
+    if (isMcpOAuthError(e)) return e
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/**
+ * Runs a command body, mapping failures to the documented exit codes: usage errors 2, a sign-in that needs a
+ * person who cannot be asked 3, anything else 1; the message and the next step go to stderr.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+export async function guard(name: string, io: CliIo, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body()
+  } catch (error) {
+    const found = findOAuthError(error)
+    if (!found) throw error
+    io.stderr.write(`${describeError(name, found)}\n`)
+    if (found instanceof InvalidArgumentError) return EXIT_CODES.usage
+    if (found instanceof InteractionRequiredError) return EXIT_CODES.signInRequired
+    return EXIT_CODES.failure
+  }
+}
+
+/** A usage error with a hint naming the command's help. */
+export function usageError(name: string, message: string): InvalidArgumentError {
+  return new InvalidArgumentError('invalid_usage', message, {
+    hint: `Run \`mcp-oauth ${name} --help\` for usage.`,
+  })
+}
+
+/** Exactly `count` positionals, else a usage error. */
+export function expectPositionals(name: string, positionals: string[], min: number, max = min): void {
+  if (positionals.length < min) throw usageError(name, `missing arguments (got ${positionals.length})`)
+  if (positionals.length > max)
+    throw usageError(name, `unexpected argument "${String(positionals[max]).slice(0, 60)}"`)
+}
+
+/** What the unauthenticated probe learned. */
+export interface Probe {
+  status: number
+  scope?: string | undefined
+  resourceMetadataUrl?: string | undefined
+}
+
+/**
+ * Sends one unauthenticated MCP request to read the server's 401 challenge (its `scope` and `resource_metadata`
+ * drive scope selection and discovery, exactly as a first request of `connect` would).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#scope-selection-strategy
+ */
+export async function probeChallenge(server: string, headers: Record<string, string>): Promise<Probe> {
+  let response: Response
+  try {
+    response = await fetch(server, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'mcp-oauth', version: '0' },
+        },
+      }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(30_000),
+    })
+  } catch (cause) {
+    throw new TransportError('network_error', `cannot reach ${new URL(server).origin}`, {
+      hint: 'Check the URL and that the server is running (and HTTPS_PROXY/--ca-file if needed), then retry.',
+      cause,
+    })
+  }
+  await response.body?.cancel().catch(() => {})
+  const challenge = response.status === 401 ? readMcpChallenge(response.headers) : undefined
+  return {
+    status: response.status,
+    scope: challenge?.scope,
+    resourceMetadataUrl: challenge?.resource_metadata,
+  }
+}
+
+/**
+ * Signs in interactively (login, or token without a session): probe, then the engine's authorization.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-flow-steps
+ */
+export async function signIn(cli: CliSession) {
+  const probe = await probeChallenge(cli.session.options.serverUrl, cli.headers)
+  cli.session.log(`server answered ${probe.status}${probe.scope ? ` asking for scope "${probe.scope}"` : ''}`)
+  return await cli.session.authorize({
+    reason: 'login',
+    challengedScope: probe.scope,
+    resourceMetadataUrl: probe.resourceMetadataUrl,
+  })
+}
+
+/**
+ * An SDK v2 client connected through the authorized fetch (version negotiated: 2026-07-28 or 2025 servers).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+export async function connectClient(session: Session, headers: Record<string, string>): Promise<Client> {
+  const client = new Client({ name: 'mcp-oauth', version: '0.1.0' }, { versionNegotiation: { mode: 'auto' } })
+  const transport = new StreamableHTTPClientTransport(new URL(session.options.serverUrl), {
+    fetch: authorizedFetch(session),
+    requestInit: { headers },
+  })
+  await client.connect(transport)
+  return client
+}
