@@ -54,6 +54,8 @@ import(url).then(async (k) => {
 }).catch((err) => { process.stdout.write('error ' + String(err && err.message || err).split('\\n')[0] + '\\n'); });
 `
 
+// Out of process because it must be: with a D-Bus session bus that accepts but never answers, even the
+// keyring's Entry constructor blocks the calling thread (observed with @napi-rs/keyring 2.1.2).
 let probeCache: Promise<KeychainProbe> | undefined
 
 /**
@@ -62,12 +64,15 @@ let probeCache: Promise<KeychainProbe> | undefined
  * Cached for the process.
  * @see https://specifications.freedesktop.org/secret-service-spec/latest/
  */
-export function probeKeychain(options: { timeoutMs?: number; fresh?: boolean } = {}): Promise<KeychainProbe> {
-  if (!probeCache || options.fresh) probeCache = runProbe(options.timeoutMs ?? 1000)
+export function probeKeychain(
+  options: { timeoutMs?: number; fresh?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<KeychainProbe> {
+  if (options.env) return runProbe(options.timeoutMs ?? 1000, options.env)
+  if (!probeCache || options.fresh) probeCache = runProbe(options.timeoutMs ?? 1000, process.env)
   return probeCache
 }
 
-function runProbe(timeoutMs: number): Promise<KeychainProbe> {
+function runProbe(timeoutMs: number, env: NodeJS.ProcessEnv): Promise<KeychainProbe> {
   let url: string
   try {
     url = import.meta.resolve('@napi-rs/keyring')
@@ -77,7 +82,7 @@ function runProbe(timeoutMs: number): Promise<KeychainProbe> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', PROBE_SCRIPT, url, `${KEYCHAIN_SERVICE}-probe`], {
       stdio: ['ignore', 'pipe', 'ignore'],
-      env: process.env,
+      env,
     })
     let out = ''
     let timer: NodeJS.Timeout | undefined
