@@ -122,6 +122,24 @@ describe('openStore', () => {
     assert.match(lines[0]!, /no usable OS keychain \(no Secret Service\)/)
   })
 
+  it('auto stays with an existing file store without probing again', async () => {
+    const dir = await tempDir()
+    let probes = 0
+    const options = {
+      dir,
+      log: () => {},
+      probe: async () => {
+        probes++
+        return { usable: false as const, reason: 'none' }
+      },
+    }
+    await (await openStore(options)).set('k', 'v')
+    const again = await openStore({ ...options, probe: async () => ({ usable: true as const }) })
+    assert.equal(again.kind, 'file')
+    assert.deepEqual(await again.get('k'), { value: 'v', generation: 1 })
+    assert.equal(probes, 1)
+  })
+
   it('on Windows keeps tokens in files with the key in the keychain', async () => {
     const { keyring, items } = fakeKeyring()
     const store = await openStore({

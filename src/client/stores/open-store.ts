@@ -33,9 +33,9 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Open the token store of `kind`. `auto` picks the keychain where a probe shows it works (except on Windows, whose
- * credential blobs are too small for token sets, where the keychain holds the file store's key instead), otherwise
- * the encrypted file store, and says so once per store directory.
+ * Open the token store of `kind`. `auto` keeps an existing file store in `dir`; otherwise it picks the keychain
+ * where a probe shows it works (except on Windows, whose credential blobs are too small for token sets, where the
+ * keychain holds the file store's key instead), else the encrypted file store, and says so once per directory.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<TokenStore> {
@@ -63,6 +63,16 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<TokenSt
       return new FileStore({ dir, log, ...(p?.usable ? { secrets: keychainSecrets(await keyring()) } : {}) })
     }
     case 'auto': {
+      // Sticky: once a file store holds sessions here, keep using it (switching would strand them, and no
+      // probe is then needed on every start).
+      if (await exists(join(dir, 'store.json'))) {
+        const p = await keyFilePendingProbe(dir, probe)
+        return new FileStore({
+          dir,
+          log,
+          ...(p?.usable ? { secrets: keychainSecrets(await keyring()) } : {}),
+        })
+      }
       const p = await probe()
       if (p.usable && platform !== 'win32') {
         return new KeychainStore({ keyring: await keyring(), lockDir: join(dir, 'locks'), log })
@@ -86,6 +96,13 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<TokenSt
         hint: 'use keychain, file, memory or auto',
       })
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await fs.stat(path).then(
+    () => true,
+    () => false,
+  )
 }
 
 /** The file store needs the keychain only where its key is (or will be) there: skip the probe for a key-file store. */
