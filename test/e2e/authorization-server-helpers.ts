@@ -130,7 +130,7 @@ export async function json(response: Response): Promise<Json> {
 /** A spawned `mcp-oauth serve` process and the JSON line it printed when ready. */
 export interface ServeProcess {
   child: import('node:child_process').ChildProcess
-  ready: { mcp: string; issuer: string; pid: number }
+  ready: { mcp: string; issuer: string; listen: string; pid: number }
   stderr: () => string
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }

@@ -136,6 +136,8 @@ function buildDemoServer(notes: string[]): McpServer {
 
 /** A running `serve`. */
 export interface Serving {
+  /** Where the socket listens (may differ from the public issuer behind a proxy). */
+  listen: string
   mcp: string
   issuer: string
   server: Server
@@ -244,6 +246,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   })
   void kind
   return {
+    listen: `http://${host}:${port}`,
     mcp,
     issuer,
     server,
@@ -306,6 +309,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
     ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
   })
+  io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
   io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
   io.stderr.write(`mcp-oauth serve: MCP server ${serving.mcp}\n`)
   if (generated) {
@@ -320,7 +324,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   if (values.json) {
     io.stdout.write(
-      `${JSON.stringify({ mcp: serving.mcp, issuer: serving.issuer, pid: process.pid, users: users.map((u) => u.username) })}\n`,
+      `${JSON.stringify({ mcp: serving.mcp, issuer: serving.issuer, listen: serving.listen, pid: process.pid, users: users.map((u) => u.username) })}\n`,
     )
   }
   await new Promise<void>((resolve) => {
