@@ -93,7 +93,7 @@ export function checkProtectedResource(facts: DiscoveryFacts): Check[] {
       )
       continue
     }
-    if (step.outcome === 'ok' && step.url === found) {
+    if (step.outcome === 'ok' && step.status === 200) {
       checks.push(check(c.id, 'pass', c.label, spec, `${c.url} → ${step.status}`))
     } else if (step.outcome === 'network-error') {
       checks.push(connectionCheck(c.id, c.url, exchangeFor(facts, c.url)?.error ?? step.note))
