@@ -4,6 +4,7 @@
  * user agent that follows the authorization redirects with fetch and a cookie jar until the client's
  * redirect URI. Keys are generated at run time.
  */
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { exportJWK, generateKeyPair } from 'jose'
 import Provider, { errors } from 'oidc-provider'
@@ -11,6 +12,8 @@ import { type Listening, listen } from './mcp.test-helper.ts'
 
 export interface TestAuthorizationServer {
   issuer: string
+  /** Credentials of the resource server's own client, for introspection. */
+  introspector: { clientId: string; clientSecret: string }
   provider: Provider
   close(): Promise<void>
   /** How many interactions (login or consent screens) were auto-approved. */
@@ -26,6 +29,8 @@ export async function startAuthorizationServer(options: {
   registrableScopes?: string[]
   /** Enable DPoP (RFC 9449): clients that send proofs get DPoP-bound access tokens. */
   dpop?: boolean
+  /** `opaque` issues reference tokens, checked through introspection by the confidential client `introspector`. */
+  tokenFormat?: 'jwt' | 'opaque'
   alg?: 'ES256' | 'RS256'
 }): Promise<TestAuthorizationServer> {
   const alg = options.alg ?? 'ES256'
@@ -38,6 +43,10 @@ export async function startAuthorizationServer(options: {
       : []),
   ]
   const interactions = { login: 0, consent: 0 }
+  const introspector = {
+    clientId: 'mcp-resource-server',
+    clientSecret: randomBytes(24).toString('base64url'),
+  }
   let provider: Provider | undefined
   let onInteraction: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async () => {}
   const server: Listening = await listen((req, res) => {
@@ -53,7 +62,15 @@ export async function startAuthorizationServer(options: {
   const issuer = server.url
   provider = new Provider(issuer, {
     jwks: { keys },
-    clients: [],
+    clients: [
+      {
+        client_id: introspector.clientId,
+        client_secret: introspector.clientSecret,
+        grant_types: [],
+        redirect_uris: [],
+        response_types: [],
+      },
+    ],
     // The SDK registers (DCR) only the scope of its first sign-in, and oidc-provider holds a client to its
     // registered `scope` for every scope listed here. Step-up scopes are therefore resource-only scopes (granted
     // through getResourceServerInfo), not listed here, or step-up would be refused with invalid_scope.
@@ -65,6 +82,7 @@ export async function startAuthorizationServer(options: {
       registration: { enabled: true },
       revocation: { enabled: true },
       dPoP: { enabled: options.dpop ?? false },
+      introspection: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => options.resource(),
@@ -75,8 +93,9 @@ export async function startAuthorizationServer(options: {
             scope: options.scopes.join(' '),
             audience: indicator,
             accessTokenTTL: 600,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg } },
+            ...(options.tokenFormat === 'opaque'
+              ? { accessTokenFormat: 'opaque' }
+              : { accessTokenFormat: 'jwt', jwt: { sign: { alg } } }),
           }
         },
       },
@@ -119,7 +138,7 @@ export async function startAuthorizationServer(options: {
     const grantId = await grant.save()
     await p.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true })
   }
-  return { issuer, provider: p, interactions, close: () => server.close() }
+  return { issuer, introspector, provider: p, interactions, close: () => server.close() }
 }
 
 /**
