@@ -1,0 +1,286 @@
+/**
+ * The session commands as a person types them, each a real `mcp-oauth` process, against a spawned
+ * `mcp-oauth serve` (sqlite store, port 0) through real sockets; the sign-in and step-up consent happen in
+ * Debian chromium driven by Playwright (one browser for the file). Sessions live in a temp file store shared by
+ * the processes: login once, then token, status, tools and call need no browser.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it, type TestContext } from 'node:test'
+import type { Browser, Page } from 'playwright-core'
+import { completeSignIn, launchChromium, type SignInStep } from '../../scripts/consent-page.ts'
+import { chromiumAvailable, need } from '../support/environment.ts'
+import { freePort, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
+
+const bin = new URL('../../bin/mcp-oauth.js', import.meta.url).pathname
+const user = { username: 'alice', password: 'correct horse battery staple' }
+const JWT = /eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/
+
+let serve: ServeProcess | undefined
+let browser: Browser | undefined
+let page: Page
+const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-cli-'))
+const storeArgs = ['--store', 'file', '--store-dir', join(dir, 'store')]
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** Pages the browser went through for this process's sign-ins. */
+  steps: SignInStep[]
+}
+
+/** Environment without a display; BROWSER=true makes the CLI use "a browser" that does nothing, so the
+ * test opens the printed URL itself, as a person would. */
+function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, BROWSER: 'true', ...extra }
+  delete env['DISPLAY']
+  delete env['WAYLAND_DISPLAY']
+  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k]
+  return env
+}
+
+/** Run `mcp-oauth …args`; when it prints a sign-in URL, complete the sign-in in the browser. */
+function cli(args: string[], options: { env?: NodeJS.ProcessEnv; store?: boolean } = {}): Promise<Run> {
+  const child = spawn(process.execPath, [bin, ...args, ...(options.store === false ? [] : storeArgs)], {
+    env: options.env ?? cliEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const run: Run = { code: null, stdout: '', stderr: '', steps: [] }
+  const driven = new Set<string>()
+  let browsing: Promise<void> = Promise.resolve()
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    run.stdout += d
+  })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    run.stderr += d
+    for (const m of run.stderr.matchAll(/open this URL in a browser:\n\s+(\S+)/g)) {
+      const url = m[1]!
+      if (driven.has(url) || !page) continue
+      driven.add(url)
+      browsing = browsing.then(() => completeSignIn(page, url, user, (s) => run.steps.push(s)))
+    }
+  })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`mcp-oauth ${args.join(' ')} hung:\n${run.stderr}`))
+    }, 60_000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      run.code = code
+      browsing.then(
+        () => resolve(run),
+        (e: Error) => reject(new Error(`browser: ${e.message}\nCLI stderr:\n${run.stderr}`)),
+      )
+    })
+  })
+}
+
+before(async () => {
+  if (!chromiumAvailable()) return
+  serve = await spawnServe([
+    '--port',
+    '0',
+    '--store',
+    `sqlite:${join(dir, 'as.db')}`,
+    '--quiet',
+    '--user',
+    `${user.username}:${user.password}`,
+  ])
+  browser = await launchChromium()
+  page = await browser.newPage()
+})
+
+after(async () => {
+  await browser?.close()
+  await serve?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function ready(t: TestContext): string | undefined {
+  if (!need(t, 'chromium', chromiumAvailable())) return undefined
+  return serve!.ready.mcp
+}
+
+describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: false }, () => {
+  let token = ''
+
+  it('login signs in through the consent page in the browser', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const r = await cli(['login', mcp])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.steps, ['login', 'consent'])
+    assert.equal(r.stdout, '', 'login prints nothing on stdout without --json')
+    assert.match(r.stderr, /Signed in\./)
+    assert.match(r.stderr, /scopes\s+tools:read/)
+    assert.doesNotMatch(r.stderr, JWT)
+  })
+
+  it('token prints exactly one line, the access token, without a second sign-in', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const r = await cli(['token', mcp])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.steps, [])
+    assert.match(r.stdout, /^[\w.~+/=-]+\n$/)
+    token = r.stdout.trim()
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >
+    assert.equal(claims['aud'], mcp)
+    assert.equal(claims['sub'], user.username)
+    assert.match(String(claims['scope']), /tools:read/)
+    // serve offers DPoP, so the engine binds the token: stderr says a Bearer header will not do.
+    assert.match(r.stderr, /DPoP-bound/)
+  })
+
+  it('status shows issuer, client, scopes, expiry and store, never a token; --json has the documented shape', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const human = await cli(['status'])
+    assert.equal(human.code, 0, human.stderr)
+    assert.match(human.stdout, /^Store: file \(/)
+    assert.match(human.stdout, new RegExp(`issuer\\s+${serve!.ready.issuer}`))
+    assert.match(human.stdout, /client id\s+\S+ \(registered dynamically\)/)
+    assert.match(human.stdout, /expires\s+\d{4}-\d\d-\d\dT.*in \d+ min/)
+    const json = await cli(['status', mcp, '--json'])
+    assert.equal(json.code, 0, json.stderr)
+    for (const out of [human.stdout + human.stderr, json.stdout + json.stderr]) {
+      assert.ok(!out.includes(token), 'status must never print the token')
+      assert.doesNotMatch(out, JWT)
+    }
+    const doc = JSON.parse(json.stdout) as {
+      store: string
+      store_dir: string
+      sessions: Array<Record<string, unknown>>
+    }
+    assert.equal(doc.store, 'file')
+    assert.equal(doc.store_dir, join(dir, 'store'))
+    assert.equal(doc.sessions.length, 1)
+    const s = doc.sessions[0]!
+    assert.equal(s['server'], mcp)
+    assert.equal(s['signed_in'], true)
+    assert.equal(s['issuer'], serve!.ready.issuer)
+    assert.equal(s['resource'], mcp)
+    assert.equal(typeof s['client_id'], 'string')
+    assert.equal(s['client_source'], 'dcr')
+    assert.equal(s['scope'], 'tools:read')
+    assert.ok(!Number.isNaN(Date.parse(String(s['expires_at']))))
+    assert.equal(s['expired'], false)
+    assert.equal(s['has_refresh_token'], true)
+    assert.equal(s['store'], 'file')
+    for (const k of ['access_token', 'refresh_token', 'id_token', 'tokens']) assert.ok(!(k in s), k)
+  })
+
+  it('tools lists the server tools (human and --json)', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const r = await cli(['tools', mcp])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.steps, [])
+    assert.deepEqual(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0]),
+      ['whoami', 'server_time', 'create_note', 'admin_report'],
+    )
+    const j = await cli(['tools', mcp, '--json'])
+    assert.equal(j.code, 0, j.stderr)
+    const tools = JSON.parse(j.stdout) as Array<{ name: string; inputSchema: unknown }>
+    assert.equal(tools.length, 4)
+    assert.ok(tools.every((x) => typeof x.inputSchema === 'object'))
+  })
+
+  it('call prints the result JSON; a tool needing more scope steps up through consent', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const r = await cli(['call', mcp, 'whoami', '--args', '{}'])
+    assert.equal(r.code, 0, r.stderr)
+    const result = JSON.parse(r.stdout) as { content: Array<{ type: string; text: string }> }
+    const who = JSON.parse(result.content[0]!.text) as { subject: string; scopes: string[] }
+    assert.equal(who.subject, user.username)
+    assert.deepEqual(who.scopes, ['tools:read'])
+    const up = await cli(['call', mcp, 'admin_report', '--compact'])
+    assert.equal(up.code, 0, up.stderr)
+    assert.deepEqual(up.steps, ['consent'], 'step-up asks only for consent: the browser is still signed in')
+    assert.equal(up.stdout.trim().split('\n').length, 1, '--compact is one line')
+    const report = JSON.parse(up.stdout) as { content: Array<{ text: string }> }
+    assert.deepEqual(JSON.parse(report.content[0]!.text), { notes: 0 })
+    const status = JSON.parse((await cli(['status', mcp, '--json'])).stdout) as {
+      sessions: Array<{ scope: string }>
+    }
+    assert.deepEqual(status.sessions[0]!.scope.split(' ').sort(), ['admin', 'tools:read'])
+  })
+
+  it('call with bad --args is a usage error (exit 2) that names the fix', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const r = await cli(['call', mcp, 'whoami', '--args', '[1,2]'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /--args must be a JSON object/)
+    assert.match(r.stderr, /next: /)
+  })
+
+  it('logout revokes, then status says signed out (exit 3)', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const r = await cli(['logout', mcp])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /revoked the refresh token/)
+    const s = await cli(['status', mcp])
+    assert.equal(s.code, 3)
+    assert.match(s.stdout, /not signed in \(run: mcp-oauth login /)
+    const again = await cli(['logout', mcp, '--json'])
+    assert.equal(again.code, 0)
+    assert.deepEqual(JSON.parse(again.stdout), { server: mcp, signed_in: false, revoked: false })
+  })
+
+  it('token without a session and no way to ask a person exits 3 with the next step', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const r = await cli(['token', mcp], { env: cliEnv({ BROWSER: undefined }) })
+    assert.equal(r.code, 3, r.stderr)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, /next: .*mcp-oauth login/)
+  })
+})
+
+describe('mcp-oauth session command errors', () => {
+  it('an unreachable server URL fails (exit 1) saying what to check', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    const port = await freePort()
+    const r = await cli(['login', `http://127.0.0.1:${port}/mcp`])
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /cannot reach http:\/\/127\.0\.0\.1:\d+/)
+    assert.match(r.stderr, /next: Check the URL and that the server is running/)
+  })
+
+  it('a URL that is no MCP server fails (exit 1) with a hint', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    const r = await cli(['login', `${serve!.ready.issuer}/not-mcp`])
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /mcp-oauth login: /)
+    assert.match(r.stderr, /next: /)
+  })
+
+  it('plain http to a remote host is refused without --allow-http (exit 2, hint)', async () => {
+    const r = await cli(['login', 'http://mcp.example.com/mcp'], { store: false })
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /http:\/\/mcp\.example\.com is plain http/)
+    assert.match(r.stderr, /next: .*--allow-http/)
+  })
+
+  it('a missing URL is a usage error (exit 2)', async () => {
+    const r = await cli(['tools'], { store: false })
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /next: /)
+  })
+})
