@@ -136,7 +136,7 @@ export async function runLoginChecks(i: LoginInputs): Promise<LoginFindings> {
       'login.sign_in',
       'pass',
       'Sign-in',
-      SPECS.mcpIss,
+      SPECS.mcpFlow,
       `signed in at ${status.issuer}; client ${status.client_id} (${status.client_source ?? 'registered'}); granted ${tokens.scope ?? '(scope not stated)'}`,
     ),
   )

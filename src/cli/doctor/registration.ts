@@ -110,14 +110,17 @@ export function checkDcrOutcome(outcome: DcrOutcome): Check {
       })
     }
     default: {
-      const how = outcome.kind === 'registered' ? 'test client' : 'client registered by the sign-in'
+      const how =
+        outcome.kind === 'registered'
+          ? `test client ${outcome.client_id} registered`
+          : `the sign-in registered client ${outcome.client_id}`
       if (outcome.deleted === 'yes')
         return check(
           'registration.dcr_live',
           'pass',
           title,
           SPECS.rfc7591,
-          `${how} ${outcome.client_id} registered, then deleted (RFC 7592)`,
+          `${how}; deleted afterwards (RFC 7592)`,
         )
       const why =
         outcome.deleted === 'not-offered'
@@ -128,7 +131,7 @@ export function checkDcrOutcome(outcome: DcrOutcome): Check {
         outcome.kind === 'registered' ? 'warn' : 'pass',
         title,
         SPECS.rfc7591,
-        `${how} ${outcome.client_id} registered; it could not be removed: ${why}`,
+        `${how}; it could not be removed afterwards: ${why}`,
         {
           fix: `Remove client ${outcome.client_id} by hand; offer RFC 7592 DELETE so clients can clean up after themselves.`,
         },

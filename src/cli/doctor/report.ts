@@ -84,6 +84,7 @@ export const SPECS = {
     label: 'MCP auth: pre-registration',
     url: `${MCP_BASE}/client-registration#pre-registration`,
   },
+  mcpFlow: { label: 'MCP auth: authorization flow', url: `${MCP_BASE}#authorization-flow-steps` },
   mcpIss: { label: 'MCP auth: iss validation', url: `${MCP_BASE}#authorization-response-validation` },
   mcpResource: {
     label: 'MCP auth: resource parameter',
