@@ -61,6 +61,21 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
   return Buffer.concat(chunks)
 }
 
+/**
+ * Hands oidc-provider the rewritten registration body as if it were the request stream (it reads bodies with
+ * `req.iterator()` while `req.readable`), with a matching content-length.
+ */
+function replayBody(req: IncomingMessage, body: Buffer): void {
+  req.headers['content-length'] = String(body.length)
+  Object.defineProperty(req, 'readable', { value: true, configurable: true })
+  Object.defineProperty(req, 'iterator', {
+    configurable: true,
+    value: async function* () {
+      yield body
+    },
+  })
+}
+
 function setCors(req: IncomingMessage, res: ServerResponse): void {
   const origin = req.headers.origin
   if (origin) {
@@ -179,8 +194,7 @@ export function createFrontHandler(
           sendJson(res, 400, prepared.error)
           return
         }
-        // oidc-provider reads an already-parsed body from req.body when the stream is consumed.
-        ;(req as IncomingMessage & { body?: unknown }).body = prepared.metadata
+        replayBody(req, Buffer.from(JSON.stringify(prepared.metadata)))
       }
     }
 
