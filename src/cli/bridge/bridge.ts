@@ -21,6 +21,7 @@ import {
   LEGACY_DEFAULT,
   META,
   MODERN,
+  modernizeResult,
   result,
   stripEnvelope,
 } from './protocol.ts'
@@ -77,6 +78,8 @@ export class Bridge {
   #legacyInit: Promise<Record<string, unknown>> | undefined
   #hostInitialize: JsonRpc | undefined
   #internal = new Map<string, (m: JsonRpc) => void>()
+  /** Methods of host requests in flight, so results can be translated for their method. */
+  #methods = new Map<string | number, string>()
   #seq = 0
   #closed = false
 
@@ -179,6 +182,7 @@ export class Bridge {
         return this.#o.toHost(result(m.id, discoverFromInitialize(await this.#initializeLegacy())))
       }
       await this.#initializeLegacy()
+      if (isRequest(m)) this.#methods.set(m.id!, m.method!)
       return await this.#send(stripEnvelope(m))
     } catch (e) {
       this.#fail(m, e)
@@ -282,8 +286,10 @@ export class Bridge {
       if (t instanceof StreamableHTTPClientTransport)
         t.setProtocolVersion(String(m.result['protocolVersion']))
     }
-    if (this.#hostEra === 'modern' && m.result && !('resultType' in m.result)) {
-      m = { ...m, result: { resultType: 'complete', ...m.result } }
+    if (this.#hostEra === 'modern' && m.id != null && !m.method && this.#methods.has(m.id)) {
+      const method = this.#methods.get(m.id)
+      this.#methods.delete(m.id)
+      if (m.result) m = { ...m, result: modernizeResult(method, m.result) }
     }
     this.#o.toHost(m)
   }

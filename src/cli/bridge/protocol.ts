@@ -130,3 +130,29 @@ export function hostInfoFromMeta(m: JsonRpc): HostInfo {
     clientInfo: (meta[META.clientInfo] as Record<string, unknown>) ?? { name: 'mcp-oauth', version: '0.0.0' },
   }
 }
+
+/** Methods whose 2026-07-28 results are `CacheableResult`s (`ttlMs`, `cacheScope` required). @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/caching */
+const CACHEABLE = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+])
+
+/**
+ * A legacy server's result as a modern host expects it: `resultType`, and for cacheable results a
+ * conservative `ttlMs: 0` and `cacheScope: "private"` (the answer was for this user's token).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/changelog
+ */
+export function modernizeResult(
+  method: string | undefined,
+  value: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { resultType: 'complete', ...value }
+  if (method && CACHEABLE.has(method)) {
+    out['ttlMs'] ??= 0
+    out['cacheScope'] ??= 'private'
+  }
+  return out
+}

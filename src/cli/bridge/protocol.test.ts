@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import {
+  addEnvelope,
+  discoverFromInitialize,
+  hostEra,
+  initializeFromDiscover,
+  META,
+  modernizeResult,
+  stripEnvelope,
+} from './protocol.ts'
+
+const host = {
+  protocolVersion: '2025-06-18',
+  capabilities: { roots: {} },
+  clientInfo: { name: 'h', version: '1' },
+}
+
+describe('protocol bridging', () => {
+  it('adds and strips the 2026-07-28 envelope, keeping other _meta', () => {
+    const m = addEnvelope(
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { progressToken: 7 } } },
+      host,
+    )
+    const meta = m.params?.['_meta'] as Record<string, unknown>
+    assert.equal(meta[META.protocolVersion], '2026-07-28')
+    assert.deepEqual(meta[META.clientInfo], host.clientInfo)
+    assert.equal(meta['progressToken'], 7)
+    assert.deepEqual(stripEnvelope(m).params, { _meta: { progressToken: 7 } })
+  })
+  it('answers initialize at the host version from a discover result, and the reverse', () => {
+    const init = initializeFromDiscover('2025-06-18', {
+      supportedVersions: ['2026-07-28'],
+      capabilities: { tools: {} },
+      _meta: { [META.serverInfo]: { name: 's', version: '2' } },
+    })
+    assert.deepEqual(init, {
+      protocolVersion: '2025-06-18',
+      capabilities: { tools: {} },
+      serverInfo: { name: 's', version: '2' },
+    })
+    assert.equal(initializeFromDiscover('1999-01-01', {})['protocolVersion'], '2025-11-25')
+    const d = discoverFromInitialize({
+      protocolVersion: '2025-06-18',
+      capabilities: { tools: {} },
+      serverInfo: { name: 's' },
+    })
+    assert.deepEqual(d['supportedVersions'], ['2026-07-28'])
+  })
+  it('tells a host era from its first message', () => {
+    assert.equal(hostEra({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }), 'legacy')
+    assert.equal(hostEra({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: {} }), 'modern')
+  })
+  it('adds resultType and cache fields only where 2026-07-28 requires them', () => {
+    assert.deepEqual(modernizeResult('tools/list', { tools: [] }), {
+      resultType: 'complete',
+      tools: [],
+      ttlMs: 0,
+      cacheScope: 'private',
+    })
+    assert.deepEqual(modernizeResult('tools/call', { content: [] }), { resultType: 'complete', content: [] })
+  })
+})
