@@ -58,7 +58,6 @@ export {
   type Authorized,
   createResourceServer,
   type NextHandler,
-  parseAuthorization,
   type ResourceServer,
   type ResourceServerOptions,
 } from './protect.ts'

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { parseWwwAuthenticate } from '../shared/www-authenticate.ts'
-import { createResourceServer, parseAuthorization } from './protect.ts'
+import { parseAuthorization } from './authorization.ts'
+import { createResourceServer } from './protect.ts'
 import { testIssuer } from './testing/keys.test-helper.ts'
 import { jwtVerifier } from './verify/jwt.ts'
 
@@ -173,5 +175,40 @@ describe('parseAuthorization', () => {
     assert.equal(parseAuthorization(null), undefined)
     assert.ok('error' in (parseAuthorization('Bearer a, Bearer b') ?? {}))
     assert.ok('error' in (parseAuthorization('Bearer ') ?? {}))
+  })
+})
+
+describe('hostile input (property-based)', () => {
+  it('any Authorization header and any body give a 400/401 refusal, never a throw or a pass', async () => {
+    const { rs } = await setup()
+    const header = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.string({ maxLength: 200 }).map((s) => `Bearer ${s}`),
+      fc.string({ maxLength: 200 }).map((s) => `DPoP ${s}`),
+      fc
+        .array(fc.constantFrom('eyJ', 'hbGciOi', '.', 'J9', '-', '_', '=', 'a'), { maxLength: 60 })
+        .map((a) => `Bearer ${a.join('')}`),
+    )
+    const body = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+      fc
+        .record({ jsonrpc: fc.constant('2.0'), id: fc.integer(), method: fc.string(), params: fc.anything() })
+        .map((v) => JSON.stringify(v)),
+    )
+    await fc.assert(
+      fc.asyncProperty(header, body, async (h, b) => {
+        let request: Request
+        try {
+          request = new Request(RESOURCE, { method: 'POST', headers: { authorization: h }, body: b })
+        } catch {
+          return // not a valid HTTP header value at all; no server would see it
+        }
+        const r = await rs.protect(request)
+        assert.ok(r instanceof Response, 'refused')
+        assert.ok([400, 401].includes(r.status), String(r.status))
+      }),
+      { numRuns: 400 },
+    )
   })
 })

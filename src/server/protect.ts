@@ -5,9 +5,11 @@
  */
 import { isMcpOAuthError, type McpOAuthError } from '../shared/errors.ts'
 import { canonicalResource } from '../shared/resource.ts'
+import { parseAuthorization } from './authorization.ts'
 import { attachedBodyText, BodyTooLargeError, parseJson, readBodyText } from './body.ts'
 import { ExpiringCache, tokenKey } from './cache.ts'
 import { challengeResponse, unavailableResponse } from './challenge.ts'
+import { exposeChallenge, preflight } from './cors.ts'
 import { type MetadataOptions, metadataRoute, protectedResourceMetadataUrl } from './metadata.ts'
 import {
   missingScopes,
@@ -97,8 +99,6 @@ export interface ResourceServer {
    */
   handle(request: Request, next: NextHandler, options?: { preserveBody?: boolean }): Promise<Response>
 }
-
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
 /**
  * Create a resource server for one MCP endpoint.
@@ -323,66 +323,5 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       if (verdict.parsedBody !== undefined) context.parsedBody = verdict.parsedBody
       return exposeChallenge(await next(forward, context), cors)
     },
-  }
-}
-
-type ParsedAuthorization =
-  | { scheme: 'Bearer' | 'DPoP'; token: string }
-  | { scheme: 'Bearer' | 'DPoP'; error: string }
-  | undefined
-
-/**
- * Read `Authorization: Bearer|DPoP <token>`; other schemes count as no token. Length is checked before any
- * other work so a 100 KB header costs nothing.
- * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
- */
-export function parseAuthorization(header: string | null, maxTokenLength = 8192): ParsedAuthorization {
-  if (header === null) return undefined
-  const space = header.indexOf(' ')
-  const rawScheme = (space < 0 ? header : header.slice(0, space)).toLowerCase()
-  const scheme = rawScheme === 'bearer' ? 'Bearer' : rawScheme === 'dpop' ? 'DPoP' : undefined
-  if (!scheme) return undefined
-  if (header.length > maxTokenLength + 16)
-    return { scheme, error: `access token is longer than ${maxTokenLength} bytes` }
-  const token = space < 0 ? '' : header.slice(space + 1).trim()
-  if (token === '') return { scheme, error: 'Authorization header has no token' }
-  if (!B64TOKEN.test(token))
-    return { scheme, error: 'Authorization header holds more than one token or invalid characters' }
-  return { scheme, token }
-}
-
-const PREFLIGHT_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-  'access-control-allow-headers':
-    'authorization, content-type, accept, dpop, last-event-id, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name',
-  'access-control-max-age': '86400',
-}
-
-function preflight(): Response {
-  return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
-}
-
-const EXPOSED = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version'
-
-function exposeChallenge(response: Response, cors: boolean): Response {
-  const h = response.headers
-  const existing = h.get('access-control-expose-headers')
-  const needsExpose = !(existing && /(^|,)\s*www-authenticate\s*(,|$)/i.test(existing))
-  const needsOrigin = cors && !h.has('access-control-allow-origin')
-  if (!needsExpose && !needsOrigin) return response
-  const apply = (target: Headers) => {
-    if (needsExpose)
-      target.set('access-control-expose-headers', existing ? `${existing}, ${EXPOSED}` : EXPOSED)
-    if (needsOrigin) target.set('access-control-allow-origin', '*')
-  }
-  try {
-    apply(h)
-    return response
-  } catch {
-    // Responses from fetch() have immutable headers; copy them into a mutable response.
-    const copy = new Response(response.body, response)
-    apply(copy.headers)
-    return copy
   }
 }
