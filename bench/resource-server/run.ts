@@ -45,7 +45,8 @@ function serverCpu(): Promise<number> {
 /** Record the exact request the official SDK client sends for tools/call (2026-07-28 headers and envelope). */
 async function captureToolsCall(url: string): Promise<{ headers: Record<string, string>; body: string }> {
   let captured: { headers: Record<string, string>; body: string } | undefined
-  const client = new Client({ name: 'bench', version: '1.0.0' })
+  // 2026-07-28 (the spec baseline): per-request envelope and Mcp-Method/Mcp-Name headers.
+  const client = new Client({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } })
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     fetch: async (input, init) => {
       const body = typeof init?.body === 'string' ? init.body : ''

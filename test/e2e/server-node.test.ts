@@ -26,12 +26,17 @@ describe('resource server on node:http with an SDK v2 server', () => {
   let mcp: Listening
   let rs: ResourceServer
   let resource: string
+  const seen: string[] = []
 
   before(async () => {
     as = await testIssuer('ES256', 'http://127.0.0.1:1/issuer')
     jwks = await serveFetch(() => Response.json(as.jwks))
     const handler = createMcpHandler(() => buildMcpServer())
-    mcp = await serveFetch((req) => rs.handle(req, (r, { authInfo }) => handler.fetch(r, { authInfo })))
+    mcp = await serveFetch((req) => {
+      const method = req.headers.get('mcp-method')
+      if (method) seen.push(`${method} ${req.headers.get('mcp-name') ?? ''}`.trim())
+      return rs.handle(req, (r, { authInfo }) => handler.fetch(r, { authInfo }))
+    })
     resource = `${mcp.url}/mcp`
     rs = createResourceServer({
       resource,
@@ -47,7 +52,8 @@ describe('resource server on node:http with an SDK v2 server', () => {
   })
 
   async function connect(token: string) {
-    const client = new Client({ name: 't', version: '1' })
+    // 'auto' negotiates 2026-07-28 with this server (the SDK default is the 2025 handshake).
+    const client = new Client({ name: 't', version: '1' }, { versionNegotiation: { mode: 'auto' } })
     await client.connect(
       new StreamableHTTPClientTransport(new URL(resource), { authProvider: { token: async () => token } }),
     )
@@ -61,6 +67,8 @@ describe('resource server on node:http with an SDK v2 server', () => {
     const r = await client.callTool({ name: 'whoami', arguments: {} })
     const text = (r.content as { type: string; text: string }[])[0]!.text
     assert.deepEqual(JSON.parse(text), { subject: 'user-1', scopes: ['mcp'] })
+    // The official client speaks 2026-07-28 here, so the kit's Mcp-Method/Mcp-Name check saw real headers.
+    assert.ok(seen.includes('tools/call whoami'), `headers seen: ${seen.join(', ')}`)
     await client.close()
   })
 
