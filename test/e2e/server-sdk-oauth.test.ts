@@ -49,40 +49,47 @@ describe('SDK v2 client → mcp-oauth/server → oidc-provider (real sockets)', 
     await as.close()
   })
 
-  it('signs in, calls a tool, then steps up for a tool needing more scope', async () => {
-    const provider = new HeadlessSdkProvider()
-    const client = new Client({ name: 'sdk-e2e', version: '1.0.0' })
-    const transport = await connectWithSignIn(
-      provider,
-      client,
-      () => new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider }),
-    )
-    assert.equal(provider.authorizations, 1, 'one sign-in')
-    // The SDK adds offline_access when the authorization server offers it.
-    assert.ok(provider.requestedScopes[0]?.split(' ').includes('mcp'), 'the 401 challenge scope was used')
+  for (const mode of ['legacy', 'auto'] as const) {
+    it(`signs in, calls a tool, then steps up for a tool needing more scope (${mode === 'auto' ? '2026-07-28' : '2025 handshake'})`, async () => {
+      refusals.length = 0
+      const logins = as.interactions.login
+      const provider = new HeadlessSdkProvider()
+      const client = new Client({ name: 'sdk-e2e', version: '1.0.0' }, { versionNegotiation: { mode } })
+      const transport = await connectWithSignIn(
+        provider,
+        client,
+        () => new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider }),
+      )
+      assert.equal(provider.authorizations, 1, 'one sign-in')
+      // The SDK adds offline_access when the authorization server offers it.
+      assert.ok(provider.requestedScopes[0]?.split(' ').includes('mcp'), 'the 401 challenge scope was used')
 
-    const who = await withSignIn(provider, transport, () =>
-      client.callTool({ name: 'whoami', arguments: {} }),
-    )
-    const text = (who.content as { text: string }[])[0]!.text
-    assert.deepEqual(JSON.parse(text), { subject: 'user-1', scopes: ['mcp'] })
+      const who = await withSignIn(provider, transport, () =>
+        client.callTool({ name: 'whoami', arguments: {} }),
+      )
+      const text = (who.content as { text: string }[])[0]!.text
+      assert.deepEqual(JSON.parse(text), { subject: 'user-1', scopes: ['mcp'] })
 
-    const deployed = await withSignIn(provider, transport, () =>
-      client.callTool({ name: 'deploy', arguments: {} }),
-    )
-    assert.equal((deployed.content as { text: string }[])[0]!.text, 'deployed')
-    assert.equal(provider.authorizations, 2, 'exactly one step-up')
-    const stepped = provider.requestedScopes[1]?.split(' ') ?? []
-    assert.ok(stepped.includes('deploy') && stepped.includes('mcp'), `step-up asked for ${stepped.join(' ')}`)
-    assert.ok(
-      refusals.some((r) => r.status === 403 && r.code === 'insufficient_scope'),
-      'a 403 was sent',
-    )
-    assert.ok(
-      refusals.some((r) => r.status === 401 && r.code === 'missing_token'),
-      'a 401 was sent',
-    )
-    assert.equal(as.interactions.login, 1, 'the second authorization reused the session')
-    await client.close()
-  })
+      const deployed = await withSignIn(provider, transport, () =>
+        client.callTool({ name: 'deploy', arguments: {} }),
+      )
+      assert.equal((deployed.content as { text: string }[])[0]!.text, 'deployed')
+      assert.equal(provider.authorizations, 2, 'exactly one step-up')
+      const stepped = provider.requestedScopes[1]?.split(' ') ?? []
+      assert.ok(
+        stepped.includes('deploy') && stepped.includes('mcp'),
+        `step-up asked for ${stepped.join(' ')}`,
+      )
+      assert.ok(
+        refusals.some((r) => r.status === 403 && r.code === 'insufficient_scope'),
+        'a 403 was sent',
+      )
+      assert.ok(
+        refusals.some((r) => r.status === 401 && r.code === 'missing_token'),
+        'a 401 was sent',
+      )
+      assert.equal(as.interactions.login - logins, 1, 'the second authorization reused the session')
+      await client.close()
+    })
+  }
 })
