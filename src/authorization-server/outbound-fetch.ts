@@ -47,7 +47,6 @@ for (const [net, prefix] of [
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
-  ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],
@@ -58,14 +57,18 @@ for (const [net, prefix] of [
   blocked.addSubnet(net, prefix, 'ipv6')
 }
 
+// Kept apart from `blocked`: BlockList matches plain IPv4 addresses against an IPv4-mapped IPv6 rule.
+const mapped = new BlockList()
+mapped.addSubnet('::ffff:0:0', 96, 'ipv6')
+
 /** Whether an IP address is loopback, private, link-local, reserved or otherwise not public. @see https://www.iana.org/assignments/iana-ipv4-special-registry/ */
 export function isSpecialUseAddress(address: string): boolean {
   const family = isIP(address)
   if (family === 0) return true
-  if (family === 6 && address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4) {
-    return blocked.check(address.slice(7), 'ipv4')
-  }
-  return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6')
+  if (family === 4) return blocked.check(address, 'ipv4')
+  // Any IPv4-mapped IPv6 literal (dotted or hex form) is refused: public hosts are not reached that way.
+  if (mapped.check(address, 'ipv6')) return true
+  return blocked.check(address, 'ipv6')
 }
 
 class OutboundRefused extends Error {
