@@ -58,11 +58,17 @@ export function usageError(name: string, message: string): InvalidArgumentError 
   })
 }
 
-/** Exactly `count` positionals, else a usage error. */
-export function expectPositionals(name: string, positionals: string[], min: number, max = min): void {
-  if (positionals.length < min) throw usageError(name, `missing arguments (got ${positionals.length})`)
-  if (positionals.length > max)
-    throw usageError(name, `unexpected argument "${String(positionals[max]).slice(0, 60)}"`)
+/** The positionals a command takes (`required` then `optional`), else a usage error naming what is missing. */
+export function expectPositionals(
+  name: string,
+  positionals: string[],
+  required: string[],
+  optional: string[] = [],
+): void {
+  const missing = required[positionals.length]
+  if (missing) throw usageError(name, `missing <${missing}>`)
+  const extra = positionals[required.length + optional.length]
+  if (extra !== undefined) throw usageError(name, `unexpected argument "${extra.slice(0, 60)}"`)
 }
 
 /** What the unauthenticated probe learned. */

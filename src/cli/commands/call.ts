@@ -61,7 +61,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
       args: { type: 'string' },
       compact: { type: 'boolean' },
     })
-    expectPositionals('call', positionals, 2)
+    expectPositionals('call', positionals, ['url', 'tool'])
     const flags = values as SessionFlags & { args?: string; compact?: boolean }
     const toolArgs = parseToolArgs(flags.args)
     const cli = await openSession(positionals[0], flags, io.stderr, overrides)

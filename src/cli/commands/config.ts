@@ -130,7 +130,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       throw usageError('config', (e as Error).message)
     }
     const { values, positionals } = parsed
-    expectPositionals('config', positionals, 2)
+    expectPositionals('config', positionals, ['host', 'url'])
     const [hostArg, urlArg] = positionals as [string, string]
     const host: Host | undefined =
       ALIASES[hostArg.toLowerCase()] ?? HOSTS.find((h) => h === hostArg.toLowerCase())

@@ -26,7 +26,7 @@ ${SESSION_FLAGS_HELP}`
 export async function run(args: string[], io: CliIo, overrides: SessionOverrides = {}): Promise<number> {
   return await guard('login', io, async () => {
     const { values, positionals } = parseCommandArgs(args)
-    expectPositionals('login', positionals, 1)
+    expectPositionals('login', positionals, ['url'])
     const flags = values as SessionFlags
     const cli = await openSession(positionals[0], flags, io.stderr, overrides)
     try {

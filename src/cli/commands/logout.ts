@@ -56,6 +56,21 @@ async function signOut(session: Session, io: CliIo): Promise<Outcome> {
   const before = await session.status()
   try {
     const r = await session.logout()
+    // The engine's discovery falls back to default endpoints when nothing answers; "no revocation endpoint"
+    // then really means "could not reach the servers", which must not read as a clean sign-out.
+    const unreachable = session.trace.steps.find((step) => step.outcome === 'network-error')
+    if (r.signed_in && !r.revoked && unreachable) {
+      io.stderr.write(
+        `mcp-oauth logout: could not revoke the tokens for ${session.server}: ${new URL(unreachable.url).origin} did not answer\n` +
+          `  next: they are deleted here but stay valid at the server until they expire; check the network if that matters\n`,
+      )
+      return {
+        server: session.server,
+        ...r,
+        ...(before.expires_at ? { valid_until: before.expires_at } : {}),
+        error: 'network_error',
+      }
+    }
     return { server: session.server, ...r, ...(r.revoked ? { access_token_revoked: true } : {}) }
   } catch (error) {
     const e = findOAuthError(error)
@@ -104,7 +119,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
   return await guard('logout', io, async () => {
     const { values, positionals } = parseCommandArgs(args, { all: { type: 'boolean' } })
     const flags = values as SessionFlags & { all?: boolean }
-    expectPositionals('logout', positionals, flags.all ? 0 : 1)
+    expectPositionals('logout', positionals, flags.all ? [] : ['url'])
     const outcomes: Outcome[] = []
     if (flags.all) {
       const store = overrides.store ?? (await openCliStore(flags, io.stderr))

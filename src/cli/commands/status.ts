@@ -103,7 +103,7 @@ export function describeStore(store: TokenStore): { kind: string; dir?: string }
 export async function run(args: string[], io: CliIo, overrides: SessionOverrides = {}): Promise<number> {
   return await guard('status', io, async () => {
     const { values, positionals } = parseCommandArgs(args)
-    expectPositionals('status', positionals, 0, 1)
+    expectPositionals('status', positionals, [], ['url'])
     const flags = values as SessionFlags
     const store = overrides.store ?? (await openCliStore(flags, io.stderr))
     const url = positionals[0]

@@ -33,7 +33,7 @@ function usable(t: TokenSet | undefined, now = Date.now()): t is TokenSet {
 export async function run(args: string[], io: CliIo, overrides: SessionOverrides = {}): Promise<number> {
   return await guard('token', io, async () => {
     const { values, positionals } = parseCommandArgs(args)
-    expectPositionals('token', positionals, 1)
+    expectPositionals('token', positionals, ['url'])
     const cli = await openSession(positionals[0], values as SessionFlags, io.stderr, overrides)
     try {
       // tokens() refreshes a token about to expire; a failed refresh leaves the old one, hence the check.

@@ -41,7 +41,7 @@ export function formatTools(tools: Array<{ name: string; description?: string | 
 export async function run(args: string[], io: CliIo, overrides: SessionOverrides = {}): Promise<number> {
   return await guard('tools', io, async () => {
     const { values, positionals } = parseCommandArgs(args)
-    expectPositionals('tools', positionals, 1)
+    expectPositionals('tools', positionals, ['url'])
     const flags = values as SessionFlags
     const cli = await openSession(positionals[0], flags, io.stderr, overrides)
     try {

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { describe, it } from 'node:test'
+import {
+  InteractionRequiredError,
+  InvalidArgumentError,
+  OAuthResponseError,
+  TransportError,
+} from '../shared/errors.ts'
+import { capture } from './commands/fixtures.test-helper.ts'
+import { main } from './main.ts'
+import { EXIT_CODES, expectPositionals, findOAuthError, guard, probeChallenge } from './session-command.ts'
+
+const MINE = ['login', 'logout', 'status', 'token', 'tools', 'call', 'config']
+
+describe('session command plumbing', () => {
+  it('every command answers --help on stdout with its usage and exit codes', async () => {
+    for (const name of MINE) {
+      const { io, out } = capture()
+      assert.equal(await main([name, '--help'], io), 0, name)
+      assert.match(out.stdout, new RegExp(`^Usage: mcp-oauth ${name} `), name)
+      assert.match(out.stdout, /Exit codes: 0 /, name)
+      assert.equal(out.stderr, '')
+    }
+  })
+
+  it('the top-level help lists the commands', async () => {
+    const { io, out } = capture()
+    assert.equal(await main(['--help'], io), 0)
+    for (const name of MINE) assert.match(out.stdout, new RegExp(`\\n {2}${name}\\s+\\S`))
+  })
+
+  it('guard maps errors to exit codes 2, 3 and 1 with the hint on stderr; unknown errors propagate', async () => {
+    const cases: Array<[Error, number]> = [
+      [new InvalidArgumentError('invalid_usage', 'bad flag', { hint: 'fix the flag' }), EXIT_CODES.usage],
+      [new InteractionRequiredError('interaction_required', 'needs a person', { hint: 'log in' }), 3],
+      [new TransportError('network_error', 'down', { hint: 'check network' }), 1],
+      // The SDK wraps what the transport's fetch throws: the cause chain is searched.
+      [
+        new Error('Error POSTing', {
+          cause: new InteractionRequiredError('sign_in_required', 'no session', { hint: 'run login' }),
+        }),
+        3,
+      ],
+    ]
+    for (const [error, code] of cases) {
+      const { io, out } = capture()
+      assert.equal(
+        await guard('x', io, async () => {
+          throw error
+        }),
+        code,
+      )
+      assert.match(out.stderr, /^mcp-oauth x: .+\n {2}next: .+\n$/)
+    }
+    await assert.rejects(
+      guard('x', capture().io, async () => {
+        throw new RangeError('plain')
+      }),
+      RangeError,
+    )
+  })
+
+  it('findOAuthError walks causes and stops', () => {
+    const inner = new OAuthResponseError('invalid_grant', 'expired')
+    assert.equal(findOAuthError(new Error('a', { cause: new Error('b', { cause: inner }) })), inner)
+    assert.equal(findOAuthError(new Error('a')), undefined)
+    const loop: { cause?: unknown } = {}
+    loop.cause = loop
+    assert.equal(findOAuthError(loop), undefined)
+  })
+
+  it('expectPositionals names what is missing and refuses extras', () => {
+    assert.throws(() => expectPositionals('call', ['u'], ['url', 'tool']), /missing <tool>/)
+    assert.throws(() => expectPositionals('status', ['a', 'b'], [], ['url']), /unexpected argument "b"/)
+    expectPositionals('status', [], [], ['url'])
+  })
+
+  it('probeChallenge reads scope and resource_metadata from a real 401, sending the --header values', async () => {
+    let seen: IncomingHttpHeaders | undefined
+    const server = createServer((req, res) => {
+      seen = req.headers
+      req.resume()
+      res.writeHead(401, {
+        'www-authenticate':
+          'Bearer error="invalid_token", scope="files:read", resource_metadata="https://r.example/.well-known/oauth-protected-resource"',
+      })
+      res.end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+      const probe = await probeChallenge(url, { 'x-team': 'blue' })
+      assert.deepEqual(probe, {
+        status: 401,
+        scope: 'files:read',
+        resourceMetadataUrl: 'https://r.example/.well-known/oauth-protected-resource',
+      })
+      assert.equal(seen?.['x-team'], 'blue')
+      assert.equal(seen?.['authorization'], undefined)
+    } finally {
+      server.close()
+    }
+  })
+})
