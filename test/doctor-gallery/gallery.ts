@@ -56,6 +56,12 @@ export const EXHIBITS: Exhibit[] = [
     expect: { diagnosis: 'path_issuer_at_root', status: 'fail', id: 'as.found' },
   },
   {
+    name: 'issuer with a path listed as its bare origin in the PRM',
+    defects: { prmListsOrigin: true },
+    args: [],
+    expect: { diagnosis: 'path_issuer_at_root', status: 'fail', id: 'as.url.oauth-root' },
+  },
+  {
     name: 'missing CORS',
     defects: { noCors: true },
     args: [],

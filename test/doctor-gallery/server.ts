@@ -25,6 +25,8 @@ export interface Defects {
   trailingSlash?: boolean
   /** The issuer has a path (/tenant1) but its metadata is served only at the root well-known URL. */
   pathIssuerAtRoot?: boolean
+  /** The issuer has a path (/tenant1), but the PRM lists the bare origin, so clients look it up at the root. */
+  prmListsOrigin?: boolean
   /** No CORS headers on the metadata documents. */
   noCors?: boolean
   /** The PRM names an http:// authorization server on a non-loopback host. */
@@ -98,8 +100,12 @@ export async function startGalleryServer(defects: Defects = {}, tls?: TlsMateria
   const port = (server.address() as AddressInfo).port
   const origin = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`
   const url = `${origin}/mcp`
-  const issuer = d.pathIssuerAtRoot ? `${origin}/tenant1` : origin
-  const listedIssuer = d.httpIssuer ? `http://auth.doctor-gallery.test:${port}` : issuer
+  const issuer = d.pathIssuerAtRoot || d.prmListsOrigin ? `${origin}/tenant1` : origin
+  const listedIssuer = d.httpIssuer
+    ? `http://auth.doctor-gallery.test:${port}`
+    : d.prmListsOrigin
+      ? origin
+      : issuer
   const resource = d.trailingSlash ? `${url}/` : url
   const prmPath = '/.well-known/oauth-protected-resource/mcp'
   const cors: Record<string, string> = d.noCors ? {} : { 'access-control-allow-origin': '*' }

@@ -139,7 +139,37 @@ describe('doctor --login against mcp-oauth serve', () => {
     const text = out + err + authorizerLog
     assert.doesNotMatch(text, /eyJ[\w-]+\.[\w-]+\.[\w-]+/, 'no JWT printed')
     assert.ok(!text.includes(PASSWORD))
-    if (process.env['DOCTOR_REPORT_OUT'])
-      writeFileSync(process.env['DOCTOR_REPORT_OUT'], renderReport(report))
+  })
+
+  it('the spawned command, as a person runs it: human report on stdout, sign-in URLs on stderr, exit 0', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    // A display and a no-op browser opener: the URL the command prints is what the person (chromium here) opens.
+    const child = spawn(
+      process.execPath,
+      ['bin/mcp-oauth.js', 'doctor', mcp, '--login', '--call-tool', 'admin_report'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DISPLAY: ':0', BROWSER: 'true' } },
+    )
+    let out = ''
+    let err = ''
+    const seen = new Set<string>()
+    const flows: Promise<void>[] = []
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString()
+      for (const m of err.matchAll(/open this URL in a browser:\n {2}(\S+)\n/g)) {
+        if (seen.has(m[1]!)) continue
+        seen.add(m[1]!)
+        flows.push(signInWithBrowser(new URL(m[1]!)))
+      }
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    await Promise.all(flows)
+    assert.equal(code, 0, `${out}\n${err}`)
+    assert.ok(flows.length >= 2, 'sign-in and step-up consent')
+    assert.match(out, /^mcp-oauth doctor http:\/\/127\.0\.0\.1:\d+\/mcp\n/)
+    assert.match(out, /✓ Step-up \(admin_report\): re-authorized with tools:read admin; admin_report → 200/)
+    assert.match(out, /\d+ passed, 0 failed, 0 warnings, \d+ notes\n$/)
+    assert.doesNotMatch(out + err, /eyJ[\w-]+\.[\w-]+\.[\w-]+/, 'no JWT printed')
+    if (process.env['DOCTOR_REPORT_OUT']) writeFileSync(process.env['DOCTOR_REPORT_OUT'], out)
   })
 })

@@ -133,7 +133,8 @@ export function checkAuthorizationServer(facts: DiscoveryFacts): Check[] {
   }
   const md = facts.result?.metadata
   if (!md || (facts.result?.legacy && !foundKind)) {
-    if (!facts.result) {
+    // A candidate that already failed (issuer mismatch, TLS) is the diagnosis; do not report it twice.
+    if (!facts.result && !checks.some((c) => c.status === 'fail')) {
       const e = facts.error as McpOAuthError | undefined
       checks.push(
         check(

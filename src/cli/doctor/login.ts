@@ -13,7 +13,7 @@ import { storeKey } from '../../client/stores/store.ts'
 import type { TokenSet } from '../../client/tokens.ts'
 import { McpOAuthError } from '../../shared/errors.ts'
 import { parseScope } from '../../shared/scope.ts'
-import type { McpChallenge } from '../../shared/www-authenticate.ts'
+import { type McpChallenge, readMcpChallenge } from '../../shared/www-authenticate.ts'
 import { type McpExchange, PROTOCOL_VERSION, postMcp } from './network.ts'
 import type { DcrOutcome } from './registration.ts'
 import { type Check, check, SPECS, specFromUrl } from './report.ts'
@@ -311,10 +311,9 @@ async function stepUpChecks(
     }
     const challenge = checkStepUpChallenge(name, ex)
     checks.push(challenge)
-    const needed = parseScope(
-      ex.headers['www-authenticate'] ? /scope="([^"]*)"/.exec(ex.headers['www-authenticate'])?.[1] : '',
-    )
-    if (challenge.status !== 'pass' || needed.length === 0) continue
+    // Only the first 403 is followed: one step-up shows the behaviour, more would only ask for more consent.
+    if (challenge.status !== 'pass') break
+    const needed = parseScope(readMcpChallenge(ex.headers['www-authenticate'])?.scope)
     // The engine's own step-up: re-authorize with granted ∪ challenged scopes, then retry the call once.
     try {
       const upgraded = await session.authorize({
