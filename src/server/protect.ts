@@ -70,6 +70,8 @@ export interface ResourceServerOptions extends Omit<MetadataOptions, 'dpopAlgori
   maxTokenLength?: number
   /** Largest request body the kit reads for the policy, bytes (default 4 MiB). */
   maxBodyBytes?: number
+  /** Clock skew tolerated on a verified token's expiry, seconds (default 10, as the JWT verifier's). */
+  clockToleranceSeconds?: number
   /** Answer CORS preflights on the MCP endpoint and allow any origin to read responses (default true). */
   cors?: boolean
   /** Told about every refusal (never receives the token). */
@@ -130,6 +132,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   const grantedScopes = new WeakMap<VerifiedToken, Set<string>>()
   const dpopAlgorithms = advertiseDpop ? dpop?.algorithms : undefined
   const cors = options.cors ?? true
+  const skewMs = (options.clockToleranceSeconds ?? 10) * 1000
 
   const refuse = (status: number, code: string, message: string, build: () => Response): Response => {
     options.onRefusal?.({ status, code, message })
@@ -231,7 +234,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       verified = await verifyCached(token)
       if (!verified.audience.some((a) => audiences.includes(a)))
         throw new InvalidTokenError('token was not issued for this resource (audience mismatch)')
-      if (verified.expiresAt !== undefined && verified.expiresAt * 1000 <= Date.now())
+      if (verified.expiresAt !== undefined && verified.expiresAt * 1000 + skewMs <= Date.now())
         throw new InvalidTokenError('token has expired', { code: 'token_expired' })
       if (verified.jkt !== undefined && scheme !== 'DPoP')
         throw new InvalidTokenError('token is DPoP-bound and must be sent with the DPoP scheme and a proof', {
