@@ -21,7 +21,6 @@ export interface CliCommand {
 
 /** The command table: name → one-line summary and a lazy loader. Add a command with one line. */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
-  doctor: { summary: "diagnose a server's OAuth chain and name the fix", load: () => import('./commands/doctor.ts') },
   doctor: {
     summary: "diagnose a server's OAuth chain and name the fix",
     load: () => import('./commands/doctor.ts'),
@@ -34,13 +33,6 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'run an authorization server and a demo MCP server',
     load: () => import('./commands/serve.ts'),
   },
-  login: { summary: 'sign in to a server and keep the session', load: () => import('./commands/login.ts') },
-  logout: { summary: "revoke and forget a server's session", load: () => import('./commands/logout.ts') },
-  status: { summary: 'show stored sessions (never a token)', load: () => import('./commands/status.ts') },
-  token: { summary: 'print a fresh access token for scripts', load: () => import('./commands/token.ts') },
-  tools: { summary: "list a server's tools", load: () => import('./commands/tools.ts') },
-  call: { summary: 'call a tool and print the result JSON', load: () => import('./commands/call.ts') },
-  config: { summary: 'print an MCP host config snippet', load: () => import('./commands/config.ts') },
   login: { summary: 'sign in to a server and keep the session', load: () => import('./commands/login.ts') },
   logout: { summary: "revoke and forget a server's session", load: () => import('./commands/logout.ts') },
   status: { summary: 'show stored sessions (never a token)', load: () => import('./commands/status.ts') },
