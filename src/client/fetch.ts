@@ -11,6 +11,31 @@ import type { FetchLike } from './http.ts'
 import { Session, type SessionOptions } from './session.ts'
 import type { TokenSet } from './tokens.ts'
 
+/** A request we may send more than once: its URL and an init whose body is replayable. */
+interface Outgoing {
+  url: string
+  init: RequestInit
+}
+
+/** Normalize fetch arguments once; the SDK transports pass (url, init) with a string body, the fast path. */
+async function outgoing(input: string | URL | Request, init?: RequestInit): Promise<Outgoing> {
+  if (!(input instanceof Request) && (init?.body == null || typeof init.body === 'string')) {
+    return { url: String(input), init: init ?? {} }
+  }
+  const request = new Request(input, init)
+  const body = request.body ? await request.arrayBuffer() : undefined
+  return {
+    url: request.url,
+    init: {
+      method: request.method,
+      headers: request.headers,
+      ...(body ? { body } : {}),
+      signal: request.signal,
+      redirect: request.redirect,
+    },
+  }
+}
+
 /** A fetch bound to a session, with the session reachable for status/logout. */
 export type AuthorizedFetch = FetchLike & { session: Session }
 
@@ -23,16 +48,19 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
   const base = session.options.fetch ?? globalThis.fetch
   const stepUps = new Map<string, number>()
 
-  async function send(request: Request, tokens: TokenSet | undefined): Promise<Response> {
-    const headers = new Headers(request.headers)
+  async function send(request: Outgoing, tokens: TokenSet | undefined): Promise<Response> {
+    const headers = new Headers(request.init.headers)
     const dpop = tokens && tokens.token_type.toLowerCase() === 'dpop' ? session.dpopKey : undefined
     if (tokens) headers.set('authorization', `${dpop ? 'DPoP' : 'Bearer'} ${tokens.access_token}`)
     for (let nonceRetry = 0; ; nonceRetry++) {
       if (dpop && tokens)
-        headers.set('dpop', await resourceProof(dpop, request.method, request.url, tokens.access_token))
+        headers.set(
+          'dpop',
+          await resourceProof(dpop, request.init.method ?? 'GET', request.url, tokens.access_token),
+        )
       let response: Response
       try {
-        response = await base(new Request(request.clone(), { headers }))
+        response = await base(request.url, { ...request.init, headers })
       } catch (cause) {
         if (cause instanceof Error && cause.name === 'AbortError') throw cause
         // A dropped connection is a network problem, never "needs authentication".
@@ -52,7 +80,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
   }
 
   async function run(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const request = new Request(input, init)
+    const request = await outgoing(input, init)
     const tokens = await session.tokens()
     const response = await send(request, tokens)
     if (response.status !== 401 && response.status !== 403) return response
@@ -65,7 +93,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
         return response
       }
       // Step-up: a refresh can never widen scope, so re-authorize with the union of granted and challenged.
-      const op = `${request.method} ${request.url} ${challenge.scope ?? ''}`
+      const op = `${request.init.method ?? 'GET'} ${request.url} ${challenge.scope ?? ''}`
       const tries = stepUps.get(op) ?? 0
       if (tries >= (session.options.maxStepUps ?? 2)) {
         session.log(`still 403 after ${tries} step-up attempts; giving up on this operation`)
@@ -111,7 +139,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
         parseScope(c.scope).some((s) => !parseScope(next.scope).includes(s))
       ) {
         await retried.body?.cancel().catch(() => {})
-        return run(request)
+        return run(request.url, request.init)
       }
     }
     return retried
