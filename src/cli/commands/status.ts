@@ -69,7 +69,7 @@ export function formatStatus(s: SessionStatus, now = Date.now()): string {
   lines.push(`  client id      ${s.client_id}${s.client_source ? ` (${clientSource(s.client_source)})` : ''}`)
   lines.push(`  scopes         ${s.scope ?? '(none granted explicitly)'}`)
   lines.push(
-    `  token type     ${s.token_type}${s.token_type?.toLowerCase() === 'dpop' ? ' (bound to a key)' : ''}`,
+    `  token type     ${tokenType(s.token_type)}${s.token_type?.toLowerCase() === 'dpop' ? ' (bound to a key)' : ''}`,
   )
   if (s.expires_at) {
     const left = Date.parse(s.expires_at) - now
@@ -81,6 +81,12 @@ export function formatStatus(s: SessionStatus, now = Date.now()): string {
     lines.push(`  expires        not stated by the server`)
   }
   return `${lines.join('\n')}\n`
+}
+
+function tokenType(t: string | undefined): string {
+  if (t?.toLowerCase() === 'dpop') return 'DPoP'
+  if (t?.toLowerCase() === 'bearer') return 'Bearer'
+  return t ?? 'unknown'
 }
 
 function clientSource(source: string): string {
