@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { testIssuer } from '../testing/keys.test-helper.ts'
 import { serveFetch } from '../testing/mcp.test-helper.ts'
 import { checkAlgorithms, jwtVerifier } from './jwt.ts'
-import { InvalidTokenError } from './verifier.ts'
+import { InvalidTokenError, VerifierUnavailableError } from './verifier.ts'
 
 const RESOURCE = 'https://mcp.example.com/mcp'
 
@@ -72,5 +72,44 @@ describe('jwtVerifier', () => {
       .setAudience(RESOURCE)
       .sign(as.privateKey)
     await assert.rejects(v.verify(noExp, { resource: RESOURCE }), InvalidTokenError)
+  })
+})
+
+describe('jwtVerifier during a JWKS outage', () => {
+  it('keeps verifying tokens with cached keys, pauses refetches, and resumes after the pause', async () => {
+    const as = await testIssuer()
+    let up = true
+    let hits = 0
+    const server = await serveFetch(() => {
+      hits++
+      return up ? Response.json(as.jwks) : new Response('down', { status: 500 })
+    })
+    try {
+      const v = jwtVerifier({
+        issuer: as.issuer,
+        jwksUri: `${server.url}/jwks`,
+        cooldownMs: 0,
+        failureBackoffMs: 300,
+      })
+      const unknownKid = () => as.mint({}, { kid: 'rotated' })
+      await v.verify(await as.mint(), { resource: RESOURCE })
+      assert.equal(hits, 1)
+      up = false
+      await assert.rejects(v.verify(await unknownKid(), { resource: RESOURCE }), VerifierUnavailableError)
+      assert.equal(hits, 2)
+      // Cached keys still verify during the outage.
+      await v.verify(await as.mint(), { resource: RESOURCE })
+      // Refetches are paused: no request reaches the JWKS endpoint, however many arrive.
+      for (let i = 0; i < 5; i++)
+        await assert.rejects(v.verify(await unknownKid(), { resource: RESOURCE }), VerifierUnavailableError)
+      assert.equal(hits, 2)
+      up = true
+      await new Promise((r) => setTimeout(r, 350))
+      // The pause ended on time despite the refusals during it; the key is simply unknown now.
+      await assert.rejects(v.verify(await unknownKid(), { resource: RESOURCE }), InvalidTokenError)
+      assert.equal(hits, 3)
+    } finally {
+      await server.close()
+    }
   })
 })

@@ -111,29 +111,54 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   const tolerance = options.clockToleranceSeconds ?? 10
   const maxAudiences = options.maxAudiences ?? 64
   const extraAudiences = options.additionalAudiences ?? []
+  // The back-off guards the network only: tokens whose keys are already cached keep verifying during an outage.
   let failedAt = Number.NEGATIVE_INFINITY
   let failure: VerifierUnavailableError | undefined
+  const recentFailure = (): VerifierUnavailableError | undefined =>
+    failure && Date.now() - failedAt < backoffMs
+      ? new VerifierUnavailableError(`${failure.message} (retrying after a short pause)`, {
+          details: { ...failure.details, backoffMs, paused: true },
+        })
+      : undefined
+  const fail = (e: VerifierUnavailableError): never => {
+    // A refusal issued during the pause is not a new failure: recording it would extend the pause forever.
+    if (e.details['paused'] !== true) {
+      failedAt = Date.now()
+      failure = e
+    }
+    throw e
+  }
 
   const bounded = { timeoutMs, maxBytes, ...(options.fetch ? { fetch: options.fetch } : {}) }
   const jwksFetch = async (url: string, init: RequestInit): Promise<Response> => {
-    const r = await boundedFetch(url, { headers: init.headers ?? {}, method: 'GET' }, bounded)
-    if (r.status !== 200) throw new VerifierUnavailableError(`JWKS endpoint answered HTTP ${r.status}`)
-    let doc: unknown
+    const paused = recentFailure()
+    if (paused) throw paused
     try {
-      doc = JSON.parse(r.text)
-    } catch (cause) {
-      throw new VerifierUnavailableError('JWKS endpoint did not return JSON', { cause })
+      const r = await boundedFetch(url, { headers: init.headers ?? {}, method: 'GET' }, bounded)
+      if (r.status !== 200) throw new VerifierUnavailableError(`JWKS endpoint answered HTTP ${r.status}`)
+      let doc: unknown
+      try {
+        doc = JSON.parse(r.text)
+      } catch (cause) {
+        throw new VerifierUnavailableError('JWKS endpoint did not return JSON', { cause })
+      }
+      const keys = (doc as { keys?: unknown } | null)?.keys
+      if (!Array.isArray(keys) || keys.some((k) => k === null || typeof k !== 'object'))
+        throw new VerifierUnavailableError('JWKS document has no "keys" array of objects')
+      failure = undefined
+      return new Response(r.text, { status: 200, headers: { 'content-type': 'application/json' } })
+    } catch (e) {
+      return fail(asUnavailable(e))
     }
-    const keys = (doc as { keys?: unknown } | null)?.keys
-    if (!Array.isArray(keys) || keys.some((k) => k === null || typeof k !== 'object'))
-      throw new VerifierUnavailableError('JWKS document has no "keys" array of objects')
-    return new Response(r.text, { status: 200, headers: { 'content-type': 'application/json' } })
   }
 
+  const local = options.keys ? createLocalJWKSet(options.keys) : undefined
   let keySet: Promise<JWTVerifyGetKey> | undefined
   const getKeySet = (): Promise<JWTVerifyGetKey> => {
-    if (options.keys) return Promise.resolve(createLocalJWKSet(options.keys))
+    if (local) return Promise.resolve(local)
     keySet ??= (async () => {
+      const paused = recentFailure()
+      if (paused) throw paused
       const uri = options.jwksUri ?? (await discoverJwksUri(issuer, bounded, options.allowHttp))
       checkUrl(uri, 'jwks_uri', options.allowHttp)
       return createRemoteJWKSet(new URL(uri), {
@@ -146,24 +171,15 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     return keySet
   }
 
-  const fail = (e: VerifierUnavailableError): never => {
-    failedAt = Date.now()
-    failure = e
-    throw e
-  }
-
   return {
     async verify(token: string, context: VerifyContext): Promise<VerifiedToken> {
-      if (failure && Date.now() - failedAt < backoffMs) {
-        throw new VerifierUnavailableError(`${failure.message} (retrying after a short pause)`, {
-          details: { ...failure.details, backoffMs },
-        })
-      }
       let getKey: JWTVerifyGetKey
       try {
         getKey = await getKeySet()
       } catch (e) {
         keySet = undefined
+        if (e instanceof VerifierUnavailableError && e.message.endsWith('(retrying after a short pause)'))
+          throw e
         return fail(asUnavailable(e))
       }
       let verified: Awaited<ReturnType<typeof jwtVerify>>
@@ -179,7 +195,6 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
         if (e instanceof VerifierUnavailableError) return fail(e)
         throw mapJoseError(e, fail)
       }
-      failure = undefined
       const typ = verified.protectedHeader.typ?.toLowerCase()
       if (typ !== undefined && !TYP_ACCEPTED.has(typ))
         throw new InvalidTokenError(`token type "${typ.slice(0, 40)}" is not an access token`)
