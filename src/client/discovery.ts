@@ -117,7 +117,8 @@ export async function discoverProtectedResource(
     try {
       r = await requestJson(url, 'protected-resource-metadata', trace, options)
     } catch (e) {
-      if (e instanceof TransportError) continue
+      // A TLS failure applies to the whole origin: say so instead of trying the next URL there.
+      if (e instanceof TransportError && !e.code.startsWith('tls_')) continue
       throw e
     }
     if (r.status !== 200 || r.json === undefined) {
@@ -154,7 +155,7 @@ export async function discoverAuthorizationServer(
     try {
       r = await requestJson(url, 'authorization-server-metadata', trace, options)
     } catch (e) {
-      if (e instanceof TransportError) continue
+      if (e instanceof TransportError && !e.code.startsWith('tls_')) continue
       if (e instanceof ProtocolViolationError && e.code !== 'response_too_large') {
         // Move on, but if nothing else works this is the error worth showing.
         mismatch ??= e

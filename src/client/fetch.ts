@@ -7,7 +7,7 @@ import { McpOAuthError, OAuthResponseError, TransportError } from '../shared/err
 import { parseScope } from '../shared/scope.ts'
 import { readMcpChallenge } from '../shared/www-authenticate.ts'
 import { isResourceNonceChallenge, rememberNonce, resourceProof } from './dpop.ts'
-import type { FetchLike } from './http.ts'
+import { type FetchLike, networkError } from './http.ts'
 import { Session, type SessionOptions } from './session.ts'
 import type { TokenSet } from './tokens.ts'
 
@@ -64,10 +64,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
       } catch (cause) {
         if (cause instanceof Error && cause.name === 'AbortError') throw cause
         // A dropped connection is a network problem, never "needs authentication".
-        throw new TransportError('network_error', `request to ${new URL(request.url).origin} failed`, {
-          hint: 'Check the server is up and your network or proxy settings (HTTPS_PROXY); then retry.',
-          cause,
-        })
+        throw networkError(cause, request.url)
       }
       if (!dpop) return response
       rememberNonce(request.url, response)

@@ -74,6 +74,55 @@ function tooLarge(url: string, max: number): ProtocolViolationError {
   )
 }
 
+const TLS_CODES: Record<string, { code: string; what: string }> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: { code: 'tls_untrusted', what: 'a self-signed certificate' },
+  SELF_SIGNED_CERT_IN_CHAIN: {
+    code: 'tls_untrusted',
+    what: 'a certificate chain ending in an untrusted root',
+  },
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: { code: 'tls_untrusted', what: 'a certificate from an unknown issuer' },
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: { code: 'tls_untrusted', what: 'a certificate from an unknown issuer' },
+  CERT_HAS_EXPIRED: { code: 'tls_expired', what: 'an expired certificate' },
+  ERR_TLS_CERT_ALTNAME_INVALID: { code: 'tls_name_mismatch', what: 'a certificate for another name' },
+}
+
+function causeCode(e: unknown): string | undefined {
+  for (let c: unknown = e, i = 0; c && i < 5; c = (c as { cause?: unknown }).cause, i++) {
+    const code = (c as { code?: unknown }).code
+    if (typeof code === 'string' && code in TLS_CODES) return code
+  }
+  return undefined
+}
+
+/**
+ * Turn a failed fetch into a TransportError, naming TLS problems (self-signed, expired, wrong name) with the fix.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-4.3.4
+ */
+export function networkError(cause: unknown, url: string | URL): TransportError {
+  const where = safeUrl(url)
+  const tls = causeCode(cause)
+  if (tls) {
+    const t = TLS_CODES[tls]!
+    return new TransportError(t.code, `${new URL(String(url)).host} presented ${t.what} (${tls})`, {
+      spec: 'https://www.rfc-editor.org/rfc/rfc9110#section-4.3.4',
+      hint:
+        t.code === 'tls_untrusted'
+          ? 'If you trust this server (corporate TLS or a development certificate), pass its CA with --ca-file FILE; never disable TLS checks.'
+          : t.code === 'tls_expired'
+            ? "The server's certificate has expired; its operator must renew it."
+            : 'The certificate does not match the host name; use the name on the certificate, or ask the operator to fix it.',
+      cause,
+      details: { url: where, tls_error: tls },
+    })
+  }
+  const message = cause instanceof Error ? cause.message : String(cause)
+  return new TransportError('network_error', `could not reach ${where}: ${message}`, {
+    spec: SPEC.mcpDiscovery,
+    hint: 'Check the URL, that the server is up, and your network or proxy settings (HTTPS_PROXY); then retry.',
+    cause,
+  })
+}
+
 /** The URL without query or fragment, for messages and traces. */
 export function safeUrl(url: string | URL): string {
   try {
@@ -183,14 +232,11 @@ export async function requestJson(
       }
       throw cause
     }
+    const error = networkError(cause, current)
     step.outcome = 'network-error'
-    step.code = 'network_error'
-    step.note = cause instanceof Error ? cause.message : String(cause)
-    throw new TransportError('network_error', `could not reach ${safeUrl(current)}: ${step.note}`, {
-      spec: SPEC.mcpDiscovery,
-      hint: 'Check the URL, your network and proxy settings (HTTPS_PROXY), then retry.',
-      cause,
-    })
+    step.code = error.code
+    step.note = error.message
+    throw error
   } finally {
     step.ms = Math.round(performance.now() - started)
     trace?.add(step)
