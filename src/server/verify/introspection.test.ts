@@ -93,3 +93,23 @@ describe('introspectionVerifier', () => {
     )
   })
 })
+
+describe('introspectionVerifier during an outage', () => {
+  it('pauses calls after a failure while cached answers keep working', async () => {
+    let down = false
+    let calls = 0
+    const fetchImpl = (async () => {
+      calls++
+      return down ? new Response('down', { status: 502 }) : Response.json(active())
+    }) as unknown as typeof fetch
+    const v = introspectionVerifier({ endpoint: `${ISSUER}/i`, issuer: ISSUER, fetch: fetchImpl })
+    await v.verify('known', { resource: RESOURCE })
+    down = true
+    await assert.rejects(v.verify('new-1', { resource: RESOURCE }), VerifierUnavailableError)
+    const after = calls
+    for (let i = 0; i < 5; i++)
+      await assert.rejects(v.verify(`new-${i + 2}`, { resource: RESOURCE }), VerifierUnavailableError)
+    assert.equal(calls, after, 'no calls during the pause')
+    await v.verify('known', { resource: RESOURCE })
+  })
+})

@@ -40,6 +40,8 @@ export interface IntrospectionVerifierOptions {
   cacheMaxAgeSeconds?: number
   /** Reuse of an inactive answer, seconds (default 10), so a bad token cannot hammer the endpoint. */
   negativeCacheSeconds?: number
+  /** After a failed call, answer 503 at once for this long instead of calling again, ms (default 2000). */
+  failureBackoffMs?: number
   /** Accept http:// on a non-loopback host. */
   allowHttp?: boolean
   fetch?: typeof fetch
@@ -77,7 +79,30 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): To
     return undefined
   }
 
+  // While the endpoint is failing, new tokens are refused at once; cached answers keep being used.
+  const backoffMs = options.failureBackoffMs ?? 2000
+  let failedAt = Number.NEGATIVE_INFINITY
+  let failure: VerifierUnavailableError | undefined
+
   const ask = async (token: string, resource: string): Promise<Cached> => {
+    if (failure && Date.now() - failedAt < backoffMs)
+      throw new VerifierUnavailableError(`${failure.message} (retrying after a short pause)`, {
+        details: { ...failure.details, backoffMs },
+      })
+    try {
+      const answer = await askOnce(token, resource)
+      failure = undefined
+      return answer
+    } catch (e) {
+      if (e instanceof VerifierUnavailableError) {
+        failedAt = Date.now()
+        failure = e
+      }
+      throw e
+    }
+  }
+
+  const askOnce = async (token: string, resource: string): Promise<Cached> => {
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
