@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { setTimeout as delay } from 'node:timers/promises'
 import {
   InteractionRequiredError,
   InvalidArgumentError,
@@ -10,6 +14,7 @@ import {
 } from '../shared/errors.ts'
 import { capture } from './commands/fixtures.test-helper.ts'
 import { main } from './main.ts'
+import { browserFromEnv } from './options.ts'
 import { EXIT_CODES, expectPositionals, findOAuthError, guard, probeChallenge } from './session-command.ts'
 
 const MINE = ['login', 'logout', 'status', 'token', 'tools', 'call', 'config']
@@ -101,6 +106,33 @@ describe('session command plumbing', () => {
       assert.equal(seen?.['authorization'], undefined)
     } finally {
       server.close()
+    }
+  })
+
+  it('BROWSER opens sign-in pages with that command: %s is the URL, else it is appended', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-browser-env-'))
+    try {
+      const script = join(dir, 'record.mjs')
+      writeFileSync(
+        script,
+        "import { writeFileSync } from 'node:fs'\nwriteFileSync(process.argv[2], JSON.stringify(process.argv.slice(3)))\n",
+      )
+      const url = new URL('https://as.example/authorize?state=a b')
+      const wait = async (file: string) => {
+        for (let i = 0; i < 200 && !existsSync(file); i++) await delay(25)
+        return JSON.parse(readFileSync(file, 'utf8')) as string[]
+      }
+      const appended = join(dir, 'appended.json')
+      await browserFromEnv({ BROWSER: `${process.execPath} ${script} ${appended} --new-window` })!(url)
+      assert.deepEqual(await wait(appended), ['--new-window', url.href])
+      const placed = join(dir, 'placed.json')
+      await browserFromEnv({ BROWSER: `${process.execPath} ${script} ${placed} --url=%s --x` })!(url)
+      assert.deepEqual(await wait(placed), [`--url=${url.href}`, '--x'])
+      assert.equal(browserFromEnv({ BROWSER: '  ' }), undefined)
+      assert.equal(browserFromEnv({}), undefined)
+      await assert.rejects(browserFromEnv({ BROWSER: join(dir, 'no-such-browser') })!(url))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -249,6 +249,11 @@ describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: fa
     assert.equal(r.code, 3, r.stderr)
     assert.equal(r.stdout, '')
     assert.match(r.stderr, /next: .*mcp-oauth login/)
+    // tools goes through the SDK client, which wraps what the authorized fetch throws: still exit 3.
+    const tools = await cli(['tools', mcp], { env: cliEnv({ BROWSER: undefined }) })
+    assert.equal(tools.code, 3, tools.stderr)
+    assert.equal(tools.stdout, '')
+    assert.match(tools.stderr, /^mcp-oauth tools: signing in to .* needs a person\n {2}next: /m)
   })
 })
 

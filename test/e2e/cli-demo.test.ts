@@ -54,3 +54,40 @@ test('npm run demo completes every step headless and prints no token', async (t)
   assert.doesNotMatch(all, /eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/, 'no JWT (access token) in the output')
   assert.doesNotMatch(all, /access_token|refresh_token/)
 })
+
+test('npm run demo -- --no-browser prints the URLs; opening them in any browser completes the demo', async (t) => {
+  if (!need(t, 'chromium', chromiumAvailable())) return
+  const { launchChromium, completeSignIn } = await import('../../scripts/consent-page.ts')
+  const browser = await launchChromium()
+  t.after(() => browser.close())
+  const page = await browser.newPage()
+  const child = spawn(process.execPath, [script, '--no-browser'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  const opened = new Set<string>()
+  let browsing: Promise<void> = Promise.resolve()
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d
+  })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+    const user = /sign in as "([^"]+)" \/ "([^"]+)"/.exec(stderr)
+    for (const m of stderr.matchAll(/open this URL in a browser:\n\s+(\S+)/g)) {
+      if (!user || opened.has(m[1]!)) continue
+      opened.add(m[1]!)
+      browsing = browsing.then(() => completeSignIn(page, m[1]!, { username: user[1]!, password: user[2]! }))
+    }
+  })
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    child.once('exit', (c) => {
+      clearTimeout(timer)
+      resolve(c)
+    })
+  })
+  await browsing
+  assert.equal(code, 0, `${stdout}\n${stderr}`)
+  assert.equal(opened.size, 2, 'two pages: the sign-in and the step-up consent')
+  assert.match(stderr, /the sign-in URLs will be printed for you to open/)
+  assert.match(stderr, /demo: all 6 steps completed/)
+})
