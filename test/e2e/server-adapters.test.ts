@@ -43,7 +43,9 @@ describe('Express', () => {
       const app = express()
       if (withJson) app.use(express.json())
       let rs: ResourceServer | undefined
-      app.use((req, res, next) => expressMiddleware(rs!)(req, res, next))
+      // Mounted under a path: the middleware must still see the full URL.
+      app.use('/mcp', (req, res, next) => expressMiddleware(rs!)(req, res, next))
+      app.use('/.well-known', (req, res, next) => expressMiddleware(rs!)(req, res, next))
       app.post('/mcp', (req, res) => {
         const auth = (req as { auth?: { extra?: Record<string, unknown> } }).auth
         res.json({ subject: auth?.extra?.['subject'], method: req.body?.method })

@@ -49,7 +49,8 @@ export function expressMiddleware(
         ;(req as { _body?: boolean })._body = true
       }
       const origin = options.origin ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`
-      const request = toWebRequest(req, undefined, { origin })
+      // originalUrl, not url: under app.use('/mcp', …) Express strips the mount path from req.url.
+      const request = toWebRequest(req, undefined, { origin, path: req.originalUrl })
       const bodyText = text ?? (parsedByApp && req.body !== undefined ? JSON.stringify(req.body) : undefined)
       if (bodyText !== undefined) attachBodyText(request, bodyText)
       let authInfo: AuthInfo | undefined

@@ -62,7 +62,7 @@ export function readNodeBody(req: IncomingMessage, maxBytes: number): Promise<Bu
 export function toWebRequest(
   req: IncomingMessage,
   body: Uint8Array | string | undefined,
-  options: { origin?: string; signal?: AbortSignal } = {},
+  options: { origin?: string; signal?: AbortSignal; path?: string } = {},
 ): Request {
   const headers = new Headers()
   const raw = req.rawHeaders
@@ -74,7 +74,7 @@ export function toWebRequest(
   const init: RequestInit = { method, headers }
   if (options.signal) init.signal = options.signal
   if (body !== undefined && method !== 'GET' && method !== 'HEAD') init.body = body
-  const request = new Request(`${origin}${req.url ?? '/'}`, init)
+  const request = new Request(`${origin}${options.path ?? req.url ?? '/'}`, init)
   // The kit reads the operation from this copy instead of the stream, which stays untouched for the handler.
   if (init.body !== undefined)
     attachBodyText(request, typeof body === 'string' ? body : Buffer.from(body!).toString('utf8'))
