@@ -28,15 +28,33 @@ function headerRecord(h: Headers): Record<string, string> {
   return out
 }
 
+/**
+ * The body as text when it fits in {@link BODY_LIMIT}; a larger or broken body gives undefined (never buffered
+ * whole). Cancelling is not awaited: on a `clone()` the cancel promise settles only once the other branch (the
+ * engine's) is done too, and waiting for it would stall the engine's own read.
+ */
 async function smallBody(response: Response): Promise<string | undefined> {
-  const length = Number(response.headers.get('content-length') ?? '0')
-  if (length > BODY_LIMIT) return undefined
+  const drop = () => void response.body?.cancel().catch(() => {})
+  if (Number(response.headers.get('content-length') ?? '0') > BODY_LIMIT) return drop()
+  if (!response.body) return ''
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
   try {
-    const text = await response.text()
-    return text.length > BODY_LIMIT ? undefined : text
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > BODY_LIMIT) {
+        void reader.cancel().catch(() => {})
+        return undefined
+      }
+      chunks.push(value)
+    }
   } catch {
     return undefined
   }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 /**
@@ -126,7 +144,8 @@ export async function postMcp(
     })
     ex.status = response.status
     ex.headers = headerRecord(response.headers)
-    const text = await readMessage(response)
+    // A body that breaks off or never comes is not a connection failure: status and headers already answered.
+    const text = await readMessage(response).catch(() => undefined)
     if (text !== undefined) {
       ex.body = text
       try {

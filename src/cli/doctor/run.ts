@@ -111,6 +111,18 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
     result,
     error,
   }
+  if (!found.protected && (error !== undefined || result?.legacy)) {
+    checks.push(
+      check(
+        'discovery',
+        'info',
+        'OAuth',
+        SPECS.mcpChallenge,
+        'the server answered without asking for a token and publishes no Protected Resource Metadata: it does not use OAuth',
+      ),
+    )
+    return buildReport(server, checks)
+  }
   checks.push(...checkProtectedResource(facts))
   checks.push(...checkAuthorizationServer(facts))
   if (error !== undefined && !checks.some((c) => c.status === 'fail')) {
@@ -127,6 +139,8 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
       ),
     )
   }
+  for (const w of trace.warnings)
+    checks.push(check('discovery.warning', 'info', 'Discovery note', SPECS.mcpAsDiscovery, w))
   if (!result) return buildReport(server, checks)
 
   checks.push(
