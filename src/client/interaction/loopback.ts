@@ -18,6 +18,7 @@ import {
   probeSibling,
   RELAY_HEADER,
   RELAY_PATH,
+  registerRelay,
   type SiblingInfo,
   WHOAMI_PATH,
 } from './sibling.ts'
@@ -141,6 +142,10 @@ class LoopbackServer implements LoopbackAuthorizer {
         spec: SPEC.rfc6749,
       })
     }
+    if (this.#mode === 'relay') {
+      // Registered before the person is sent anywhere: an instant redirect must not beat the first long-poll.
+      await registerRelay(this.#probeHost(), this.#port!, context.state).catch(() => {})
+    }
     const relay = new AbortController()
     const result = new Promise<URL>((resolve, reject) => {
       const timeoutMs = this.#options.timeoutMs ?? 300_000
@@ -251,23 +256,31 @@ class LoopbackServer implements LoopbackAuthorizer {
     }
     const port = required ?? (this.#fixedPort || this.#lastPort || 0)
     const fixed = required !== undefined || this.#fixedPort !== 0
-    try {
-      await this.#listen(port)
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'EADDRINUSE' && !fixed && port !== 0) return await this.#listen(0)
-      if (code !== 'EADDRINUSE' || !fixed) throw error
+    // A port whose holder just died can look busy and silent for a moment: look a few times before blaming
+    // another program.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#listen(port)
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code
+        if (code === 'EADDRINUSE' && !fixed && port !== 0) return await this.#listen(0)
+        if (code !== 'EADDRINUSE' || !fixed) throw error
+      }
       const sibling =
         this.#options.cooperate === false ? undefined : await probeSibling(this.#probeHost(), port)
-      if (!sibling) throw portInUse(port, undefined)
-      if (sibling.path !== this.#path) throw portInUse(port, sibling)
-      if (this.#mode !== 'relay') {
-        this.#log(
-          `Callback port ${port} is held by another mcp-oauth process (pid ${sibling.pid}); it will relay.`,
-        )
+      if (sibling && sibling.path !== this.#path) throw portInUse(port, sibling)
+      if (sibling) {
+        if (this.#mode !== 'relay') {
+          this.#log(
+            `Callback port ${port} is held by another mcp-oauth process (pid ${sibling.pid}); it will relay.`,
+          )
+        }
+        this.#mode = 'relay'
+        this.#port = port
+        return
       }
-      this.#mode = 'relay'
-      this.#port = port
+      if (attempt >= 5) throw portInUse(port, undefined)
+      await delay(100)
     }
   }
 
@@ -366,6 +379,7 @@ class LoopbackServer implements LoopbackAuthorizer {
       return sendJson(res, 409, { error: 'state' })
     clearTimeout(this.#idleTimer)
     this.#relayStates.set(state, Date.now())
+    if (url.searchParams.get('register') === '1') return sendJson(res, 204, undefined)
     const buffered = this.#relayed.get(state)
     if (buffered !== undefined) {
       this.#relayed.delete(state)

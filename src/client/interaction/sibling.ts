@@ -75,6 +75,20 @@ export async function probeSibling(
   }
 }
 
+/** Tell the sibling to keep callbacks for `state` (answered at once), so none is lost before the first long-poll. */
+export async function registerRelay(host: string, port: number, state: string): Promise<void> {
+  const { status } = await loopbackGet(
+    host,
+    port,
+    `${RELAY_PATH}?register=1&state=${encodeURIComponent(state)}`,
+    {
+      timeoutMs: 2000,
+      headers: { [RELAY_HEADER]: '1' },
+    },
+  )
+  if (status !== 204) throw new Error(`sibling answered ${status}`)
+}
+
 /** One relay long-poll: the callback URL, `undefined` when the sibling says "nothing yet", or a thrown error when it is gone. */
 export async function pollRelay(
   host: string,
