@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it, type TestContext } from 'node:test'
+import { Client } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import type { Browser, Page } from 'playwright-core'
 import { completeSignIn, launchChromium, type SignInStep } from '../../scripts/consent-page.ts'
 import { chromiumAvailable, need } from '../support/environment.ts'
@@ -138,6 +140,34 @@ describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: fa
     assert.match(String(claims['scope']), /tools:read/)
     // serve offers DPoP, so the engine binds the token: stderr says a Bearer header will not do.
     assert.match(r.stderr, /DPoP-bound/)
+  })
+
+  it('connect in another process reuses the login: no second sign-in', async (t) => {
+    const mcp = ready(t)
+    if (!mcp) return
+    // No BROWSER and no display: if connect needed a sign-in it could not ask anyone and would fail.
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [bin, 'connect', mcp, ...storeArgs],
+      env: cliEnv({ BROWSER: undefined }) as Record<string, string>,
+      stderr: 'pipe',
+    })
+    let stderr = ''
+    transport.stderr?.on('data', (d: Buffer) => {
+      stderr += d
+    })
+    const client = new Client({ name: 'host', version: '1.0.0' })
+    try {
+      await client.connect(transport)
+      const { tools } = await client.listTools()
+      assert.ok(tools.some((x) => x.name === 'whoami'))
+      const who = await client.callTool({ name: 'whoami', arguments: {} })
+      const text = (who as { content: Array<{ text: string }> }).content[0]!.text
+      assert.equal((JSON.parse(text) as { subject: string }).subject, user.username)
+    } finally {
+      await client.close()
+    }
+    assert.doesNotMatch(stderr, /open this URL|needs a person/, stderr)
   })
 
   it('status shows issuer, client, scopes, expiry and store, never a token; --json has the documented shape', async (t) => {
