@@ -141,7 +141,19 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
   }
   for (const w of trace.warnings)
     checks.push(check('discovery.warning', 'info', 'Discovery note', SPECS.mcpAsDiscovery, w))
-  if (!result) return buildReport(server, checks)
+  if (!result) {
+    if (o.login)
+      checks.push(
+        check(
+          'login.sign_in',
+          'info',
+          'Sign-in',
+          SPECS.mcpFlow,
+          'not attempted: discovery failed (see above)',
+        ),
+      )
+    return buildReport(server, checks)
+  }
 
   checks.push(
     ...checkRegistrationOptions(result.metadata, {
