@@ -15,7 +15,14 @@ import {
 import { capture } from './commands/fixtures.test-helper.ts'
 import { main } from './main.ts'
 import { browserFromEnv } from './options.ts'
-import { EXIT_CODES, expectPositionals, findOAuthError, guard, probeChallenge } from './session-command.ts'
+import {
+  EXIT_CODES,
+  expectPositionals,
+  findOAuthError,
+  guard,
+  probeChallenge,
+  showBrowserWait,
+} from './session-command.ts'
 
 const MINE = ['login', 'logout', 'status', 'token', 'tools', 'call', 'config']
 
@@ -134,5 +141,30 @@ describe('session command plumbing', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('showBrowserWait decorates only a browser sign-in on a terminal, passing the result through', async () => {
+    const make = (mode: string) => {
+      const authorizer = {
+        mode,
+        authorize: async (url: URL) => new URL(`http://127.0.0.1/callback?from=${url.host}`),
+      }
+      return { authorizer, cli: { session: { options: { authorizer } }, authorizer } as never }
+    }
+    const plain = make('browser')
+    const before = plain.authorizer.authorize
+    showBrowserWait(plain.cli, { write: () => {} })
+    assert.equal(plain.authorizer.authorize, before, 'not a terminal: untouched')
+    const device = make('device')
+    const deviceBefore = device.authorizer.authorize
+    showBrowserWait(device.cli, { write: () => {}, isTTY: true })
+    assert.equal(device.authorizer.authorize, deviceBefore, 'device codes have their own countdown')
+    const tty = make('browser')
+    let written = ''
+    showBrowserWait(tty.cli, { write: (t: string) => (written += t), isTTY: true })
+    assert.notEqual(tty.authorizer.authorize, before)
+    const result = await tty.authorizer.authorize(new URL('https://as.example/authorize'))
+    assert.equal(result.href, 'http://127.0.0.1/callback?from=as.example')
+    assert.ok(written.endsWith('\r\u001b[2K'), 'the waiting line is cleared at the end')
   })
 })

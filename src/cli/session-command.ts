@@ -5,12 +5,19 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { authorizedFetch, type Session, type SessionOptions } from '../client/index.ts'
+import {
+  type AuthorizeContext,
+  authorizedFetch,
+  formatRemaining,
+  type Session,
+  type SessionOptions,
+} from '../client/index.ts'
 import {
   InteractionRequiredError,
   InvalidArgumentError,
   isMcpOAuthError,
-  type McpOAuthError,
+  McpOAuthError,
+  SPEC,
   TransportError,
 } from '../shared/errors.ts'
 import { readMcpChallenge } from '../shared/www-authenticate.ts'
@@ -126,8 +133,24 @@ export async function probeChallenge(server: string, headers: Record<string, str
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-flow-steps
  */
 export async function signIn(cli: CliSession) {
-  const probe = await probeChallenge(cli.session.options.serverUrl, cli.headers)
+  const url = cli.session.options.serverUrl
+  const probe = await probeChallenge(url, cli.headers)
   cli.session.log(`server answered ${probe.status}${probe.scope ? ` asking for scope "${probe.scope}"` : ''}`)
+  if (probe.status === 404 || probe.status === 405 || probe.status >= 500) {
+    // Signing in for a URL that is not an MCP endpoint would only mint a useless token.
+    throw new McpOAuthError(
+      probe.status >= 500 ? 'server_error' : 'not_an_mcp_endpoint',
+      `${url} answered HTTP ${probe.status} to an MCP request`,
+      {
+        spec: SPEC.mcpHttp,
+        hint:
+          probe.status >= 500
+            ? 'The server failed; retry later or tell its operator.'
+            : 'Check the URL: it must be the MCP endpoint itself (often ending in /mcp), as the server documents it.',
+        details: { status: probe.status },
+      },
+    )
+  }
   return await cli.session.authorize({
     reason: 'login',
     challengedScope: probe.scope,
@@ -147,4 +170,32 @@ export async function connectClient(session: Session, headers: Record<string, st
   })
   await client.connect(transport)
   return client
+}
+
+/**
+ * While a browser sign-in is pending, keep one line on a terminal's stderr saying so, with the time waited
+ * (the device-code path has its own countdown; paste prompts and non-terminals are left alone).
+ * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
+ */
+export function showBrowserWait(
+  cli: CliSession,
+  stderr: { write(text: string): unknown; isTTY?: boolean },
+): void {
+  const authorizer = cli.session.options.authorizer
+  if (!stderr.isTTY || authorizer !== cli.authorizer || cli.authorizer.mode !== 'browser') return
+  const authorize = authorizer.authorize.bind(authorizer)
+  authorizer.authorize = async (url: URL, context: AuthorizeContext) => {
+    const started = Date.now()
+    const timer = setInterval(() => {
+      const waited = formatRemaining((Date.now() - started) / 1000)
+      stderr.write(`\r\u001b[2K  waiting for the sign-in in your browser… ${waited} (Ctrl-C cancels)`)
+    }, 1000)
+    timer.unref()
+    try {
+      return await authorize(url, context)
+    } finally {
+      clearInterval(timer)
+      stderr.write('\r\u001b[2K')
+    }
+  }
 }

@@ -302,8 +302,12 @@ describe('mcp-oauth session command errors', () => {
     if (!mcp) return
     const r = await cli(['login', `${serve!.ready.issuer}/not-mcp`])
     assert.equal(r.code, 1, r.stderr)
-    assert.match(r.stderr, /mcp-oauth login: /)
-    assert.match(r.stderr, /next: /)
+    assert.match(
+      r.stderr,
+      /mcp-oauth login: http:\/\/127\.0\.0\.1:\d+\/not-mcp answered HTTP 404 to an MCP request/,
+    )
+    assert.match(r.stderr, /next: Check the URL: it must be the MCP endpoint itself/)
+    assert.deepEqual(r.steps, [], 'no sign-in for a URL that is not an MCP endpoint')
   })
 
   it('plain http to a remote host is refused without --allow-http (exit 2, hint)', async () => {

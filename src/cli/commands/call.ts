@@ -12,6 +12,7 @@ import {
   expectPositionals,
   guard,
   type SessionOverrides,
+  showBrowserWait,
   usageError,
 } from '../session-command.ts'
 
@@ -65,6 +66,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     const flags = values as SessionFlags & { args?: string; compact?: boolean }
     const toolArgs = parseToolArgs(flags.args)
     const cli = await openSession(positionals[0], flags, io.stderr, overrides)
+    showBrowserWait(cli, io.stderr)
     try {
       const client = await connectClient(cli.session, cli.headers)
       try {

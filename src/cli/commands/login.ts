@@ -5,7 +5,14 @@
  */
 import type { CliIo } from '../main.ts'
 import { openSession, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
-import { EXIT_CODES, expectPositionals, guard, type SessionOverrides, signIn } from '../session-command.ts'
+import {
+  EXIT_CODES,
+  expectPositionals,
+  guard,
+  type SessionOverrides,
+  showBrowserWait,
+  signIn,
+} from '../session-command.ts'
 import { formatStatus } from './status.ts'
 
 /** Usage of `mcp-oauth login`. */
@@ -29,6 +36,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     expectPositionals('login', positionals, ['url'])
     const flags = values as SessionFlags
     const cli = await openSession(positionals[0], flags, io.stderr, overrides)
+    showBrowserWait(cli, io.stderr)
     try {
       io.stderr.write(`Signing in to ${cli.session.server}…\n`)
       await signIn(cli)

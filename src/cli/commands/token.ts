@@ -6,7 +6,14 @@
 import type { TokenSet } from '../../client/index.ts'
 import type { CliIo } from '../main.ts'
 import { openSession, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
-import { EXIT_CODES, expectPositionals, guard, type SessionOverrides, signIn } from '../session-command.ts'
+import {
+  EXIT_CODES,
+  expectPositionals,
+  guard,
+  type SessionOverrides,
+  showBrowserWait,
+  signIn,
+} from '../session-command.ts'
 
 /** Usage of `mcp-oauth token`. */
 export const usage = `Usage: mcp-oauth token <url> [options]
@@ -35,6 +42,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     const { values, positionals } = parseCommandArgs(args)
     expectPositionals('token', positionals, ['url'])
     const cli = await openSession(positionals[0], values as SessionFlags, io.stderr, overrides)
+    showBrowserWait(cli, io.stderr)
     try {
       // tokens() refreshes a token about to expire; a failed refresh leaves the old one, hence the check.
       let tokens = await cli.session.tokens()

@@ -11,6 +11,7 @@ import {
   expectPositionals,
   guard,
   type SessionOverrides,
+  showBrowserWait,
 } from '../session-command.ts'
 
 /** Usage of `mcp-oauth tools`. */
@@ -44,6 +45,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     expectPositionals('tools', positionals, ['url'])
     const flags = values as SessionFlags
     const cli = await openSession(positionals[0], flags, io.stderr, overrides)
+    showBrowserWait(cli, io.stderr)
     try {
       const client = await connectClient(cli.session, cli.headers)
       try {
