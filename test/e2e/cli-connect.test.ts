@@ -86,7 +86,7 @@ for (const era of ['modern', 'legacy'] as const) {
             client.callTool({ name: 'echo', arguments: { value: `n${i}` } }),
           ),
         )
-        many.forEach((r, i) => assert.equal(text(r), `{"value":"n${i}"}`))
+        for (const [i, r] of many.entries()) assert.equal(text(r), `{"value":"n${i}"}`)
 
         assert.equal(text(await client.callTool({ name: 'admin_op', arguments: {} })), 'admin ok')
         assert.equal(person.signIns, 2, 'one more sign-in for the step-up')
