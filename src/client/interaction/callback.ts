@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { AuthorizeContext } from '../authorizer.ts'
 
-/** The verdict on one callback. `wrong_state` leaves the flow waiting; `iss_*` end it; `error` carries the AS's error. */
+/** The verdict on one callback. `wrong_state` leaves the flow waiting; `iss_*` end it; `error` carries the AS's error. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-response-validation */
 export type CallbackVerdict =
   | { kind: 'code'; url: URL }
   | { kind: 'error'; url: URL; error: string; error_description: string | undefined }

@@ -11,12 +11,12 @@ import { hasDisplay, openBrowser } from './browser.ts'
 import { presentDeviceCode } from './device-code.ts'
 import { type LoopbackAuthorizer, type LoopbackOptions, loopbackAuthorizer } from './loopback.ts'
 import { promptForCallback } from './paste.ts'
-import { claimPrompt } from './rate-limit.ts'
+import { claimPrompt, type PromptPermit } from './rate-limit.ts'
 
 /** How the person is asked. @see https://www.rfc-editor.org/rfc/rfc8252 */
 export type InteractionMode = 'browser' | 'device' | 'paste' | 'none'
 
-/** Options of {@link chooseAuthorizer}. */
+/** Options of {@link chooseAuthorizer}. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface ChooseAuthorizerOptions extends Omit<LoopbackOptions, 'open' | 'log'> {
   /** Force a mode; default: decided from the display and the terminal. */
   mode?: InteractionMode | 'auto'
@@ -34,7 +34,7 @@ export interface ChooseAuthorizerOptions extends Omit<LoopbackOptions, 'open' | 
   output?: NodeJS.WritableStream & { isTTY?: boolean }
 }
 
-/** The authorizer {@link chooseAuthorizer} returns: which mode it picked, and its loopback listener. */
+/** The authorizer {@link chooseAuthorizer} returns: which mode it picked, and its loopback listener. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface ChosenAuthorizer extends Authorizer {
   redirectUri: () => Promise<string>
   readonly mode: InteractionMode
@@ -67,9 +67,10 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
   const open = async (url: URL, context: AuthorizeContext) => {
     if (headless) return
     if (options.store) {
+      // A store that cannot record the claim must not keep the person from signing in.
       const permit = await claimPrompt(options.store, context.resource, context.expectedIssuer, {
         ...(options.promptWindowMs !== undefined ? { windowMs: options.promptWindowMs } : {}),
-      })
+      }).catch((): PromptPermit => ({ allowed: true }))
       if (!permit.allowed) {
         const ago = Math.round((Date.now() - permit.lastAt) / 1000)
         log(`A browser tab for this sign-in was opened ${ago} s ago; not opening another. Use the URL above.`)

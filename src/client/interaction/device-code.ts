@@ -4,13 +4,13 @@
  */
 import type { DeviceCodePrompt } from '../authorizer.ts'
 
-/** Where the prompt is written (stderr by default). */
+/** Where the prompt is written (stderr by default). @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3 */
 export interface PromptOutput {
   write(text: string): unknown
   isTTY?: boolean
 }
 
-/** `m:ss` for a number of seconds. */
+/** `m:ss` for a number of seconds. @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3 */
 export function formatRemaining(seconds: number): string {
   const s = Math.max(0, Math.ceil(seconds))
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`

@@ -277,6 +277,35 @@ describe('loopbackAuthorizer', () => {
     }
   })
 
+  it('refuses an absolute-form request target (it must not pick the origin handed to the engine)', async () => {
+    const a = loopbackAuthorizer({ log: quiet, open: () => {} })
+    try {
+      const redirect = await a.redirectUri()
+      const flow = a.authorize(authUrl(redirect), context('abs'))
+      const u = new URL(redirect)
+      const head = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port: Number(u.port) })
+        let data = ''
+        socket.on('connect', () =>
+          socket.write(
+            `GET http://evil.example/callback?code=c&state=abs&iss=${encodeURIComponent(ISSUER)} HTTP/1.1\r\nHost: evil.example\r\n\r\n`,
+          ),
+        )
+        socket.on('data', (c) => {
+          data += c
+        })
+        socket.on('end', () => resolve(data))
+        socket.on('error', reject)
+      })
+      assert.match(head, /^HTTP\/1\.1 400/)
+      const ok = await rawGet(callback(redirect, { code: 'c', state: 'abs', iss: ISSUER }))
+      assert.equal(ok.status, 200)
+      assert.equal((await flow).origin, u.origin)
+    } finally {
+      await a.close()
+    }
+  })
+
   it('answers whoami to programs but not to web pages, and the relay only with its header', async () => {
     const a = loopbackAuthorizer({ log: quiet })
     try {

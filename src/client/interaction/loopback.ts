@@ -51,6 +51,7 @@ interface Pending {
 const IDLE_CLOSE_MS = 1500
 const RELAY_HOLD_MS = 25_000
 const RELAY_MEMORY_MS = 60_000
+const MAX_RELAYED_STATES = 64
 
 /** A loopback authorizer; `close()` frees the port at once. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface LoopbackAuthorizer extends Authorizer {
@@ -330,7 +331,9 @@ class LoopbackServer implements LoopbackAuthorizer {
   #handle(req: http.IncomingMessage, res: http.ServerResponse) {
     let url: URL
     try {
-      url = new URL(req.url ?? '/', this.#uri(this.#port ?? 0))
+      // Origin-form only: an absolute-form target must not choose the origin of the URL handed to the engine.
+      if (!req.url?.startsWith('/')) throw new Error('not origin-form')
+      url = new URL(req.url, this.#uri(this.#port ?? 0))
     } catch {
       return send(res, 400, page('Bad request', ['The request target was not understood.'], false))
     }
@@ -377,6 +380,9 @@ class LoopbackServer implements LoopbackAuthorizer {
     const state = url.searchParams.get('state') ?? ''
     if (!state || state.length > 1024 || this.#pending.has(state))
       return sendJson(res, 409, { error: 'state' })
+    if (!this.#relayStates.has(state) && this.#relayStates.size >= MAX_RELAYED_STATES) {
+      return sendJson(res, 429, { error: 'too many relayed sign-ins' })
+    }
     clearTimeout(this.#idleTimer)
     this.#relayStates.set(state, Date.now())
     if (url.searchParams.get('register') === '1') return sendJson(res, 204, undefined)

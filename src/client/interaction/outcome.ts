@@ -7,7 +7,7 @@ import { McpOAuthError, ProtocolViolationError, SPEC } from '../../shared/errors
 import type { CallbackVerdict } from './callback.ts'
 import { errorPage, issuerPage, malformedPage, successPage, wrongStatePage } from './pages.ts'
 
-/** The page to answer with, and the flow's result: a URL to hand to the engine, an error ending the flow, or nothing (keep waiting). */
+/** The page to answer with, and the flow's result: a URL to hand to the engine, an error ending the flow, or nothing (keep waiting). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-response-validation */
 export interface Outcome {
   status: number
   html: string
@@ -66,7 +66,7 @@ export function outcomeOf(verdict: CallbackVerdict, resource: string): Outcome {
   }
 }
 
-/** The error a flow ends with when its signal aborts. */
+/** The error a flow ends with when its signal aborts. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-response-validation */
 export function abortedError(reason: unknown): McpOAuthError {
   return new McpOAuthError('sign_in_aborted', 'the sign-in was cancelled', {
     spec: SPEC.rfc8252,

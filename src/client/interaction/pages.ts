@@ -22,12 +22,12 @@ const ESCAPES: Record<string, string> = {
   "'": '&#39;',
 }
 
-/** HTML-escape text from the outside world (error codes and descriptions come from the authorization server). */
+/** HTML-escape text from the outside world (error codes and descriptions come from the authorization server). @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c)
 }
 
-/** A page: `title` and `lines` are plain text and are escaped here. */
+/** A page: `title` and `lines` are plain text and are escaped here. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function page(title: string, lines: string[], ok: boolean): string {
   const colour = ok ? '#1a7f37' : '#cf222e'
   const body = lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('\n')
@@ -61,7 +61,7 @@ const ADVICE: Record<string, string> = {
   interaction_required: 'The authorization server needs you to interact with it. Start the sign-in again.',
 }
 
-/** Success: the code reached the application. */
+/** Success: the code reached the application. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function successPage(resource: string): string {
   return page(
     'Signed in',
@@ -72,7 +72,7 @@ export function successPage(resource: string): string {
   )
 }
 
-/** The AS answered with an error (shown only after `state` and `iss` passed). */
+/** The AS answered with an error (shown only after `state` and `iss` passed). @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function errorPage(error: string, description: string | undefined): string {
   const advice = ADVICE[error] ?? 'Start the sign-in again from your application.'
   const lines = [`The authorization server answered: ${error}.`]
@@ -81,7 +81,7 @@ export function errorPage(error: string, description: string | undefined): strin
   return page('Sign-in did not complete', lines, false)
 }
 
-/** A callback carrying a `state` that no sign-in in progress issued (a stale tab, a replay, a forgery). */
+/** A callback carrying a `state` that no sign-in in progress issued (a stale tab, a replay, a forgery). @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function wrongStatePage(): string {
   return page(
     'This sign-in link is not the one in progress',
@@ -93,7 +93,7 @@ export function wrongStatePage(): string {
   )
 }
 
-/** The response came from, or claims to come from, a different authorization server (RFC 9207 mix-up defence). */
+/** The response came from, or claims to come from, a different authorization server (RFC 9207 mix-up defence). @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function issuerPage(): string {
   return page(
     'Sign-in refused: unexpected authorization server',
@@ -105,12 +105,12 @@ export function issuerPage(): string {
   )
 }
 
-/** A malformed callback. */
+/** A malformed callback. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function malformedPage(reason: string): string {
   return page('Sign-in response not understood', [`The response was malformed (${reason}).`], false)
 }
 
-/** The callback was handed to a sibling mcp-oauth process that started this sign-in. */
+/** The callback was handed to a sibling mcp-oauth process that started this sign-in. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function relayedPage(): string {
   return page(
     'Sign-in response received',

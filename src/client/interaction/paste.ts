@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline/promises'
 import type { CallbackVerdict } from './callback.ts'
 
-/** Ask for callback URLs on `input`/`output` until `submit` accepts one or `signal` aborts. */
+/** Ask for callback URLs on `input`/`output` until `submit` accepts one or `signal` aborts. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export async function promptForCallback(options: {
   input: NodeJS.ReadableStream
   output: NodeJS.WritableStream

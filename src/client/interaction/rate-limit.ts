@@ -6,7 +6,7 @@
 import { TransportError } from '../../shared/errors.ts'
 import { storeKey, type TokenStore } from '../stores/store.ts'
 
-/** The verdict on one prompt. */
+/** The verdict on one prompt. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/security-considerations */
 export type PromptPermit = { allowed: true } | { allowed: false; lastAt: number; retryAfterMs: number }
 
 /** What is recorded per (resource, issuer). */

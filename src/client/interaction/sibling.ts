@@ -6,21 +6,21 @@
  */
 import http from 'node:http'
 
-/** Path of the identity probe. */
+/** Path of the identity probe. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export const WHOAMI_PATH = '/.mcp-oauth/whoami'
-/** Path of the relay long-poll. */
+/** Path of the relay long-poll. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export const RELAY_PATH = '/.mcp-oauth/relay'
-/** Header a relay request must carry; a web page cannot send it without a CORS preflight we never grant. */
+/** Header a relay request must carry; a web page cannot send it without a CORS preflight we never grant. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export const RELAY_HEADER = 'x-mcp-oauth-relay'
 
-/** What a sibling says about itself. */
+/** What a sibling says about itself. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface SiblingInfo {
   app: 'mcp-oauth'
   pid: number
   path: string
 }
 
-/** One small loopback GET with no connection pooling; resolves status and body, or rejects on error/timeout. */
+/** One small loopback GET with no connection pooling; resolves status and body, or rejects on error/timeout. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export function loopbackGet(
   host: string,
   port: number,
@@ -57,7 +57,7 @@ export function loopbackGet(
   })
 }
 
-/** Ask whatever listens on `port` whether it is an mcp-oauth callback server (within `timeoutMs`). */
+/** Ask whatever listens on `port` whether it is an mcp-oauth callback server (within `timeoutMs`). @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export async function probeSibling(
   host: string,
   port: number,
@@ -75,7 +75,7 @@ export async function probeSibling(
   }
 }
 
-/** Tell the sibling to keep callbacks for `state` (answered at once), so none is lost before the first long-poll. */
+/** Tell the sibling to keep callbacks for `state` (answered at once), so none is lost before the first long-poll. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export async function registerRelay(host: string, port: number, state: string): Promise<void> {
   const { status } = await loopbackGet(
     host,
@@ -89,7 +89,7 @@ export async function registerRelay(host: string, port: number, state: string): 
   if (status !== 204) throw new Error(`sibling answered ${status}`)
 }
 
-/** One relay long-poll: the callback URL, `undefined` when the sibling says "nothing yet", or a thrown error when it is gone. */
+/** One relay long-poll: the callback URL, `undefined` when the sibling says "nothing yet", or a thrown error when it is gone. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export async function pollRelay(
   host: string,
   port: number,

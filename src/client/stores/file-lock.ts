@@ -10,8 +10,9 @@ import { promises as fs } from 'node:fs'
 import { hostname } from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
 import { McpOAuthError, SPEC } from '../../shared/errors.ts'
+import { renameReplacing } from './rename.ts'
 
-/** What a lock file says. */
+/** What a lock file says. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface LockOwner {
   pid: number
   host: string
@@ -20,7 +21,7 @@ export interface LockOwner {
   expires: number
 }
 
-/** Options of {@link acquireFileLock}. */
+/** Options of {@link acquireFileLock}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface FileLockOptions {
   /** How long the lock survives its owner's silence (a dead owner on this host is detected at once). Default 30 s. */
   ttlMs?: number
@@ -29,7 +30,7 @@ export interface FileLockOptions {
   waitMs?: number
 }
 
-/** A held lock; `release` is idempotent. `lost` turns true if another process took the lock over. */
+/** A held lock; `release` is idempotent. `lost` turns true if another process took the lock over. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface HeldLock {
   release(): Promise<void>
   readonly lost: boolean
@@ -39,7 +40,7 @@ export interface HeldLock {
 const GUARD_STALE_MS = 2000
 const HOST = hostname()
 
-/** Whether `pid` is a living process on this host. */
+/** Whether `pid` is a living process on this host. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
@@ -50,7 +51,7 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Whether a lock's owner can be presumed gone. */
+/** Whether a lock's owner can be presumed gone. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export function isAbandoned(owner: LockOwner, now = Date.now()): boolean {
   if (owner.expires <= now) return true
   return owner.host === HOST && !pidAlive(owner.pid)
@@ -174,7 +175,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
         }
         const temp = `${path}.${nonce}.renew`
         await fs.writeFile(temp, ownerText(), { mode: 0o600 })
-        await fs.rename(temp, path)
+        await renameReplacing(temp, path)
       }).catch(() => {})
     },
     Math.max(Math.floor(ttlMs / 3), 50),

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { McpOAuthError, SPEC } from '../../shared/errors.ts'
 import { acquireFileLock } from './file-lock.ts'
 import type { SecretSource } from './keychain.ts'
+import { renameReplacing } from './rename.ts'
 import { deriveKeys, nameOf, seal, unseal } from './sealed.ts'
 import type { Release, SetResult, StoreEntry, TokenStore } from './store.ts'
 
@@ -22,7 +23,7 @@ export function defaultStoreDir(env: Record<string, string | undefined> = proces
   return join(homedir(), '.config', 'mcp-oauth')
 }
 
-/** Options of {@link FileStore}. */
+/** Options of {@link FileStore}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface FileStoreOptions {
   /** Directory of the store. Default {@link defaultStoreDir}. */
   dir?: string
@@ -328,7 +329,7 @@ async function writeAtomic(path: string, content: string): Promise<void> {
     await handle.close()
   }
   try {
-    await fs.rename(temp, path)
+    await renameReplacing(temp, path)
   } catch (error) {
     await fs.rm(temp, { force: true })
     throw error

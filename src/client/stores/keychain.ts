@@ -12,10 +12,10 @@ import { McpOAuthError, SPEC } from '../../shared/errors.ts'
 import { acquireFileLock } from './file-lock.ts'
 import type { Release, SetResult, StoreEntry, TokenStore } from './store.ts'
 
-/** The keychain service name every mcp-oauth entry is filed under. */
+/** The keychain service name every mcp-oauth entry is filed under. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export const KEYCHAIN_SERVICE = 'mcp-oauth'
 
-/** The part of `@napi-rs/keyring` used here (tests inject a fake). */
+/** The part of `@napi-rs/keyring` used here (tests inject a fake). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface KeyringModule {
   AsyncEntry: new (
     service: string,
@@ -33,7 +33,7 @@ export interface KeyringModule {
   ): Promise<Array<{ account: string; password: string }>>
 }
 
-/** Result of {@link probeKeychain}. */
+/** Result of {@link probeKeychain}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export type KeychainProbe = { usable: true } | { usable: false; reason: string }
 
 /**
@@ -121,12 +121,12 @@ function runProbe(timeoutMs: number, env: NodeJS.ProcessEnv): Promise<KeychainPr
   })
 }
 
-/** Load `@napi-rs/keyring`. */
+/** Load `@napi-rs/keyring`. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export async function loadKeyring(): Promise<KeyringModule> {
   return (await import('@napi-rs/keyring')) as unknown as KeyringModule
 }
 
-/** A place for one small secret (the file store's key). */
+/** A place for one small secret (the file store's key). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface SecretSource {
   get(account: string): Promise<string | null>
   set(account: string, secret: string): Promise<void>
@@ -167,7 +167,7 @@ export function keychainSecrets(keyring: KeyringModule, service = KEYCHAIN_SERVI
   }
 }
 
-/** Options of {@link KeychainStore}. */
+/** Options of {@link KeychainStore}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface KeychainStoreOptions {
   keyring: KeyringModule
   /** Directory for the cross-process lock files (no secrets are written there). */
@@ -224,8 +224,13 @@ export class KeychainStore implements TokenStore {
     } catch {}
     // Never silently dropped: keep the unreadable item under a new name and say so.
     const aside = `${key} corrupt-${new Date().toISOString()}`
-    await this.#entry(aside).setPassword(text, AbortSignal.timeout(OP_TIMEOUT_MS))
-    await this.#entry(key).deletePassword(AbortSignal.timeout(OP_TIMEOUT_MS))
+    try {
+      await this.#entry(aside).setPassword(text, AbortSignal.timeout(OP_TIMEOUT_MS))
+      await this.#entry(key).deletePassword(AbortSignal.timeout(OP_TIMEOUT_MS))
+    } catch {
+      this.#log(`mcp-oauth: the keychain entry "${key}" is unreadable and could not be moved aside`)
+      return undefined
+    }
     this.#log(
       `mcp-oauth: an unreadable keychain entry was moved aside to "${aside}"; you may need to sign in again`,
     )

@@ -17,7 +17,7 @@ import {
 } from './keychain.ts'
 import { MemoryStore, type TokenStore } from './store.ts'
 
-/** Options of {@link openStore}. */
+/** Options of {@link openStore}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface OpenStoreOptions {
   /** `auto` (default): keychain if usable, else file. */
   kind?: 'keychain' | 'file' | 'memory' | 'auto'

@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
 
-/** A sealed box as stored on disk (base64url fields). */
+/** A sealed box as stored on disk (base64url fields). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface SealedBox {
   v: 1
   alg: 'A256GCM'
@@ -23,7 +23,7 @@ export function deriveKeys(master: Uint8Array): { entries: Buffer; names: Buffer
   }
 }
 
-/** A file-name-safe identifier of `key` that does not reveal it. */
+/** A file-name-safe identifier of `key` that does not reveal it. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export function nameOf(namesKey: Buffer, key: string): string {
   return createHmac('sha256', namesKey).update(key, 'utf8').digest('hex').slice(0, 40)
 }
