@@ -6,14 +6,17 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it, type TestContext } from 'node:test'
 import { Client } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { importJWK, SignJWT } from 'jose'
 import type { Browser, Page } from 'playwright-core'
 import { completeSignIn, launchChromium, type SignInStep } from '../../scripts/consent-page.ts'
+import { FileStore, storeKey } from '../../src/client/index.ts'
 import { chromiumAvailable, need } from '../support/environment.ts'
 import { freePort, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
 
@@ -106,6 +109,41 @@ after(async () => {
 function ready(t: TestContext): string | undefined {
   if (!need(t, 'chromium', chromiumAvailable())) return undefined
   return serve!.ready.mcp
+}
+
+interface StoredSession {
+  client_id: string
+  tokens: { refresh_token: string }
+  dpop_jwk: Record<string, string>
+}
+
+/** The current session of `mcp` in the file store (read with the store's own key file, as the CLI does). */
+async function storedSession(mcp: string): Promise<StoredSession> {
+  const store = new FileStore({ dir: join(dir, 'store'), log: () => {} })
+  const pointer = await store.get<{ key: string }>(storeKey.current(mcp))
+  return (await store.get<StoredSession>(pointer!.value.key))!.value
+}
+
+/** A refresh_token grant with a DPoP proof made from the session's key (RFC 9449 §4). */
+async function refreshAtServer(s: StoredSession): Promise<{ status: number; error?: string }> {
+  const endpoint = `${serve!.ready.issuer}/token`
+  const key = await importJWK(s.dpop_jwk, 'ES256')
+  const { d: _d, ...publicJwk } = s.dpop_jwk
+  const proof = await new SignJWT({ htm: 'POST', htu: endpoint, jti: randomUUID() })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk })
+    .setIssuedAt()
+    .sign(key)
+  const response = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: s.tokens.refresh_token,
+      client_id: s.client_id,
+    }),
+  })
+  const body = (await response.json()) as { error?: string }
+  return { status: response.status, ...(body.error ? { error: body.error } : {}) }
 }
 
 describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: false }, () => {
@@ -261,9 +299,14 @@ describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: fa
   it('logout revokes, then status says signed out (exit 3)', async (t) => {
     const mcp = ready(t)
     if (!mcp) return
+    const stored = await storedSession(mcp)
     const r = await cli(['logout', mcp])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /revoked the refresh token/)
+    // Check it at the authorization server: the refresh token (sent with a valid DPoP proof of its key) is dead.
+    const refused = await refreshAtServer(stored)
+    assert.equal(refused.status, 400)
+    assert.equal(refused.error, 'invalid_grant')
     const s = await cli(['status', mcp])
     assert.equal(s.code, 3)
     assert.match(s.stdout, /not signed in \(run: mcp-oauth login /)
