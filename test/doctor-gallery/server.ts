@@ -55,6 +55,8 @@ export interface TlsMaterial {
   cert: string
 }
 
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
 interface Code {
   client_id: string
   redirect_uri: string
@@ -93,6 +95,11 @@ export async function startGalleryServer(defects: Defects = {}, tls?: TlsMateria
   const signingKey = randomBytes(32)
   const clients = new Map<string, { client_name: string; redirect_uris: string[]; rat: string }>()
   const codes = new Map<string, Code>()
+  /** Device codes by device_code: who asked, for what, and whether the person approved (RFC 8628). */
+  const devices = new Map<
+    string,
+    { client_id: string; user_code: string; scope: string; resource: string; approved: boolean }
+  >()
   const refreshTokens = new Map<string, { client_id: string; scope: string; resource: string }>()
   const log: string[] = []
   const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }) : createHttpServer()
@@ -116,8 +123,9 @@ export async function startGalleryServer(defects: Defects = {}, tls?: TlsMateria
     authorization_endpoint: `${origin}/authorize`,
     token_endpoint: `${origin}/token`,
     ...(d.noRegistrationEndpoint ? {} : { registration_endpoint: `${origin}/register` }),
+    device_authorization_endpoint: `${origin}/device`,
     response_types_supported: ['code'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    grant_types_supported: ['authorization_code', 'refresh_token', DEVICE_GRANT],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['none'],
     scopes_supported: scopes,
@@ -293,6 +301,13 @@ export async function startGalleryServer(defects: Defects = {}, tls?: TlsMateria
       const aud = c.resource && d.trailingSlash ? resource : c.resource || resource
       return json(res, 200, await issueTokens(c.client_id, scope.join(' '), aud, refresh))
     }
+    if (grant === DEVICE_GRANT) {
+      const dc = devices.get(p.get('device_code') ?? '')
+      if (!dc || dc.client_id !== p.get('client_id')) return json(res, 400, { error: 'invalid_grant' })
+      if (!dc.approved) return json(res, 400, { error: 'authorization_pending' })
+      devices.delete(p.get('device_code') ?? '')
+      return json(res, 200, await issueTokens(dc.client_id, dc.scope, dc.resource || url, true))
+    }
     if (grant === 'refresh_token') {
       const rt = refreshTokens.get(p.get('refresh_token') ?? '')
       refreshTokens.delete(p.get('refresh_token') ?? '')
@@ -328,6 +343,34 @@ export async function startGalleryServer(defects: Defects = {}, tls?: TlsMateria
         return void res.end()
       }
       if (req.method === 'GET' && u.pathname === '/authorize') return authorize(u, res)
+      if (req.method === 'POST' && u.pathname === '/device') {
+        const p = new URLSearchParams(await readBody(req))
+        if (!clients.has(p.get('client_id') ?? '')) return json(res, 401, { error: 'invalid_client' })
+        const device_code = randomBytes(16).toString('base64url')
+        const user_code = randomBytes(4).toString('hex').toUpperCase()
+        devices.set(device_code, {
+          client_id: p.get('client_id')!,
+          user_code,
+          scope: (p.get('scope') ?? 'mcp:read').replace(/\s*offline_access/, ''),
+          resource: p.get('resource') ?? '',
+          approved: false,
+        })
+        return json(res, 200, {
+          device_code,
+          user_code,
+          verification_uri: `${origin}/device/verify`,
+          verification_uri_complete: `${origin}/device/verify?user_code=${user_code}`,
+          expires_in: 120,
+          interval: 1,
+        })
+      }
+      if (req.method === 'GET' && u.pathname === '/device/verify') {
+        // The person's approval, at once: the gallery has no login page.
+        const entry = [...devices.values()].find((x) => x.user_code === u.searchParams.get('user_code'))
+        if (!entry) return json(res, 404, { error: 'unknown user_code' })
+        entry.approved = true
+        return json(res, 200, { approved: true })
+      }
       if (req.method === 'POST' && u.pathname === '/token') return token(req, res)
       return json(res, 404, { error: 'not_found' })
     }

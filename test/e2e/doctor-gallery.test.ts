@@ -136,6 +136,39 @@ describe('doctor gallery: the healthy server', () => {
     assert.doesNotMatch(text, /eyJ[\w-]+\.[\w-]+\.[\w-]+/, 'no JWT in the output')
   })
 
+  it('--login --device-code in a spawned process: the person approves the code it prints', async () => {
+    const child = spawn(
+      process.execPath,
+      ['bin/mcp-oauth.js', 'doctor', server.url, '--login', '--device-code', '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let out = ''
+    let err = ''
+    const approvals = new Map<string, Promise<number>>()
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString()
+      // Every code it shows (the sign-in, then the step-up) is approved, as the person would.
+      for (const m of err.matchAll(/Or open (\S+\/device\/verify\?user_code=\w+)/g)) {
+        if (!approvals.has(m[1]!))
+          approvals.set(
+            m[1]!,
+            fetch(m[1]!).then((r) => r.status),
+          )
+      }
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    assert.deepEqual(await Promise.all(approvals.values()), [200, 200], err)
+    assert.equal(code, 0, `${out}\n${err}`)
+    const report = JSON.parse(out) as Report
+    assert.deepEqual(problems(report), [])
+    for (const id of ['login.sign_in', 'token.accepted', 'token.audience', 'refresh.works', 'stepup.retry'])
+      assert.equal(report.checks.find((c) => c.id === id)?.status, 'pass', id)
+    assert.doesNotMatch(out + err, /eyJ[\w-]+\.[\w-]+\.[\w-]+/)
+  })
+
   it('the spawned binary exits 0 for the healthy server and 1 for a broken one', async () => {
     const broken = await startGalleryServer({ pathIssuerAtRoot: true })
     try {

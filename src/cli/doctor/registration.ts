@@ -110,6 +110,10 @@ export function checkDcrOutcome(outcome: DcrOutcome): Check {
       })
     }
     default: {
+      const title =
+        outcome.kind === 'registered'
+          ? 'DCR accepts a native loopback client'
+          : "DCR accepts the sign-in's client"
       const how =
         outcome.kind === 'registered'
           ? `test client ${outcome.client_id} registered`
