@@ -302,7 +302,7 @@ describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: fa
     const stored = await storedSession(mcp)
     const r = await cli(['logout', mcp])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stderr, /revoked the refresh token/)
+    assert.match(r.stderr, /the authorization server revoked the (refresh token|tokens)/)
     // Check it at the authorization server: the refresh token (sent with a valid DPoP proof of its key) is dead.
     const refused = await refreshAtServer(stored)
     assert.equal(refused.status, 400)
