@@ -8,10 +8,10 @@ import { fork } from 'node:child_process'
 import http from 'node:http'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 
-const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 500)
+const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 400)
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 300)
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 8)
-const MAX_ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15)
+const MAX_ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 40)
 /** Measuring stops starting new rounds after this long, so a slow machine still finishes in about a minute. */
 const BUDGET_MS = Number(process.env['BENCH_BUDGET_MS'] ?? 40_000)
 
