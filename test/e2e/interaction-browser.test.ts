@@ -13,6 +13,7 @@ import { after, before, describe, it, type TestContext } from 'node:test'
 import * as oauth from 'oauth4webapi'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import type { AuthorizeContext } from '../../src/client/authorizer.ts'
+import { authorizedFetch, createSession } from '../../src/client/index.ts'
 import { chooseAuthorizer } from '../../src/client/interaction/choose.ts'
 import { loopbackAuthorizer } from '../../src/client/interaction/loopback.ts'
 import {
@@ -20,6 +21,7 @@ import {
   startTestAuthorizationServer,
   type TestAuthorizationServer,
 } from '../../src/client/interaction/testing/authorization-server.test-helper.ts'
+import { startTestMcpServer } from '../../src/client/interaction/testing/mcp-server.test-helper.ts'
 import { actAsPerson as drivePerson } from '../../src/client/interaction/testing/person.test-helper.ts'
 import { FileStore } from '../../src/client/stores/file-store.ts'
 import { storeKey } from '../../src/client/stores/store.ts'
@@ -304,6 +306,57 @@ describe('sign-in in a real browser through the loopback authorizer', () => {
       assert.equal(as.stats.deviceGrants, 1)
     } finally {
       await authorizer.close()
+    }
+  })
+})
+
+describe('the engine with chooseAuthorizer on a machine without a display', () => {
+  it('signs in through the device grant, approved in the browser, then calls the server', {
+    timeout: 90_000,
+  }, async (t) => {
+    if (skipWithoutChromium(t)) return
+    const mcp = await startTestMcpServer()
+    const engineAs = await startTestAuthorizationServer({ redirectUris: [redirect], resource: mcp.url })
+    mcp.setIssuer(engineAs.issuer)
+    const output = new PassThrough() as PassThrough & { isTTY?: boolean }
+    let printed = ''
+    const approvals: Promise<void>[] = []
+    output.on('data', (c) => {
+      printed += c
+      const shown = /Or open (\S+)/.exec(printed)?.[1]
+      if (shown && approvals.length === 0) approvals.push(actAsPerson(new URL(shown)))
+    })
+    const engineDir = await fs.mkdtemp(join(tmpdir(), 'mcp-oauth-device-'))
+    const authorizer = chooseAuthorizer({ env: {}, platform: 'linux', output, input: new PassThrough() })
+    try {
+      const session = createSession({
+        serverUrl: mcp.url,
+        store: new FileStore({ dir: engineDir, log: () => {} }),
+        authorizer,
+        identity: {
+          client_name: 'mcp-oauth test',
+          preRegistered: { client_id: engineAs.clientId, token_endpoint_auth_method: 'none' },
+        },
+        dpop: 'never',
+      })
+      const res = await authorizedFetch(session)(mcp.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      })
+      assert.equal(res.status, 200)
+      await res.text()
+      await Promise.all(approvals)
+      assert.equal(approvals.length, 1, 'the device code was shown and approved once')
+      assert.equal(engineAs.stats.deviceGrants, 1)
+      assert.equal(engineAs.stats.codeGrants, 0, 'no browser redirect flow was used')
+      assert.equal(mcp.stats.authorized, 1)
+      assert.equal((await session.status()).signed_in, true)
+    } finally {
+      await authorizer.close()
+      await engineAs.close()
+      await mcp.close()
+      await fs.rm(engineDir, { recursive: true, force: true })
     }
   })
 })

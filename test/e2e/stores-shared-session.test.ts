@@ -10,14 +10,11 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, describe, it, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { authorizedFetch, createSession } from '../../src/client/index.ts'
 import { loopbackAuthorizer } from '../../src/client/interaction/loopback.ts'
@@ -26,6 +23,10 @@ import {
   startTestAuthorizationServer,
   type TestAuthorizationServer,
 } from '../../src/client/interaction/testing/authorization-server.test-helper.ts'
+import {
+  startTestMcpServer,
+  type TestMcpServer,
+} from '../../src/client/interaction/testing/mcp-server.test-helper.ts'
 import { actAsPerson } from '../../src/client/interaction/testing/person.test-helper.ts'
 import { FileStore } from '../../src/client/stores/file-store.ts'
 import { storeKey } from '../../src/client/stores/store.ts'
@@ -99,54 +100,22 @@ if (role) {
   let browser: Browser | undefined
   let page: Page
   let as: TestAuthorizationServer
-  let mcp: http.Server
+  let mcp: TestMcpServer
   let serverUrl: string
   let port: number
-  const mcpStats = { authorized: 0, rejected: 0 }
   const dirs: string[] = []
 
   before(async () => {
     if (!chromiumAvailable()) return
     port = await freePort()
-    let issuer = ''
-    let jwks: ReturnType<typeof createRemoteJWKSet> | undefined
-    mcp = http.createServer(async (req, res) => {
-      const prm = `/.well-known/oauth-protected-resource/mcp`
-      if (req.url === prm) {
-        res.writeHead(200, { 'content-type': 'application/json' })
-        return res.end(
-          JSON.stringify({
-            resource: serverUrl,
-            authorization_servers: [issuer],
-            scopes_supported: ['mcp:tools'],
-          }),
-        )
-      }
-      const auth = req.headers.authorization ?? ''
-      const challenge = `Bearer resource_metadata="${new URL(prm, serverUrl).href}", scope="mcp:tools"`
-      try {
-        jwks ??= createRemoteJWKSet(new URL(`${issuer}/jwks`))
-        if (!auth.startsWith('Bearer ')) throw new Error('no token')
-        await jwtVerify(auth.slice(7), jwks, { issuer, audience: serverUrl })
-      } catch {
-        mcpStats.rejected++
-        res.writeHead(401, { 'www-authenticate': auth ? `${challenge}, error="invalid_token"` : challenge })
-        return res.end()
-      }
-      mcpStats.authorized++
-      for await (const _ of req) {
-      }
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: [] } }))
-    })
-    await new Promise<void>((r) => mcp.listen(0, '127.0.0.1', r))
-    serverUrl = `http://127.0.0.1:${(mcp.address() as AddressInfo).port}/mcp`
+    mcp = await startTestMcpServer()
+    serverUrl = mcp.url
     as = await startTestAuthorizationServer({
       redirectUris: [`http://127.0.0.1:${port}/callback`],
       resource: serverUrl,
       accessTokenTtl: 5,
     })
-    issuer = as.issuer
+    mcp.setIssuer(as.issuer)
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
     page = await (await browser.newContext()).newPage()
   })
@@ -154,8 +123,7 @@ if (role) {
   after(async () => {
     await browser?.close()
     await as?.close()
-    mcp?.closeAllConnections()
-    await new Promise((r) => (mcp ? mcp.close(r) : r(undefined)))
+    await mcp?.close()
     for (const d of dirs) await fs.rm(d, { recursive: true, force: true })
   })
 
