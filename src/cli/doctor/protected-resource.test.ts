@@ -80,6 +80,18 @@ describe('checkProtectedResource (from trace steps)', () => {
     assert.equal(find(checks, 'prm.found')?.status, 'pass')
   })
 
+  it('matches a resource_metadata URL with a query to its trace step (traces drop the query)', () => {
+    const checks = checkProtectedResource(
+      facts({
+        resourceMetadataUrl: `${PRM_PATH}?tenant=a`,
+        steps: [step('protected-resource-metadata', PRM_PATH, 200, 'ok')],
+        result: result('https://auth.example.com/tenant1'),
+      }),
+    )
+    assert.equal(find(checks, 'prm.url.challenge')?.status, 'pass')
+    assert.equal(find(checks, 'prm.url.path'), undefined)
+  })
+
   it('warns on metadata behind authentication and fails when there is none (legacy)', () => {
     const checks = checkProtectedResource(
       facts({

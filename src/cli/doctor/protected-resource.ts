@@ -11,7 +11,7 @@ import {
   protectedResourceMetadataUrls,
 } from '../../shared/protected-resource.ts'
 import { canonicalResource, resourceCovers, sameResource } from '../../shared/resource.ts'
-import type { Exchange } from './network.ts'
+import { type Exchange, safe } from './network.ts'
 import { type Check, check, SPECS } from './report.ts'
 import { connectionCheck } from './tls.ts'
 
@@ -72,16 +72,18 @@ export function checkProtectedResource(facts: DiscoveryFacts): Check[] {
     protectedResourceMetadataUrls(facts.server).length === 2
       ? protectedResourceMetadataUrls(facts.server)
       : [undefined, protectedResourceMetadataUrls(facts.server)[0]]
+  // Trace steps and exchanges carry URLs without query or fragment; compare in that form.
+  const rm = facts.resourceMetadataUrl ? safe(facts.resourceMetadataUrl) : undefined
   const candidates: { id: string; url: string; label: string }[] = []
   if (facts.resourceMetadataUrl)
     candidates.push({
       id: 'prm.url.challenge',
-      url: facts.resourceMetadataUrl,
+      url: rm!,
       label: 'resource_metadata URL',
     })
-  if (pathUrl && pathUrl !== facts.resourceMetadataUrl)
+  if (pathUrl && pathUrl !== rm)
     candidates.push({ id: 'prm.url.path', url: pathUrl, label: 'PRM well-known URL (path-inserted)' })
-  if (rootUrl && rootUrl !== facts.resourceMetadataUrl)
+  if (rootUrl && rootUrl !== rm)
     candidates.push({ id: 'prm.url.root', url: rootUrl, label: 'PRM well-known URL (root)' })
   const found = facts.result?.prmUrl
   for (const c of candidates) {
