@@ -212,3 +212,39 @@ describe('hostile input (property-based)', () => {
     )
   })
 })
+
+describe('path-less resource and cors: false', () => {
+  it('serves metadata at the root and points challenges there; without cors, preflights are not special', async () => {
+    const as = await testIssuer()
+    const rs = createResourceServer({
+      resource: 'https://mcp.example.com/',
+      authorizationServers: [as.issuer],
+      verifier: jwtVerifier({ issuer: as.issuer, keys: as.jwks }),
+      cors: false,
+    })
+    assert.equal(rs.resource, 'https://mcp.example.com')
+    assert.equal(rs.metadataUrl, 'https://mcp.example.com/.well-known/oauth-protected-resource')
+    const meta = await rs.handle(new Request(rs.metadataUrl), () => new Response('no'))
+    assert.equal(meta.status, 200)
+    const r = await rs.handle(
+      new Request('https://mcp.example.com/', { method: 'POST', body: '{}' }),
+      () => new Response('no'),
+    )
+    assert.equal(r.status, 401)
+    assert.equal(challengeOf(r)['resource_metadata'], rs.metadataUrl)
+    const pre = await rs.handle(
+      new Request('https://mcp.example.com/', { method: 'OPTIONS' }),
+      () => new Response('no'),
+    )
+    assert.equal(pre.status, 401)
+    const ok = await rs.handle(
+      new Request('https://mcp.example.com/', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await as.mint({ aud: 'https://mcp.example.com' })}` },
+      }),
+      () => new Response('yes'),
+    )
+    assert.equal(await ok.text(), 'yes')
+    assert.equal(ok.headers.get('access-control-allow-origin'), null)
+  })
+})
