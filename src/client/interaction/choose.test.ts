@@ -46,7 +46,7 @@ describe('pickMode', () => {
 })
 
 describe('chooseAuthorizer', () => {
-  it('opens at most one browser tab per session per window, across authorizers sharing a store', async () => {
+  it('opens at most one unanswered browser tab per session per window, across authorizers sharing a store', async () => {
     const store = new MemoryStore()
     const opened: string[] = []
     const make = () =>
@@ -71,6 +71,13 @@ describe('chooseAuthorizer', () => {
       assert.equal(await answer(ra, 'A'), 200)
       assert.equal(await answer(rb, 'B'), 200)
       await Promise.all([flowA, flowB])
+      // A completed sign-in lifts the limit: a deliberate new sign-in opens the browser again.
+      const rc = await a.redirectUri()
+      const flowC = a.authorize(new URL(`${ISSUER}/authorize?c`), ctx('C'))
+      await new Promise((r) => setTimeout(r, 50))
+      assert.deepEqual(opened, [`${ISSUER}/authorize?a`, `${ISSUER}/authorize?c`])
+      assert.equal(await answer(rc, 'C'), 200)
+      await flowC
     } finally {
       await a.close()
       await b.close()

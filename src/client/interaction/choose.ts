@@ -11,7 +11,7 @@ import { hasDisplay, openBrowser } from './browser.ts'
 import { presentDeviceCode } from './device-code.ts'
 import { type LoopbackAuthorizer, type LoopbackOptions, loopbackAuthorizer } from './loopback.ts'
 import { promptForCallback } from './paste.ts'
-import { claimPrompt, type PromptPermit } from './rate-limit.ts'
+import { claimPrompt, type PromptPermit, releasePrompt } from './rate-limit.ts'
 
 /** How the person is asked. @see https://www.rfc-editor.org/rfc/rfc8252 */
 export type InteractionMode = 'browser' | 'device' | 'paste' | 'none'
@@ -102,7 +102,15 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
           },
         )
       }
-      if (!headless) return await loopback.authorize(url, context)
+      if (!headless) {
+        const callback = await loopback.authorize(url, context)
+        // The limit is against storms of unanswered tabs: a completed sign-in lifts it, so a deliberate
+        // logout-and-login within the minute opens the browser again.
+        if (options.store && callback.searchParams.has('code')) {
+          await releasePrompt(options.store, context.resource, context.expectedIssuer).catch(() => {})
+        }
+        return callback
+      }
       // Headless terminal: the listener still runs (an SSH port forward reaches it) while the person may paste.
       const stopPrompt = new AbortController()
       const flow = loopback.authorize(url, context)

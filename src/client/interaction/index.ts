@@ -13,4 +13,4 @@ export {
 } from './choose.ts'
 export { formatRemaining, presentDeviceCode } from './device-code.ts'
 export { type LoopbackAuthorizer, type LoopbackOptions, loopbackAuthorizer } from './loopback.ts'
-export { claimPrompt, isTransientError, type PromptPermit } from './rate-limit.ts'
+export { claimPrompt, isTransientError, type PromptPermit, releasePrompt } from './rate-limit.ts'

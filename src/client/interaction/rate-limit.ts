@@ -40,6 +40,14 @@ export async function claimPrompt(
 }
 
 /**
+ * Forget the last prompt for (resource, issuer), after a sign-in completed through it.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/security-considerations
+ */
+export async function releasePrompt(store: TokenStore, resource: string, issuer: string): Promise<void> {
+  await store.delete(storeKey.prompt(resource, issuer))
+}
+
+/**
  * Whether an error is transient (network, timeout): never a reason to ask the person to sign in again.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
