@@ -98,6 +98,15 @@ describe('doctor against hostile or plain servers', () => {
     }
   })
 
+  it('a plain-http public URL is a finding, without a request to it', async () => {
+    const { code, report } = await doctor('http://mcp.example.invalid/mcp')
+    assert.equal(code, 1)
+    assert.deepEqual(
+      report.checks.map((c) => [c.id, c.status]),
+      [['server.https', 'fail']],
+    )
+  })
+
   it('an unreachable server: one failing check naming the cause', async () => {
     const s = await serve(() => {})
     const url = s.url

@@ -72,7 +72,8 @@ export async function runDoctorCommand(args: string[], io: CliIo, hooks: DoctorH
     })
   } else {
     // Validates the URL and applies --ca-file and proxy settings exactly as a session would.
-    cli = await openSession(positionals[0], { ...flags, store: 'memory' }, io.stderr)
+    // A plain-http public URL is a finding for the report (as.https / server.https), not a usage error here.
+    cli = await openSession(positionals[0], { ...flags, store: 'memory', 'allow-http': true }, io.stderr)
     await cli.close()
   }
   const base = cli.session.options

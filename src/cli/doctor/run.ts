@@ -12,7 +12,7 @@ import type { Session } from '../../client/session.ts'
 import { MemoryStore } from '../../client/stores/store.ts'
 import { DiscoveryTrace } from '../../client/trace.ts'
 import { McpOAuthError, OAuthResponseError } from '../../shared/errors.ts'
-import { canonicalResource } from '../../shared/resource.ts'
+import { canonicalResource, isLoopbackUrl } from '../../shared/resource.ts'
 import { checkAuthorizationServer } from './authorization-server.ts'
 import { checkChallenge } from './challenge.ts'
 import { type CorsProbe, checkCors } from './cors.ts'
@@ -54,6 +54,19 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
   const progress = o.progress ?? (() => {})
   const base = o.fetch ?? globalThis.fetch
 
+  if (server.startsWith('http:') && !isLoopbackUrl(server) && !o.allowHttp) {
+    checks.push(
+      check(
+        'server.https',
+        'fail',
+        'MCP server over https',
+        SPECS.mcpSecurity,
+        `${server} is plain http on a non-loopback host: clients refuse to send tokens to it`,
+        { fix: 'Serve the MCP endpoint over https (http is only acceptable on loopback).' },
+      ),
+    )
+    return buildReport(server, checks)
+  }
   progress(`requesting ${server} without a token`)
   const first = await postMcp(
     server,
