@@ -81,6 +81,19 @@ describe('doctor gallery: one defect each', () => {
     })
   }
 
+  it('with --login, a registration refused with 403 is named at sign-in', async () => {
+    const server = await startGalleryServer({ dcrAllowlist: true })
+    try {
+      const { code, report } = await doctor(server.url, ['--login'])
+      const c = report.checks.find((x) => x.id === 'login.sign_in')
+      assert.equal(c?.status, 'fail')
+      assert.equal(c?.diagnosis, 'dcr_allowlisted')
+      assert.equal(code, 1)
+    } finally {
+      await server.close()
+    }
+  })
+
   it('warns about error="invalid_token" on a request that sent no token (RFC 6750 §3.1)', async () => {
     const server = await startGalleryServer({ invalidTokenWithoutToken: true })
     try {
