@@ -98,6 +98,20 @@ describe('FileStore', () => {
     assert.equal(await store.get('k'), undefined)
   })
 
+  it('moves an unreadable entry aside (here: a directory where the file should be)', async () => {
+    const dir = await tempDir()
+    const lines: string[] = []
+    const store = new FileStore({ dir, log: (l) => lines.push(l) })
+    await store.set('k', 1)
+    const [file] = (await fs.readdir(join(dir, 'entries'))).filter((f) => f.endsWith('.json'))
+    await fs.rm(join(dir, 'entries', file!))
+    await fs.mkdir(join(dir, 'entries', file!))
+    assert.equal(await store.get('k'), undefined)
+    assert.ok(lines.some((l) => l.includes('EISDIR')))
+    assert.ok((await fs.readdir(join(dir, 'entries'))).some((n) => n.startsWith(`${file}.corrupt-`)))
+    assert.deepEqual(await store.set('k', 2, 0), { ok: true, generation: 1 })
+  })
+
   it('survives a damaged key file and a damaged store description', async () => {
     const dir = await tempDir()
     const lines: string[] = []
