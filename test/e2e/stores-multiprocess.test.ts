@@ -97,7 +97,7 @@ if (role) {
   })
 
   describe('FileStore shared by several processes', () => {
-    it('loses no update under compare-and-swap or lock() with 4 processes', async () => {
+    it('loses no update under compare-and-swap or lock() with 4 processes', async (t) => {
       const dir = await tempDir()
       // Create the key first so the workers also race on reads of an existing store, not only on creation.
       await new FileStore({ dir, log: () => {} }).set('warmup', true)
@@ -110,6 +110,9 @@ if (role) {
       assert.equal((await store.get('cas counter'))?.generation, 4 * rounds)
       assert.equal((await store.get('locked counter'))?.value, 4 * rounds)
       const conflicts = outs.reduce((sum, o) => sum + (JSON.parse(o) as { conflicts: number }).conflicts, 0)
+      t.diagnostic(
+        `4 processes x ${rounds} rounds: ${conflicts} compare-and-swap conflicts detected and retried`,
+      )
       // Conflicts happened (the processes really raced) and every one was detected and retried.
       assert.ok(conflicts > 0, 'expected some compare-and-swap conflicts between 4 processes')
     })
