@@ -146,6 +146,33 @@ describe('chooseAuthorizer', () => {
     }
   })
 
+  it('with --no-browser (paste) and no terminal, prints the URL and waits on the loopback listener', async () => {
+    const output = sink()
+    const opened: string[] = []
+    const a = chooseAuthorizer({
+      mode: 'paste',
+      env: { DISPLAY: ':0' },
+      platform: 'linux',
+      output,
+      input: sink(false),
+      openUrl: (u) => {
+        opened.push(u.href)
+      },
+    })
+    try {
+      assert.equal(a.preferDeviceCode, undefined)
+      const redirect = await a.redirectUri()
+      const flow = a.authorize(new URL(`${ISSUER}/authorize?p`), ctx('P'))
+      await new Promise((r) => setTimeout(r, 20))
+      assert.match(output.text(), /authorize\?p/)
+      assert.deepEqual(opened, [], 'no browser was opened')
+      assert.equal(await answer(redirect, 'P'), 200)
+      assert.equal((await flow).searchParams.get('code'), 'c')
+    } finally {
+      await a.close()
+    }
+  })
+
   it('never prompts when interaction is turned off', async () => {
     const a = chooseAuthorizer({ mode: 'none', output: sink() })
     await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) =>

@@ -88,7 +88,9 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     redirectUri: loopback.redirectUri,
     ...(mode === 'device' ? { preferDeviceCode: true } : {}),
     async authorize(url, context) {
-      if (mode === 'none' || (headless && !input.isTTY)) {
+      // An explicit `paste` (--no-browser) without a terminal still prints the URL and waits on the loopback
+      // listener: the person opens the URL in a browser on this machine.
+      if (mode === 'none' || (mode === 'device' && !input.isTTY)) {
         throw new InteractionRequiredError(
           'interaction_required',
           `signing in to ${context.resource} needs a person`,
@@ -102,7 +104,7 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
           },
         )
       }
-      if (!headless) {
+      if (!headless || !input.isTTY) {
         const callback = await loopback.authorize(url, context)
         // The limit is against storms of unanswered tabs: a completed sign-in lifts it, so a deliberate
         // logout-and-login within the minute opens the browser again.
