@@ -180,6 +180,21 @@ export async function startGalleryServer(defects: Defects = {}, tls?: TlsMateria
   }
 
   async function mcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!d.noCors) {
+      res.setHeader('access-control-allow-origin', '*')
+      res.setHeader('access-control-expose-headers', 'WWW-Authenticate, Mcp-Session-Id')
+    }
+    if (req.method === 'OPTIONS') {
+      if (!d.noCors) {
+        res.setHeader('access-control-allow-methods', 'POST, GET, DELETE')
+        res.setHeader(
+          'access-control-allow-headers',
+          'authorization, content-type, mcp-protocol-version, mcp-session-id',
+        )
+      }
+      res.writeHead(204)
+      return void res.end()
+    }
     if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' })
     const auth = await verify(req)
     const body = JSON.parse((await readBody(req)) || '{}') as {

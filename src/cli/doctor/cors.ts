@@ -3,6 +3,7 @@
  * metadata when the response allows its origin.
  * @see https://fetch.spec.whatwg.org/#http-cors-protocol
  */
+import type { McpCorsProbe } from './network.ts'
 import { type Check, check, SPECS } from './report.ts'
 
 /** One CORS probe's outcome. */
@@ -46,4 +47,55 @@ export function checkCors(probes: readonly CorsProbe[], origin: string): Check[]
       },
     )
   })
+}
+
+const listHas = (list: string | undefined, name: string) =>
+  (list ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((x) => x.trim())
+    .includes(name)
+
+/**
+ * CORS at the MCP endpoint: the preflight must allow the origin and the `Authorization` header (a `*` does not
+ * cover it), and the 401 must expose `WWW-Authenticate` so a browser client can read `resource_metadata`.
+ * @see https://fetch.spec.whatwg.org/#http-access-control-expose-headers
+ */
+export function checkMcpCors(p: McpCorsProbe, origin: string): Check {
+  const title = 'CORS on the MCP endpoint'
+  const originOk = (v: string | undefined) => v === '*' || v === origin
+  if (p.error !== undefined || !p.preflight)
+    return check('cors.mcp', 'info', title, SPECS.cors, `${p.url}: no response to the CORS probes`)
+  const missing: string[] = []
+  if (!originOk(p.preflight.allowOrigin))
+    missing.push(`the preflight (${p.preflight.status}) allows no origin ${origin}`)
+  else if (!listHas(p.preflight.allowHeaders, 'authorization'))
+    missing.push('the preflight does not allow the Authorization header')
+  if (p.challenge && !originOk(p.challenge.allowOrigin))
+    missing.push(`the ${p.challenge.status} answer carries no access-control-allow-origin`)
+  else if (
+    p.challenge?.status === 401 &&
+    !listHas(p.challenge.exposeHeaders, 'www-authenticate') &&
+    p.challenge.exposeHeaders?.trim() !== '*'
+  )
+    missing.push('the 401 does not expose WWW-Authenticate (access-control-expose-headers)')
+  if (missing.length === 0)
+    return check(
+      'cors.mcp',
+      'pass',
+      title,
+      SPECS.cors,
+      `${p.url}: preflight allows Authorization; the 401 exposes WWW-Authenticate`,
+    )
+  return check(
+    'cors.mcp',
+    'warn',
+    title,
+    SPECS.cors,
+    `${p.url}: ${missing.join('; ')}: browser-based clients cannot sign in`,
+    {
+      diagnosis: 'cors_missing',
+      fix: 'Answer OPTIONS with Access-Control-Allow-Origin and Allow-Headers "authorization, content-type, mcp-protocol-version", and send "Access-Control-Expose-Headers: WWW-Authenticate" with the 401.',
+    },
+  )
 }

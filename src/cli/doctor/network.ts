@@ -208,3 +208,65 @@ export async function probeCors(url: string, origin: string, fetch: FetchLike = 
     return { url: safe(url), error }
   }
 }
+
+/** What a browser-based client meets at the MCP endpoint: the preflight, and the 401 it must be able to read. */
+export interface McpCorsProbe {
+  url: string
+  preflight?: { status: number; allowOrigin?: string | undefined; allowHeaders?: string | undefined }
+  challenge?: { status: number; allowOrigin?: string | undefined; exposeHeaders?: string | undefined }
+  error?: unknown
+}
+
+/**
+ * Preflight the MCP endpoint as a browser would before a POST with Authorization, then POST without a token
+ * (with `Origin`) to see whether the 401's `WWW-Authenticate` is exposed to scripts.
+ * @see https://fetch.spec.whatwg.org/#http-cors-protocol
+ */
+export async function probeMcpCors(
+  url: string,
+  origin: string,
+  fetch: FetchLike = globalThis.fetch,
+): Promise<McpCorsProbe> {
+  const probe: McpCorsProbe = { url: safe(url) }
+  try {
+    const pre = await fetch(url, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, mcp-protocol-version',
+      },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    })
+    await pre.body?.cancel().catch(() => {})
+    probe.preflight = {
+      status: pre.status,
+      allowOrigin: pre.headers.get('access-control-allow-origin') ?? undefined,
+      allowHeaders: pre.headers.get('access-control-allow-headers') ?? undefined,
+    }
+    const post = await postMcp(
+      url,
+      {
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: PROTOCOL_VERSION,
+          capabilities: {},
+          clientInfo: { name: 'mcp-oauth-doctor', version: '1' },
+        },
+      },
+      { fetch, headers: { origin } },
+    )
+    if (post.status !== undefined) {
+      probe.challenge = {
+        status: post.status,
+        allowOrigin: post.headers['access-control-allow-origin'],
+        exposeHeaders: post.headers['access-control-expose-headers'],
+      }
+    }
+  } catch (error) {
+    probe.error = error
+  }
+  return probe
+}

@@ -15,9 +15,9 @@ import { McpOAuthError, OAuthResponseError } from '../../shared/errors.ts'
 import { canonicalResource, isLoopbackUrl } from '../../shared/resource.ts'
 import { checkAuthorizationServer } from './authorization-server.ts'
 import { checkChallenge } from './challenge.ts'
-import { type CorsProbe, checkCors } from './cors.ts'
+import { type CorsProbe, checkCors, checkMcpCors } from './cors.ts'
 import { deleteClient, runLoginChecks } from './login.ts'
-import { PROTOCOL_VERSION, postMcp, probeCors, recordingFetch } from './network.ts'
+import { PROTOCOL_VERSION, postMcp, probeCors, probeMcpCors, recordingFetch } from './network.ts'
 import { checkProtectedResource, type DiscoveryFacts } from './protected-resource.ts'
 import { checkDcrOutcome, checkRegistrationOptions, type DcrOutcome } from './registration.ts'
 import { buildReport, type Check, check, type Report, SPECS } from './report.ts'
@@ -181,10 +181,12 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
   const targets: Omit<CorsProbe, 'status'>[] = []
   if (result.prmUrl) targets.push({ id: 'cors.prm', what: 'Protected Resource Metadata', url: result.prmUrl })
   if (asUrl) targets.push({ id: 'cors.as', what: 'authorization server metadata', url: asUrl })
-  const probes = await Promise.all(
-    targets.map(async (t) => ({ ...t, ...(await probeCors(t.url, origin, base)) })),
-  )
+  const [probes, mcpCors] = await Promise.all([
+    Promise.all(targets.map(async (t) => ({ ...t, ...(await probeCors(t.url, origin, base)) }))),
+    probeMcpCors(server, origin, base),
+  ])
   checks.push(...checkCors(probes, origin))
+  if (found.protected) checks.push(checkMcpCors(mcpCors, origin))
 
   let dcr: DcrOutcome | undefined
   if (o.login) {
