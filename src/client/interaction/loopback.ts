@@ -178,6 +178,8 @@ class LoopbackServer implements LoopbackAuthorizer {
       this.#flows.add(pending)
       if (this.#mode === 'listening') this.#pending.set(context.state, pending)
       else void this.#relay(pending, relay.signal)
+      // Aborted while the listener was being set up: 'abort' does not fire again for it.
+      if (signal?.aborted) onAbort()
     })
     await this.#announce(url, context)
     return await result
