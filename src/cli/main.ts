@@ -101,7 +101,8 @@ function isUsageError(error: unknown): boolean {
   return (
     code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
     code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
-    code === 'invalid_argument'
+    code === 'invalid_argument' ||
+    code === 'invalid_usage'
   )
 }
 

@@ -36,6 +36,7 @@ export const SESSION_FLAGS = {
   'ca-file': { type: 'string', multiple: true },
   'device-code': { type: 'boolean' },
   'no-browser': { type: 'boolean' },
+  dpop: { type: 'string' },
   store: { type: 'string' },
   'store-dir': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
@@ -57,6 +58,8 @@ export const SESSION_FLAGS_HELP = `Session options:
   --ca-file FILE             extra CA certificates (PEM) for corporate TLS or self-signed development servers
   --device-code              sign in with a device code instead of a browser (SSH, containers)
   --no-browser               do not open a browser; print the URL (and offer to paste the result)
+  --dpop auto|never|always   DPoP-bound tokens (default auto: when the authorization server offers them);
+                             never gives plain Bearer tokens, e.g. for \`mcp-oauth token\` in scripts
   --store KIND               keychain | file | memory | auto (default auto: keychain, else encrypted file)
   --store-dir DIR            where the file store keeps its files (default: per-user config directory)
   --verbose, -v              progress on stderr (redacted: never a token)
@@ -78,6 +81,7 @@ export type SessionFlags = {
   'ca-file'?: string[]
   'device-code'?: boolean
   'no-browser'?: boolean
+  dpop?: string
   store?: string
   'store-dir'?: string
   verbose?: boolean
@@ -168,6 +172,11 @@ function preRegistered(flags: SessionFlags): PreRegisteredClient | undefined {
     )
   }
   return { client_id: flags['client-id'], ...(secret ? { client_secret: secret } : {}) }
+}
+
+function dpopMode(v: string): 'auto' | 'never' | 'always' {
+  if (v === 'auto' || v === 'never' || v === 'always') return v
+  throw usageError(`bad --dpop ${v}`, 'Use --dpop auto, never or always.')
 }
 
 function callbackHost(h: string): '127.0.0.1' | 'localhost' | '::1' {
@@ -283,6 +292,7 @@ export async function openSession(
     },
     ...(flags.scope ? { scope: flags.scope } : {}),
     ...(flags.resource ? { resource: flags.resource } : {}),
+    ...(flags.dpop ? { dpop: dpopMode(flags.dpop) } : {}),
     allowHttp: flags['allow-http'] ?? false,
     ...(log ? { log } : {}),
     ...extra,

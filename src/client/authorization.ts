@@ -69,7 +69,7 @@ export async function buildAuthorizationRequest(p: {
   legacy?: boolean
   dpopJkt?: string | undefined
 }): Promise<PendingAuthorization> {
-  if (!p.legacy) assertPkceS256(p.metadata)
+  if (!(p.legacy && p.metadata.code_challenge_methods_supported === undefined)) assertPkceS256(p.metadata)
   if (!p.metadata.authorization_endpoint) {
     throw new ProtocolViolationError(
       'no_authorization_endpoint',

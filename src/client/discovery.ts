@@ -112,13 +112,19 @@ export async function discoverProtectedResource(
   }
   for (const u of protectedResourceMetadataUrls(server)) if (!candidates.includes(u)) candidates.push(u)
   let lastError: McpOAuthError | undefined
+  let unreachable: TransportError | undefined
+  let answered = false
   for (const url of candidates) {
     let r: Awaited<ReturnType<typeof requestJson>>
     try {
       r = await requestJson(url, 'protected-resource-metadata', trace, options)
+      answered = true
     } catch (e) {
       // A TLS failure applies to the whole origin: say so instead of trying the next URL there.
-      if (e instanceof TransportError && !e.code.startsWith('tls_')) continue
+      if (e instanceof TransportError && !e.code.startsWith('tls_')) {
+        unreachable ??= e
+        continue
+      }
       throw e
     }
     if (r.status !== 200 || r.json === undefined) {
@@ -137,6 +143,8 @@ export async function discoverProtectedResource(
     }
   }
   if (lastError) throw lastError
+  // Nothing answered at all: the server is unreachable, which is not the same as "has no metadata".
+  if (!answered && unreachable) throw unreachable
   return undefined
 }
 

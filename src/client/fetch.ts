@@ -36,6 +36,21 @@ async function outgoing(input: string | URL | Request, init?: RequestInit): Prom
   }
 }
 
+/** Whether `url` is the MCP server itself or below it (same origin, path on a segment boundary). */
+function isForServer(url: string, server: string): boolean {
+  let u: URL
+  let s: URL
+  try {
+    u = new URL(url)
+    s = new URL(server)
+  } catch {
+    return false
+  }
+  if (u.origin !== s.origin) return false
+  const base = s.pathname.replace(/\/$/, '')
+  return base === '' || u.pathname === base || u.pathname === `${base}/` || u.pathname.startsWith(`${base}/`)
+}
+
 /** A fetch bound to a session, with the session reachable for status/logout. */
 export type AuthorizedFetch = FetchLike & { session: Session }
 
@@ -78,6 +93,8 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
 
   async function run(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = await outgoing(input, init)
+    // The token is for this server only: anything else passes through untouched (MCP: no token passthrough).
+    if (!isForServer(request.url, session.server)) return base(request.url, request.init)
     const tokens = await session.tokens()
     const response = await send(request, tokens)
     if (response.status !== 401 && response.status !== 403) return response

@@ -3,7 +3,9 @@
  * client credentials, workload-identity jwt-bearer, enterprise-managed (ID-JAG then jwt-bearer).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-flow-steps
  */
+import { assertPkceS256 } from '../shared/authorization-server.ts'
 import { InteractionRequiredError, InvalidArgumentError, OAuthResponseError, SPEC } from '../shared/errors.ts'
+import { isLoopbackUrl } from '../shared/resource.ts'
 import { buildAuthorizationRequest, selectScope, validateCallback } from './authorization.ts'
 import { deviceFlow } from './device.ts'
 import type { DiscoveryResult } from './discovery.ts'
@@ -21,6 +23,29 @@ export interface ObtainInputs {
   granted: string | undefined
   dpop: DpopKey | undefined
   policy: O4wPolicy
+}
+
+/** https, http on loopback, or a private-use scheme for native apps. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/security-considerations */
+function assertRedirectUri(uri: string): void {
+  let u: URL
+  try {
+    u = new URL(uri)
+  } catch {
+    throw new InvalidArgumentError('invalid_redirect_uri', 'the redirect URI is not an absolute URI', {
+      spec: SPEC.rfc8252,
+      hint: 'Use http://127.0.0.1:<port>/callback, an https URL, or a private-use scheme such as com.example.app:/cb.',
+    })
+  }
+  if (u.protocol === 'http:' && !isLoopbackUrl(u)) {
+    throw new InvalidArgumentError(
+      'insecure_redirect_uri',
+      `redirect URI ${u.origin} is plain http on a remote host`,
+      {
+        spec: SPEC.mcpSecurity,
+        hint: 'Redirect URIs must be https, or http only on loopback (127.0.0.1, [::1], localhost).',
+      },
+    )
+  }
 }
 
 async function value(v: string | (() => Promise<string>)): Promise<string> {
@@ -148,8 +173,12 @@ export async function obtainTokens(
     return { tokens, client }
   }
 
+  // Refuse before anything is registered: PKCE S256 (skipped only on the 2025-03-26 default-endpoint path,
+  // where there is no metadata to read) and a redirect URI that is https, loopback http or a private-use scheme.
+  if (!(d.legacy && d.metadata.code_challenge_methods_supported === undefined)) assertPkceS256(d.metadata)
   const redirectUri =
     typeof authorizer.redirectUri === 'string' ? authorizer.redirectUri : await authorizer.redirectUri()
+  assertRedirectUri(redirectUri)
   for (let attempt = 0; ; attempt++) {
     const client = await resolveClient({ ...base, redirectUri, ...(scope ? { scope } : {}) })
     const pending = await buildAuthorizationRequest({

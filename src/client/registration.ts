@@ -186,7 +186,27 @@ export async function resolveClient(o: ResolveClientOptions): Promise<ClientInfo
 function usable(c: ClientInfo, redirectUri: string | undefined): boolean {
   if (c.client_secret_expires_at && c.client_secret_expires_at * 1000 < Date.now() + 60_000) return false
   if (redirectUri === undefined) return true
-  return c.redirect_uris?.includes(redirectUri) ?? false
+  if (c.redirect_uris?.includes(redirectUri)) return true
+  // RFC 8252 §7.3: an authorization server must accept any port on a loopback redirect URI, so a native
+  // client registered with another ephemeral port is reused rather than registered again on every run.
+  return c.redirect_uris?.some((r) => sameExceptLoopbackPort(r, redirectUri)) ?? false
+}
+
+function sameExceptLoopbackPort(a: string, b: string): boolean {
+  try {
+    const x = new URL(a)
+    const y = new URL(b)
+    return (
+      x.protocol === 'http:' &&
+      y.protocol === 'http:' &&
+      isLoopbackUrl(x) &&
+      x.hostname === y.hostname &&
+      x.pathname === y.pathname &&
+      x.search === y.search
+    )
+  } catch {
+    return false
+  }
 }
 
 /**

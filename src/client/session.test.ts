@@ -230,3 +230,54 @@ describe('Session', () => {
     )
   })
 })
+
+describe('authorizedFetch boundaries', () => {
+  it('never sends the token to another origin or path outside the server', async () => {
+    const w = world()
+    const seen: { url: string; auth: string | null }[] = []
+    const spy = async (input: string | URL | Request, init?: RequestInit) => {
+      const r = new Request(input, init)
+      seen.push({ url: r.url, auth: r.headers.get('authorization') })
+      if (r.url.startsWith('https://elsewhere.example') || r.url.endsWith('/mcpx')) return new Response('ok')
+      return w.fetch(input, init)
+    }
+    const f = authorizedFetch({ serverUrl: MCP, fetch: spy, authorizer, store: new MemoryStore() })
+    await f(MCP, { method: 'POST', body: '{}' })
+    await f('https://elsewhere.example/api')
+    await f('https://mcp.example/mcpx')
+    assert.equal(seen.find((s) => s.url === 'https://elsewhere.example/api')?.auth, null)
+    assert.equal(seen.find((s) => s.url === 'https://mcp.example/mcpx')?.auth, null)
+    assert.match(seen.filter((s) => s.url === MCP).at(-1)?.auth ?? '', /^Bearer /)
+  })
+
+  it('refuses a plain-http redirect URI on a remote host before registering', async () => {
+    const w = world()
+    const f = authorizedFetch({
+      serverUrl: MCP,
+      fetch: w.fetch,
+      authorizer: { ...authorizer, redirectUri: 'http://callback.example/cb' },
+      store: new MemoryStore(),
+    })
+    await assert.rejects(
+      f(MCP, { method: 'POST', body: '{}' }),
+      (e: Error & { code?: string }) => e.code === 'insecure_redirect_uri',
+    )
+    assert.equal(w.calls.filter((c) => c.url === `${AS}/register`).length, 0)
+  })
+
+  it('keeps the granted scopes when signing in again after a 401', async () => {
+    const w = world({ requiredScope: 'admin' })
+    const a = { ...authorizer, prompts: 0 }
+    const store = new MemoryStore()
+    const f = authorizedFetch({ serverUrl: MCP, fetch: w.fetch, authorizer: a, store })
+    await f(MCP, { method: 'POST', body: '{}' })
+    // The server forgets every token and the grant: the 401 leads to a new sign-in, not a refresh.
+    w.valid.clear()
+    w.refreshTokens.clear()
+    await f(MCP, { method: 'POST', body: '{}' })
+    const codes = w.calls
+      .filter((c) => c.url === `${AS}/token`)
+      .map((c) => new URLSearchParams(c.body).get('code'))
+    assert.equal(codes.at(-1), 'scope:read admin')
+  })
+})

@@ -276,7 +276,10 @@ export class Session {
     if (!result.ok)
       throw new McpOAuthError('store_conflict', 'could not save the session', { spec: SPEC.mcpAuth })
     await this.store.set(storeKey.current(this.server), { key })
+    const previous = this.#current?.key
     await this.#adopt(key, { value: record, generation: result.generation })
+    // A new client or issuer for this server: the old session's tokens are of no further use here.
+    if (previous && previous !== key) await this.store.delete(previous)
   }
 
   /**
@@ -310,7 +313,8 @@ export class Session {
         discovery: d,
         reason: p.reason,
         challengedScope: p.challengedScope,
-        granted: p.reason === 'step-up' ? granted : undefined,
+        // Keep what was granted on step-up and re-authorization alike (same issuer only).
+        granted: p.reason === 'login' ? undefined : granted,
         dpop,
         policy: this.#policy(),
       })
@@ -355,9 +359,19 @@ export class Session {
       if (client && d.metadata.revocation_endpoint) {
         const ctx = { metadata: d.metadata, client, policy: this.#policy() }
         const t = cur.entry.value.tokens
-        if (t.refresh_token) await revokeToken(ctx, t.refresh_token, 'refresh_token')
-        await revokeToken(ctx, t.access_token, 'access_token')
-        revoked = true
+        // Revoking the refresh token ends the grant; many servers (JWT access tokens) refuse to revoke
+        // access tokens with unsupported_token_type, which leaves them valid only until they expire.
+        if (t.refresh_token) {
+          await revokeToken(ctx, t.refresh_token, 'refresh_token')
+          revoked = true
+        }
+        try {
+          await revokeToken(ctx, t.access_token, 'access_token')
+          revoked = true
+        } catch (e) {
+          if (!(e instanceof OAuthResponseError && e.error === 'unsupported_token_type' && t.refresh_token))
+            throw e
+        }
       }
     } finally {
       await this.store.delete(cur.key)

@@ -137,16 +137,19 @@ describe('client registration (client-registration)', () => {
     })
   })
 
-  it('reuses a stored DCR client for the same redirect URI, and registers again for one it never registered', async () => {
+  it('reuses a stored DCR client for the same redirect URI or another loopback port, and registers again otherwise', async () => {
     const r = registrar(echoRegistration)
     const store = new MemoryStore()
     const first = await resolve(r.fetch, {}, { store })
     const again = await resolve(r.fetch, {}, { store })
     assert.equal(again.client_id, first.client_id)
+    const port = new URL(LOOPBACK).port === '5000' ? '5001' : '5000'
+    const otherPort = await resolve(r.fetch, {}, { store, redirectUri: LOOPBACK.replace(/:\d+\//, `:${port}/`) })
+    assert.equal(otherPort.client_id, first.client_id, 'RFC 8252 §7.3: any loopback port')
     assert.equal(r.bodies.length, 1)
-    const moved = await resolve(r.fetch, {}, { store, redirectUri: 'http://127.0.0.1:5000/callback' })
+    const moved = await resolve(r.fetch, {}, { store, redirectUri: 'http://127.0.0.1:5000/other-path' })
     assert.notEqual(moved.client_id, first.client_id)
-    assert.deepEqual(r.bodies[1]?.['redirect_uris'], ['http://127.0.0.1:5000/callback'])
+    assert.deepEqual(r.bodies[1]?.['redirect_uris'], ['http://127.0.0.1:5000/other-path'])
   })
 })
 
