@@ -124,7 +124,8 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
     result,
     error,
   }
-  if (!found.protected && (error !== undefined || result?.legacy)) {
+  const open = first.status === 200 || first.status === 202
+  if (open && (error !== undefined || result?.legacy)) {
     checks.push(
       check(
         'discovery',
