@@ -27,6 +27,13 @@ async function worker(): Promise<void> {
   if (role === 'hammer') {
     const rounds = Number(process.env['ROUNDS'])
     let conflicts = 0
+    // Start together: Node's start-up time would otherwise spread the workers out until they barely overlap.
+    const go = process.env['GO_FILE']
+    if (go) {
+      await store.get('warmup')
+      process.stderr.write('ready\n')
+      while (!(await fs.stat(go).catch(() => undefined))) await new Promise((r) => setTimeout(r, 5))
+    }
     for (let i = 0; i < rounds; i++) {
       // Optimistic: read, increment, compare-and-swap; retry on conflict.
       for (;;) {
@@ -102,14 +109,22 @@ if (role) {
       // Create the key first so the workers also race on reads of an existing store, not only on creation.
       await new FileStore({ dir, log: () => {} }).set('warmup', true)
       const rounds = 40
-      const outs = await Promise.all(
-        Array.from({ length: 4 }, () => run(spawnWorker('hammer', dir, { ROUNDS: String(rounds) }))),
+      const go = join(dir, 'go')
+      const children = Array.from({ length: 4 }, () =>
+        spawnWorker('hammer', dir, { ROUNDS: String(rounds), GO_FILE: go }),
       )
+      const outs = Promise.all(children.map(run))
+      await Promise.all(children.map((c) => new Promise<void>((r) => c.stderr!.once('data', () => r()))))
+      await fs.writeFile(go, '')
+      const results = await outs
       const store = new FileStore({ dir, log: () => {} })
       assert.equal((await store.get('cas counter'))?.value, 4 * rounds)
       assert.equal((await store.get('cas counter'))?.generation, 4 * rounds)
       assert.equal((await store.get('locked counter'))?.value, 4 * rounds)
-      const conflicts = outs.reduce((sum, o) => sum + (JSON.parse(o) as { conflicts: number }).conflicts, 0)
+      const conflicts = results.reduce(
+        (sum, o) => sum + (JSON.parse(o) as { conflicts: number }).conflicts,
+        0,
+      )
       t.diagnostic(
         `4 processes x ${rounds} rounds: ${conflicts} compare-and-swap conflicts detected and retried`,
       )
