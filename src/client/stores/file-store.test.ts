@@ -79,6 +79,14 @@ describe('FileStore', () => {
     }
   })
 
+  it('tightens an existing store directory to 0700', async () => {
+    const dir = join(await tempDir(), 'wide')
+    await fs.mkdir(dir, { mode: 0o755 })
+    await fs.chmod(dir, 0o755)
+    await new FileStore({ dir, log: () => {} }).set('k', 1)
+    assert.equal((await fs.stat(dir)).mode & 0o777, 0o700)
+  })
+
   it('moves a corrupt entry aside with a warning and reads it as absent', async () => {
     const dir = await tempDir()
     const lines: string[] = []

@@ -86,6 +86,11 @@ export class FileStore implements TokenStore {
   async #open(): Promise<{ entries: Buffer; names: Buffer }> {
     await fs.mkdir(join(this.dir, 'entries'), { recursive: true, mode: 0o700 })
     await fs.mkdir(join(this.dir, 'locks'), { recursive: true, mode: 0o700 })
+    // mkdir leaves an existing directory's mode alone: tighten a store directory made wider by hand or umask.
+    for (const d of [this.dir, join(this.dir, 'entries'), join(this.dir, 'locks')]) {
+      const st = await fs.stat(d)
+      if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) await fs.chmod(d, 0o700).catch(() => {})
+    }
     let meta = await this.#readMeta()
     if (!meta) {
       const held = await acquireFileLock(join(this.dir, 'locks', 'init.lock'), { ttlMs: WRITE_LOCK_TTL_MS })
