@@ -27,6 +27,8 @@ export interface Defects {
   pathIssuerAtRoot?: boolean
   /** The issuer has a path (/tenant1), but the PRM lists the bare origin, so clients look it up at the root. */
   prmListsOrigin?: boolean
+  /** Not a defect by itself: the PRM lists this issuer (another server) instead of its own. */
+  listIssuer?: string
   /** No CORS headers on the metadata documents. */
   noCors?: boolean
   /** The PRM names an http:// authorization server on a non-loopback host. */
@@ -341,7 +343,7 @@ export async function startGalleryServer(defects: Defects = {}, tls?: TlsMateria
         return json(
           res,
           200,
-          { resource, authorization_servers: [listedIssuer], scopes_supported: ['mcp:read'] },
+          { resource, authorization_servers: [d.listIssuer ?? listedIssuer], scopes_supported: ['mcp:read'] },
           cors,
         )
       }

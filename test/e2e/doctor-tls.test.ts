@@ -67,6 +67,22 @@ describe('doctor names TLS problems', () => {
     }
   })
 
+  it('an authorization server with a self-signed certificate is named on its metadata URL', async (t) => {
+    if (!certs) return t.skip('openssl is not available')
+    const as = await startGalleryServer({}, certs.selfSigned)
+    const mcp = await startGalleryServer({ listIssuer: as.origin })
+    try {
+      const report = await inProcess(mcp.url)
+      const c = tlsCheck(report)
+      assert.equal(c?.id, 'as.url.oauth-root')
+      assert.equal(c?.diagnosis, 'tls_self_signed')
+      assert.match(c?.fix ?? '', /--ca-file/)
+      assert.equal(report.checks.find((x) => x.id === 'prm.found')?.status, 'pass')
+    } finally {
+      await Promise.all([as.close(), mcp.close()])
+    }
+  })
+
   it('a chain ending in a CA this machine does not trust', async (t) => {
     if (!certs) return t.skip('openssl is not available')
     const server = await startGalleryServer({}, { key: certs.key, cert: certs.validWithCa })

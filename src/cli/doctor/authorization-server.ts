@@ -14,6 +14,7 @@ import {
   type DiscoveryFacts,
   documentAt,
   exchangeFor,
+  notRequested,
   protectedResourceDocument,
 } from './protected-resource.ts'
 import { type Check, check, SPECS } from './report.ts'
@@ -90,7 +91,13 @@ export function checkAuthorizationServer(facts: DiscoveryFacts): Check[] {
     const spec = c.kind.startsWith('oauth') ? SPECS.rfc8414WellKnown : SPECS.mcpAsDiscovery
     if (!step) {
       checks.push(
-        check(id, 'info', LABEL[c.kind], spec, `${c.url} not requested (an earlier candidate answered)`),
+        check(
+          id,
+          'info',
+          LABEL[c.kind],
+          spec,
+          `${c.url} not requested (${notRequested(facts, 'authorization-server-metadata')})`,
+        ),
       )
       continue
     }

@@ -32,6 +32,12 @@ export function exchangeFor(facts: DiscoveryFacts, url: string): Exchange | unde
   return facts.exchanges.findLast((e) => e.url === url)
 }
 
+/** Why the engine did not request a candidate: an earlier one answered, or discovery stopped (e.g. on a TLS error). */
+export function notRequested(facts: DiscoveryFacts, kind: TraceStep['kind']): string {
+  const answered = facts.steps.some((s) => s.kind === kind && s.outcome === 'ok' && s.status === 200)
+  return answered ? 'an earlier candidate answered' : 'discovery stopped before it'
+}
+
 /** The JSON body recorded for a URL, if it parsed to an object. */
 export function documentAt(facts: DiscoveryFacts, url: string): Record<string, unknown> | undefined {
   const body = exchangeFor(facts, url)?.body
@@ -91,7 +97,13 @@ export function checkProtectedResource(facts: DiscoveryFacts): Check[] {
     const spec = c.id === 'prm.url.challenge' ? SPECS.rfc9728Challenge : SPECS.rfc9728WellKnown
     if (!step) {
       checks.push(
-        check(c.id, 'info', c.label, spec, `${c.url} not requested (an earlier candidate answered)`),
+        check(
+          c.id,
+          'info',
+          c.label,
+          spec,
+          `${c.url} not requested (${notRequested(facts, 'protected-resource-metadata')})`,
+        ),
       )
       continue
     }
