@@ -201,7 +201,7 @@ describe('doctor gallery: the healthy server', () => {
       assert.match(bad.out, /✗ Authorization server metadata location: issuer .*\/tenant1 has a path/)
       assert.match(
         bad.out,
-        /\n {4}fix: Serve the metadata at .*\/\.well-known\/oauth-authorization-server\/tenant1/,
+        /\n {6}fix: Serve the metadata at .*\/\.well-known\/oauth-authorization-server\/tenant1/,
       )
     } finally {
       await broken.close()

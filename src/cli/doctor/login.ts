@@ -113,14 +113,26 @@ export async function runLoginChecks(i: LoginInputs): Promise<LoginFindings> {
   // Refresh: when the first sign-in (no offline_access) got none and the AS lists offline_access, ask again with it.
   let offlineOnly = false
   if (!tokens.refresh_token && asOffers) {
-    const again = i.session(true)
-    const second = await signIn(i, again)
+    // Sign out first: a new session on the same store would otherwise adopt the stored tokens instead of signing in.
     await session.logout().catch(() => {})
-    if (second.tokens) {
-      session = again
-      tokens = second.tokens
-      offlineOnly = Boolean(tokens.refresh_token)
+    session = i.session(true)
+    const second = await signIn(i, session)
+    if (!second.tokens) {
+      checks.push(
+        check(
+          'refresh.issued',
+          'warn',
+          'Refresh token',
+          SPECS.mcpRefresh,
+          `none without offline_access; the sign-in asking for offline_access failed: ${second.error?.message ?? 'unknown error'}`,
+          { fix: 'Issue refresh tokens to clients registered with the refresh_token grant.' },
+        ),
+      )
+      const dcr = await cleanUp(i, session)
+      return { checks, ...(dcr ? { dcr } : {}) }
     }
+    tokens = second.tokens
+    offlineOnly = Boolean(tokens.refresh_token)
   }
   const refreshed = await refreshChecks(i, session, tokens, offlineOnly, asOffers)
   checks.push(...refreshed.checks)

@@ -18,15 +18,18 @@ describe('report', () => {
         check('a', 'pass', 'A', SPECS.rfc7636, 'fine'),
         check('b', 'fail', 'B', SPECS.rfc9728Resource, 'bad', { fix: 'fix it' }),
         check('c', 'info', 'C', SPECS.rfc8707, 'fact'),
+        check('prm.found', 'pass', 'D', SPECS.rfc8707, 'in a section'),
       ]),
     )
     const lines = text.split('\n')
     assert.equal(lines[0], 'mcp-oauth doctor https://x/mcp')
-    assert.equal(lines[2], '✓ A: fine  [RFC 7636 §4.2 https://www.rfc-editor.org/rfc/rfc7636#section-4.2]')
-    assert.match(lines[3]!, /^✗ B: bad {2}\[RFC 9728 §3\.3 /)
-    assert.equal(lines[4], '    fix: fix it')
-    assert.match(lines[5]!, /^· C: fact/)
-    assert.match(text, /1 passed, 1 failed, 0 warnings, 1 notes — the server needs the fixes marked ✗\n$/)
+    assert.equal(lines[2], 'Other')
+    assert.equal(lines[3], '  ✓ A: fine  [RFC 7636 §4.2 https://www.rfc-editor.org/rfc/rfc7636#section-4.2]')
+    assert.match(lines[4]!, /^ {2}✗ B: bad {2}\[RFC 9728 §3\.3 /)
+    assert.equal(lines[5], '      fix: fix it')
+    assert.match(lines[6]!, /^ {2}· C: fact/)
+    assert.deepEqual(lines.slice(7, 9), ['', 'Protected Resource Metadata'])
+    assert.match(text, /2 passed, 1 failed, 0 warnings, 1 notes — the server needs the fixes marked ✗\n$/)
   })
 
   it('labels engine spec links', () => {

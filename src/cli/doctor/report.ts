@@ -145,12 +145,39 @@ export function buildReport(server: string, checks: Check[]): Report {
 
 const MARK: Record<CheckStatus, string> = { pass: '✓', fail: '✗', warn: '⚠', info: '·' }
 
-/** The human report: a header, one line per check ending in its spec, a fix line under each ✗ and ⚠, a summary. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+const SECTIONS: [prefix: string, heading: string][] = [
+  ['server', 'The MCP request without a token'],
+  ['tls', 'The MCP request without a token'],
+  ['challenge', 'The MCP request without a token'],
+  ['prm', 'Protected Resource Metadata'],
+  ['as', 'Authorization server metadata'],
+  ['discovery', 'Authorization server metadata'],
+  ['registration', 'Registration'],
+  ['cors', 'CORS (browser-based clients)'],
+  ['login', 'Sign-in and token'],
+  ['token', 'Sign-in and token'],
+  ['refresh', 'Refresh'],
+  ['stepup', 'Step-up'],
+]
+
+/** The heading a check id belongs under (by its first dotted segment). */
+function sectionOf(id: string): string {
+  const prefix = id.split('.')[0]
+  return SECTIONS.find(([p]) => p === prefix)?.[1] ?? 'Other'
+}
+
+/** The human report: headings per stage, one line per check ending in its spec, a fix line under each ✗ and ⚠, a summary. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export function renderReport(report: Report): string {
-  const lines = [`mcp-oauth doctor ${report.server}`, '']
+  const lines = [`mcp-oauth doctor ${report.server}`]
+  let section: string | undefined
   for (const c of report.checks) {
-    lines.push(`${MARK[c.status]} ${c.title}: ${c.detail}  [${c.spec.label} ${c.spec.url}]`)
-    if (c.fix) lines.push(`    fix: ${c.fix}`)
+    const heading = sectionOf(c.id)
+    if (heading !== section) {
+      lines.push('', heading)
+      section = heading
+    }
+    lines.push(`  ${MARK[c.status]} ${c.title}: ${c.detail}  [${c.spec.label} ${c.spec.url}]`)
+    if (c.fix) lines.push(`      fix: ${c.fix}`)
   }
   const count = (s: CheckStatus) => report.checks.filter((c) => c.status === s).length
   lines.push('')
