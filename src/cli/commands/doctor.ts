@@ -27,7 +27,7 @@ asked: --register and --login are opt-in.
 
 Doctor options:
   --login                 also sign in for real (browser or device code) and check the token, refresh and step-up;
-                          tokens stay in memory and are revoked at the end (unless --store is given)
+                          tokens stay in memory (never in your stores) and are revoked at the end
   --call-tool NAME        with --login: call this tool to see its step-up (403) behaviour (repeatable);
                           doctor calls on its own only tools annotated readOnlyHint
   --register              register a test client to see whether DCR accepts a native loopback client, then
@@ -65,8 +65,8 @@ export async function runDoctorCommand(args: string[], io: CliIo, hooks: DoctorH
     flags.verbose || flags.login ? (line: string) => void io.stderr.write(`doctor: ${line}\n`) : undefined
   let cli: Awaited<ReturnType<typeof openSession>> | undefined
   if (flags.login) {
-    // A memory store unless asked otherwise: doctor must not replace the person's real session.
-    cli = await openSession(positionals[0], { ...flags, store: flags.store ?? 'memory' }, io.stderr, {
+    // Always a memory store: doctor signs out and revokes at the end, which must never touch the person's session.
+    cli = await openSession(positionals[0], { ...flags, store: 'memory' }, io.stderr, {
       ...(hooks.authorizer ? { authorizer: hooks.authorizer } : {}),
       ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
     })
