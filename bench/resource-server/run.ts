@@ -19,6 +19,7 @@ type Variants = Record<string, { url: string; token?: string }>
 
 const child = fork(new URL('./server.ts', import.meta.url), [], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  execArgv: [...process.execArgv, '--expose-gc'],
 })
 const variants = await new Promise<Variants>((resolve, reject) => {
   child.once('message', (m) => resolve((m as { ready: Variants }).ready))
@@ -28,7 +29,7 @@ const started = Date.now()
 
 let cpuSeq = 0
 /** The server child's CPU time so far, in microseconds (user + system). */
-function serverCpu(): Promise<number> {
+function serverCpu(gc = false): Promise<number> {
   const seq = ++cpuSeq
   return new Promise((resolve) => {
     const on = (m: unknown) => {
@@ -38,7 +39,7 @@ function serverCpu(): Promise<number> {
       resolve(msg.micros!)
     }
     child.on('message', on)
-    child.send({ cpu: seq })
+    child.send({ cpu: seq, gc })
   })
 }
 
@@ -107,7 +108,7 @@ async function load(
       await one()
     }
   }
-  const cpu0 = await serverCpu()
+  const cpu0 = await serverCpu(true)
   const t0 = performance.now()
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const seconds = (performance.now() - t0) / 1000
@@ -140,9 +141,18 @@ const ratios: Record<Metric, Record<string, number[]>> = {
   cpu: Object.fromEntries(pairs.map(([k]) => [k, []])),
 }
 let rounds = 0
+let seed = 0x2f6b
+const shuffle = <T>(xs: T[]): T[] => {
+  for (let i = xs.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    const j = seed % (i + 1)
+    ;[xs[i], xs[j]] = [xs[j]!, xs[i]!]
+  }
+  return xs
+}
 while (rounds < MAX_ROUNDS && (rounds < 3 || Date.now() - started < BUDGET_MS)) {
-  // Rotate the order each round so no variant always runs first or last.
-  const order = names.map((_, i) => names[(i + rounds) % names.length]!)
+  // A fresh (seeded) order each round, so no variant always follows the same neighbour.
+  const order = shuffle([...names])
   const got: Record<Metric, Record<string, number>> = { wall: {}, cpu: {} }
   for (const n of order) {
     const r = await load(variants[n]!.url, variants[n]!.token, REQUESTS)
