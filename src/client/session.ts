@@ -293,13 +293,15 @@ export class Session {
     resourceMetadataUrl?: string | undefined
     rejected?: TokenSet | undefined
   }): Promise<TokenSet> {
+    // What this process held before waiting: tokens that differ from it were saved by someone else meanwhile.
+    const before = this.#current?.entry.value.tokens.access_token
     const release = await this.store.lock?.(`lock login ${this.server}`, { ttlMs: 10 * 60_000 })
     try {
       const stored = await this.load()
-      // Another process may have signed in while this one waited for the lock.
+      // Another process signed in (or stepped up) while this one waited for the lock: use its tokens.
       if (
         stored &&
-        p.reason !== 'login' &&
+        stored.access_token !== before &&
         stored.access_token !== p.rejected?.access_token &&
         containsScope(stored.scope, p.challengedScope)
       ) {
