@@ -149,6 +149,30 @@ describe('doctor gallery: the healthy server', () => {
     assert.doesNotMatch(text, /eyJ[\w-]+\.[\w-]+\.[\w-]+/, 'no JWT in the output')
   })
 
+  it('--login --client-id: a pre-registered client is used and nothing is registered', async () => {
+    const reg = await fetch(`${server.origin}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'operator-issued', redirect_uris: [autoApprove.redirectUri] }),
+    })
+    const { client_id } = (await reg.json()) as { client_id: string }
+    const registrations = () => server.log.filter((l) => l === 'POST /register').length
+    const before = registrations()
+    const { code, report } = await doctor(server.url, ['--login', '--client-id', client_id])
+    assert.equal(code, 0, JSON.stringify(problems(report)))
+    assert.match(
+      report.checks.find((c) => c.id === 'registration.pre_registered')?.detail ?? '',
+      new RegExp(client_id),
+    )
+    assert.match(report.checks.find((c) => c.id === 'login.sign_in')?.detail ?? '', /\(pre-registered\)/)
+    assert.equal(
+      report.checks.find((c) => c.id === 'registration.dcr_live'),
+      undefined,
+    )
+    assert.equal(registrations(), before, 'doctor registered nothing')
+    assert.ok(server.clients.has(client_id), 'the operator-issued client is left alone')
+  })
+
   it('--login --device-code in a spawned process: the person approves the code it prints', async () => {
     const child = spawn(
       process.execPath,

@@ -37,6 +37,12 @@ export interface LoginFindings {
   dcr?: DcrOutcome
 }
 
+/** Whether the session's client ID is one the person configured (--client-id / --client-info). */
+function preRegistered(session: Session, clientId: string | undefined): boolean {
+  const pre = session.identity().preRegistered
+  return (pre === undefined ? [] : [pre].flat()).some((c) => c.client_id === clientId)
+}
+
 async function signIn(
   i: LoginInputs,
   session: Session,
@@ -90,7 +96,7 @@ export async function runLoginChecks(i: LoginInputs): Promise<LoginFindings> {
       'pass',
       'Sign-in',
       SPECS.mcpFlow,
-      `signed in at ${status.issuer}; client ${status.client_id} (${status.client_source ?? 'registered'}); granted ${tokens.scope ?? '(scope not stated)'}`,
+      `signed in at ${status.issuer}; client ${status.client_id} (${status.client_source ?? (preRegistered(session, status.client_id) ? 'pre-registered' : 'registered')}); granted ${tokens.scope ?? '(scope not stated)'}`,
     ),
   )
   const { init, id } = await connect(i, session, tokens)
