@@ -307,8 +307,11 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     metadata: route,
     protect: (request, opts) => protect(request, opts ?? {}),
     async handle(request, next, handleOptions) {
-      const meta = route(request)
-      if (meta) return meta
+      // MCP traffic is POST; only other methods can be for the metadata document (a POST there is just refused).
+      if (request.method !== 'POST') {
+        const meta = route(request)
+        if (meta) return meta
+      }
       // Preflights carry no credentials by design, so they are answered before authorization.
       if (request.method === 'OPTIONS' && cors) return preflight()
       const verdict = await protect(request, { consumeBody: !handleOptions?.preserveBody })
