@@ -173,14 +173,18 @@ describe('doctor gallery: the healthy server', () => {
     assert.ok(server.clients.has(client_id), 'the operator-issued client is left alone')
   })
 
-  it('--login --device-code in a spawned process: the person approves the code it prints', async () => {
+  it('--login --device-code in a spawned process: the person approves the code it prints', {
+    timeout: 60_000,
+  }, async (t) => {
     const child = spawn(
       process.execPath,
       ['bin/mcp-oauth.js', 'doctor', server.url, '--login', '--device-code', '--json'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
+        signal: t.signal,
       },
     )
+    child.on('error', () => {}) // an abort (test timeout) kills it; 'close' still follows
     let out = ''
     let err = ''
     const approvals = new Map<string, Promise<number>>()

@@ -85,7 +85,7 @@ async function signInWithBrowser(url: URL): Promise<void> {
 }
 
 describe('doctor --login against mcp-oauth serve', () => {
-  it('reports everything green, with a real browser sign-in and step-up', async (t) => {
+  it('reports everything green, with a real browser sign-in and step-up', { timeout: 120_000 }, async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
     const browserErrors: unknown[] = []
     const flows: Promise<void>[] = []
@@ -141,14 +141,21 @@ describe('doctor --login against mcp-oauth serve', () => {
     assert.ok(!text.includes(PASSWORD))
   })
 
-  it('the spawned command, as a person runs it: human report on stdout, sign-in URLs on stderr, exit 0', async (t) => {
+  it('the spawned command, as a person runs it: human report on stdout, sign-in URLs on stderr, exit 0', {
+    timeout: 120_000,
+  }, async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
     // A display and a no-op browser opener: the URL the command prints is what the person (chromium here) opens.
     const child = spawn(
       process.execPath,
       ['bin/mcp-oauth.js', 'doctor', mcp, '--login', '--call-tool', 'admin_report'],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DISPLAY: ':0', BROWSER: 'true' } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, DISPLAY: ':0', BROWSER: 'true' },
+        signal: t.signal,
+      },
     )
+    child.on('error', () => {}) // an abort (test timeout) kills it; 'close' still follows
     let out = ''
     let err = ''
     const seen = new Set<string>()
