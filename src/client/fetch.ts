@@ -36,19 +36,16 @@ async function outgoing(input: string | URL | Request, init?: RequestInit): Prom
   }
 }
 
-/** Whether `url` is the MCP server itself or below it (same origin, path on a segment boundary). */
+/**
+ * Whether `url` belongs to the MCP server: its origin. The legacy HTTP+SSE transport posts to an endpoint
+ * the server names on its own origin (the SDK refuses any other), so the boundary is the origin, never wider.
+ */
 function isForServer(url: string, server: string): boolean {
-  let u: URL
-  let s: URL
   try {
-    u = new URL(url)
-    s = new URL(server)
+    return new URL(url).origin === new URL(server).origin
   } catch {
     return false
   }
-  if (u.origin !== s.origin) return false
-  const base = s.pathname.replace(/\/$/, '')
-  return base === '' || u.pathname === base || u.pathname === `${base}/` || u.pathname.startsWith(`${base}/`)
 }
 
 /** A fetch bound to a session, with the session reachable for status/logout. */
@@ -93,7 +90,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
 
   async function run(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = await outgoing(input, init)
-    // The token is for this server only: anything else passes through untouched (MCP: no token passthrough).
+    // The token is for this server only: other origins get the request untouched (MCP: no token passthrough).
     if (!isForServer(request.url, session.server)) return base(request.url, request.init)
     const tokens = await session.tokens()
     const response = await send(request, tokens)
