@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${ENV} header syntax is what these tests exercise
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isMcpOAuthError } from '../shared/errors.ts'
