@@ -294,6 +294,7 @@ export class Session {
     rejected?: TokenSet | undefined
   }): Promise<TokenSet> {
     // What this process held before waiting: tokens that differ from it were saved by someone else meanwhile.
+    if (!this.#loaded) await this.load()
     const before = this.#current?.entry.value.tokens.access_token
     const release = await this.store.lock?.(`lock login ${this.server}`, { ttlMs: 10 * 60_000 })
     try {

@@ -144,7 +144,11 @@ describe('client registration (client-registration)', () => {
     const again = await resolve(r.fetch, {}, { store })
     assert.equal(again.client_id, first.client_id)
     const port = new URL(LOOPBACK).port === '5000' ? '5001' : '5000'
-    const otherPort = await resolve(r.fetch, {}, { store, redirectUri: LOOPBACK.replace(/:\d+\//, `:${port}/`) })
+    const otherPort = await resolve(
+      r.fetch,
+      {},
+      { store, redirectUri: LOOPBACK.replace(/:\d+\//, `:${port}/`) },
+    )
     assert.equal(otherPort.client_id, first.client_id, 'RFC 8252 §7.3: any loopback port')
     assert.equal(r.bodies.length, 1)
     const moved = await resolve(r.fetch, {}, { store, redirectUri: 'http://127.0.0.1:5000/other-path' })
