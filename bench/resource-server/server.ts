@@ -46,7 +46,7 @@ for (const alg of ['ES256', 'RS256'] as const) {
   const kitHandler = createMcpHandler(() => mcpServer())
   let kit: ReturnType<typeof createResourceServer> | undefined
   const kitBase = await listen((r) =>
-    kit!.handle(r, (req, { authInfo }) => kitHandler.fetch(req, { authInfo })),
+    kit!.handle(r, (req, { authInfo, parsedBody }) => kitHandler.fetch(req, { authInfo, parsedBody })),
   )
   kit = createResourceServer({
     resource: `${kitBase}/mcp`,

@@ -17,7 +17,8 @@
  *   policy: { required: ['mcp'], tools: { delete_repo: ['repo:admin'] } },
  * })
  * const mcp = createMcpHandler(() => buildServer())
- * http.createServer(nodeListener((req) => rs.handle(req, (r, { authInfo }) => mcp.fetch(r, { authInfo })))).listen(3000)
+ * // `ctx` carries `authInfo` and the body the kit already parsed (`parsedBody`), so the SDK does not parse it again.
+ * http.createServer(nodeListener((req) => rs.handle(req, (r, ctx) => mcp.fetch(r, ctx)))).listen(3000)
  * ```
  * Handlers read the claims from `ctx.http.authInfo` (`clientId`, `scopes`, `extra.subject`, `extra.issuer`).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization

@@ -35,7 +35,7 @@ describe('resource server on node:http with an SDK v2 server', () => {
     mcp = await serveFetch((req) => {
       const method = req.headers.get('mcp-method')
       if (method) seen.push(`${method} ${req.headers.get('mcp-name') ?? ''}`.trim())
-      return rs.handle(req, (r, { authInfo }) => handler.fetch(r, { authInfo }))
+      return rs.handle(req, (r, { authInfo, parsedBody }) => handler.fetch(r, { authInfo, parsedBody }))
     })
     resource = `${mcp.url}/mcp`
     rs = createResourceServer({

@@ -33,7 +33,8 @@ describe('SDK v2 client → mcp-oauth/server → oidc-provider (real sockets)', 
       registrableScopes: ['mcp'],
     })
     const handler = createMcpHandler(() => buildMcpServer())
-    mcp = await serveFetch((req) => rs.handle(req, (r, { authInfo }) => handler.fetch(r, { authInfo })))
+    // The form shown in index.ts: the kit's context (authInfo, parsedBody) goes straight to the SDK handler.
+    mcp = await serveFetch((req) => rs.handle(req, (r, ctx) => handler.fetch(r, ctx)))
     resource = `${mcp.url}/mcp`
     rs = createResourceServer({
       resource,
