@@ -111,7 +111,7 @@ test('mcp-remote signs in through a real browser, then lists tools', async (t) =
     await page.waitForSelector('text=Allow access?')
     await page.click('button:has-text("Allow")')
     await page.waitForURL(`http://localhost:${callbackPort}/**`)
-    await page.close()
+    void page.close().catch(() => {})
 
     const client = rpc(child)
     const init = await client.request('initialize', {
