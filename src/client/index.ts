@@ -9,6 +9,7 @@
  * ```
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
+export * from '../shared/client-metadata.ts'
 export * from '../shared/errors.ts'
 export { type ScopeInputs, selectScope } from './authorization.ts'
 export type { AuthorizeContext, AuthorizeReason, Authorizer, DeviceCodePrompt } from './authorizer.ts'

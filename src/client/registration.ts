@@ -84,6 +84,30 @@ export interface ResolveClientOptions {
   signal?: AbortSignal
 }
 
+/**
+ * Bind pre-registered credentials given without an issuer to the first authorization server they are used with;
+ * a server that later points elsewhere gets an error instead of those credentials (MCP 2026-07-28).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/client-registration#authorization-server-binding
+ */
+async function bindPreRegistered(store: TokenStore, clientId: string, issuer: string): Promise<void> {
+  const key = `preregistered ${clientId}`
+  const bound = await store.get<{ issuer: string }>(key)
+  if (!bound) {
+    await store.set(key, { issuer }, 0)
+    return
+  }
+  if (bound.value.issuer === issuer) return
+  throw new McpOAuthError(
+    'preregistered_client_issuer_mismatch',
+    `client ${clientId} was used with ${bound.value.issuer}; the server now names ${issuer}`,
+    {
+      spec: SPEC.mcpRegistration,
+      hint: `Get a client for ${issuer} from the server operator, or pass the credentials with their issuer (--client-info {"client_id", "issuer"}).`,
+      details: { client_id: clientId, bound_issuer: bound.value.issuer, issuer },
+    },
+  )
+}
+
 function pickPreRegistered(identity: ClientIdentity, issuer: string): PreRegisteredClient | undefined {
   const list = identity.preRegistered === undefined ? [] : [identity.preRegistered].flat()
   return list.find((c) => c.issuer === issuer) ?? list.find((c) => c.issuer === undefined)
@@ -127,6 +151,12 @@ function isPrivateUseScheme(uri: string): boolean {
 export async function resolveClient(o: ResolveClientOptions): Promise<ClientInfo> {
   const { issuer, metadata, identity, store } = o
   const pre = pickPreRegistered(identity, issuer)
+  if (pre && pre.issuer === undefined) await bindPreRegistered(store, pre.client_id, issuer)
+  if (!pre && identity.preRegistered !== undefined) {
+    o.trace?.warn(
+      `the pre-registered client is bound to another authorization server than ${issuer}; registering anew`,
+    )
+  }
   if (pre) {
     return {
       issuer,

@@ -384,3 +384,22 @@ describe('access token usage (authorization#access-token-usage)', () => {
     assert.deepEqual(grants, ['authorization_code', 'authorization_code'])
   })
 })
+
+describe('pre-registered credentials without an issuer (client-registration#authorization-server-binding)', () => {
+  it('are bound to the first issuer they are used with; another issuer then gets a typed error', async () => {
+    const store = new MemoryStore()
+    const { fetch } = fakeFetch({})
+    const pre = { preRegistered: { client_id: 'app-client', client_secret: 'shh' } }
+    const first = await resolve(fetch, pre, { store })
+    assert.equal(first.client_id, 'app-client')
+    await assert.rejects(
+      resolve(fetch, pre, {
+        store,
+        issuer: OTHER_AS,
+        metadata: metadata({ issuer: OTHER_AS, registration_endpoint: `${OTHER_AS}/register` }),
+      }),
+      (e: unknown) =>
+        isMcpOAuthError(e, 'preregistered_client_issuer_mismatch') && !String(e).includes('shh'),
+    )
+  })
+})

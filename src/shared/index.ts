@@ -3,6 +3,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 export * from './authorization-server.ts'
+export * from './client-metadata.ts'
 export * from './errors.ts'
 export * from './protected-resource.ts'
 export * from './resource.ts'
