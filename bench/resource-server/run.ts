@@ -26,6 +26,18 @@ const variants = await new Promise<Variants>((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)))
 })
 const started = Date.now()
+// A crashed or stuck server must not leave the run hanging: hard stop well past the normal ~45 s.
+setTimeout(() => {
+  console.error('resource-server bench: no result after 120 s; giving up')
+  child.kill()
+  process.exit(1)
+}, 120_000).unref()
+child.once('exit', (code) => {
+  if (code !== null && code !== 0) {
+    console.error(`resource-server bench: server exited with ${code}`)
+    process.exit(1)
+  }
+})
 
 let cpuSeq = 0
 /** The server child's CPU time so far, in microseconds (user + system). */
