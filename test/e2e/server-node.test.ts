@@ -3,6 +3,7 @@
  * the SDK client given a static token.
  */
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { createMcpHandler } from '@modelcontextprotocol/server'
@@ -141,6 +142,30 @@ describe('node:http adapter', () => {
       assert.equal(big.status, 413)
     } finally {
       release()
+      await server.close()
+    }
+  })
+})
+
+describe('node:http adapter, malformed requests', () => {
+  it('answers 400 to a Host header that makes no URL, and keeps serving', async () => {
+    const server = await listen(nodeListener(() => new Response('fine')))
+    try {
+      const { port } = new URL(server.url)
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write('GET /mcp HTTP/1.1\r\nHost: [not-an-ipv6\r\nConnection: close\r\n\r\n')
+        })
+        let data = ''
+        socket.on('data', (d) => {
+          data += d.toString()
+        })
+        socket.on('end', () => resolve(data))
+        socket.on('error', reject)
+      })
+      assert.match(raw, /^HTTP\/1\.1 400/)
+      assert.equal(await (await fetch(`${server.url}/mcp`)).text(), 'fine')
+    } finally {
       await server.close()
     }
   })

@@ -151,12 +151,25 @@ export function nodeListener(
           return
         }
       }
-      let response: Response
+      let request: Request
       try {
-        const request = toWebRequest(req, body, {
+        request = toWebRequest(req, body, {
           signal: controller.signal,
           ...(options.origin ? { origin: options.origin } : {}),
         })
+      } catch {
+        // A Host header or target that does not make a URL is the client's mistake, not a server failure.
+        await writeWebResponse(
+          res,
+          Response.json(
+            { error: 'bad_request', error_description: 'the request URL or Host header is malformed' },
+            { status: 400 },
+          ),
+        )
+        return
+      }
+      let response: Response
+      try {
         response = await handler(request)
       } catch {
         response = Response.json(
