@@ -12,7 +12,7 @@ export interface ChallengeOptions {
   /** The full scope set the operation needs. */
   scope?: readonly string[]
   /** Omitted when the request had no token at all (RFC 6750 §3.1). */
-  error?: 'invalid_token' | 'insufficient_scope' | 'invalid_request' | 'invalid_dpop_proof'
+  error?: 'invalid_token' | 'insufficient_scope' | 'invalid_request' | 'invalid_dpop_proof' | 'use_dpop_nonce'
   /** Human-readable reason; never contains a token. */
   errorDescription?: string
   /** DPoP algorithms accepted; adds a `DPoP` challenge next to the `Bearer` one (RFC 9449 §7.1). */
@@ -21,11 +21,14 @@ export interface ChallengeOptions {
   scheme?: 'Bearer' | 'DPoP'
   /** Realm, when the server wants one. */
   realm?: string
+  /** A `DPoP-Nonce` to send with the answer (RFC 9449 §9). */
+  dpopNonce?: string
 }
 
 const STATUS: Record<string, number> = {
   invalid_token: 401,
   invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
   insufficient_scope: 403,
   invalid_request: 400,
 }
@@ -67,6 +70,10 @@ export function challengeResponse(options: ChallengeOptions): Response {
     'access-control-allow-origin': '*',
   })
   for (const value of challengeHeaders(options)) headers.append('www-authenticate', value)
+  if (options.dpopNonce) {
+    headers.set('dpop-nonce', options.dpopNonce)
+    headers.set('access-control-expose-headers', 'WWW-Authenticate, DPoP-Nonce')
+  }
   const body: Record<string, unknown> = {}
   if (options.error) body['error'] = options.error
   body['error_description'] =

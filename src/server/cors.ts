@@ -16,7 +16,7 @@ export function preflight(): Response {
   return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
 }
 
-const EXPOSED = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version'
+const EXPOSED = 'WWW-Authenticate, DPoP-Nonce, Mcp-Session-Id, Mcp-Protocol-Version'
 
 /** Let browser clients read `WWW-Authenticate` (and the MCP session headers) from `response`. @see https://fetch.spec.whatwg.org/#http-access-control-expose-headers */
 export function exposeChallenge(response: Response, cors: boolean): Response {
@@ -37,6 +37,18 @@ export function exposeChallenge(response: Response, cors: boolean): Response {
     // Responses from fetch() have immutable headers; copy them into a mutable response.
     const copy = new Response(response.body, response)
     apply(copy.headers)
+    return copy
+  }
+}
+
+/** `response` with one more header, copying it when its headers are immutable (as fetch() responses are). */
+export function withHeader(response: Response, name: string, value: string): Response {
+  try {
+    response.headers.set(name, value)
+    return response
+  } catch {
+    const copy = new Response(response.body, response)
+    copy.headers.set(name, value)
     return copy
   }
 }

@@ -9,7 +9,7 @@ import { parseAuthorization } from './authorization.ts'
 import { attachedBodyText, BodyTooLargeError, parseJson, readBodyText } from './body.ts'
 import { ExpiringCache, tokenKey } from './cache.ts'
 import { challengeResponse, unavailableResponse } from './challenge.ts'
-import { exposeChallenge, preflight } from './cors.ts'
+import { exposeChallenge, preflight, withHeader } from './cors.ts'
 import { type MetadataOptions, metadataRoute, protectedResourceMetadataUrl } from './metadata.ts'
 import {
   missingScopes,
@@ -149,7 +149,9 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
         }),
       )
     }
-    const error = e.code === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token'
+    const error =
+      e.code === 'invalid_dpop_proof' || e.code === 'use_dpop_nonce' ? e.code : ('invalid_token' as const)
+    const dpopNonce = scheme === 'DPoP' ? dpop?.nonce() : undefined
     return refuse(401, e.code, e.message, () =>
       challengeResponse({
         resourceMetadata: metadataUrl,
@@ -157,6 +159,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
         error,
         errorDescription: e.message,
         scheme,
+        ...(dpopNonce ? { dpopNonce } : {}),
         ...(dpopAlgorithms || scheme === 'DPoP' ? { dpopAlgorithms: dpop?.algorithms ?? [] } : {}),
       }),
     )
@@ -327,7 +330,10 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
           : request
       const context: Parameters<NextHandler>[1] = { authInfo: verdict.authInfo, token: verdict.token }
       if (verdict.parsedBody !== undefined) context.parsedBody = verdict.parsedBody
-      return exposeChallenge(await next(forward, context), cors)
+      const response = exposeChallenge(await next(forward, context), cors)
+      // Hand DPoP clients a fresh nonce with each answer, so they rarely meet a use_dpop_nonce refusal.
+      const nonce = verdict.token.jkt !== undefined ? dpop?.nonce() : undefined
+      return nonce ? withHeader(response, 'dpop-nonce', nonce) : response
     },
   }
 }

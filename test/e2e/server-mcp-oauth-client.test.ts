@@ -16,8 +16,9 @@ import {
   type TestAuthorizationServer,
 } from '../../src/server/testing/oidc.test-helper.ts'
 
-for (const dpop of [false, true]) {
-  describe(`mcp-oauth client → mcp-oauth/server → oidc-provider (${dpop ? 'DPoP' : 'Bearer'})`, () => {
+for (const mode of ['bearer', 'dpop', 'dpop-nonce'] as const) {
+  const dpop = mode !== 'bearer'
+  describe(`mcp-oauth client → mcp-oauth/server → oidc-provider (${mode})`, () => {
     let as: TestAuthorizationServer
     let mcp: Listening
     let rs: ResourceServer
@@ -45,7 +46,7 @@ for (const dpop of [false, true]) {
         scopesSupported: ['mcp'],
         verifier: jwtVerifier({ issuer: as.issuer }),
         policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
-        ...(dpop ? { dpop: { algorithms: ['ES256'] } } : {}),
+        ...(dpop ? { dpop: { algorithms: ['ES256'], nonce: mode === 'dpop-nonce' } } : {}),
         onRefusal: (r) => refusals.push({ status: r.status, code: r.code }),
       })
     })
@@ -86,6 +87,11 @@ for (const dpop of [false, true]) {
       assert.ok(refusals.some((r) => r.status === 403 && r.code === 'insufficient_scope'))
       assert.ok(schemes.has(dpop ? 'DPoP' : 'Bearer'), `sent ${[...schemes].join(', ')}`)
       if (dpop) assert.ok(!schemes.has('Bearer'), 'never fell back to Bearer')
+      if (mode === 'dpop-nonce')
+        assert.ok(
+          refusals.some((r) => r.code === 'use_dpop_nonce'),
+          'the kit asked for a nonce and the client answered it',
+        )
       await client.close()
     })
   })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { parseWwwAuthenticate } from '../../shared/www-authenticate.ts'
 import { createResourceServer } from '../protect.ts'
 import { testIssuer } from '../testing/keys.test-helper.ts'
 import { jwtVerifier } from './jwt.ts'
@@ -99,5 +100,36 @@ describe('DPoP at the resource server', () => {
     const bearer = await as.mint()
     const v = await rs.protect(new Request(RESOURCE, { headers: { authorization: `Bearer ${bearer}` } }))
     assert.match(refusal(v), /only DPoP-bound/)
+  })
+})
+
+describe('DPoP server nonces (RFC 9449 §9)', () => {
+  it('asks for a nonce, accepts it, rejects a forged one, and hands out fresh ones', async () => {
+    const { proof, send, rs, token } = await setup({ nonce: true })
+    const first = await send(await proof())
+    assert.ok(first instanceof Response)
+    assert.equal(first.status, 401)
+    const dpopChallenge = parseWwwAuthenticate(first.headers.get('www-authenticate')).find(
+      (c) => c.scheme === 'dpop',
+    )
+    assert.equal(dpopChallenge?.params['error'], 'use_dpop_nonce')
+    const nonce = first.headers.get('dpop-nonce')
+    assert.ok(nonce, 'a DPoP-Nonce header came with the refusal')
+    assert.match(first.headers.get('access-control-expose-headers') ?? '', /DPoP-Nonce/)
+    assert.ok(!((await send(await proof({ nonce }))) instanceof Response), 'accepted with the nonce')
+    assert.match(
+      refusal(await send(await proof({ nonce: `${nonce!.split('.')[0]}.forgedforgedforgedforg` }))),
+      /nonce/,
+    )
+    const ok = await rs.handle(
+      new Request(RESOURCE, {
+        method: 'POST',
+        headers: { authorization: `DPoP ${token}`, dpop: await proof({ nonce }) },
+        body: '{}',
+      }),
+      () => new Response('done'),
+    )
+    assert.equal(await ok.text(), 'done')
+    assert.ok(ok.headers.get('dpop-nonce'), 'a fresh nonce rides on the success')
   })
 })

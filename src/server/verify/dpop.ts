@@ -3,7 +3,7 @@
  * `htm`/`htu`/`iat`/`ath`, the token's `cnf.jkt` binding, and `jti` replay protection within the proof's lifetime.
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.3
  */
-import { createHash } from 'node:crypto'
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { calculateJwkThumbprint, EmbeddedJWK, errors, jwtVerify } from 'jose'
 import { SPEC } from '../../shared/errors.ts'
 import { ExpiringCache } from '../cache.ts'
@@ -24,6 +24,11 @@ export interface DpopOptions {
   replayCacheSize?: number
   /** Largest proof accepted, bytes (default 4096). */
   maxProofLength?: number
+  /**
+   * Require server-provided nonces (RFC 9449 §9): proofs must carry a recent `nonce` from a `DPoP-Nonce` header.
+   * Nonces are stateless (time + HMAC under a per-process key) and valid for `ttlSeconds` (default 300).
+   */
+  nonce?: boolean | { ttlSeconds?: number }
 }
 
 /** What a proof must match. @see https://www.rfc-editor.org/rfc/rfc9449#section-4.3 */
@@ -43,6 +48,8 @@ export interface DpopChecker {
   readonly algorithms: readonly string[]
   readonly required: boolean
   check(proof: string | null, context: ProofContext): Promise<void>
+  /** A fresh nonce to send in `DPoP-Nonce`, when nonces are enabled. */
+  nonce(): string | undefined
 }
 
 function bad(message: string): InvalidTokenError {
@@ -63,9 +70,13 @@ export function dpopChecker(options: DpopOptions = {}): DpopChecker {
   const tolerance = options.clockToleranceSeconds ?? 5
   const maxLength = options.maxProofLength ?? 4096
   const seen = new ExpiringCache<true>(options.replayCacheSize ?? 100_000)
+  const nonces = options.nonce
+    ? nonceMaker(typeof options.nonce === 'object' ? options.nonce.ttlSeconds : undefined)
+    : undefined
   return {
     algorithms,
     required: options.required ?? false,
+    nonce: () => nonces?.make(),
     async check(proof, context) {
       if (proof === null || proof === '') throw bad('is missing (send a DPoP header)')
       if (proof.length > maxLength) throw bad(`is longer than ${maxLength} bytes`)
@@ -87,6 +98,12 @@ export function dpopChecker(options: DpopOptions = {}): DpopChecker {
         throw bad('signature or structure is invalid')
       }
       const { payload, protectedHeader } = result
+      if (nonces && !(typeof payload['nonce'] === 'string' && nonces.valid(payload['nonce'])))
+        throw new InvalidTokenError('DPoP proof needs a fresh server nonce (see the DPoP-Nonce header)', {
+          code: 'use_dpop_nonce',
+          spec: 'https://www.rfc-editor.org/rfc/rfc9449#section-9',
+          hint: 'Repeat the request with a proof whose nonce claim is the DPoP-Nonce value of this answer.',
+        })
       if (payload['htm'] !== context.method) throw bad('was made for another HTTP method')
       if (typeof payload['htu'] !== 'string' || !context.urls.includes(normalizeHtu(payload['htu'])))
         throw bad('was made for another URL')
@@ -119,5 +136,30 @@ export function normalizeHtu(value: string): string {
     return `${u.origin}${u.pathname}`
   } catch {
     return ''
+  }
+}
+
+/**
+ * Stateless DPoP nonces: the issue time and an HMAC of it under a key that lives as long as the process.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-9
+ */
+function nonceMaker(ttlSeconds = 300): { make(): string; valid(nonce: string): boolean } {
+  const key = randomBytes(32)
+  const mac = (t: string) => createHmac('sha256', key).update(t).digest('base64url').slice(0, 22)
+  return {
+    make() {
+      const t = Math.floor(Date.now() / 1000).toString(36)
+      return `${t}.${mac(t)}`
+    },
+    valid(nonce) {
+      const dot = nonce.indexOf('.')
+      if (dot < 1 || nonce.length > 64) return false
+      const t = nonce.slice(0, dot)
+      const expected = Buffer.from(mac(t))
+      const given = Buffer.from(nonce.slice(dot + 1))
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false
+      const age = Date.now() / 1000 - Number.parseInt(t, 36)
+      return age >= -5 && age <= ttlSeconds
+    },
   }
 }
