@@ -50,6 +50,8 @@ export interface LoginView {
   clientName: string
   username?: string
   error?: string
+  /** A second way in: sign in at an upstream identity provider. */
+  upstream?: { action: string; name: string }
 }
 
 /** The sign-in form. @see https://openid.net/specs/openid-connect-core-1_0.html#Authenticates */
@@ -64,7 +66,15 @@ ${view.error ? `<p class="error" role="alert">${escapeHtml(view.error)}</p>` : '
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
+</form>${
+    view.upstream
+      ? `
+<form method="post" action="${escapeHtml(view.upstream.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(view.csrf)}">
+<button type="submit" class="secondary">Sign in with ${escapeHtml(view.upstream.name)}</button>
 </form>`
+      : ''
+  }`
 }
 
 /** What the consent page shows. */

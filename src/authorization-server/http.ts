@@ -7,9 +7,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Provider from 'oidc-provider'
 import type { AuditSink } from './audit.ts'
+import { errorPage, sendPage } from './html.ts'
 import { handleInteraction, type InteractionContext } from './interactions.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { prepareRegistration, type RegistrationPolicy } from './registration.ts'
+import type { UpstreamLogin } from './upstream.ts'
 
 /** What the front handler needs. */
 export interface FrontContext {
@@ -23,6 +25,8 @@ export interface FrontContext {
   /** Whether to honour X-Forwarded-For for rate-limit keys. */
   trustProxy: boolean
   audit: AuditSink
+  /** Optional upstream OpenID Connect login (its callback lands here). */
+  upstream?: UpstreamLogin
 }
 
 const REGISTRATION_BODY_LIMIT = 64 * 1024
@@ -143,6 +147,33 @@ export function createFrontHandler(
     if (path.startsWith('/interaction/')) {
       if (limited(context.limits.authorization, req, res, 'authorization')) return
       if (await handleInteraction(context.interactions, req, res, path)) return
+    }
+
+    if (path === '/upstream/callback' && context.upstream && req.method === 'GET') {
+      if (limited(context.limits.authorization, req, res, 'authorization')) return
+      const callbackUrl = new URL(
+        `${path}${url.search}`,
+        `${url.protocol}//${req.headers.host ?? 'localhost'}`,
+      )
+      const idpError = callbackUrl.searchParams.get('error')
+      try {
+        if (idpError) throw new Error(`the identity provider answered ${idpError.slice(0, 100)}`)
+        const { uid, ticket } = await context.upstream.finish(callbackUrl)
+        res.statusCode = 303
+        res.setHeader(
+          'location',
+          `${mountPath}/interaction/${uid}/upstream-complete?ticket=${encodeURIComponent(ticket)}`,
+        )
+        res.end()
+      } catch (error) {
+        context.audit({
+          type: 'login.failed',
+          via: 'upstream',
+          reason: (error as Error).message.slice(0, 200),
+        })
+        sendPage(res, 400, 'Sign-in failed', errorPage('access_denied', (error as Error).message))
+      }
+      return
     }
 
     if (path === '/reg') {

@@ -9,6 +9,7 @@ import type Provider from 'oidc-provider'
 import type { ClientInstance, InteractionDetails } from 'oidc-provider'
 import type { AuditSink } from './audit.ts'
 import { consentPage, errorPage, loginPage, sendPage } from './html.ts'
+import type { UpstreamLogin } from './upstream.ts'
 import type { UserDirectory } from './users.ts'
 
 /** What the interaction routes need. */
@@ -21,6 +22,8 @@ export interface InteractionContext {
   mountPath: string
   scopeDescriptions: Record<string, string>
   audit: AuditSink
+  /** Optional upstream OpenID Connect login. */
+  upstream?: UpstreamLogin
 }
 
 const FORM_LIMIT = 8 * 1024
@@ -84,7 +87,8 @@ export async function handleInteraction(
   res: ServerResponse,
   path: string,
 ): Promise<boolean> {
-  const match = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/.exec(path)
+  const match =
+    /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort|upstream|upstream-complete))?$/.exec(path)
   if (!match) return false
   const uid = match[1]!
   const action = match[2]
@@ -122,6 +126,36 @@ export async function handleInteraction(
   }
   const clientName = String(client['clientName'] ?? client.clientId)
   const base = `${context.mountPath}/interaction/${uid}`
+  const upstreamButton = context.upstream
+    ? { upstream: { action: `${base}/upstream`, name: context.upstream.name } }
+    : {}
+
+  if (req.method === 'GET' && action === 'upstream-complete' && context.upstream) {
+    const ticket = new URL(req.url ?? '/', 'http://localhost').searchParams.get('ticket') ?? ''
+    const account = details.prompt.name === 'login' ? await context.upstream.redeem(uid, ticket) : undefined
+    if (!account) {
+      sendPage(
+        res,
+        400,
+        'Sign-in failed',
+        errorPage('access_denied', 'the identity provider sign-in could not be matched to this request'),
+      )
+      return true
+    }
+    context.audit({
+      type: 'login.succeeded',
+      client_id: client.clientId,
+      sub: account.accountId,
+      via: 'upstream',
+    })
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: account.accountId } },
+      { mergeWithLastSubmission: false },
+    )
+    return true
+  }
 
   if (req.method === 'GET' && action === undefined) {
     if (details.prompt.name === 'login') {
@@ -129,14 +163,15 @@ export async function handleInteraction(
         res,
         200,
         'Sign in',
-        loginPage({ action: `${base}/login`, csrf: csrfFor(context, uid), clientName }),
+        loginPage({ action: `${base}/login`, csrf: csrfFor(context, uid), clientName, ...upstreamButton }),
       )
       return true
     }
     const { scopes, resources } = requestedScopes(details)
     const { host, viaMetadataDocument } = clientHost(client, details.params['redirect_uri'])
     const account = details.session?.accountId ?? ''
-    const user = await context.users.find(account)
+    const local = await context.users.find(account)
+    const remote = local ? undefined : await context.upstream?.find(account)
     sendPage(
       res,
       200,
@@ -148,7 +183,7 @@ export async function handleInteraction(
         clientName,
         clientHost: host,
         viaMetadataDocument,
-        account: user?.displayName ?? account,
+        account: local?.displayName ?? remote?.name ?? account,
         scopes: scopes.map((name) => ({ name, description: context.scopeDescriptions[name] })),
         resources,
       }),
@@ -179,6 +214,37 @@ export async function handleInteraction(
     return true
   }
 
+  if (action === 'upstream') {
+    if (details.prompt.name !== 'login' || !context.upstream) {
+      sendPage(
+        res,
+        400,
+        'Bad request',
+        errorPage('invalid_request', 'upstream sign-in is not available at this step'),
+      )
+      return true
+    }
+    let target: URL
+    try {
+      target = await context.upstream.start(uid)
+    } catch (error) {
+      sendPage(
+        res,
+        502,
+        'Identity provider unavailable',
+        errorPage(
+          'temporarily_unavailable',
+          `the identity provider could not be reached: ${(error as Error).message}`,
+        ),
+      )
+      return true
+    }
+    res.statusCode = 303
+    res.setHeader('location', target.href)
+    res.end()
+    return true
+  }
+
   if (action === 'login') {
     if (details.prompt.name !== 'login') {
       sendPage(res, 400, 'Bad request', errorPage('invalid_request', 'sign-in is not expected at this step'))
@@ -198,6 +264,7 @@ export async function handleInteraction(
           clientName,
           username,
           error: 'Wrong username or password.',
+          ...upstreamButton,
         }),
       )
       return true

@@ -18,6 +18,7 @@ import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
 import { createOutboundFetch } from './outbound-fetch.ts'
 import { createRateLimiter, type RateLimit } from './rate-limit.ts'
+import { createUpstreamLogin, type UpstreamOptions } from './upstream.ts'
 import { createUserDirectory, type LocalUser, type UserDirectory } from './users.ts'
 
 /** A protected resource (MCP server) this authorization server issues tokens for. @see https://www.rfc-editor.org/rfc/rfc8707 */
@@ -82,6 +83,8 @@ export interface AuthorizationServerOptions {
   scopeDescriptions?: Record<string, string>
   /** Trust X-Forwarded-* headers (behind a TLS-terminating proxy). */
   trustProxy?: boolean
+  /** Also let people sign in at an upstream OpenID Connect provider (its redirect URI: `<issuer>/upstream/callback`). */
+  upstream?: UpstreamOptions
 }
 
 /** A running authorization server (no socket of its own: mount `handler`). @see https://www.rfc-editor.org/rfc/rfc8414 */
@@ -152,6 +155,8 @@ export async function createAuthorizationServer(
   const registrationMode = options.registration?.mode ?? 'open'
   const corsOrigins = options.corsOrigins ?? '*'
 
+  const upstream = options.upstream ? createUpstreamLogin(options.upstream, issuer, storage) : undefined
+
   const provider = new Provider(issuer, {
     adapter: storage.adapter,
     jwks: secrets.jwks,
@@ -161,8 +166,10 @@ export async function createAuthorizationServer(
     claims: { openid: ['sub'], profile: ['name'] },
     findAccount: async (_ctx: unknown, sub: string) => {
       const user = await users.find(sub)
-      if (!user) return undefined
-      return { accountId: sub, claims: async () => ({ sub, name: user.displayName ?? sub }) }
+      if (user) return { accountId: sub, claims: async () => ({ sub, name: user.displayName ?? sub }) }
+      const remote = await upstream?.find(sub)
+      if (remote) return { accountId: sub, claims: async () => ({ sub, name: remote.name ?? sub }) }
+      return undefined
     },
     responseTypes: ['code'],
     pkce: { required: () => true },
@@ -292,6 +299,7 @@ export async function createAuthorizationServer(
     provider,
     mountPath,
     audit,
+    ...(upstream ? { upstream } : {}),
     trustProxy: options.trustProxy === true,
     registration: {
       defaultScopes: registrationScopes,
@@ -318,6 +326,7 @@ export async function createAuthorizationServer(
       mountPath,
       scopeDescriptions: options.scopeDescriptions ?? {},
       audit,
+      ...(upstream ? { upstream } : {}),
     },
   })
 

@@ -51,21 +51,31 @@ export function pkce() {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
 }
 
-/** A tiny cookie-keeping browser substitute. */
+/** A tiny cookie-keeping browser substitute (cookies keyed by path and name; like browsers, not by port). */
 export class HeadlessAgent {
-  readonly cookies = new Map<string, string>()
+  readonly cookies = new Map<string, { name: string; path: string; value: string }>()
 
   async request(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers)
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '))
+    const path = new URL(url).pathname
+    const sending = [...this.cookies.values()].filter(
+      (c) => path === c.path || path.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`),
+    )
+    if (sending.length) headers.set('cookie', sending.map((c) => `${c.name}=${c.value}`).join('; '))
     const response = await fetch(url, { ...init, headers, redirect: 'manual' })
     for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';')
+      const [pair, ...attributes] = line.split(';')
       const index = pair!.indexOf('=')
-      const name = pair!.slice(0, index)
+      const name = pair!.slice(0, index).trim()
       const value = pair!.slice(index + 1)
-      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name)
-      else this.cookies.set(name, value)
+      const cookiePath =
+        attributes
+          .map((a) => a.trim())
+          .find((a) => a.toLowerCase().startsWith('path='))
+          ?.slice(5) || '/'
+      const key = `${cookiePath}|${name}`
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(key)
+      else this.cookies.set(key, { name, path: cookiePath, value })
     }
     return response
   }
@@ -79,6 +89,7 @@ export class HeadlessAgent {
     callbackPrefix: string,
     credentials: { username: string; password: string },
     decide: 'allow' | 'deny' = 'allow',
+    formAction?: RegExp,
   ): Promise<{ callback: string; pages: string[] }> {
     let url = authorizeUrl
     let init: RequestInit = {}
@@ -98,11 +109,12 @@ export class HeadlessAgent {
       if (response.status !== 200)
         throw new Error(`unexpected ${response.status} at ${url}: ${html.slice(0, 500)}`)
       const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1]
-      const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1]
+      const actions = [...html.matchAll(/<form method="post" action="([^"]+)"/g)].map((m) => m[1]!)
+      const action = (formAction && actions.find((a) => formAction.test(a))) ?? actions[0]
       if (!csrf || !action) throw new Error(`no form at ${url}: ${html.slice(0, 500)}`)
       const target = new URL(action.replace(/&amp;/g, '&'), url)
       const form = new URLSearchParams({ csrf })
-      if (html.includes('name="password"')) {
+      if (html.includes('name="password"') && !formAction?.test(action)) {
         form.set('username', credentials.username)
         form.set('password', credentials.password)
       } else if (decide === 'deny') {
