@@ -46,48 +46,86 @@ function peakRssMb(pid: number): number {
 
 interface Subject {
   name: string
-  connect(): Promise<{ client: Client; pid?: number; close(): Promise<void> }>
+  connect(): Promise<Connected>
 }
 
-async function measure(subject: Subject) {
-  const startups: number[] = []
+interface Connected {
+  client: Client
+  pid?: number | undefined
+  close(): Promise<void>
+}
+
+/**
+ * Measure all subjects in interleaved rounds, so that machine noise (other processes, CPU frequency) falls on
+ * every subject alike rather than on whichever ran during a noisy minute.
+ */
+async function measureAll(subjects: Subject[]) {
+  const startups = new Map<string, number[]>(subjects.map((s) => [s.name, []]))
   for (let i = 0; i < STARTUPS; i++) {
-    const t0 = performance.now()
-    const s = await subject.connect()
-    await s.client.listTools()
-    startups.push(performance.now() - t0)
-    await s.close()
+    for (const subject of subjects) {
+      const t0 = performance.now()
+      const s = await subject.connect()
+      await s.client.listTools()
+      startups.get(subject.name)!.push(performance.now() - t0)
+      await s.close()
+    }
   }
-  const s = await subject.connect()
-  const call = (i: number) => s.client.callTool({ name: 'echo', arguments: { value: `v${i}` } })
-  for (let i = 0; i < 200; i++) await call(i) // warm-up
-  const lat: number[] = []
-  for (let i = 0; i < CALLS; i++) {
-    const t0 = performance.now()
-    await call(i)
-    lat.push(performance.now() - t0)
+  const live = new Map<string, Connected>()
+  for (const subject of subjects) live.set(subject.name, await subject.connect())
+  const call = (c: Connected, i: number) => c.client.callTool({ name: 'echo', arguments: { value: `v${i}` } })
+  for (const c of live.values()) for (let i = 0; i < 200; i++) await call(c, i) // warm-up
+  const lat = new Map<string, number[]>(subjects.map((s) => [s.name, []]))
+  const ROUNDS = 10
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const subject of subjects) {
+      const c = live.get(subject.name)!
+      for (let i = 0; i < CALLS / ROUNDS; i++) {
+        const t0 = performance.now()
+        await call(c, i)
+        lat.get(subject.name)!.push(performance.now() - t0)
+      }
+    }
   }
-  lat.sort((a, b) => a - b)
-  let next = 0
-  const t0 = performance.now()
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < PARALLEL_CALLS) await call(next++)
-    }),
-  )
-  const throughput = PARALLEL_CALLS / ((performance.now() - t0) / 1000)
-  const rss = s.pid ? peakRssMb(s.pid) : undefined
-  await s.close()
-  startups.sort((a, b) => a - b)
-  const r = {
-    startup_ms: startups[Math.floor(startups.length / 2)]!,
-    p50_ms: percentile(lat, 50),
-    p99_ms: percentile(lat, 99),
-    throughput_rps: throughput,
-    ...(rss !== undefined ? { peak_rss_mb: rss } : {}),
+  const busy = new Map<string, number>(subjects.map((s) => [s.name, 0]))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const subject of subjects) {
+      const c = live.get(subject.name)!
+      let next = 0
+      const n = PARALLEL_CALLS / ROUNDS
+      const t0 = performance.now()
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < n) await call(c, next++)
+        }),
+      )
+      busy.set(subject.name, busy.get(subject.name)! + (performance.now() - t0))
+    }
   }
-  log(`${subject.name.padEnd(18)} ${JSON.stringify(r)}`)
-  return r
+  const results: Record<string, Figures> = {}
+  for (const subject of subjects) {
+    const c = live.get(subject.name)!
+    const rss = c.pid ? peakRssMb(c.pid) : undefined
+    await c.close()
+    const l = lat.get(subject.name)!.sort((a, b) => a - b)
+    const st = startups.get(subject.name)!.sort((a, b) => a - b)
+    results[subject.name] = {
+      startup_ms: st[Math.floor(st.length / 2)]!,
+      p50_ms: percentile(l, 50),
+      p99_ms: percentile(l, 99),
+      throughput_rps: PARALLEL_CALLS / (busy.get(subject.name)! / 1000),
+      ...(rss !== undefined ? { peak_rss_mb: rss } : {}),
+    }
+    log(`${subject.name.padEnd(18)} ${JSON.stringify(results[subject.name])}`)
+  }
+  return results
+}
+
+interface Figures {
+  startup_ms: number
+  p50_ms: number
+  p99_ms: number
+  throughput_rps: number
+  peak_rss_mb?: number
 }
 
 async function main() {
@@ -157,9 +195,10 @@ async function main() {
     log(
       `bench/proxy: ${CALLS} sequential calls, ${CONCURRENCY} callers × ${PARALLEL_CALLS} calls, ${STARTUPS} startups`,
     )
-    const d = await measure(direct)
-    const o = await measure(oauth)
-    const m = await measure(remote)
+    const all = await measureAll([direct, oauth, remote])
+    const d = all[direct.name]!
+    const o = all[oauth.name]!
+    const m = all[remote.name]!
     const result = {
       p50_overhead_ms: Number((o.p50_ms - d.p50_ms).toFixed(3)),
       vs_mcp_remote: {

@@ -4,7 +4,7 @@
  * Authorization lives in the `fetch` it is given; this file never sees a token.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
-import { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import type { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { isMcpOAuthError } from '../../shared/errors.ts'
 import {
   addEnvelope,
@@ -83,13 +83,23 @@ export class Bridge {
   #seq = 0
   #closed = false
 
+  /** The SDK's transports, loaded while the probe is on the wire (they are most of the start-up cost). */
+  readonly #sdk = import('@modelcontextprotocol/client')
+
   constructor(options: BridgeOptions) {
     this.#o = options
   }
 
   /** Which era the server speaks: a `server/discover` probe decides (legacy servers answer it with an error). */
   serverEra(): Promise<'legacy' | 'modern' | 'sse'> {
-    this.#serverEra ??= this.#probe()
+    if (!this.#serverEra) {
+      const probe = this.#probe()
+      this.#serverEra = probe
+      // A failed probe (network, sign-in refused) is tried again with the host's next message.
+      probe.catch(() => {
+        if (this.#serverEra === probe) this.#serverEra = undefined
+      })
+    }
     return this.#serverEra
   }
 
@@ -133,11 +143,12 @@ export class Bridge {
   async #transport(): Promise<Upstream> {
     if (this.#upstream) return this.#upstream
     const era = await this.serverEra()
+    const sdk = await this.#sdk
     const requestInit = { headers: this.#o.headers ?? {} }
     const t: Upstream =
       era === 'sse'
-        ? new SSEClientTransport(new URL(this.#o.url), { fetch: this.#o.fetch, requestInit })
-        : new StreamableHTTPClientTransport(new URL(this.#o.url), { fetch: this.#o.fetch, requestInit })
+        ? new sdk.SSEClientTransport(new URL(this.#o.url), { fetch: this.#o.fetch, requestInit })
+        : new sdk.StreamableHTTPClientTransport(new URL(this.#o.url), { fetch: this.#o.fetch, requestInit })
     t.onmessage = (m) => this.#fromServer(m as JsonRpc)
     t.onerror = (e) => this.#o.log(`server connection: ${describe(e)}`)
     this.#upstream = t
@@ -223,8 +234,7 @@ export class Bridge {
         },
       })
       const t = await this.#transport()
-      if (t instanceof StreamableHTTPClientTransport)
-        t.setProtocolVersion(String(init['protocolVersion'] ?? LEGACY_DEFAULT))
+      if (isStreamable(t)) t.setProtocolVersion(String(init['protocolVersion'] ?? LEGACY_DEFAULT))
       await t.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
       return init
     })()
@@ -250,7 +260,7 @@ export class Bridge {
       await t.send(m as never)
     } catch (e) {
       // A 2025 server that restarted forgot our session: initialize again and retry once.
-      if (!retried && isSessionLost(e) && t instanceof StreamableHTTPClientTransport) {
+      if (!retried && isSessionLost(e) && isStreamable(t)) {
         this.#o.log('the server lost the session (restart?); starting a new one')
         await this.#resetSession(t)
         return this.#send(m, true)
@@ -267,8 +277,7 @@ export class Bridge {
       const init = this.#hostInitialize
       const r = await this.#internalRequest('initialize', { jsonrpc: '2.0', params: init.params ?? {} })
       const fresh = await this.#transport()
-      if (fresh instanceof StreamableHTTPClientTransport)
-        fresh.setProtocolVersion(String(r['protocolVersion']))
+      if (isStreamable(fresh)) fresh.setProtocolVersion(String(r['protocolVersion']))
       await fresh.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
     } else if (this.#hostEra === 'modern') {
       await this.#initializeLegacy()
@@ -283,8 +292,7 @@ export class Bridge {
     }
     if (this.#hostInitialize && m.id === this.#hostInitialize.id && m.result) {
       const t = this.#upstream
-      if (t instanceof StreamableHTTPClientTransport)
-        t.setProtocolVersion(String(m.result['protocolVersion']))
+      if (isStreamable(t)) t.setProtocolVersion(String(m.result['protocolVersion']))
     }
     if (this.#hostEra === 'modern' && m.id != null && !m.method && this.#methods.has(m.id)) {
       const method = this.#methods.get(m.id)
@@ -308,9 +316,13 @@ export class Bridge {
     this.#closed = true
     const t = this.#upstream
     this.#upstream = undefined
-    if (t instanceof StreamableHTTPClientTransport) await t.terminateSession().catch(() => {})
+    if (isStreamable(t)) await t.terminateSession().catch(() => {})
     await t?.close().catch(() => {})
   }
+}
+
+function isStreamable(t: Upstream | undefined): t is StreamableHTTPClientTransport {
+  return t !== undefined && 'terminateSession' in t
 }
 
 function isSessionLost(e: unknown): boolean {

@@ -60,6 +60,8 @@ export async function run(
     log: values.verbose ? log : (line) => (line.includes('failed') ? log(line) : undefined),
   })
 
+  // Start learning the server's era (and signing in, if needed) while the host is still starting up.
+  bridge.serverEra().catch(() => {})
   const inFlight = new Set<Promise<void>>()
   const done = new Promise<void>((resolve) => {
     const rl = createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY })
