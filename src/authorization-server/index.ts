@@ -24,6 +24,12 @@ export {
   redirectUriProblem,
 } from './registration.ts'
 export {
+  createUpstreamLogin,
+  type UpstreamAccount,
+  type UpstreamLogin,
+  type UpstreamOptions,
+} from './upstream.ts'
+export {
   createUserDirectory,
   hashPassword,
   type LocalUser,

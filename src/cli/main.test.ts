@@ -44,4 +44,7 @@ test('serve --help prints its usage; a bad option is a usage error naming the ne
     2,
   )
   assert.match(store.err(), /unknown store[\s\S]*next: use sqlite:PATH/)
+  const upstream = capture()
+  assert.equal(await main(['serve', '--upstream', 'https://idp.example', '--port', '0'], upstream.io), 2)
+  assert.match(upstream.err(), /--upstream needs --upstream-client-id[\s\S]*next: /)
 })

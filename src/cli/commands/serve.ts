@@ -22,9 +22,11 @@ import {
   hashPassword,
   jsonLinesAudit,
   type LocalUser,
+  type UpstreamOptions,
 } from '../../authorization-server/index.ts'
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
+import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
 
 /** Usage of `mcp-oauth serve`. */
@@ -41,11 +43,15 @@ Options:
   --token-format F      jwt (default, RFC 9068) or opaque (checked by introspection)
   --allow-private-cimd  DEVELOPMENT ONLY: fetch client metadata documents from loopback/private addresses
   --cimd-ca FILE        extra CA certificate (PEM) trusted when fetching client metadata documents
+  --upstream ISSUER     also offer sign-in at this OpenID Connect provider (register <issuer>/upstream/callback there)
+  --upstream-client-id ID   this server's client id at that provider (secret: MCP_OAUTH_UPSTREAM_CLIENT_SECRET)
+  --upstream-name NAME  button label (default: the provider's host)
   --quiet               no audit log on stderr
   --json                print one JSON line {"mcp","issuer",…} on stdout once ready
 
 Environment:
   MCP_OAUTH_STORAGE_KEY   key sealing secrets in the store (required with postgres://; shared by all instances)
+  MCP_OAUTH_UPSTREAM_CLIENT_SECRET  client secret at the --upstream provider (omit for a public client)
   MCP_OAUTH_DATA_DIR      data directory (default $XDG_DATA_HOME/mcp-oauth or ~/.local/share/mcp-oauth)
 
 Demo tools: whoami, server_time (scope tools:read), create_note (notes:write), admin_report (admin, step-up).`
@@ -156,6 +162,7 @@ export interface ServeOptions {
   allowPrivateCimd: boolean
   cimdCa?: string
   audit?: (line: string) => void
+  upstream?: UpstreamOptions
 }
 
 /** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
@@ -207,6 +214,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       admin: 'see server statistics',
     },
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
+    ...(options.upstream ? { upstream: options.upstream } : {}),
   })
   const verifier =
     options.tokenFormat === 'opaque'
@@ -277,6 +285,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       'token-format': { type: 'string', default: 'jwt' },
       'allow-private-cimd': { type: 'boolean', default: false },
       'cimd-ca': { type: 'string' },
+      upstream: { type: 'string' },
+      'upstream-client-id': { type: 'string' },
+      'upstream-name': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -287,6 +298,23 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const format = values['token-format']
   if (format !== 'jwt' && format !== 'opaque')
     throw usageError(`bad --token-format ${format}`, 'use jwt or opaque')
+  if (values.upstream && !values['upstream-client-id']) {
+    throw usageError(
+      '--upstream needs --upstream-client-id',
+      'register this server at the provider and pass its client id',
+    )
+  }
+  const upstreamSecret = process.env['MCP_OAUTH_UPSTREAM_CLIENT_SECRET']
+  const upstream: UpstreamOptions | undefined = values.upstream
+    ? {
+        issuer: values.upstream,
+        clientId: values['upstream-client-id']!,
+        ...(upstreamSecret ? { clientSecret: upstreamSecret } : {}),
+        ...(values['upstream-name'] ? { name: values['upstream-name'] } : {}),
+        allowInsecureRequests:
+          new URL(values.upstream).protocol === 'http:' && isLoopbackUrl(values.upstream),
+      }
+    : undefined
   const users: LocalUser[] = []
   let generated: { username: string; password: string } | undefined
   for (const spec of values.user ?? []) {
@@ -308,6 +336,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     allowPrivateCimd: values['allow-private-cimd'],
     ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
     ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
+    ...(upstream ? { upstream } : {}),
   })
   io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
   io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
