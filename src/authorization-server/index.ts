@@ -30,9 +30,11 @@ export {
   type UpstreamOptions,
 } from './upstream.ts'
 export {
+  createStoredUsers,
   createUserDirectory,
   hashPassword,
   type LocalUser,
+  type StoredUsers,
   type UserDirectory,
   verifyPassword,
 } from './users.ts'

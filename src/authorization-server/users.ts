@@ -4,6 +4,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 import { InvalidArgumentError, SPEC } from '../shared/errors.ts'
+import type { AuthorizationServerStorage } from './adapters/sql.ts'
 
 /** A local account: `username` is also the `sub` of tokens issued to it. */
 export interface LocalUser {
@@ -78,6 +79,69 @@ export async function createUserDirectory(users: readonly LocalUser[]): Promise<
     },
     async find(username) {
       return byName.get(username)
+    },
+  }
+}
+
+/** Accounts kept in the authorization server's storage (managed by `mcp-oauth users`). */
+export interface StoredUsers extends UserDirectory {
+  /** Creates or replaces an account (the password is hashed here). */
+  set(username: string, password: string, displayName?: string): Promise<void>
+  /** Deletes an account; resolves whether it existed. */
+  remove(username: string): Promise<boolean>
+}
+
+/**
+ * A user directory in storage (usernames stored hashed like every identifier), optionally falling back to a
+ * fixed list first.
+ * @see https://www.rfc-editor.org/rfc/rfc7914
+ */
+export async function createStoredUsers(
+  storage: AuthorizationServerStorage,
+  fixed: readonly LocalUser[] = [],
+): Promise<StoredUsers> {
+  const table = storage.adapter('LocalUser')
+  const list = await createUserDirectory(fixed)
+  const stored = async (username: string): Promise<LocalUser | undefined> => {
+    const found = await table.find(username)
+    if (!found || typeof found['passwordHash'] !== 'string') return undefined
+    return {
+      username,
+      passwordHash: found['passwordHash'],
+      ...(typeof found['displayName'] === 'string' ? { displayName: found['displayName'] } : {}),
+    }
+  }
+  const decoy = await hashPassword(randomBytes(16).toString('base64url'))
+  return {
+    async find(username) {
+      return (await list.find(username)) ?? (await stored(username))
+    },
+    async verify(username, password) {
+      if (await list.find(username)) return list.verify(username, password)
+      const user = await stored(username)
+      const ok = await verifyPassword(password, user?.passwordHash ?? decoy)
+      return ok && user ? user : undefined
+    },
+    async set(username, password, displayName) {
+      if (!/^[^\s:]{1,100}$/.test(username)) {
+        throw new InvalidArgumentError(
+          'invalid_username',
+          'a username has 1 to 100 characters, no spaces or colons',
+          {
+            spec: SPEC.mcpSecurity,
+            hint: 'pick a name like alice or alice@example.com',
+          },
+        )
+      }
+      await table.upsert(username, {
+        passwordHash: await hashPassword(password),
+        ...(displayName ? { displayName } : {}),
+      })
+    },
+    async remove(username) {
+      const existed = (await table.find(username)) !== undefined
+      await table.destroy(username)
+      return existed
     },
   }
 }

@@ -18,6 +18,7 @@ import {
   createPostgresStorage,
   createSealer,
   createSqliteStorage,
+  createStoredUsers,
   generateStorageKey,
   hashPassword,
   jsonLinesAudit,
@@ -70,8 +71,8 @@ function dataDir(): string {
   )
 }
 
-/** Opens the store named by `--store`, resolving the storage key. */
-async function openStore(
+/** Opens the store named by `--store`, resolving the storage key (shared with `mcp-oauth users`). */
+export async function openStore(
   spec: string | undefined,
 ): Promise<{ storage: AuthorizationServerStorage; kind: string }> {
   const envKey = process.env['MCP_OAUTH_STORAGE_KEY']
@@ -191,7 +192,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   const as = await createAuthorizationServer({
     issuer,
     storage,
-    users: options.users,
+    users: await createStoredUsers(storage, options.users),
     resources: [
       { uri: mcp, scopes: SCOPES, defaultScopes: DEFAULT_SCOPES, accessTokenFormat: options.tokenFormat },
     ],
