@@ -13,7 +13,7 @@ import { createSealer, generateStorageKey } from './adapters/sealing.ts'
 import type { AuthorizationServerStorage } from './adapters/sql.ts'
 import { createSqliteStorage } from './adapters/sqlite.ts'
 import { type AuditSink, auditProviderEvents } from './audit.ts'
-import { errorPage, escapeHtml, PAGE_CSP, sendPage } from './html.ts'
+import { errorPage, PAGE_CSP } from './html.ts'
 import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
 import { createOutboundFetch } from './outbound-fetch.ts'
@@ -348,5 +348,3 @@ export async function createAuthorizationServer(
     },
   }
 }
-
-export { escapeHtml, sendPage }
