@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
+import { createMcpHandler } from '@modelcontextprotocol/server'
 import {
   type AuthorizationServer,
   type AuthorizationServerStorage,
@@ -29,6 +29,7 @@ import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener 
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
+import { buildDemoServer, DEFAULT_SCOPES, DEMO_POLICY, SCOPE_DESCRIPTIONS, SCOPES } from './serve-demo.ts'
 
 /** Usage of `mcp-oauth serve`. */
 export const usage = `Usage: mcp-oauth serve [options]
@@ -56,9 +57,6 @@ Environment:
   MCP_OAUTH_DATA_DIR      data directory (default $XDG_DATA_HOME/mcp-oauth or ~/.local/share/mcp-oauth)
 
 Demo tools: whoami, server_time (scope tools:read), create_note (notes:write), admin_report (admin, step-up).`
-
-const SCOPES = ['tools:read', 'notes:write', 'admin']
-const DEFAULT_SCOPES = ['tools:read', 'notes:write']
 
 function usageError(message: string, hint: string): InvalidArgumentError {
   return new InvalidArgumentError('invalid_argument', message, { hint })
@@ -110,35 +108,6 @@ function storageKeyBeside(path: string): string {
   const key = generateStorageKey()
   writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' })
   return key
-}
-
-/** The demo MCP server: tools needing different scopes, one of them (admin_report) beyond the default grant. */
-function buildDemoServer(notes: string[]): McpServer {
-  const server = new McpServer({ name: 'mcp-oauth-demo', version: '1.0.0' })
-  const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(value) }] })
-  server.registerTool('whoami', { description: 'Who is calling (scope tools:read)' }, async (ctx) => {
-    const auth = ctx.http?.authInfo
-    return text({
-      subject: auth?.extra?.['subject'] ?? null,
-      client_id: auth?.clientId,
-      scopes: auth?.scopes ?? [],
-    })
-  })
-  server.registerTool('server_time', { description: 'The server clock (scope tools:read)' }, async () =>
-    text({ now: new Date().toISOString() }),
-  )
-  server.registerTool('create_note', { description: 'Stores a note (scope notes:write)' }, async (ctx) => {
-    notes.push(
-      `note by ${String(ctx.http?.authInfo?.extra?.['subject'] ?? 'unknown')} at ${new Date().toISOString()}`,
-    )
-    return text({ created: notes.length })
-  })
-  server.registerTool(
-    'admin_report',
-    { description: 'Server statistics (scope admin: needs step-up)' },
-    async () => text({ notes: notes.length }),
-  )
-  return server
 }
 
 /** A running `serve`. */
@@ -209,11 +178,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       allowPrivateNetwork: options.allowPrivateCimd,
       ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
     },
-    scopeDescriptions: {
-      'tools:read': 'list tools and call read-only ones',
-      'notes:write': 'create notes',
-      admin: 'see server statistics',
-    },
+    scopeDescriptions: SCOPE_DESCRIPTIONS,
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
     ...(options.upstream ? { upstream: options.upstream } : {}),
   })
@@ -232,7 +197,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     scopesSupported: SCOPES,
     resourceName: 'mcp-oauth demo',
     verifier,
-    policy: { required: ['tools:read'], tools: { create_note: ['notes:write'], admin_report: ['admin'] } },
+    policy: DEMO_POLICY,
     ...(audit
       ? {
           onRefusal: (r) =>
