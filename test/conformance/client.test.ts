@@ -13,7 +13,7 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const client = `${process.execPath} ${join(root, 'test/conformance/client.ts')}`
+const client = `${process.execPath} --conditions=mcp-oauth-source ${join(root, 'test/conformance/client.ts')}`
 const out = mkdtempSync(join(tmpdir(), 'mcp-oauth-conformance-'))
 after(() => rmSync(out, { recursive: true, force: true }))
 
