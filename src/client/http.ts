@@ -3,6 +3,7 @@
  * transport security (https except loopback), and a trace entry for every request.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/security-considerations
  */
+import { readChunksUpTo } from '../shared/body.ts'
 import { ProtocolViolationError, SPEC, TransportError } from '../shared/errors.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 import type { DiscoveryTrace, TraceStep, TraceStepKind } from './trace.ts'
@@ -46,20 +47,8 @@ export async function readLimited(response: Response, max: number): Promise<stri
     await response.body?.cancel().catch(() => {})
     throw tooLarge(response.url, max)
   }
-  if (!response.body) return ''
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > max) {
-      await reader.cancel().catch(() => {})
-      throw tooLarge(response.url, max)
-    }
-    chunks.push(value)
-  }
+  const chunks = await readChunksUpTo(response.body, max)
+  if (!chunks) throw tooLarge(response.url, max)
   return Buffer.concat(chunks).toString('utf8')
 }
 

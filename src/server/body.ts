@@ -3,6 +3,7 @@
  * handler still gets the bytes.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
+import { readChunksUpTo } from '../shared/body.ts'
 
 /** A body too large to read. @see https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14 */
 export class BodyTooLargeError extends Error {
@@ -21,20 +22,8 @@ export class BodyTooLargeError extends Error {
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
   if (declared > maxBytes) throw new BodyTooLargeError(maxBytes)
-  if (!request.body) return ''
-  const reader = request.body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.byteLength
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {})
-      throw new BodyTooLargeError(maxBytes)
-    }
-    chunks.push(value)
-  }
+  const chunks = await readChunksUpTo(request.body, maxBytes)
+  if (!chunks) throw new BodyTooLargeError(maxBytes)
   if (chunks.length === 1) return new TextDecoder().decode(chunks[0])
   return new TextDecoder().decode(Buffer.concat(chunks))
 }

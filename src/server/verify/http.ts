@@ -3,6 +3,7 @@
  * a hanging or flooding authorization server costs bounded time and memory.
  * @see https://www.rfc-editor.org/rfc/rfc9110
  */
+import { readChunksUpTo } from '../../shared/body.ts'
 import { VerifierUnavailableError } from './verifier.ts'
 
 /** Limits on one outbound call. @see https://www.rfc-editor.org/rfc/rfc9110 */
@@ -65,21 +66,11 @@ async function readCapped(response: Response, maxBytes: number, host: string): P
       details: { host, limit: maxBytes },
     })
   }
-  if (!response.body) return ''
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.byteLength
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {})
-      throw new VerifierUnavailableError(`${host} sent more than ${maxBytes} bytes`, {
-        details: { host, limit: maxBytes },
-      })
-    }
-    chunks.push(value)
+  const chunks = await readChunksUpTo(response.body, maxBytes)
+  if (!chunks) {
+    throw new VerifierUnavailableError(`${host} sent more than ${maxBytes} bytes`, {
+      details: { host, limit: maxBytes },
+    })
   }
   return new TextDecoder().decode(Buffer.concat(chunks))
 }
