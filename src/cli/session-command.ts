@@ -22,7 +22,7 @@ import {
 } from '../shared/errors.ts'
 import { readMcpChallenge } from '../shared/www-authenticate.ts'
 import { type CliIo, describeError } from './main.ts'
-import type { CliSession } from './options.ts'
+import { type CliSession, openSession, type SessionFlags } from './options.ts'
 
 /** Exit codes of the session commands (docs/cli.md). */
 export const EXIT_CODES = { ok: 0, failure: 1, usage: 2, signInRequired: 3 } as const
@@ -197,5 +197,39 @@ export function showBrowserWait(
       clearInterval(timer)
       stderr.write('\r\u001b[2K')
     }
+  }
+}
+
+/**
+ * Opens the session for `url` (with the browser wait on a terminal), runs `body` with it and closes it whatever
+ * happens: the frame of login, token, tools and call.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+export async function withSession<T>(
+  url: string | undefined,
+  flags: SessionFlags,
+  io: CliIo,
+  overrides: SessionOverrides,
+  body: (cli: CliSession) => Promise<T>,
+): Promise<T> {
+  const cli = await openSession(url, flags, io.stderr, overrides)
+  showBrowserWait(cli, io.stderr)
+  try {
+    return await body(cli)
+  } finally {
+    await cli.close()
+  }
+}
+
+/**
+ * Runs `body` with an SDK v2 client connected over the session's authorized fetch, closing the client after.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+export async function withClient<T>(cli: CliSession, body: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(cli.session, cli.headers)
+  try {
+    return await body(client)
+  } finally {
+    await client.close()
   }
 }

@@ -5,15 +5,15 @@
  */
 import { readFileSync } from 'node:fs'
 import type { CliIo } from '../main.ts'
-import { openSession, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
+import { parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
 import {
-  connectClient,
   EXIT_CODES,
   expectPositionals,
   guard,
   type SessionOverrides,
-  showBrowserWait,
   usageError,
+  withClient,
+  withSession,
 } from '../session-command.ts'
 
 /** Usage of `mcp-oauth call`. */
@@ -65,11 +65,8 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     expectPositionals('call', positionals, ['url', 'tool'])
     const flags = values as SessionFlags & { args?: string; compact?: boolean }
     const toolArgs = parseToolArgs(flags.args)
-    const cli = await openSession(positionals[0], flags, io.stderr, overrides)
-    showBrowserWait(cli, io.stderr)
-    try {
-      const client = await connectClient(cli.session, cli.headers)
-      try {
+    return await withSession(positionals[0], flags, io, overrides, (cli) =>
+      withClient(cli, async (client) => {
         const result = await client.callTool({ name: positionals[1]!, arguments: toolArgs })
         io.stdout.write(`${JSON.stringify(result, null, flags.compact ? undefined : 2)}\n`)
         if (result.isError) {
@@ -77,11 +74,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
           return EXIT_CODES.failure
         }
         return EXIT_CODES.ok
-      } finally {
-        await client.close()
-      }
-    } finally {
-      await cli.close()
-    }
+      }),
+    )
   })
 }

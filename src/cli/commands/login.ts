@@ -4,14 +4,14 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-flow-steps
  */
 import type { CliIo } from '../main.ts'
-import { openSession, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
+import { parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
 import {
   EXIT_CODES,
   expectPositionals,
   guard,
   type SessionOverrides,
-  showBrowserWait,
   signIn,
+  withSession,
 } from '../session-command.ts'
 import { formatStatus } from './status.ts'
 
@@ -35,17 +35,13 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     const { values, positionals } = parseCommandArgs(args)
     expectPositionals('login', positionals, ['url'])
     const flags = values as SessionFlags
-    const cli = await openSession(positionals[0], flags, io.stderr, overrides)
-    showBrowserWait(cli, io.stderr)
-    try {
+    return await withSession(positionals[0], flags, io, overrides, async (cli) => {
       io.stderr.write(`Signing in to ${cli.session.server}…\n`)
       await signIn(cli)
       const status = await cli.session.status()
       if (flags.json) io.stdout.write(`${JSON.stringify(status)}\n`)
       else io.stderr.write(`Signed in.\n${formatStatus(status)}`)
       return EXIT_CODES.ok
-    } finally {
-      await cli.close()
-    }
+    })
   })
 }

@@ -5,14 +5,14 @@
  */
 import type { TokenSet } from '../../client/index.ts'
 import type { CliIo } from '../main.ts'
-import { openSession, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
+import { parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
 import {
   EXIT_CODES,
   expectPositionals,
   guard,
   type SessionOverrides,
-  showBrowserWait,
   signIn,
+  withSession,
 } from '../session-command.ts'
 
 /** Usage of `mcp-oauth token`. */
@@ -41,9 +41,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
   return await guard('token', io, async () => {
     const { values, positionals } = parseCommandArgs(args)
     expectPositionals('token', positionals, ['url'])
-    const cli = await openSession(positionals[0], values as SessionFlags, io.stderr, overrides)
-    showBrowserWait(cli, io.stderr)
-    try {
+    return await withSession(positionals[0], values as SessionFlags, io, overrides, async (cli) => {
       // tokens() refreshes a token about to expire; a failed refresh leaves the old one, hence the check.
       let tokens = await cli.session.tokens()
       if (!usable(tokens)) {
@@ -61,8 +59,6 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
       }
       io.stdout.write(`${tokens.access_token}\n`)
       return EXIT_CODES.ok
-    } finally {
-      await cli.close()
-    }
+    })
   })
 }

@@ -4,14 +4,14 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/server/tools
  */
 import type { CliIo } from '../main.ts'
-import { openSession, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
+import { parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
 import {
-  connectClient,
   EXIT_CODES,
   expectPositionals,
   guard,
   type SessionOverrides,
-  showBrowserWait,
+  withClient,
+  withSession,
 } from '../session-command.ts'
 
 /** Usage of `mcp-oauth tools`. */
@@ -44,11 +44,8 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     const { values, positionals } = parseCommandArgs(args)
     expectPositionals('tools', positionals, ['url'])
     const flags = values as SessionFlags
-    const cli = await openSession(positionals[0], flags, io.stderr, overrides)
-    showBrowserWait(cli, io.stderr)
-    try {
-      const client = await connectClient(cli.session, cli.headers)
-      try {
+    return await withSession(positionals[0], flags, io, overrides, async (cli) => {
+      await withClient(cli, async (client) => {
         const tools = []
         let cursor: string | undefined
         do {
@@ -57,12 +54,8 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
           cursor = page.nextCursor
         } while (cursor && tools.length < 10_000)
         io.stdout.write(flags.json ? `${JSON.stringify(tools, null, 2)}\n` : formatTools(tools))
-      } finally {
-        await client.close()
-      }
+      })
       return EXIT_CODES.ok
-    } finally {
-      await cli.close()
-    }
+    })
   })
 }
