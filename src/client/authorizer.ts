@@ -42,8 +42,15 @@ export interface Authorizer {
   authorize(url: URL, context: AuthorizeContext): Promise<URL>
   /** Prefer the device authorization grant when the AS offers it (no display, SSH, containers). */
   preferDeviceCode?: boolean
-  /** Show a device code to the person; the engine polls the token endpoint meanwhile. @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3 */
-  showDeviceCode?(prompt: DeviceCodePrompt, context: Omit<AuthorizeContext, 'state'>): Promise<void>
+  /**
+   * Show a device code to the person; the engine polls the token endpoint meanwhile and, when polling ends,
+   * calls the function this resolves to (if any) to take the prompt down.
+   * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.3
+   */
+  showDeviceCode?(
+    prompt: DeviceCodePrompt,
+    context: Omit<AuthorizeContext, 'state'>,
+  ): Promise<void | (() => void)>
   /** Free what the authorizer holds (listening sockets). */
   close?(): Promise<void>
 }

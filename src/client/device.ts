@@ -15,7 +15,11 @@ import { clientAuth, type TokenContext, type TokenSet } from './tokens.ts'
  */
 export async function deviceFlow(
   ctx: TokenContext,
-  p: { scope: string | undefined; resource: string; show: (prompt: DeviceCodePrompt) => Promise<void> },
+  p: {
+    scope: string | undefined
+    resource: string
+    show: (prompt: DeviceCodePrompt) => Promise<void | (() => void)>
+  },
 ): Promise<TokenSet> {
   const as = ctx.metadata as oauth.AuthorizationServer
   const client: oauth.Client = { client_id: ctx.client.client_id }
@@ -35,7 +39,7 @@ export async function deviceFlow(
   } catch (e) {
     throw mapError(e, 'device authorization', SPEC.rfc8628)
   }
-  await p.show({
+  const stop = await p.show({
     user_code: device.user_code,
     verification_uri: device.verification_uri,
     ...(device.verification_uri_complete
@@ -43,6 +47,23 @@ export async function deviceFlow(
       : {}),
     expires_in: device.expires_in,
   })
+  try {
+    return await poll(ctx, device, p.resource, p.scope, as, client, auth)
+  } finally {
+    if (typeof stop === 'function') stop()
+  }
+}
+
+async function poll(
+  ctx: TokenContext,
+  device: oauth.DeviceAuthorizationResponse,
+  resource: string,
+  scope: string | undefined,
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  auth: oauth.ClientAuth,
+): Promise<TokenSet> {
+  const p = { resource, scope }
   let interval = Math.max(device.interval ?? 5, 1) * 1000
   const deadline = Date.now() + device.expires_in * 1000
   while (Date.now() < deadline) {

@@ -136,6 +136,10 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
         ...(context.signal ? { signal: context.signal } : {}),
       })
       countdowns.add(stop)
+      return () => {
+        stop()
+        countdowns.delete(stop)
+      }
     },
     async close() {
       for (const stop of countdowns) stop()
