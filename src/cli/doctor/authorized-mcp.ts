@@ -7,7 +7,7 @@ import { isResourceNonceChallenge, rememberNonce, resourceProof } from '../../cl
 import type { FetchLike } from '../../client/http.ts'
 import type { Session } from '../../client/session.ts'
 import type { TokenSet } from '../../client/tokens.ts'
-import { type McpExchange, PROTOCOL_VERSION, postMcp } from './network.ts'
+import { INITIALIZE, type McpExchange, PROTOCOL_VERSION, postMcp } from './network.ts'
 
 /** Where and how to reach the MCP server. */
 export interface McpTarget {
@@ -48,15 +48,7 @@ export async function withToken(
 
 /** initialize + notifications/initialized; returns the exchange and the MCP session id. */
 export async function connect(i: McpTarget, session: Session, tokens: TokenSet) {
-  const init = await withToken(i, session, tokens, {
-    id: 1,
-    method: 'initialize',
-    params: {
-      protocolVersion: PROTOCOL_VERSION,
-      capabilities: {},
-      clientInfo: { name: 'mcp-oauth-doctor', version: '1' },
-    },
-  })
+  const init = await withToken(i, session, tokens, INITIALIZE)
   const id = init.headers['mcp-session-id']
   if (init.status === 200) await withToken(i, session, tokens, { method: 'notifications/initialized' }, id)
   return { init, id }

@@ -116,6 +116,20 @@ export interface PostMcpOptions {
 export const PROTOCOL_VERSION = '2025-11-25'
 
 /**
+ * The initialize request doctor sends, with and without a token (postMcp adds `jsonrpc`).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/lifecycle#initialization
+ */
+export const INITIALIZE = {
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: 'mcp-oauth-doctor', version: '1' },
+  },
+}
+
+/**
  * POST one JSON-RPC message to an MCP server over Streamable HTTP and read its answer (JSON or SSE).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
@@ -245,19 +259,7 @@ export async function probeMcpCors(
       allowOrigin: pre.headers.get('access-control-allow-origin') ?? undefined,
       allowHeaders: pre.headers.get('access-control-allow-headers') ?? undefined,
     }
-    const post = await postMcp(
-      url,
-      {
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: PROTOCOL_VERSION,
-          capabilities: {},
-          clientInfo: { name: 'mcp-oauth-doctor', version: '1' },
-        },
-      },
-      { fetch, headers: { origin } },
-    )
+    const post = await postMcp(url, INITIALIZE, { fetch, headers: { origin } })
     if (post.status !== undefined) {
       probe.challenge = {
         status: post.status,

@@ -17,7 +17,7 @@ import { checkAuthorizationServer } from './authorization-server.ts'
 import { checkChallenge } from './challenge.ts'
 import { type CorsProbe, checkCors, checkMcpCors } from './cors.ts'
 import { deleteClient, runLoginChecks } from './login.ts'
-import { PROTOCOL_VERSION, postMcp, probeCors, probeMcpCors, recordingFetch } from './network.ts'
+import { INITIALIZE, postMcp, probeCors, probeMcpCors, recordingFetch } from './network.ts'
 import { checkProtectedResource, type DiscoveryFacts } from './protected-resource.ts'
 import { checkDcrOutcome, checkRegistrationOptions, type DcrOutcome } from './registration.ts'
 import { buildReport, type Check, check, type Report, SPECS } from './report.ts'
@@ -68,19 +68,10 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
     return buildReport(server, checks)
   }
   progress(`requesting ${server} without a token`)
-  const first = await postMcp(
-    server,
-    {
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: PROTOCOL_VERSION,
-        capabilities: {},
-        clientInfo: { name: 'mcp-oauth-doctor', version: '1' },
-      },
-    },
-    { fetch: base, ...(o.headers ? { headers: o.headers } : {}) },
-  )
+  const first = await postMcp(server, INITIALIZE, {
+    fetch: base,
+    ...(o.headers ? { headers: o.headers } : {}),
+  })
   if (first.error !== undefined) {
     checks.push(connectionCheck('challenge.connect', server, first.error))
     return buildReport(server, checks)
