@@ -6,10 +6,12 @@ import type { Readable } from 'node:stream'
 import type { Browser } from 'playwright-core'
 
 export interface Person {
-  /** How many sign-ins this person completed. */
+  /** How many times this person was asked to sign in (sign-in URLs printed; each is completed in the browser). */
   readonly signIns: number
   /** Everything the process wrote to stderr so far. */
   readonly stderr: string
+  /** How many sign-ins the person finished in the browser (diagnostics). */
+  readonly completed: number
   /** Stop watching. */
   stop(): void
 }
@@ -22,7 +24,7 @@ export function personAtBrowser(
 ): Person {
   let text = ''
   let handled = 0
-  let signIns = 0
+  let completed = 0
   let stopped = false
   const queue: string[] = []
   let busy = false
@@ -42,7 +44,7 @@ export function personAtBrowser(
         await page.waitForSelector('button:has-text("Allow")', { timeout: 15_000 })
         await page.click('button:has-text("Allow")')
         await page.waitForLoadState('load')
-        signIns++
+        completed++
       } catch (e) {
         text += `\n[person] could not complete sign-in at ${url.split('?')[0]}: ${(e as Error).message}\n`
       } finally {
@@ -59,7 +61,12 @@ export function personAtBrowser(
   })
   return {
     get signIns() {
-      return signIns
+      // Counted when the URL appears: the flow can finish (the callback reached the bridge) before the page's
+      // own load event, so counting completed pages would race the assertions.
+      return handled
+    },
+    get completed() {
+      return completed
     },
     get stderr() {
       return text
