@@ -46,8 +46,10 @@ function sendJson(
 
 function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
+    // The rightmost entry is the one the trusted proxy appended; everything left of it is client-supplied.
     const forwarded = String(req.headers['x-forwarded-for'] ?? '')
-      .split(',')[0]
+      .split(',')
+      .at(-1)
       ?.trim()
     if (forwarded) return forwarded
   }
@@ -143,13 +145,16 @@ export function createFrontHandler(
     // oidc-provider derives its mount path from originalUrl minus url, as when mounted by Express.
     ;(req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${path}${url.search}`
     req.url = `${path}${url.search}`
+    // oidc-provider's router ignores case and a trailing slash: compare routes the same way, so that /REG or
+    // /token/ cannot skip the registration checks and rate limits applied here.
+    const route = path.length > 1 ? path.toLowerCase().replace(/\/+$/, '') : path
 
-    if (path.startsWith('/interaction/')) {
+    if (route.startsWith('/interaction/')) {
       if (limited(context.limits.authorization, req, res, 'authorization')) return
       if (await handleInteraction(context.interactions, req, res, path)) return
     }
 
-    if (path === '/upstream/callback' && context.upstream && req.method === 'GET') {
+    if (route === '/upstream/callback' && context.upstream && req.method === 'GET') {
       if (limited(context.limits.authorization, req, res, 'authorization')) return
       const callbackUrl = new URL(
         `${path}${url.search}`,
@@ -176,7 +181,7 @@ export function createFrontHandler(
       return
     }
 
-    if (path === '/reg') {
+    if (route === '/reg') {
       setCors(req, res)
       if (req.method === 'OPTIONS') {
         res.statusCode = 204
@@ -229,8 +234,9 @@ export function createFrontHandler(
       }
     }
 
-    if (path === '/token' && req.method === 'POST' && limited(context.limits.token, req, res, 'token')) return
-    if (path === '/auth') {
+    if (route === '/token' && req.method === 'POST' && limited(context.limits.token, req, res, 'token'))
+      return
+    if (route === '/auth') {
       if (limited(context.limits.authorization, req, res, 'authorization')) return
       if (req.method === 'GET' && !url.searchParams.get('scope') && url.searchParams.get('client_id')) {
         const scope = await context.defaultScope(url.searchParams.get('client_id')!).catch(() => undefined)

@@ -69,7 +69,8 @@ export async function buildAuthorizationRequest(p: {
   legacy?: boolean
   dpopJkt?: string | undefined
 }): Promise<PendingAuthorization> {
-  if (!(p.legacy && p.metadata.code_challenge_methods_supported === undefined)) assertPkceS256(p.metadata)
+  // `legacy` here means the 2025-03-26 default endpoints, where there is no metadata to check.
+  if (!p.legacy) assertPkceS256(p.metadata)
   if (!p.metadata.authorization_endpoint) {
     throw new ProtocolViolationError(
       'no_authorization_endpoint',

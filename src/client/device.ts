@@ -64,8 +64,9 @@ async function poll(
   auth: oauth.ClientAuth,
 ): Promise<TokenSet> {
   const p = { resource, scope }
-  let interval = Math.max(device.interval ?? 5, 1) * 1000
-  const deadline = Date.now() + device.expires_in * 1000
+  // The server's numbers are bounded: a poll every 1–60 s, for at most 30 minutes.
+  let interval = Math.min(Math.max(device.interval ?? 5, 1), 60) * 1000
+  const deadline = Date.now() + Math.min(Math.max(device.expires_in, 1), 1800) * 1000
   while (Date.now() < deadline) {
     await sleep(interval, ctx.signal)
     try {
@@ -86,7 +87,7 @@ async function poll(
     } catch (e) {
       if (e instanceof oauth.ResponseBodyError && e.error === 'authorization_pending') continue
       if (e instanceof oauth.ResponseBodyError && e.error === 'slow_down') {
-        interval += 5000
+        interval = Math.min(interval + 5000, 60_000)
         continue
       }
       throw mapError(e, 'device code grant', SPEC.rfc8628)

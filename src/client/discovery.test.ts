@@ -81,7 +81,9 @@ describe('discover', () => {
     const trace = new DiscoveryTrace()
     const d = await discover('https://legacy.example/mcp', { fetch, trace })
     assert.equal(d.legacy, true)
-    assert.equal(d.issuer, 'https://login.legacy.example')
+    // Bound to the origin that served the document; the claimed issuer is kept for the callback's iss check.
+    assert.equal(d.issuer, 'https://legacy.example')
+    assert.equal(d.metadata.issuer, 'https://login.legacy.example')
     assert.match(trace.warnings[0] ?? '', /legacy/)
   })
 
@@ -91,6 +93,24 @@ describe('discover', () => {
     assert.equal(d.metadata.authorization_endpoint, 'https://legacy.example/authorize')
     assert.equal(d.metadata.token_endpoint, 'https://legacy.example/token')
     assert.equal(d.metadata.registration_endpoint, 'https://legacy.example/register')
+  })
+})
+
+describe('discover: a remote server cannot point the client at this machine', () => {
+  it('skips loopback authorization servers and refuses loopback endpoints', async () => {
+    const { fetch, calls } = fakeFetch({
+      'https://mcp.example.com/.well-known/oauth-protected-resource/tenant/mcp': {
+        json: { resource: S, authorization_servers: ['http://127.0.0.1:2375', AS] },
+      },
+      'https://auth.example.com/.well-known/oauth-authorization-server/t1': {
+        json: { ...meta(AS), token_endpoint: 'http://[::ffff:127.0.0.1]:2375/token' },
+      },
+    })
+    await assert.rejects(
+      discover(S, { fetch }),
+      (e: Error & { code?: string }) => e.code === 'loopback_endpoint',
+    )
+    assert.ok(!calls.some((c) => c.url.includes('127.0.0.1:2375')))
   })
 })
 

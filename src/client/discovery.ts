@@ -31,6 +31,8 @@ export interface DiscoveryResult {
   metadata: AuthorizationServerMetadata
   /** True on the 2025-03-26 path (no PRM): AS at the server origin, maybe default endpoints. */
   legacy: boolean
+  /** True when no metadata was found at all and `/authorize`, `/token`, `/register` were assumed. */
+  defaultEndpoints?: boolean
   /** Epoch ms after which this result should be fetched again. */
   expires_at: number
 }
@@ -201,7 +203,9 @@ export async function discover(serverUrl: string, options: DiscoverOptions = {})
   const opts = { ...options, trace }
   const found = await discoverProtectedResource(server, opts)
   if (found) {
-    const servers = (found.prm.authorization_servers ?? []).filter((s) => !options.skipIssuers?.includes(s))
+    const servers = (found.prm.authorization_servers ?? []).filter(
+      (s) => !options.skipIssuers?.includes(s) && (isLoopbackUrl(server) || !isLoopbackUrl(s)),
+    )
     if (servers.length === 0) {
       throw new ProtocolViolationError(
         'no_authorization_server',
@@ -217,6 +221,7 @@ export async function discover(serverUrl: string, options: DiscoverOptions = {})
       try {
         const as = await discoverAuthorizationServer(issuer, opts)
         if (!as) continue
+        assertNoLoopbackEndpoints(server, as.metadata)
         return {
           server,
           resource: found.prm.resource,
@@ -246,10 +251,14 @@ export async function discover(serverUrl: string, options: DiscoverOptions = {})
   const origin = new URL(server).origin
   const as = await discoverAuthorizationServer(origin, { ...opts, legacy: true })
   if (as) {
+    assertNoLoopbackEndpoints(server, as.metadata)
     return {
       server,
       resource: server,
-      issuer: as.metadata.issuer,
+      // Credentials and sessions are bound to the origin that served the metadata, never to the issuer it
+      // claims: a legacy document may name any issuer, and must not unlock credentials bound to a real one.
+      // The claimed issuer still is what the callback's `iss` is compared with (metadata.issuer).
+      issuer: origin,
       metadata: as.metadata,
       legacy: true,
       expires_at: Date.now() + as.ttl,
@@ -271,6 +280,37 @@ export async function discover(serverUrl: string, options: DiscoverOptions = {})
       response_types_supported: ['code'],
     },
     legacy: true,
+    defaultEndpoints: true,
     expires_at: Date.now() + DEFAULT_TTL_MS,
+  }
+}
+
+/**
+ * A server that is not on this machine may not point the client at this machine (SSRF): loopback or
+ * unspecified addresses are refused for its authorization server and that server's endpoints.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/security-considerations
+ */
+function assertNoLoopbackEndpoints(server: string, metadata: AuthorizationServerMetadata): void {
+  if (isLoopbackUrl(server)) return
+  for (const key of [
+    'issuer',
+    'authorization_endpoint',
+    'token_endpoint',
+    'registration_endpoint',
+    'revocation_endpoint',
+    'device_authorization_endpoint',
+  ] as const) {
+    const v = metadata[key]
+    if (typeof v === 'string' && isLoopbackUrl(v)) {
+      throw new ProtocolViolationError(
+        'loopback_endpoint',
+        `a remote server points the client at this machine (${key})`,
+        {
+          spec: SPEC.mcpSecurity,
+          hint: 'The server metadata names a loopback address; its operator must publish real endpoints.',
+          details: { [key]: v },
+        },
+      )
+    }
   }
 }

@@ -5,7 +5,7 @@
  */
 import { McpOAuthError, OAuthResponseError, TransportError } from '../shared/errors.ts'
 import { parseScope } from '../shared/scope.ts'
-import { readMcpChallenge } from '../shared/www-authenticate.ts'
+import { type McpChallenge, readMcpChallenge } from '../shared/www-authenticate.ts'
 import { isResourceNonceChallenge, rememberNonce, resourceProof } from './dpop.ts'
 import { type FetchLike, networkError } from './http.ts'
 import { Session, type SessionOptions } from './session.ts'
@@ -45,6 +45,18 @@ function isForServer(url: string, server: string): boolean {
     return new URL(url).origin === new URL(server).origin
   } catch {
     return false
+  }
+}
+
+/** The server's challenge; a malformed header is logged and treated as absent (well-known discovery still works). */
+function challengeOf(response: Response, session: Session): McpChallenge | undefined {
+  try {
+    return readMcpChallenge(response.headers, { preferDpop: Boolean(session.dpopKey) })
+  } catch (e) {
+    session.log(
+      `ignored a malformed WWW-Authenticate header (${e instanceof McpOAuthError ? e.code : String(e)})`,
+    )
+    return undefined
   }
 }
 
@@ -95,7 +107,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
     const tokens = await session.tokens()
     const response = await send(request, tokens)
     if (response.status !== 401 && response.status !== 403) return response
-    const challenge = readMcpChallenge(response.headers, { preferDpop: Boolean(session.dpopKey) })
+    const challenge = challengeOf(response, session)
     if (response.status === 403) {
       if (challenge?.error !== 'insufficient_scope') {
         session.log(
@@ -144,7 +156,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
     })
     const retried = await send(request, next)
     if (retried.status === 403) {
-      const c = readMcpChallenge(retried.headers)
+      const c = challengeOf(retried, session)
       if (
         c?.error === 'insufficient_scope' &&
         parseScope(c.scope).some((s) => !parseScope(next.scope).includes(s))

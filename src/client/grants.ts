@@ -11,7 +11,7 @@ import { deviceFlow } from './device.ts'
 import type { DiscoveryResult } from './discovery.ts'
 import type { DpopKey } from './dpop.ts'
 import type { O4wPolicy } from './o4w.ts'
-import { type ClientInfo, forgetClient, resolveClient } from './registration.ts'
+import { bindPreRegistered, type ClientInfo, forgetClient, resolveClient } from './registration.ts'
 import type { Session } from './session.ts'
 import { clientCredentials, exchangeCode, exchangeForIdJag, jwtBearer, type TokenSet } from './tokens.ts'
 
@@ -97,6 +97,20 @@ export async function obtainTokens(
     const client = await resolveClient({ ...base, grantTypes: [] })
     const ctx = { metadata: d.metadata, client, policy: i.policy, dpop: i.dpop }
     if (o.workloadIdentity) {
+      // The assertion is only ever presented to the authorization server it is for.
+      const bound = o.workloadIdentity.issuer
+      if (bound !== undefined && bound !== d.issuer) {
+        throw new InvalidArgumentError(
+          'workload_identity_issuer_mismatch',
+          `the workload identity is for ${bound}, not ${d.issuer}`,
+          {
+            spec: SPEC.mcpRegistration,
+            hint: 'The server now names another authorization server; configure a workload identity for it.',
+          },
+        )
+      }
+      if (bound === undefined)
+        await bindPreRegistered(session.store, `workload-identity ${client.client_id}`, d.issuer)
       session.log('exchanging the workload identity assertion (jwt-bearer grant)')
       return {
         tokens: await jwtBearer(ctx, await value(o.workloadIdentity.assertion), plainScope, d.resource),
@@ -175,7 +189,7 @@ export async function obtainTokens(
 
   // Refuse before anything is registered: PKCE S256 (skipped only on the 2025-03-26 default-endpoint path,
   // where there is no metadata to read) and a redirect URI that is https, loopback http or a private-use scheme.
-  if (!(d.legacy && d.metadata.code_challenge_methods_supported === undefined)) assertPkceS256(d.metadata)
+  if (!d.defaultEndpoints) assertPkceS256(d.metadata)
   const redirectUri =
     typeof authorizer.redirectUri === 'string' ? authorizer.redirectUri : await authorizer.redirectUri()
   assertRedirectUri(redirectUri)
@@ -187,7 +201,7 @@ export async function obtainTokens(
       redirectUri,
       resource: d.resource,
       scope,
-      legacy: d.legacy,
+      legacy: d.defaultEndpoints ?? false,
       dpopJkt: i.dpop?.jkt,
     })
     session.log(`signing in to ${session.server} at ${d.issuer}`)

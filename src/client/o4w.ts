@@ -67,14 +67,14 @@ export function mapError(e: unknown, what: string, spec: string = SPEC.rfc6749):
       cause: e,
     })
   }
-  if (e instanceof oauth.OperationProcessingError) {
+  if (e instanceof oauth.OperationProcessingError || e instanceof oauth.UnsupportedOperationError) {
+    // No `cause`: oauth4webapi attaches the response body, which may hold fresh tokens.
     return new ProtocolViolationError(
       `invalid_${what.replace(/\W+/g, '_')}_response`,
       `${what}: ${e.message}`,
       {
         spec,
         hint: 'The authorization server answered in a way OAuth does not allow; report it to its operator.',
-        cause: e,
         details: { reason: e.code },
       },
     )

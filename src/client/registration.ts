@@ -89,7 +89,7 @@ export interface ResolveClientOptions {
  * a server that later points elsewhere gets an error instead of those credentials (MCP 2026-07-28).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/client-registration#authorization-server-binding
  */
-async function bindPreRegistered(store: TokenStore, clientId: string, issuer: string): Promise<void> {
+export async function bindPreRegistered(store: TokenStore, clientId: string, issuer: string): Promise<void> {
   const key = `preregistered ${clientId}`
   const bound = await store.get<{ issuer: string }>(key)
   if (!bound) {
@@ -216,10 +216,11 @@ export async function resolveClient(o: ResolveClientOptions): Promise<ClientInfo
 function usable(c: ClientInfo, redirectUri: string | undefined): boolean {
   if (c.client_secret_expires_at && c.client_secret_expires_at * 1000 < Date.now() + 60_000) return false
   if (redirectUri === undefined) return true
-  if (c.redirect_uris?.includes(redirectUri)) return true
+  if (!Array.isArray(c.redirect_uris)) return false
+  if (c.redirect_uris.includes(redirectUri)) return true
   // RFC 8252 §7.3: an authorization server must accept any port on a loopback redirect URI, so a native
   // client registered with another ephemeral port is reused rather than registered again on every run.
-  return c.redirect_uris?.some((r) => sameExceptLoopbackPort(r, redirectUri)) ?? false
+  return c.redirect_uris.some((r) => typeof r === 'string' && sameExceptLoopbackPort(r, redirectUri))
 }
 
 function sameExceptLoopbackPort(a: string, b: string): boolean {
@@ -312,7 +313,7 @@ export async function registerClient(o: ResolveClientOptions): Promise<ClientInf
       (secret
         ? chooseAuthMethod({ client_secret: secret }, metadata.token_endpoint_auth_methods_supported)
         : 'none'),
-    redirect_uris: (registered['redirect_uris'] as string[] | undefined) ?? redirect_uris,
+    redirect_uris: stringArray(registered['redirect_uris']) ?? redirect_uris,
     source: 'dcr',
     created_at: Date.now(),
   }
@@ -324,6 +325,10 @@ export async function registerClient(o: ResolveClientOptions): Promise<ClientInf
   if (typeof registered['registration_client_uri'] === 'string')
     info.registration_client_uri = registered['registration_client_uri']
   return info
+}
+
+function stringArray(v: unknown): string[] | undefined {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined
 }
 
 async function readRegistration(

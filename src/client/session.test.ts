@@ -279,3 +279,72 @@ describe('authorizedFetch boundaries', () => {
     assert.equal(codes.at(-1), 'scope:read admin')
   })
 })
+
+describe('hardening', () => {
+  it('a malformed WWW-Authenticate header falls back to well-known discovery', async () => {
+    const w = world()
+    const wrapped = async (input: string | URL | Request, init?: RequestInit) => {
+      const r = await w.fetch(input, init)
+      if (r.status !== 401) return r
+      return new Response(null, {
+        status: 401,
+        headers: { 'www-authenticate': 'Bearer realm="x" resource_metadata=broken' },
+      })
+    }
+    const f = authorizedFetch({ serverUrl: MCP, fetch: wrapped, authorizer, store: new MemoryStore() })
+    assert.equal((await f(MCP, { method: 'POST', body: '{}' })).status, 200)
+  })
+
+  it('logout revokes nothing when the server now names another authorization server', async () => {
+    const w = world()
+    const store = new MemoryStore()
+    const f = authorizedFetch({ serverUrl: MCP, fetch: w.fetch, authorizer, store })
+    await f(MCP, { method: 'POST', body: '{}' })
+    await store.delete(storeKey.discovery(MCP))
+    const moved = async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new Request(input, init).url
+      if (url.endsWith('/.well-known/oauth-protected-resource/mcp')) {
+        return Response.json({ resource: MCP, authorization_servers: ['https://evil.example'] })
+      }
+      if (url === 'https://evil.example/.well-known/oauth-authorization-server') {
+        return Response.json({
+          issuer: 'https://evil.example',
+          authorization_endpoint: 'https://evil.example/a',
+          token_endpoint: 'https://evil.example/t',
+          revocation_endpoint: 'https://evil.example/revoke',
+          code_challenge_methods_supported: ['S256'],
+        })
+      }
+      return w.fetch(input, init)
+    }
+    const s = new Session({ serverUrl: MCP, fetch: moved, store })
+    assert.deepEqual(await s.logout(), { revoked: false, signed_in: true })
+    assert.equal(w.calls.filter((c) => c.url.includes('evil.example/revoke')).length, 0)
+  })
+
+  it('a refresh that loses the race to another write keeps the other write', async () => {
+    const w = world({ rotate: true })
+    const store = new MemoryStore()
+    await seed(store, { refresh_token: 'rt-0', expires_at: Date.now() + 1000 })
+    const s = new Session({ serverUrl: MCP, fetch: w.fetch, store })
+    const stale = await s.load()
+    const key = storeKey.session(MCP, AS, 'c1')
+    // Between the refresh's read and its write, another process saves step-up tokens.
+    const realSet = store.set.bind(store)
+    let once = true
+    store.set = async (k, v, g) => {
+      if (once && k === key && g !== undefined) {
+        once = false
+        const cur = await store.get<SessionRecord>(key)
+        await realSet(key, {
+          ...cur!.value,
+          tokens: { ...cur!.value.tokens, access_token: 'stepped-up', scope: 'read write' },
+        })
+      }
+      return realSet(k, v, g)
+    }
+    const t = await s.refresh(stale!)
+    assert.equal(t.access_token, 'stepped-up')
+    assert.equal((await store.get<SessionRecord>(key))?.value.tokens.access_token, 'stepped-up')
+  })
+})

@@ -31,7 +31,11 @@ export interface SessionOptions {
   /** Which grant: `auto` picks authorization code, or client credentials when that is all the AS offers. */
   grant?: 'auto' | 'authorization_code' | 'client_credentials'
   /** A workload identity assertion for the RFC 7523 jwt-bearer grant. @see https://www.rfc-editor.org/rfc/rfc7523 */
-  workloadIdentity?: { assertion: string | (() => Promise<string>) }
+  workloadIdentity?: {
+    assertion: string | (() => Promise<string>)
+    /** The authorization server the assertion is for; without it, the first one used is remembered and enforced. */
+    issuer?: string
+  }
   /** Enterprise-managed authorization: ID token → ID-JAG at the IdP → jwt-bearer at the AS. */
   enterprise?: EnterpriseIdp
   /** DPoP: `auto` uses it when the AS advertises ES256. */
@@ -203,12 +207,14 @@ export class Session {
     const release = await this.store.lock?.(`lock refresh ${cur.key}`, { ttlMs: 30_000 })
     try {
       const latest = await this.store.get<SessionRecord>(cur.key)
-      if (latest && latest.value.tokens.access_token !== failed.access_token) {
+      // Signed out (by `logout` in another process) while this one held tokens: do not resurrect the session.
+      if (!latest) throw needSignIn(this.server)
+      if (latest.value.tokens.access_token !== failed.access_token) {
         // Another process (or an earlier call) already refreshed: use its tokens.
         await this.#adopt(cur.key, latest)
         if (!expiringSoon(latest.value.tokens)) return latest.value.tokens
       }
-      const record = (latest ?? cur.entry).value
+      const record = latest.value
       if (!record.tokens.refresh_token) throw needSignIn(this.server)
       const d = await this.discovery()
       const client = await this.#client(record.issuer, record.client_id)
@@ -224,14 +230,28 @@ export class Session {
         if (e instanceof OAuthResponseError && e.error === 'invalid_grant') {
           // Before concluding the grant is dead, see whether someone saved newer tokens meanwhile.
           const again = await this.store.get<SessionRecord>(cur.key)
-          if (again && again.generation !== (latest ?? cur.entry).generation) {
+          if (again && again.generation !== latest.generation) {
             await this.#adopt(cur.key, again)
             return again.value.tokens
           }
         }
         throw e
       }
-      await this.#save({ ...record, tokens: next, updated_at: Date.now() }, (latest ?? cur.entry).generation)
+      const written = await this.store.set(
+        cur.key,
+        { ...record, tokens: next, updated_at: Date.now() },
+        latest.generation,
+      )
+      if (!written.ok) {
+        // Someone wrote meanwhile (a step-up, a logout): theirs stands. Ours are dropped, never written over it.
+        if (!written.current) throw needSignIn(this.server)
+        await this.#adopt(cur.key, written.current as StoreEntry<SessionRecord>)
+        return (written.current.value as SessionRecord).tokens
+      }
+      await this.#adopt(cur.key, {
+        value: { ...record, tokens: next, updated_at: Date.now() },
+        generation: written.generation,
+      })
       return next
     } finally {
       await release?.()
@@ -359,7 +379,8 @@ export class Session {
     try {
       const d = await this.discovery()
       const client = await this.#client(cur.entry.value.issuer, cur.entry.value.client_id)
-      if (client && d.metadata.revocation_endpoint) {
+      // Tokens and client credentials go only to the authorization server that issued them.
+      if (client && d.issuer === cur.entry.value.issuer && d.metadata.revocation_endpoint) {
         const ctx = { metadata: d.metadata, client, policy: this.#policy() }
         const t = cur.entry.value.tokens
         // Revoking the refresh token ends the grant; many servers (JWT access tokens) refuse to revoke

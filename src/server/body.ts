@@ -32,7 +32,8 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
 export function parseJson(text: string): unknown {
   if (text === '') return undefined
   try {
-    return JSON.parse(text)
+    // A leading BOM is dropped, as TextDecoder (and so the SDK) drops it.
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
   } catch {
     return undefined
   }

@@ -52,6 +52,13 @@ export function scopePolicy(options: ScopePolicyOptions = {}): ScopePolicy {
     (t) => t !== undefined && Object.keys(t).length > 0,
   )
   const implies = options.implies ?? {}
+  // Resource URIs are compared as the SDK resolves them (new URL(uri).href), so a differently written URI
+  // (case of scheme or host, default port, dot segments) cannot slip past its entry.
+  const resources = options.resources
+    ? Object.fromEntries(
+        Object.entries(options.resources).map(([uri, scopes]) => [normalizeUri(uri), scopes]),
+      )
+    : undefined
   // Operations repeat endlessly (the same few tools), so their scope sets are memoised, within a bound.
   const memo = new Map<string, string[]>()
   const single = (op: Operation): string[] => {
@@ -70,7 +77,8 @@ export function scopePolicy(options: ScopePolicyOptions = {}): ScopePolicy {
       sets.push(own(options.methods, op.method))
       if (op.method === 'tools/call') sets.push(own(options.tools, op.name))
       else if (op.method === 'prompts/get') sets.push(own(options.prompts, op.name))
-      else if (op.method.startsWith('resources/')) sets.push(own(options.resources, op.name))
+      else if (op.method.startsWith('resources/'))
+        sets.push(own(resources, op.name === undefined ? undefined : normalizeUri(op.name)))
     }
     return unionScope(...sets)
   }
@@ -176,4 +184,9 @@ export function decodeHeaderValue(value: string): string | undefined {
 
 function clip(s: string): string {
   return s.length > 100 ? `${s.slice(0, 100)}…` : s
+}
+
+/** A URI as the SDK resolves it; text that is not a URL stays as it is (the SDK refuses it anyway). */
+function normalizeUri(uri: string): string {
+  return URL.parse(uri)?.href ?? uri
 }

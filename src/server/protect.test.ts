@@ -248,3 +248,45 @@ describe('path-less resource and cors: false', () => {
     assert.equal(ok.headers.get('access-control-allow-origin'), null)
   })
 })
+
+describe('protect: requests the SDK would read differently', () => {
+  it('judges a body with a leading BOM as the SDK reads it (no scope bypass)', async () => {
+    const { as, rs } = await setup()
+    const token = await as.mint({ aud: RESOURCE, scope: 'mcp' })
+    const bom = new Request(RESOURCE, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: `\uFEFF${JSON.stringify(toolsCall('deploy'))}`,
+    })
+    const r = await rs.protect(bom)
+    assert.ok(r instanceof Response)
+    assert.equal(r.status, 403)
+  })
+  it('refuses a body that is not JSON instead of applying only the base scopes', async () => {
+    const { as, rs } = await setup()
+    const token = await as.mint({ aud: RESOURCE, scope: 'mcp' })
+    const junk = new Request(RESOURCE, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: '{"jsonrpc":"2.0","method":"tools/call",',
+    })
+    const r = await rs.protect(junk)
+    assert.ok(r instanceof Response)
+    assert.equal(r.status, 400)
+  })
+  it('matches resource URIs as the SDK resolves them', async () => {
+    const { as, rs } = await setup({ resources: { 'https://data.example.com/secret': ['admin'] } })
+    const token = await as.mint({ aud: RESOURCE, scope: 'mcp' })
+    for (const uri of [
+      'https://data.example.com/secret',
+      'HTTPS://DATA.EXAMPLE.COM/secret',
+      'https://data.example.com:443/./secret',
+    ]) {
+      const r = await rs.protect(
+        call(token, { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri } }),
+      )
+      assert.ok(r instanceof Response, uri)
+      assert.equal(r.status, 403, uri)
+    }
+  })
+})

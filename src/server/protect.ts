@@ -211,6 +211,16 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
         }
         parsedBody = parseJson(bodyText)
       }
+      // Fail closed: a body the kit cannot read as JSON gets no scope decision (a handler might read it differently).
+      const text = known ?? bodyText
+      if (parsedBody === undefined && text !== undefined && text.trim() !== '') {
+        return refuse(400, 'parse_error', 'the request body is not JSON', () =>
+          Response.json(
+            { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } },
+            { status: 400 },
+          ),
+        )
+      }
       const read = readOperations(request.headers, parsedBody)
       if ('mismatch' in read) {
         const { message, id } = read.mismatch

@@ -86,6 +86,8 @@ export function isLoopbackUrl(input: string | URL): boolean {
     return false
   }
   if (host === 'localhost' || host.endsWith('.localhost')) return true
-  if (host === '[::1]') return true
+  // Unspecified addresses reach this machine too, and IPv4-mapped forms of 127/8 are the same hosts.
+  if (host === '[::1]' || host === '[::]' || host === '0.0.0.0') return true
+  if (/^\[::ffff:(7f[0-9a-f]{2}:[0-9a-f]{1,4}|127\.\d{1,3}\.\d{1,3}\.\d{1,3})\]$/.test(host)) return true
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }

@@ -199,10 +199,19 @@ describe('authorization server: hostile input', () => {
       'invalid_redirect_uri',
     ],
   ]
-  for (const [name, body, error] of registrationCases) {
+  // oidc-provider's router ignores case and a trailing slash; the checks in front of it must too.
+  for (const [name, body, error, path] of [
+    ...registrationCases.map(([n, b, e]) => [n, b, e, '/reg'] as const),
+    [
+      'an http redirect URI on a public host, at /REG/',
+      JSON.stringify({ redirect_uris: ['http://evil.example/cb'] }),
+      'invalid_redirect_uri',
+      '/REG/',
+    ] as const,
+  ]) {
     test(`DCR with ${name}: ${error}, nothing stored`, async () => {
       const before = rows(join(dir, 'strict.db'))
-      const response = await fetch(`${strict.issuer}/reg`, {
+      const response = await fetch(`${strict.issuer}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,

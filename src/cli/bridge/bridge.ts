@@ -5,6 +5,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
 import type { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { readLimited } from '../../client/http.ts'
 import { isMcpOAuthError } from '../../shared/errors.ts'
 import {
   addEnvelope,
@@ -40,13 +41,16 @@ export interface BridgeOptions {
   log(line: string): void
 }
 
+const PROBE_TIMEOUT_MS = 30_000
+const PROBE_MAX_BYTES = 1024 * 1024
+
 /** JSON-RPC error codes the bridge answers with. */
 const INTERNAL = -32603
 const METHOD_NOT_FOUND = -32601
 
 /** Parse the first JSON-RPC message from a JSON or SSE body. */
 async function readRpc(response: Response): Promise<JsonRpc | undefined> {
-  const text = await response.text()
+  const text = await readLimited(response, PROBE_MAX_BYTES)
   const type = response.headers.get('content-type') ?? ''
   const candidates = type.includes('text/event-stream')
     ? text
@@ -127,6 +131,8 @@ export class Bridge {
         'mcp-method': 'server/discover',
       },
       body: JSON.stringify(body),
+      // An answer that never comes (or a stream that never ends) must not hold the bridge's start-up forever.
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     })
     if ((response.status === 404 || response.status === 405) && this.#o.transport !== 'http') {
       await response.body?.cancel().catch(() => {})

@@ -77,7 +77,8 @@ export function toWebRequest(
   const request = new Request(`${origin}${options.path ?? req.url ?? '/'}`, init)
   // The kit reads the operation from this copy instead of the stream, which stays untouched for the handler.
   if (init.body !== undefined)
-    attachBodyText(request, typeof body === 'string' ? body : Buffer.from(body!).toString('utf8'))
+    // Decoded as the SDK decodes it (TextDecoder drops a BOM), so the kit judges the request the handler runs.
+    attachBodyText(request, typeof body === 'string' ? body : new TextDecoder().decode(body!))
   return request
 }
 
