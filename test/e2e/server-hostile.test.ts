@@ -273,6 +273,11 @@ describe('hostile JWKS endpoints', () => {
     )
     assert.ok(r.ms < 3000, `took ${r.ms} ms`)
     assert.match(JSON.parse(r.text).error_description, /did not answer within 500 ms/)
+    assert.doesNotMatch(
+      JSON.parse(r.text).error_description,
+      /127\.0\.0\.1|localhost/,
+      'no internal host in the answer',
+    )
   })
 
   it('a JWKS endpoint returning garbage', async () => {

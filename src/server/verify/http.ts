@@ -52,8 +52,11 @@ export async function boundedFetch(
 function unavailable(cause: unknown, host: string, timeoutMs: number): VerifierUnavailableError {
   const name = (cause as { name?: string } | null)?.name
   const timedOut = name === 'TimeoutError' || name === 'AbortError'
+  // The message reaches clients in the 503 body: it names no host (internal addresses stay in `details`).
   return new VerifierUnavailableError(
-    timedOut ? `${host} did not answer within ${timeoutMs} ms` : `could not reach ${host}`,
+    timedOut
+      ? `the token verification service did not answer within ${timeoutMs} ms`
+      : 'the token verification service could not be reached',
     { cause, details: { host, timedOut } },
   )
 }

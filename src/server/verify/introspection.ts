@@ -125,6 +125,14 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): To
       throw new VerifierUnavailableError('introspection answer is not a JSON object')
     if (doc['active'] !== true)
       return { ok: false, reason: 'token is not active (revoked, expired or unknown)' }
+    // Only access tokens are accepted: a refresh token is active too, but is not for this server.
+    const tokenType = typeof doc['token_type'] === 'string' ? doc['token_type'].toLowerCase() : undefined
+    if (tokenType !== undefined && !['access_token', 'bearer', 'dpop', 'n_a'].includes(tokenType))
+      return { ok: false, reason: 'token is not an access token' }
+    const cnf = doc['cnf'] as Record<string, unknown> | undefined
+    // A token bound to a key this server cannot check (mTLS x5t#S256, …) must not be accepted as a bearer token.
+    if (cnf && typeof cnf === 'object' && typeof cnf['jkt'] !== 'string')
+      return { ok: false, reason: 'token is bound to a key of a kind this server does not check' }
     if (doc['iss'] !== undefined && doc['iss'] !== options.issuer)
       return { ok: false, reason: 'token was issued by an unexpected issuer' }
     const now = Date.now() / 1000
@@ -149,8 +157,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): To
     }
     if (typeof doc['sub'] === 'string') verified.subject = doc['sub']
     if (exp !== undefined) verified.expiresAt = exp
-    const cnf = doc['cnf'] as { jkt?: unknown } | undefined
-    if (cnf && typeof cnf === 'object' && typeof cnf.jkt === 'string') verified.jkt = cnf.jkt
+    if (cnf && typeof cnf['jkt'] === 'string') verified.jkt = cnf['jkt']
     return { ok: true, token: verified }
   }
 
