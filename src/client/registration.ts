@@ -13,6 +13,7 @@ import {
   SPEC,
 } from '../shared/errors.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
+import { readLimited } from './http.ts'
 import { mapError, type O4wPolicy, requestOptions } from './o4w.ts'
 import { storeKey, type TokenStore } from './stores/store.ts'
 import type { DiscoveryTrace } from './trace.ts'
@@ -285,9 +286,8 @@ export async function registerClient(o: ResolveClientOptions): Promise<ClientInf
     outcome: response.ok ? 'ok' : 'http-error',
   })
   if (response.status === 401 || response.status === 403) {
-    const detail = await response
-      .clone()
-      .json()
+    const detail = await readLimited(response, MAX_REGISTRATION_BYTES)
+      .then((t) => JSON.parse(t) as unknown)
       .catch(() => ({}))
     throw new OAuthResponseError(
       (detail as { error?: string }).error ?? 'registration_forbidden',
@@ -327,6 +327,9 @@ export async function registerClient(o: ResolveClientOptions): Promise<ClientInf
   return info
 }
 
+/** A registration answer is a few KB; more is refused like any oversized document. */
+const MAX_REGISTRATION_BYTES = 1024 * 1024
+
 function stringArray(v: unknown): string[] | undefined {
   return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined
 }
@@ -334,7 +337,10 @@ function stringArray(v: unknown): string[] | undefined {
 async function readRegistration(
   response: Response,
 ): Promise<Record<string, unknown> & { client_id: string }> {
-  const text = await response.text().catch(() => '')
+  const text = await readLimited(response, MAX_REGISTRATION_BYTES).catch((e: unknown) => {
+    if (e instanceof McpOAuthError) throw e
+    return ''
+  })
   let body: unknown
   try {
     body = JSON.parse(text)
