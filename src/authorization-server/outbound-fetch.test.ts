@@ -21,6 +21,12 @@ test('special-use addresses are recognised (v4, v6, v4-mapped)', () => {
     '::ffff:127.0.0.1',
     '::ffff:169.254.169.254',
     '::ffff:7f00:1',
+    '64:ff9b:1::a9fe:a9fe',
+    '2002:a9fe:a9fe::1',
+    '2001:0:4136:e378::1',
+    '::7f00:1',
+    '::ffff:0:a9fe:a9fe',
+    'fec0::1',
     'not-an-ip',
   ]) {
     assert.equal(isSpecialUseAddress(address), true, address)

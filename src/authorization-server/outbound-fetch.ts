@@ -47,7 +47,13 @@ for (const [net, prefix] of [
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
+  ['::', 96], // IPv4-compatible (deprecated) addresses embed an IPv4 address
+  ['::ffff:0:0:0', 96], // SIIT
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48], // local-use NAT64
+  ['2001::', 32], // Teredo
+  ['2002::', 16], // 6to4: both embed an IPv4 address that may be private
+  ['fec0::', 10], // deprecated site-local
   ['100::', 64],
   ['2001:db8::', 32],
   ['fc00::', 7],

@@ -100,7 +100,10 @@ export function createUpstreamLogin(
       const record = state ? await pending.find(state) : undefined
       if (!record || record['consumed']) throw new Error('unknown or already used sign-in state')
       await pending.consume(state)
-      const tokens = await oidc.authorizationCodeGrant(await configuration(), callbackUrl, {
+      // The token request's redirect_uri must be the one the flow started with, whatever Host or scheme the
+      // callback request arrived with (proxies, https issuers, issuers with a path).
+      const callback = new URL(`${redirectUri}${callbackUrl.search}`)
+      const tokens = await oidc.authorizationCodeGrant(await configuration(), callback, {
         pkceCodeVerifier: String(record['verifier']),
         expectedState: state,
         expectedNonce: String(record['nonce']),
