@@ -290,3 +290,19 @@ describe('protect: requests the SDK would read differently', () => {
     }
   })
 })
+
+describe('protect: jwtVerifier additionalAudiences', () => {
+  it('accepts a token for an additional audience the verifier allows, and still refuses others', async () => {
+    const as = await testIssuer()
+    const rs = createResourceServer({
+      resource: RESOURCE,
+      authorizationServers: [as.issuer],
+      verifier: jwtVerifier({ issuer: as.issuer, keys: as.jwks, additionalAudiences: ['api://mcp'] }),
+    })
+    const ok = await rs.protect(call(await as.mint({ aud: 'api://mcp' }), toolsCall('x')))
+    assert.ok(!(ok instanceof Response), 'accepted')
+    const other = await rs.protect(call(await as.mint({ aud: 'api://other' }), toolsCall('x')))
+    assert.ok(other instanceof Response)
+    assert.equal(other.status, 401)
+  })
+})

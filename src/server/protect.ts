@@ -123,7 +123,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       : scopePolicy((options.policy as ScopePolicyOptions | undefined) ?? {})
   const maxTokenLength = options.maxTokenLength ?? 8192
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024
-  const audiences = acceptedAudiences(resource)
+  const audiences = [...acceptedAudiences(resource), ...(options.verifier.additionalAudiences ?? [])]
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {})
   const cache = cacheOptions ? new ExpiringCache<VerifiedToken>(cacheOptions.maxEntries ?? 10_000) : undefined
   const cacheMaxAgeMs = (cacheOptions?.maxAgeSeconds ?? 300) * 1000

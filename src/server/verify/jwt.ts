@@ -172,6 +172,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   }
 
   return {
+    additionalAudiences: extraAudiences,
     async verify(token: string, context: VerifyContext): Promise<VerifiedToken> {
       let getKey: JWTVerifyGetKey
       try {

@@ -42,6 +42,8 @@ export interface VerifyContext {
  */
 export interface TokenVerifier {
   verify(token: string, context: VerifyContext): Promise<VerifiedToken>
+  /** Audiences accepted besides the resource's own URIs (the verifier's option, honoured by `protect` too). */
+  readonly additionalAudiences?: readonly string[]
 }
 
 /**
