@@ -3,42 +3,22 @@
  * only 2026-07-28, and an SDK v2 host pinned to 2026-07-28 uses a server that accepts only 2025-06-18.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { Client as ClientV2 } from '@modelcontextprotocol/client'
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio'
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
-import { type Browser, chromium } from 'playwright-core'
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
+import { useBridgeHost } from '../support/bridge-host.ts'
+import { chromiumAvailable, need } from '../support/environment.ts'
 import { type ProtectedMcp, startProtectedMcp, USER } from '../support/protected-mcp.ts'
 import { personAtBrowser } from '../support/sign-in.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
-let browser: Browser | undefined
-const dirs: string[] = []
-before(async () => {
-  if (chromiumAvailable())
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
-})
-after(async () => {
-  await browser?.close()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
-
-function spawnArgs(url: string, dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-versions-'))) {
-  dirs.push(dir)
-  return {
-    command: process.execPath,
-    args: [BIN, 'connect', url, '--store', 'file', '--store-dir', dir],
-    env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
-    stderr: 'pipe' as const,
-  }
-}
+const host = useBridgeHost()
+const spawnArgs = (url: string, dir?: string) => host.connectParams(url, dir)
 
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]?.text
 
@@ -66,7 +46,7 @@ describe('version bridging', () => {
       return send(m)
     }
     const client = new ClientV1({ name: 'v1-host', version: '1.0.0' })
-    const person = personAtBrowser(transport.stderr as never, browser!, USER)
+    const person = personAtBrowser(transport.stderr as never, host.browser(), USER)
     try {
       const onmessage = () => transport.onmessage
       await client.connect(transport)
@@ -91,7 +71,7 @@ describe('version bridging', () => {
     // first through another bridge sharing the store; the pinned host's bridges then need no browser.
     const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-versions-'))
     const first = new StdioV2(spawnArgs(legacy.mcp, dir))
-    const firstPerson = personAtBrowser(first.stderr as never, browser!, USER)
+    const firstPerson = personAtBrowser(first.stderr as never, host.browser(), USER)
     const warm = new ClientV2({ name: 'v2-legacy-host', version: '1.0.0' })
     await warm.connect(first)
     await warm.close()
@@ -102,7 +82,7 @@ describe('version bridging', () => {
       { name: 'v2-host', version: '1.0.0' },
       { versionNegotiation: { mode: { pin: '2026-07-28' } } },
     )
-    const person = personAtBrowser(transport.stderr as never, browser!, USER)
+    const person = personAtBrowser(transport.stderr as never, host.browser(), USER)
     try {
       await client.connect(transport)
       const { tools } = await client.listTools()

@@ -3,51 +3,19 @@
  * bridge against protected 2026-07-28 and 2025-11-25 servers, signing in through real chromium.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
-import { type Browser, chromium } from 'playwright-core'
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
+import { useBridgeHost } from '../support/bridge-host.ts'
+import { chromiumAvailable, need } from '../support/environment.ts'
 import { BIG_SIZE, type ProtectedMcp, startProtectedMcp, USER } from '../support/protected-mcp.ts'
 import { type Person, personAtBrowser } from '../support/sign-in.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
-let browser: Browser | undefined
-const dirs: string[] = []
-
-before(async () => {
-  if (chromiumAvailable())
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
-})
-after(async () => {
-  await browser?.close()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
+const host = useBridgeHost()
 
 /** Spawn the bridge the way a host does, with a display so the browser path is taken. */
 function bridge(url: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-connect-'))
-  dirs.push(dir)
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [
-      BIN,
-      'connect',
-      url,
-      '--store',
-      'file',
-      '--store-dir',
-      dir,
-      ...(process.env.DEBUG_CONNECT ? ['--verbose'] : []),
-    ],
-    env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
-    stderr: 'pipe',
-  })
-  return { transport, dir }
+  return { transport: new StdioClientTransport(host.connectParams(url)) }
 }
 
 function text(result: unknown): string {
@@ -65,7 +33,7 @@ for (const era of ['modern', 'legacy'] as const) {
     it('signs in through the browser, lists and calls tools, carries 5 MB, answers 200 concurrent calls, steps up, survives a restart', async (t) => {
       if (!need(t, 'chromium', chromiumAvailable())) return
       const { transport } = bridge(server.mcp)
-      const person: Person = personAtBrowser(transport.stderr as never, browser!, USER)
+      const person: Person = personAtBrowser(transport.stderr as never, host.browser(), USER)
       const client = new Client({ name: 'host', version: '1.0.0' })
       try {
         await client.connect(transport)
