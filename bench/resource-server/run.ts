@@ -1,5 +1,5 @@
 /**
- * `npm run bench:resource-server`: tools/call requests per second through mcp-oauth/server versus the same
+ * `npm run bench:resource-server`: tools/call requests per second through mcp-oauth-toolkit/server versus the same
  * SDK v2 server without auth and versus the SDK's requireBearerAuth with a jose verifier, ES256 and RS256,
  * all in one run on loopback. Server in a child process, load from this one; variants interleaved over
  * several rounds, the median per variant reported. Last line: the JSON summary.

@@ -1,6 +1,6 @@
 /**
  * Benchmark child process: one SDK v2 MCP server (createMcpHandler, one `echo` tool) served five ways on
- * loopback: without auth, behind mcp-oauth/server, and behind the SDK's `requireBearerAuth` with a jose
+ * loopback: without auth, behind mcp-oauth-toolkit/server, and behind the SDK's `requireBearerAuth` with a jose
  * verifier, each for ES256 and RS256 tokens from a local JWKS endpoint. Reports ports and tokens over IPC.
  */
 import http from 'node:http'

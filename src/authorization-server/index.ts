@@ -1,5 +1,5 @@
 /**
- * mcp-oauth/authorization-server: an MCP-ready OAuth authorization server on oidc-provider, with SQLite and
+ * mcp-oauth-toolkit/authorization-server: an MCP-ready OAuth authorization server on oidc-provider, with SQLite and
  * PostgreSQL storage, local users, login and consent pages.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */

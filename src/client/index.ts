@@ -1,9 +1,9 @@
 /**
- * mcp-oauth/client: turns an MCP server's 401 or 403 into a valid token and hands you an authorized `fetch`
+ * mcp-oauth-toolkit/client: turns an MCP server's 401 or 403 into a valid token and hands you an authorized `fetch`
  * for the official SDK transports.
  *
  * ```ts
- * import { authorizedFetch } from 'mcp-oauth/client'
+ * import { authorizedFetch } from 'mcp-oauth-toolkit/client'
  * const fetch = authorizedFetch({ serverUrl, authorizer, store })
  * const transport = new StreamableHTTPClientTransport(new URL(serverUrl), { fetch })
  * ```

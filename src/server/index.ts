@@ -1,5 +1,5 @@
 /**
- * mcp-oauth/server: protect an MCP server as an OAuth 2.1 resource server. Protected Resource Metadata,
+ * mcp-oauth-toolkit/server: protect an MCP server as an OAuth 2.1 resource server. Protected Resource Metadata,
  * correct 401/403 challenges with step-up scopes, strict JWT / introspection / DPoP verification, and the
  * verified claims handed to MCP handlers as the SDK's `authInfo`.
  *
@@ -7,7 +7,7 @@
  * ```ts
  * import http from 'node:http'
  * import { createMcpHandler } from '@modelcontextprotocol/server'
- * import { createResourceServer, jwtVerifier, nodeListener } from 'mcp-oauth/server'
+ * import { createResourceServer, jwtVerifier, nodeListener } from 'mcp-oauth-toolkit/server'
  *
  * const rs = createResourceServer({
  *   resource: 'https://mcp.example.com/mcp',

@@ -1,5 +1,5 @@
 /**
- * mcp-oauth/shared: the MCP authorization vocabulary (types, pure parsers, validators, errors). No I/O.
+ * mcp-oauth-toolkit/shared: the MCP authorization vocabulary (types, pure parsers, validators, errors). No I/O.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 export * from './authorization-server.ts'

@@ -10,7 +10,7 @@ import {
   isMcpOAuthError,
   MemoryStore,
   type SessionOptions,
-} from 'mcp-oauth/client'
+} from 'mcp-oauth-toolkit/client'
 
 /** This app's Client ID Metadata Document URL (an app publishes one at a stable https address). */
 const CLIENT_METADATA_URL = 'https://conformance-test.local/client-metadata.json'

@@ -3,7 +3,13 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { type Authorizer, authorizedFetch, discover, isMcpOAuthError, MemoryStore } from 'mcp-oauth/client'
+import {
+  type Authorizer,
+  authorizedFetch,
+  discover,
+  isMcpOAuthError,
+  MemoryStore,
+} from 'mcp-oauth-toolkit/client'
 import { json, startServer, type TestServer } from '../support/http-server.ts'
 
 let mcp: TestServer

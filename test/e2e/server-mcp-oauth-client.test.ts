@@ -1,6 +1,6 @@
 /**
  * Acceptance: mcp-oauth's own client (authorizedFetch in the SDK transport) signs in against a plain
- * oidc-provider and calls tools on an SDK v2 server protected by mcp-oauth/server, with step-up on a tool
+ * oidc-provider and calls tools on an SDK v2 server protected by mcp-oauth-toolkit/server, with step-up on a tool
  * needing an extra scope, both with Bearer tokens and with DPoP-bound tokens (proofs checked by the kit).
  */
 import assert from 'node:assert/strict'
@@ -18,7 +18,7 @@ import {
 
 for (const mode of ['bearer', 'dpop', 'dpop-nonce'] as const) {
   const dpop = mode !== 'bearer'
-  describe(`mcp-oauth client → mcp-oauth/server → oidc-provider (${mode})`, () => {
+  describe(`mcp-oauth client → mcp-oauth-toolkit/server → oidc-provider (${mode})`, () => {
     let as: TestAuthorizationServer
     let mcp: Listening
     let rs: ResourceServer

@@ -1,7 +1,7 @@
 /**
  * Acceptance: the official SDK v2 client, with its own OAuth, signs in against a plain oidc-provider (JWT
  * access tokens via resource indicators, real interaction endpoints that auto-approve) and calls tools on an
- * SDK v2 server protected by mcp-oauth/server; a tool needing an extra scope triggers step-up and succeeds.
+ * SDK v2 server protected by mcp-oauth-toolkit/server; a tool needing an extra scope triggers step-up and succeeds.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -19,7 +19,7 @@ import {
   withSignIn,
 } from '../../src/server/testing/sdk-client.test-helper.ts'
 
-describe('SDK v2 client → mcp-oauth/server → oidc-provider (real sockets)', () => {
+describe('SDK v2 client → mcp-oauth-toolkit/server → oidc-provider (real sockets)', () => {
   let as: TestAuthorizationServer
   let mcp: Listening
   let rs: ResourceServer

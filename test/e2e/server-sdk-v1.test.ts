@@ -63,7 +63,7 @@ class V1Provider {
   }
 }
 
-describe('SDK v1 client → mcp-oauth/server → oidc-provider', () => {
+describe('SDK v1 client → mcp-oauth-toolkit/server → oidc-provider', () => {
   let as: TestAuthorizationServer
   let mcp: Listening
   let rs: ResourceServer

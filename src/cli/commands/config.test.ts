@@ -14,12 +14,12 @@ function capture() {
 }
 
 const URL_ = 'https://mcp.example.com/mcp'
-const npx = ['-y', 'mcp-oauth', 'connect', URL_]
+const npx = ['-y', 'mcp-oauth-toolkit', 'connect', URL_]
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${ENV} syntax connect expands itself
 const HEADER = 'X-Team: ${TEAM}'
 
 describe('mcp-oauth config', () => {
-  it('prints each host its own format, launching npx -y mcp-oauth connect <url>', async () => {
+  it('prints each host its own format, launching npx -y mcp-oauth-toolkit connect <url>', async () => {
     const want: Record<string, unknown> = {
       'claude-desktop': { mcpServers: { 'example-com': { command: 'npx', args: npx } } },
       cursor: { mcpServers: { 'example-com': { command: 'npx', args: npx } } },
@@ -30,12 +30,12 @@ describe('mcp-oauth config', () => {
       const { io, out } = capture()
       assert.equal(await run([host, URL_], io), 0)
       if (host === 'claude-code') {
-        assert.equal(out.stdout, `claude mcp add example-com -- npx -y mcp-oauth connect ${URL_}\n`)
+        assert.equal(out.stdout, `claude mcp add example-com -- npx -y mcp-oauth-toolkit connect ${URL_}\n`)
       } else {
         assert.deepEqual(JSON.parse(out.stdout), want[host], host)
       }
       assert.match(out.stderr, /Add this|Run this/)
-      assert.match(out.stderr, /mcp-oauth login https:\/\/mcp\.example\.com\/mcp/)
+      assert.match(out.stderr, /npx -y mcp-oauth-toolkit login https:\/\/mcp\.example\.com\/mcp/)
     }
   })
 
@@ -48,7 +48,7 @@ describe('mcp-oauth config', () => {
         '--name',
         'work',
         '--package',
-        'mcp-oauth@0.1.0',
+        'mcp-oauth-toolkit@0.1.0',
         '--windows',
         '--scope',
         'files:read files:write',
@@ -70,7 +70,7 @@ describe('mcp-oauth config', () => {
             '/c',
             'npx',
             '-y',
-            'mcp-oauth@0.1.0',
+            'mcp-oauth-toolkit@0.1.0',
             'connect',
             URL_,
             '--scope',
@@ -93,9 +93,9 @@ describe('mcp-oauth config', () => {
       snippet('claude-code', {
         name: 'n',
         command: 'npx',
-        args: ['-y', 'mcp-oauth', 'connect', 'u', '--scope', 'a b'],
+        args: ['-y', 'mcp-oauth-toolkit', 'connect', 'u', '--scope', 'a b'],
       }),
-      "claude mcp add n -- npx -y mcp-oauth connect u --scope 'a b'\n",
+      "claude mcp add n -- npx -y mcp-oauth-toolkit connect u --scope 'a b'\n",
     )
   })
 

@@ -18,14 +18,14 @@ const ALIASES: Record<string, Host> = { claude: 'claude-desktop', 'vs-code': 'vs
 /** Usage of `mcp-oauth config`. */
 export const usage = `Usage: mcp-oauth config <host> <url> [options] [connect options]
 
-Prints the configuration that makes an MCP host run \`npx -y mcp-oauth connect <url>\` as a local (stdio)
+Prints the configuration that makes an MCP host run \`npx -y mcp-oauth-toolkit connect <url>\` as a local (stdio)
 server. The snippet alone is printed on stdout; where to put it is printed on stderr.
 
 Hosts: claude-desktop, claude-code, cursor, vscode, zed
 
 Options:
   --name NAME       the server's name in the host (default: from the URL's host name)
-  --package SPEC    the npm package to run (default mcp-oauth; e.g. mcp-oauth@0.1.0 to pin a version)
+  --package SPEC    the npm package to run (default mcp-oauth-toolkit; e.g. mcp-oauth-toolkit@0.1.0 to pin a version)
   --windows         for native Windows hosts: run npx through "cmd /c"
 Any session option of \`connect\` (--scope, --client-id, --header, --store, --ca-file, …) given here is
 added to the connect command in the snippet. Run \`mcp-oauth connect --help\` for them.
@@ -145,7 +145,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw usageError('config', `the MCP server URL must be https:// (got ${url.protocol})`)
     }
-    const pkg = values.package ?? 'mcp-oauth'
+    const pkg = values.package ?? 'mcp-oauth-toolkit'
     const npx = ['-y', pkg, 'connect', url.href, ...forwarded]
     const launch: ServerLaunch = {
       name: values.name ?? defaultName(url),

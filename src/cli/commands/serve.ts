@@ -1,6 +1,6 @@
 /**
- * `mcp-oauth serve`: an authorization server (mcp-oauth/authorization-server) and a demo MCP server
- * protected by the resource-server kit (mcp-oauth/server), on one port.
+ * `mcp-oauth serve`: an authorization server (mcp-oauth-toolkit/authorization-server) and a demo MCP server
+ * protected by the resource-server kit (mcp-oauth-toolkit/server), on one port.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { randomBytes } from 'node:crypto'
