@@ -4,6 +4,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { isMcpOAuthError } from '../shared/errors.ts'
+import { redactUrlsIn } from '../shared/redact.ts'
 
 /** Streams a command writes to; tests pass their own. */
 export interface CliIo {
@@ -107,8 +108,12 @@ function isUsageError(error: unknown): boolean {
   )
 }
 
-/** One or two lines for stderr: what failed and what to do next. Never includes secrets. */
+/** One or two lines for stderr: what failed and what to do next. Never includes secrets (URLs are redacted). */
 export function describeError(command: string, error: unknown): string {
+  return redactUrlsIn(describeUnredacted(command, error))
+}
+
+function describeUnredacted(command: string, error: unknown): string {
   if (isMcpOAuthError(error)) {
     return `mcp-oauth ${command}: ${error.message}${error.hint ? `\n  next: ${error.hint}` : ''}`
   }

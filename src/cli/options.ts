@@ -19,6 +19,7 @@ import {
   type TokenStore,
 } from '../client/index.ts'
 import { InvalidArgumentError } from '../shared/errors.ts'
+import { redactUrlsIn } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 
 /** parseArgs option table for the shared flags. */
@@ -254,7 +255,10 @@ export async function openSession(
   try {
     url = new URL(serverUrl)
   } catch {
-    throw usageError(`not a URL: ${serverUrl.slice(0, 100)}`, 'Pass the full URL, including https://')
+    throw usageError(
+      `not a URL: ${redactUrlsIn(serverUrl.slice(0, 100))}`,
+      'Pass the full URL, including https://',
+    )
   }
   if (url.protocol === 'http:' && !isLoopbackUrl(url) && !flags['allow-http']) {
     throw usageError(

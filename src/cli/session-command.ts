@@ -5,6 +5,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { type FetchLike, networkError, readLimited } from '../client/http.ts'
 import {
   type AuthorizeContext,
   authorizedFetch,
@@ -18,8 +19,8 @@ import {
   isMcpOAuthError,
   McpOAuthError,
   SPEC,
-  TransportError,
 } from '../shared/errors.ts'
+import { redactUrl } from '../shared/redact.ts'
 import { readMcpChallenge } from '../shared/www-authenticate.ts'
 import { type CliIo, describeError } from './main.ts'
 import { type CliSession, openSession, type SessionFlags } from './options.ts'
@@ -114,11 +115,10 @@ export async function probeChallenge(server: string, headers: Record<string, str
       signal: AbortSignal.timeout(30_000),
     })
   } catch (cause) {
-    throw new TransportError('network_error', `cannot reach ${new URL(server).origin}`, {
-      hint: 'Check the URL and that the server is running (and HTTPS_PROXY/--ca-file if needed), then retry.',
-      cause,
-    })
+    throw networkError(cause, server)
   }
+  const problem = await notMcpAnswer(response)
+  if (problem) throw notAnMcpEndpoint(server, problem)
   await response.body?.cancel().catch(() => {})
   const challenge = response.status === 401 ? readMcpChallenge(response.headers) : undefined
   return {
@@ -136,20 +136,14 @@ export async function signIn(cli: CliSession) {
   const url = cli.session.options.serverUrl
   const probe = await probeChallenge(url, cli.headers)
   cli.session.log(`server answered ${probe.status}${probe.scope ? ` asking for scope "${probe.scope}"` : ''}`)
-  if (probe.status === 404 || probe.status === 405 || probe.status >= 500) {
-    // Signing in for a URL that is not an MCP endpoint would only mint a useless token.
-    throw new McpOAuthError(
-      probe.status >= 500 ? 'server_error' : 'not_an_mcp_endpoint',
-      `${url} answered HTTP ${probe.status} to an MCP request`,
-      {
-        spec: SPEC.mcpHttp,
-        hint:
-          probe.status >= 500
-            ? 'The server failed; retry later or tell its operator.'
-            : 'Check the URL: it must be the MCP endpoint itself (often ending in /mcp), as the server documents it.',
-        details: { status: probe.status },
-      },
-    )
+  if (probe.status >= 500) {
+    // Signing in for a URL that does not work would only mint a useless token.
+    const where = redactUrl(url)
+    throw new McpOAuthError('server_error', `${where} answered HTTP ${probe.status} to an MCP request`, {
+      spec: SPEC.mcpHttp,
+      hint: `The server failed: retry later or tell its operator; if the URL may be wrong, run \`mcp-oauth doctor ${where}\`.`,
+      details: { status: probe.status },
+    })
   }
   return await cli.session.authorize({
     reason: 'login',
@@ -159,13 +153,79 @@ export async function signIn(cli: CliSession) {
 }
 
 /**
+ * The error for a URL whose answer shows it is no MCP endpoint (a typo in the path, a web page, another API).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+export function notAnMcpEndpoint(url: string, problem: string): McpOAuthError {
+  const where = redactUrl(url)
+  return new McpOAuthError('not_an_mcp_endpoint', `${where} is not an MCP endpoint: ${problem}`, {
+    spec: SPEC.mcpHttp,
+    hint: `Check the URL's path: it must be the MCP endpoint itself (often ending in /mcp); run \`mcp-oauth doctor ${where}\`.`,
+    details: { url: where },
+  })
+}
+
+/**
+ * Why an answer to an MCP POST shows that the URL is no MCP endpoint, or undefined when it may be one: 404/405,
+ * an HTML page, or a JSON body that is not JSON-RPC (the body is read from a clone, at most 64 KiB).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#sending-messages-to-the-server
+ */
+export async function notMcpAnswer(response: Response): Promise<string | undefined> {
+  const status = response.status
+  if (status === 404 || status === 405 || status === 410) return `POST answered ${status}`
+  if (status < 200 || status >= 300 || status === 202) return undefined
+  const type = (response.headers.get('content-type') ?? '').toLowerCase()
+  if (type.includes('text/event-stream')) return undefined
+  if (type.includes('text/html')) return `POST answered ${status} with an HTML page`
+  if (!type.includes('json'))
+    return `POST answered ${status} with ${type.split(';')[0] || 'no content type'}, not JSON-RPC`
+  const text = await readLimited(response.clone(), 64 * 1024).catch(() => undefined)
+  if (text === undefined) return undefined
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    return `POST answered ${status} with a body that is not JSON`
+  }
+  const messages = Array.isArray(body) ? body : [body]
+  const rpc = messages.every(
+    (m) => typeof m === 'object' && m !== null && (m as { jsonrpc?: unknown }).jsonrpc === '2.0',
+  )
+  return rpc ? undefined : `POST answered ${status} with JSON that is not JSON-RPC`
+}
+
+/**
+ * A fetch that checks the first answer to an MCP POST and names a URL that is no MCP endpoint, instead of the
+ * SDK's bare "Error POSTing to endpoint: Not Found".
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+export function checkedMcpFetch(base: FetchLike, server: string): FetchLike {
+  let checked = false
+  return async (input, init) => {
+    const response = await base(input, init)
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET')
+    if (
+      checked ||
+      method !== 'POST' ||
+      redactUrl(String(input instanceof Request ? input.url : input)) !== redactUrl(server)
+    )
+      return response
+    checked = true
+    const problem = await notMcpAnswer(response)
+    if (!problem) return response
+    await response.body?.cancel().catch(() => {})
+    throw notAnMcpEndpoint(server, problem)
+  }
+}
+
+/**
  * An SDK v2 client connected through the authorized fetch (version negotiated: 2026-07-28 or 2025 servers).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
 export async function connectClient(session: Session, headers: Record<string, string>): Promise<Client> {
   const client = new Client({ name: 'mcp-oauth', version: '0.1.0' }, { versionNegotiation: { mode: 'auto' } })
   const transport = new StreamableHTTPClientTransport(new URL(session.options.serverUrl), {
-    fetch: authorizedFetch(session),
+    fetch: checkedMcpFetch(authorizedFetch(session), session.options.serverUrl),
     requestInit: { headers },
   })
   await client.connect(transport)

@@ -5,6 +5,7 @@
  */
 import { assertPkceS256 } from '../shared/authorization-server.ts'
 import { InteractionRequiredError, InvalidArgumentError, OAuthResponseError, SPEC } from '../shared/errors.ts'
+import { redactUrl } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 import { buildAuthorizationRequest, selectScope, validateCallback } from './authorization.ts'
 import { deviceFlow } from './device.ts'
@@ -159,10 +160,10 @@ export async function obtainTokens(
   if (!authorizer) {
     throw new InteractionRequiredError(
       'interaction_required',
-      `signing in to ${session.server} needs a person`,
+      `signing in to ${redactUrl(session.server)} needs a person`,
       {
         spec: SPEC.mcpAuth,
-        hint: `Run mcp-oauth login ${session.server} in a terminal, or pass an authorizer to the session.`,
+        hint: `Run mcp-oauth login ${redactUrl(session.server)} in a terminal, or pass an authorizer to the session.`,
       },
     )
   }
@@ -204,7 +205,7 @@ export async function obtainTokens(
       legacy: d.defaultEndpoints ?? false,
       dpopJkt: i.dpop?.jkt,
     })
-    session.log(`signing in to ${session.server} at ${d.issuer}`)
+    session.log(`signing in to ${redactUrl(session.server)} at ${d.issuer}`)
     const callback = await authorizer.authorize(pending.url, {
       state: pending.state,
       expectedIssuer: pending.expectedIssuer,

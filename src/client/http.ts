@@ -5,6 +5,8 @@
  */
 import { readChunksUpTo } from '../shared/body.ts'
 import { ProtocolViolationError, SPEC, TransportError } from '../shared/errors.ts'
+import { classifyNetworkFailure, TLS_FAILURES } from '../shared/network-failure.ts'
+import { redactUrl, redactUrlsIn } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 import type { DiscoveryTrace, TraceStep, TraceStepKind } from './trace.ts'
 
@@ -63,63 +65,79 @@ function tooLarge(url: string, max: number): ProtocolViolationError {
   )
 }
 
-const TLS_CODES: Record<string, { code: string; what: string }> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: { code: 'tls_untrusted', what: 'a self-signed certificate' },
-  SELF_SIGNED_CERT_IN_CHAIN: {
-    code: 'tls_untrusted',
-    what: 'a certificate chain ending in an untrusted root',
-  },
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: { code: 'tls_untrusted', what: 'a certificate from an unknown issuer' },
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: { code: 'tls_untrusted', what: 'a certificate from an unknown issuer' },
-  CERT_HAS_EXPIRED: { code: 'tls_expired', what: 'an expired certificate' },
-  ERR_TLS_CERT_ALTNAME_INVALID: { code: 'tls_name_mismatch', what: 'a certificate for another name' },
-}
-
-function causeCode(e: unknown): string | undefined {
-  for (let c: unknown = e, i = 0; c && i < 5; c = (c as { cause?: unknown }).cause, i++) {
-    const code = (c as { code?: unknown }).code
-    if (typeof code === 'string' && code in TLS_CODES) return code
-  }
-  return undefined
-}
-
 /**
- * Turn a failed fetch into a TransportError, naming TLS problems (self-signed, expired, wrong name) with the fix.
+ * Turn a failed fetch into a TransportError naming the cause (unknown host, refused connection, TLS certificate,
+ * timeout) and its fix, with the URL redacted.
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-4.3.4
  */
 export function networkError(cause: unknown, url: string | URL): TransportError {
   const where = safeUrl(url)
-  const tls = causeCode(cause)
-  if (tls) {
-    const t = TLS_CODES[tls]!
-    return new TransportError(t.code, `${new URL(String(url)).host} presented ${t.what} (${tls})`, {
-      spec: 'https://www.rfc-editor.org/rfc/rfc9110#section-4.3.4',
+  let host = where
+  let port = ''
+  try {
+    const u = new URL(String(url))
+    host = u.hostname
+    port = u.port || (u.protocol === 'https:' ? '443' : '80')
+  } catch {}
+  const f = classifyNetworkFailure(cause)
+  const code = f.nodeCode ? ` (${f.nodeCode})` : ''
+  const doctor = `run \`mcp-oauth doctor ${where}\` for the whole chain`
+  const spec = 'https://www.rfc-editor.org/rfc/rfc9110#section-4.3.4'
+  const details = { url: where, ...(f.nodeCode ? { node_code: f.nodeCode } : {}), cause: f.kind }
+  if (f.kind === 'tls') {
+    const t = TLS_FAILURES[f.nodeCode!]!
+    return new TransportError(t.code, `TLS failed for ${where}: ${t.what}${code}`, {
+      spec,
       hint:
-        t.code === 'tls_untrusted'
-          ? 'If you trust this server (corporate TLS or a development certificate), pass its CA with --ca-file FILE; never disable TLS checks.'
-          : t.code === 'tls_expired'
-            ? "The server's certificate has expired; its operator must renew it."
-            : 'The certificate does not match the host name; use the name on the certificate, or ask the operator to fix it.',
+        t.code === 'tls_expired'
+          ? "The server's certificate is out of its validity period; its operator must renew it."
+          : t.code === 'tls_name_mismatch'
+            ? 'The certificate does not match the host name; use the name on the certificate, or ask the operator to fix it.'
+            : 'If you trust this server (corporate TLS or a development certificate), pass its CA with --ca-file FILE; never disable TLS checks.',
       cause,
-      details: { url: where, tls_error: tls },
+      details: { ...details, tls_error: f.nodeCode },
     })
   }
-  const message = cause instanceof Error ? cause.message : String(cause)
-  return new TransportError('network_error', `could not reach ${where}: ${message}`, {
+  if (f.kind === 'dns')
+    return new TransportError(
+      'host_not_found',
+      `cannot reach ${where}: the host name ${host} was not found${code}`,
+      {
+        spec,
+        hint: `Check the host name in the URL for a typo (and your DNS or proxy settings); ${doctor}.`,
+        cause,
+        details,
+      },
+    )
+  if (f.kind === 'refused')
+    return new TransportError(
+      'connection_refused',
+      `cannot reach ${where}: ${host} refused the connection on port ${port}${code}`,
+      {
+        spec,
+        hint: `Check the port in the URL and that the server is running there; ${doctor}.`,
+        cause,
+        details,
+      },
+    )
+  if (f.kind === 'timeout')
+    return new TransportError('timeout', `cannot reach ${where}: no answer in time${code}`, {
+      spec,
+      hint: `The server or the network is slow or filtered (firewall, proxy: HTTPS_PROXY); retry, or ${doctor}.`,
+      cause,
+      details,
+    })
+  return new TransportError('network_error', `cannot reach ${where}: ${redactUrlsIn(f.message)}${code}`, {
     spec: SPEC.mcpDiscovery,
-    hint: 'Check the URL, that the server is up, and your network or proxy settings (HTTPS_PROXY); then retry.',
+    hint: `Check the URL, that the server is up, and your network or proxy settings (HTTPS_PROXY); ${doctor}.`,
     cause,
+    details,
   })
 }
 
-/** The URL without query or fragment, for messages and traces. */
+/** The URL without userinfo, query or fragment, for messages and traces. @see https://www.rfc-editor.org/rfc/rfc3986#section-7.5 */
 export function safeUrl(url: string | URL): string {
-  try {
-    const u = new URL(String(url))
-    return u.origin + u.pathname
-  } catch {
-    return '(invalid url)'
-  }
+  return redactUrl(url)
 }
 
 /** The outcome of {@link getJson}. */

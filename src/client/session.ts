@@ -4,6 +4,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { InteractionRequiredError, McpOAuthError, OAuthResponseError, SPEC } from '../shared/errors.ts'
+import { redactUrl } from '../shared/redact.ts'
 import { canonicalResource } from '../shared/resource.ts'
 import { containsScope } from '../shared/scope.ts'
 import type { Authorizer } from './authorizer.ts'
@@ -436,8 +437,8 @@ export function expiringSoon(t: TokenSet, now = Date.now()): boolean {
 }
 
 function needSignIn(server: string): InteractionRequiredError {
-  return new InteractionRequiredError('sign_in_required', `no usable session for ${server}`, {
+  return new InteractionRequiredError('sign_in_required', `no usable session for ${redactUrl(server)}`, {
     spec: SPEC.mcpAuth,
-    hint: `Sign in with: mcp-oauth login ${server}`,
+    hint: `Sign in with: mcp-oauth login ${redactUrl(server)}`,
   })
 }

@@ -3,6 +3,8 @@
  * the store, so `connect`, `token`, `tools` and `call` need no browser later.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#authorization-flow-steps
  */
+
+import { redactUrl } from '../../shared/redact.ts'
 import type { CliIo } from '../main.ts'
 import { parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
 import {
@@ -36,7 +38,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     expectPositionals('login', positionals, ['url'])
     const flags = values as SessionFlags
     return await withSession(positionals[0], flags, io, overrides, async (cli) => {
-      io.stderr.write(`Signing in to ${cli.session.server}…\n`)
+      io.stderr.write(`Signing in to ${redactUrl(cli.session.server)}…\n`)
       await signIn(cli)
       const status = await cli.session.status()
       if (flags.json) io.stdout.write(`${JSON.stringify(status)}\n`)

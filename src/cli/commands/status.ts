@@ -4,6 +4,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
  */
 import { FileStore, Session, type SessionStatus, storeKey, type TokenStore } from '../../client/index.ts'
+import { redactUrl, redactUrlsIn } from '../../shared/redact.ts'
 import type { CliIo } from '../main.ts'
 import { openCliStore, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
 import {
@@ -61,11 +62,12 @@ export function relative(ms: number): string {
 
 /** Human lines for one session (no token values: SessionStatus has none). */
 export function formatStatus(s: SessionStatus, now = Date.now()): string {
-  if (!s.signed_in) return `${s.server}\n  not signed in (run: mcp-oauth login ${s.server})\n`
-  const lines = [s.server]
+  const server = redactUrl(s.server)
+  if (!s.signed_in) return `${server}\n  not signed in (run: mcp-oauth login ${server})\n`
+  const lines = [server]
   lines.push(`  signed in      yes`)
   lines.push(`  issuer         ${s.issuer}`)
-  if (s.resource && s.resource !== s.server) lines.push(`  resource       ${s.resource}`)
+  if (s.resource && s.resource !== s.server) lines.push(`  resource       ${redactUrl(s.resource)}`)
   lines.push(`  client id      ${s.client_id}${s.client_source ? ` (${clientSource(s.client_source)})` : ''}`)
   lines.push(`  scopes         ${s.scope ?? '(none granted explicitly)'}`)
   lines.push(
@@ -83,7 +85,8 @@ export function formatStatus(s: SessionStatus, now = Date.now()): string {
   return `${lines.join('\n')}\n`
 }
 
-function tokenType(t: string | undefined): string {
+/** The token type as RFC 9449 writes it ("Bearer", "DPoP"); others as the server sent them. @see https://www.rfc-editor.org/rfc/rfc9449#section-5 */
+export function tokenType(t: string | undefined): string {
   if (t?.toLowerCase() === 'dpop') return 'DPoP'
   if (t?.toLowerCase() === 'bearer') return 'Bearer'
   return t ?? 'unknown'
@@ -96,8 +99,18 @@ function clientSource(source: string): string {
   return source
 }
 
+/**
+ * What status shows of a session: URLs redacted (a query can hold a credential), the token type in the casing of
+ * RFC 9449 ("Bearer", "DPoP": token_type values are case-insensitive, RFC 6749 §5.1), and whether it expired.
+ */
 function withExpired(s: SessionStatus, now: number): SessionStatus & { expired?: boolean } {
-  return s.expires_at ? { ...s, expired: Date.parse(s.expires_at) <= now } : s
+  const shown: SessionStatus = {
+    ...s,
+    server: redactUrl(s.server),
+    ...(s.resource ? { resource: redactUrl(s.resource) } : {}),
+    ...(s.token_type ? { token_type: tokenType(s.token_type) } : {}),
+  }
+  return s.expires_at ? { ...shown, expired: Date.parse(s.expires_at) <= now } : shown
 }
 
 /** Describe where the store is, for humans. */
@@ -117,7 +130,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
       try {
         new URL(url)
       } catch {
-        throw usageError('status', `not a URL: ${url.slice(0, 100)}`)
+        throw usageError('status', `not a URL: ${redactUrlsIn(url.slice(0, 100))}`)
       }
     }
     const servers = url !== undefined ? [url] : await storedServers(store)

@@ -4,6 +4,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#access-token-usage
  */
 import type { TokenSet } from '../../client/index.ts'
+import { redactUrl } from '../../shared/redact.ts'
 import type { CliIo } from '../main.ts'
 import { parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
 import {
@@ -47,8 +48,8 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
       if (!usable(tokens)) {
         io.stderr.write(
           tokens
-            ? `The session for ${cli.session.server} has expired and could not be refreshed; signing in again…\n`
-            : `Not signed in to ${cli.session.server}; signing in…\n`,
+            ? `The session for ${redactUrl(cli.session.server)} has expired and could not be refreshed; signing in again…\n`
+            : `Not signed in to ${redactUrl(cli.session.server)}; signing in…\n`,
         )
         tokens = await signIn(cli)
       }

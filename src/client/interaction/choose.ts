@@ -4,7 +4,8 @@
  * on a terminal, else a clear InteractionRequiredError. The URL is always printed to stderr.
  * @see https://www.rfc-editor.org/rfc/rfc8252
  */
-import { InteractionRequiredError, SPEC } from '../../shared/errors.ts'
+import { InteractionRequiredError, McpOAuthError, SPEC } from '../../shared/errors.ts'
+import { redactUrl } from '../../shared/redact.ts'
 import type { AuthorizeContext, Authorizer, DeviceCodePrompt } from '../authorizer.ts'
 import type { TokenStore } from '../stores/store.ts'
 import { hasDisplay, openBrowser } from './browser.ts'
@@ -40,6 +41,38 @@ export interface ChosenAuthorizer extends Authorizer {
   readonly mode: InteractionMode
   readonly loopback: LoopbackAuthorizer
   close(): Promise<void>
+}
+
+/**
+ * The command that gets what this sign-in was for: on step-up, `login --scope` with the scope the authorization
+ * request asked for (a plain login would ask only for what the server challenges first, never the wider scope).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#step-up-authorization-flow
+ */
+export function loginCommand(
+  resource: string,
+  authorizationUrl: URL,
+  reason: AuthorizeContext['reason'],
+): string {
+  const scope = authorizationUrl.searchParams.get('scope')
+  const base = `mcp-oauth login ${redactUrl(resource)}`
+  return reason !== 'login' && scope ? `${base} --scope "${scope.replace(/["\\$`]/g, '')}"` : base
+}
+
+/**
+ * `--device-code` against an authorization server without the device grant: say so instead of falling back.
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-4
+ */
+export function noDeviceGrant(context: AuthorizeContext): McpOAuthError {
+  const resource = redactUrl(context.resource)
+  return new McpOAuthError(
+    'device_grant_unsupported',
+    `the authorization server ${redactUrl(context.expectedIssuer)} offers no device grant (its metadata has no device_authorization_endpoint), so --device-code cannot sign in to ${resource}`,
+    {
+      spec: SPEC.rfc8628,
+      hint: `Drop --device-code: run \`mcp-oauth login ${resource}\` where a browser can open, or \`mcp-oauth login ${resource} --no-browser\` to open the printed URL yourself (over SSH, forward the callback port).`,
+      details: { issuer: context.expectedIssuer },
+    },
+  )
 }
 
 /** Decide the mode for this machine. @see https://www.rfc-editor.org/rfc/rfc8628#section-1 */
@@ -90,17 +123,20 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     async authorize(url, context) {
       // An explicit `paste` (--no-browser) without a terminal still prints the URL and waits on the loopback
       // listener: the person opens the URL in a browser on this machine.
+      // --device-code was asked for, and the engine only calls authorize in device mode when the AS lacks the grant.
+      if (options.mode === 'device') throw noDeviceGrant(context)
       if (mode === 'none' || (mode === 'device' && !input.isTTY)) {
+        const command = loginCommand(context.resource, url, context.reason)
         throw new InteractionRequiredError(
           'interaction_required',
-          `signing in to ${context.resource} needs a person`,
+          `signing in to ${redactUrl(context.resource)} needs a person`,
           {
-            spec: SPEC.rfc8252,
+            spec: context.reason === 'step-up' ? SPEC.mcpStepUp : SPEC.rfc8252,
             hint:
               mode === 'none'
-                ? 'interactive sign-in is turned off here; run "mcp-oauth login <server>" first, the session is then shared'
-                : 'no display, no terminal, and the authorization server offers no device grant: run "mcp-oauth login <server>" in a terminal first',
-            details: { resource: context.resource },
+                ? `interactive sign-in is turned off here; run \`${command}\` first, the session is then shared`
+                : `no display, no terminal, and the authorization server offers no device grant: run \`${command}\` in a terminal first, the session is then shared`,
+            details: { resource: redactUrl(context.resource) },
           },
         )
       }

@@ -8,6 +8,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { InteractionRequiredError, InvalidArgumentError, McpOAuthError, SPEC } from '../../shared/errors.ts'
+import { redactUrl } from '../../shared/redact.ts'
 import type { AuthorizeContext, Authorizer } from '../authorizer.ts'
 import { hasDisplay, openBrowser } from './browser.ts'
 import { type CallbackVerdict, validateCallback } from './callback.ts'
@@ -202,7 +203,7 @@ class LoopbackServer implements LoopbackAuthorizer {
   }
 
   async #announce(url: URL, context: AuthorizeContext): Promise<void> {
-    this.#log(`To sign in to ${context.resource}, open this URL in a browser:\n  ${url.href}`)
+    this.#log(`To sign in to ${redactUrl(context.resource)}, open this URL in a browser:\n  ${url.href}`)
     const open = this.#options.open ?? (hasDisplay() ? (u: URL) => openBrowser(u) : undefined)
     if (!open) return
     try {
