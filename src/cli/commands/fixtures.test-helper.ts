@@ -7,10 +7,16 @@ import { MemoryStore, storeKey } from '../../client/index.ts'
 /** A store holding one signed-in session for `server` (what a login leaves behind), with recognisable secrets. */
 export async function seededStore(
   server: string,
-  options: { tokenType?: string; expiresInMs?: number; refresh?: boolean; store?: MemoryStore } = {},
+  options: {
+    tokenType?: string
+    expiresInMs?: number
+    refresh?: boolean
+    store?: MemoryStore
+    issuer?: string
+  } = {},
 ) {
   const store = options.store ?? new MemoryStore()
-  const issuer = 'https://as.example.com'
+  const issuer = options.issuer ?? 'https://as.example.com'
   const now = Date.now()
   const key = storeKey.session(server, issuer, 'client-1')
   await store.set(key, {

@@ -44,3 +44,48 @@ describe('mcp-oauth logout', () => {
     assert.equal(await run(['--all', 'https://a.example.com/mcp'], bad.io, { store: new MemoryStore() }), 2)
   })
 })
+
+describe('mcp-oauth logout says nothing was revoked when the authorization server offers no revocation', () => {
+  it('no revocation_endpoint: "nothing was revoked", the access token stays valid, revoked false', async () => {
+    const server = createServer((req, res) => {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const json = (body: unknown) => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(body))
+      }
+      if (req.url?.startsWith('/.well-known/oauth-protected-resource'))
+        return json({ resource: `${origin}/mcp`, authorization_servers: [origin] })
+      if (req.url === '/.well-known/oauth-authorization-server')
+        return json({
+          issuer: origin,
+          authorization_endpoint: `${origin}/authorize`,
+          token_endpoint: `${origin}/token`,
+          response_types_supported: ['code'],
+          code_challenge_methods_supported: ['S256'],
+        })
+      res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const url = `${origin}/mcp`
+      const store = await seededStore(url, { issuer: origin })
+      const { io, out } = capture()
+      assert.equal(await run([url, '--json'], io, { store }), 0, out.stderr)
+      const o = JSON.parse(out.stdout)
+      assert.equal(o.revoked, false)
+      assert.equal(o.refresh_token_revoked, undefined)
+      assert.equal(o.access_token_revoked, undefined)
+      assert.ok(!Number.isNaN(Date.parse(o.valid_until)))
+      const human = capture()
+      await run([url], human.io, { store: await seededStore(url, { issuer: origin }) })
+      assert.match(
+        human.out.stderr,
+        /locally; nothing was revoked: the authorization server offers no revocation/,
+      )
+      assert.doesNotMatch(human.out.stderr, /revoked the/)
+    } finally {
+      server.close()
+    }
+  })
+})

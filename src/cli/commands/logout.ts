@@ -4,6 +4,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc7009
  */
 import { OAuthResponseError, type Session } from '../../client/index.ts'
+import { redactUrl, redactUrlsIn } from '../../shared/redact.ts'
 import type { CliIo } from '../main.ts'
 import {
   openCliStore,
@@ -26,14 +27,15 @@ export const usage = `Usage: mcp-oauth logout <url> [options]
        mcp-oauth logout --all [options]
 
 Signs out of the MCP server at <url>: revokes the refresh and access tokens at the authorization server
-(RFC 7009) when it offers revocation, then deletes them from the store. Says what was revoked: a
-self-contained (JWT) access token that the server cannot revoke stays valid until it expires, but cannot
-be renewed once its refresh token is revoked.
+(RFC 7009) when it offers revocation, then deletes them from the store. Says exactly what was revoked: a
+self-contained (JWT) access token cannot be revoked (a 200 from the revocation endpoint proves nothing for
+it), so it stays valid until it expires, but cannot be renewed once the refresh token is revoked.
 
 Options:
   --all                      sign out of every server in the store
   --json                     one JSON line per server on stdout:
-                             {"server","signed_in","revoked","access_token_revoked"?,"valid_until"?,"error"?}
+                             {"server","signed_in","revoked","refresh_token_revoked"?,"access_token_revoked"?,
+                              "valid_until"?,"error"?}
 
 Exit codes: 0 signed out (or was not signed in), 1 failure (revocation failed: the local copy is
 still deleted), 2 usage.
@@ -43,58 +45,88 @@ ${SESSION_FLAGS_HELP}`
 interface Outcome {
   server: string
   signed_in: boolean
-  /** The session can no longer be renewed: the refresh token (or the only token) was revoked. */
+  /** Something was revoked at the authorization server: the session can no longer be renewed. */
   revoked: boolean
-  /** False when the server could revoke the refresh token but not the (self-contained) access token. */
+  /** The refresh token (the grant) was revoked; absent when there was none. */
+  refresh_token_revoked?: boolean
+  /**
+   * The access token was revoked. False for a self-contained (JWT) access token: a 200 from the revocation
+   * endpoint proves nothing for it (RFC 7009 §2.2), the resource server accepts it until it expires.
+   */
   access_token_revoked?: boolean
-  /** When a token that could not be revoked stops working. */
+  /** When the access token that was not revoked stops working. */
   valid_until?: string
   error?: string
 }
 
+/** Whether the access token is self-contained (a JWT, RFC 9068): a resource server validates it without the AS. */
+function selfContained(token: string | undefined): { exp?: string } | undefined {
+  const parts = token?.split('.')
+  if (parts?.length !== 3) return undefined
+  try {
+    const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as { alg?: unknown }
+    if (typeof header.alg !== 'string') return undefined
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { exp?: unknown }
+    return typeof claims.exp === 'number' ? { exp: new Date(claims.exp * 1000).toISOString() } : {}
+  } catch {
+    return undefined
+  }
+}
+
 async function signOut(session: Session, io: CliIo): Promise<Outcome> {
+  const server = redactUrl(session.server)
   const before = await session.status()
+  const stored = await session.load()
+  const jwt = selfContained(stored?.access_token)
+  const validUntil = jwt?.exp ?? before.expires_at
+  const notRevoked = { ...(validUntil ? { valid_until: validUntil } : {}) }
   try {
     const r = await session.logout()
+    if (!r.signed_in) return { server, signed_in: false, revoked: false }
     // The engine's discovery falls back to default endpoints when nothing answers; "no revocation endpoint"
     // then really means "could not reach the servers", which must not read as a clean sign-out.
     const unreachable = session.trace.steps.find((step) => step.outcome === 'network-error')
-    if (r.signed_in && !r.revoked && unreachable) {
+    if (!r.revoked && unreachable) {
       io.stderr.write(
-        `mcp-oauth logout: could not revoke the tokens for ${session.server}: ${new URL(unreachable.url).origin} did not answer\n` +
+        `mcp-oauth logout: could not revoke the tokens for ${server}: ${redactUrl(new URL(unreachable.url).origin)} did not answer${unreachable.note ? ` (${unreachable.note})` : ''}\n` +
           `  next: they are deleted here but stay valid at the server until they expire; check the network if that matters\n`,
       )
-      return {
-        server: session.server,
-        ...r,
-        ...(before.expires_at ? { valid_until: before.expires_at } : {}),
-        error: 'network_error',
-      }
+      return { server, signed_in: true, revoked: false, ...notRevoked, error: 'network_error' }
     }
-    return { server: session.server, ...r, ...(r.revoked ? { access_token_revoked: true } : {}) }
+    if (!r.revoked) return { server, signed_in: true, revoked: false, ...notRevoked }
+    const refresh = before.has_refresh_token
+    return {
+      server,
+      signed_in: true,
+      revoked: refresh || !jwt,
+      ...(refresh ? { refresh_token_revoked: true } : {}),
+      access_token_revoked: !jwt,
+      ...(jwt ? notRevoked : {}),
+    }
   } catch (error) {
     const e = findOAuthError(error)
     // RFC 7009 §2.2.1: unsupported_token_type for the access token (revoked after the refresh token) means a
     // self-contained JWT the server cannot revoke; the refresh token, revoked first, is gone.
     if (e instanceof OAuthResponseError && e.error === 'unsupported_token_type' && before.has_refresh_token) {
       return {
-        server: session.server,
+        server,
         signed_in: true,
         revoked: true,
+        refresh_token_revoked: true,
         access_token_revoked: false,
-        ...(before.expires_at ? { valid_until: before.expires_at } : {}),
+        ...notRevoked,
       }
     }
     // The engine deletes the local copy even when revocation fails; report both facts.
     io.stderr.write(
-      `mcp-oauth logout: could not revoke the tokens for ${session.server}: ${e?.message ?? String(error)}\n` +
+      `mcp-oauth logout: could not revoke the tokens for ${server}: ${redactUrlsIn(e?.message ?? String(error))}\n` +
         `  next: they are deleted here but stay valid at the server until they expire; retry when it is reachable if that matters\n`,
     )
     return {
-      server: session.server,
+      server,
       signed_in: true,
       revoked: false,
-      ...(before.expires_at ? { valid_until: before.expires_at } : {}),
+      ...notRevoked,
       error: e?.code ?? 'revocation_failed',
     }
   }
@@ -106,12 +138,15 @@ function until(iso: string | undefined): string {
 
 function describe(o: Outcome): string {
   if (!o.signed_in) return `Not signed in to ${o.server}; nothing to do.`
-  if (o.revoked && o.access_token_revoked !== false)
-    return `Signed out of ${o.server}: the authorization server revoked the tokens.`
-  if (o.revoked)
-    return `Signed out of ${o.server}: the authorization server revoked the refresh token; the access token is self-contained (it cannot revoke it) and stays valid${until(o.valid_until)}.`
-  if (o.error) return `Signed out of ${o.server} locally; the tokens were NOT revoked (see above).`
-  return `Signed out of ${o.server} locally; the authorization server offers no revocation, so the tokens stay valid${until(o.valid_until)}.`
+  const jwt = `the access token is a self-contained JWT, which revocation cannot reach: the MCP server accepts it${until(o.valid_until)}`
+  if (o.refresh_token_revoked && o.access_token_revoked)
+    return `Signed out of ${o.server}: the authorization server revoked the refresh token (the grant) and the access token.`
+  if (o.refresh_token_revoked)
+    return `Signed out of ${o.server}: the authorization server revoked the refresh token (the grant: no new access tokens); ${jwt}.`
+  if (o.access_token_revoked)
+    return `Signed out of ${o.server}: the authorization server revoked the access token (there was no refresh token).`
+  if (o.error) return `Signed out of ${o.server} locally; nothing was revoked (see above).`
+  return `Signed out of ${o.server} locally; nothing was revoked: the authorization server offers no revocation (RFC 7009) or cannot revoke these tokens, so the access token stays valid${until(o.valid_until)} and any refresh token until the server expires it.`
 }
 
 /** Runs `mcp-oauth logout`. @see https://www.rfc-editor.org/rfc/rfc7009 */
