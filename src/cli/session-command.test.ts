@@ -20,6 +20,8 @@ import {
   expectPositionals,
   findOAuthError,
   guard,
+  notAnMcpEndpoint,
+  notMcpAnswer,
   probeChallenge,
   showBrowserWait,
 } from './session-command.ts'
@@ -166,5 +168,37 @@ describe('session command plumbing', () => {
     const result = await tty.authorizer.authorize(new URL('https://as.example/authorize'))
     assert.equal(result.href, 'http://127.0.0.1/callback?from=as.example')
     assert.ok(written.endsWith('\r\u001b[2K'), 'the waiting line is cleared at the end')
+  })
+})
+
+describe('notMcpAnswer names answers that show the URL is no MCP endpoint', () => {
+  const answer = (status: number, type: string | undefined, body: string | null) =>
+    new Response(body, { status, headers: type ? { 'content-type': type } : {} })
+
+  it('404/405, an HTML page, JSON that is not JSON-RPC; not a 401, a JSON-RPC answer, an SSE stream or a 202', async () => {
+    assert.equal(await notMcpAnswer(answer(404, 'text/plain', 'Not Found')), 'POST answered 404')
+    assert.equal(await notMcpAnswer(answer(405, undefined, null)), 'POST answered 405')
+    assert.equal(
+      await notMcpAnswer(answer(200, 'text/html; charset=utf-8', '<html></html>')),
+      'POST answered 200 with an HTML page',
+    )
+    assert.equal(
+      await notMcpAnswer(answer(200, 'application/json', '{"status":"ok"}')),
+      'POST answered 200 with JSON that is not JSON-RPC',
+    )
+    assert.equal(await notMcpAnswer(answer(401, 'text/html', '<html></html>')), undefined)
+    assert.equal(
+      await notMcpAnswer(answer(200, 'application/json', '{"jsonrpc":"2.0","id":1,"result":{}}')),
+      undefined,
+    )
+    assert.equal(await notMcpAnswer(answer(200, 'text/event-stream', 'data: {}\n\n')), undefined)
+    assert.equal(await notMcpAnswer(answer(202, undefined, null)), undefined)
+  })
+
+  it('the error redacts the URL and names doctor', () => {
+    const e = notAnMcpEndpoint('https://u:pw@mcp.example/mpc?token=abc', 'POST answered 404')
+    assert.equal(e.code, 'not_an_mcp_endpoint')
+    assert.equal(e.message, 'https://mcp.example/mpc is not an MCP endpoint: POST answered 404')
+    assert.match(e.hint, /mcp-oauth doctor https:\/\/mcp\.example\/mpc`/)
   })
 })

@@ -302,7 +302,7 @@ describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: fa
     const stored = await storedSession(mcp)
     const r = await cli(['logout', mcp])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stderr, /the authorization server revoked the (refresh token|tokens)/)
+    assert.match(r.stderr, /the authorization server revoked the refresh token \(the grant/)
     // Check it at the authorization server: the refresh token (sent with a valid DPoP proof of its key) is dead.
     const refused = await refreshAtServer(stored)
     assert.equal(refused.status, 400)
@@ -336,8 +336,8 @@ describe('mcp-oauth session command errors', () => {
     const port = await freePort()
     const r = await cli(['login', `http://127.0.0.1:${port}/mcp`])
     assert.equal(r.code, 1, r.stderr)
-    assert.match(r.stderr, /cannot reach http:\/\/127\.0\.0\.1:\d+/)
-    assert.match(r.stderr, /next: Check the URL and that the server is running/)
+    assert.match(r.stderr, /cannot reach http:\/\/127\.0\.0\.1:\d+\/mcp: 127\.0\.0\.1 refused the connection/)
+    assert.match(r.stderr, /next: Check the port in the URL and that the server is running/)
   })
 
   it('a URL that is no MCP server fails (exit 1) with a hint', async (t) => {
@@ -347,9 +347,9 @@ describe('mcp-oauth session command errors', () => {
     assert.equal(r.code, 1, r.stderr)
     assert.match(
       r.stderr,
-      /mcp-oauth login: http:\/\/127\.0\.0\.1:\d+\/not-mcp answered HTTP 404 to an MCP request/,
+      /mcp-oauth login: http:\/\/127\.0\.0\.1:\d+\/not-mcp is not an MCP endpoint: POST answered 404/,
     )
-    assert.match(r.stderr, /next: Check the URL: it must be the MCP endpoint itself/)
+    assert.match(r.stderr, /next: Check the URL's path: it must be the MCP endpoint itself/)
     assert.deepEqual(r.steps, [], 'no sign-in for a URL that is not an MCP endpoint')
   })
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { isMcpOAuthError, TransportError } from '../../shared/errors.ts'
 import type { AuthorizeContext } from '../authorizer.ts'
 import { MemoryStore } from '../stores/store.ts'
-import { chooseAuthorizer, pickMode } from './choose.ts'
+import { chooseAuthorizer, loginCommand, pickMode } from './choose.ts'
 import { formatRemaining } from './device-code.ts'
 import { claimPrompt, isTransientError } from './rate-limit.ts'
 
@@ -189,5 +189,39 @@ describe('helpers', () => {
     assert.equal(isTransientError(new Error('invalid_grant')), false)
     assert.equal(formatRemaining(61), '1:01')
     assert.equal(formatRemaining(-3), '0:00')
+  })
+})
+
+describe('the commands the hints name', () => {
+  it('step-up: login --scope with the scope the authorization request asked for, for the redacted URL', () => {
+    const url = new URL('https://as.example/authorize?scope=tools%3Aread+admin&state=s')
+    assert.equal(
+      loginCommand('https://u:pw@mcp.example/mcp?token=abc', url, 'step-up'),
+      'mcp-oauth login https://mcp.example/mcp --scope "tools:read admin"',
+    )
+    assert.equal(
+      loginCommand('https://mcp.example/mcp', url, 'login'),
+      'mcp-oauth login https://mcp.example/mcp',
+    )
+  })
+
+  it('--device-code without a device grant: a typed error naming the issuer and what to run instead', async () => {
+    const a = chooseAuthorizer({
+      mode: 'device',
+      env: {},
+      platform: 'linux',
+      output: sink(),
+      input: sink(true),
+    })
+    try {
+      await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) => {
+        assert.ok(isMcpOAuthError(e, 'device_grant_unsupported'))
+        assert.match(e.message, /offers no device grant/)
+        assert.match(e.hint, /Drop --device-code/)
+        return true
+      })
+    } finally {
+      await a.close()
+    }
   })
 })
