@@ -14,14 +14,13 @@ import {
 } from '../shared/errors.ts'
 import { capture } from './commands/fixtures.test-helper.ts'
 import { main } from './main.ts'
+import { notAnMcpEndpoint, notMcpAnswer } from './mcp-endpoint.ts'
 import { browserFromEnv } from './options.ts'
 import {
   EXIT_CODES,
   expectPositionals,
   findOAuthError,
   guard,
-  notAnMcpEndpoint,
-  notMcpAnswer,
   probeChallenge,
   showBrowserWait,
 } from './session-command.ts'

@@ -5,7 +5,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { type FetchLike, networkError, readLimited } from '../client/http.ts'
+import { type FetchLike, networkError } from '../client/http.ts'
 import {
   type AuthorizeContext,
   authorizedFetch,
@@ -23,6 +23,7 @@ import {
 import { redactUrl } from '../shared/redact.ts'
 import { readMcpChallenge } from '../shared/www-authenticate.ts'
 import { type CliIo, describeError } from './main.ts'
+import { notAnMcpEndpoint, notMcpAnswer } from './mcp-endpoint.ts'
 import { type CliSession, openSession, type SessionFlags } from './options.ts'
 
 /** Exit codes of the session commands (docs/cli.md). */
@@ -150,48 +151,6 @@ export async function signIn(cli: CliSession) {
     challengedScope: probe.scope,
     resourceMetadataUrl: probe.resourceMetadataUrl,
   })
-}
-
-/**
- * The error for a URL whose answer shows it is no MCP endpoint (a typo in the path, a web page, another API).
- * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
- */
-export function notAnMcpEndpoint(url: string, problem: string): McpOAuthError {
-  const where = redactUrl(url)
-  return new McpOAuthError('not_an_mcp_endpoint', `${where} is not an MCP endpoint: ${problem}`, {
-    spec: SPEC.mcpHttp,
-    hint: `Check the URL's path: it must be the MCP endpoint itself (often ending in /mcp); run \`mcp-oauth doctor ${where}\`.`,
-    details: { url: where },
-  })
-}
-
-/**
- * Why an answer to an MCP POST shows that the URL is no MCP endpoint, or undefined when it may be one: 404/405,
- * an HTML page, or a JSON body that is not JSON-RPC (the body is read from a clone, at most 64 KiB).
- * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#sending-messages-to-the-server
- */
-export async function notMcpAnswer(response: Response): Promise<string | undefined> {
-  const status = response.status
-  if (status === 404 || status === 405 || status === 410) return `POST answered ${status}`
-  if (status < 200 || status >= 300 || status === 202) return undefined
-  const type = (response.headers.get('content-type') ?? '').toLowerCase()
-  if (type.includes('text/event-stream')) return undefined
-  if (type.includes('text/html')) return `POST answered ${status} with an HTML page`
-  if (!type.includes('json'))
-    return `POST answered ${status} with ${type.split(';')[0] || 'no content type'}, not JSON-RPC`
-  const text = await readLimited(response.clone(), 64 * 1024).catch(() => undefined)
-  if (text === undefined) return undefined
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch {
-    return `POST answered ${status} with a body that is not JSON`
-  }
-  const messages = Array.isArray(body) ? body : [body]
-  const rpc = messages.every(
-    (m) => typeof m === 'object' && m !== null && (m as { jsonrpc?: unknown }).jsonrpc === '2.0',
-  )
-  return rpc ? undefined : `POST answered ${status} with JSON that is not JSON-RPC`
 }
 
 /**

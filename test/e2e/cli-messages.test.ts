@@ -176,12 +176,10 @@ describe('network failures name their cause in every command', () => {
     }
   })
 
-  it('a web page answering 200 with HTML is named as not an MCP endpoint (tools, call, login)', async () => {
+  it('a web page answering 200 with HTML is named as not an MCP endpoint', async () => {
     const url = `http://${htmlHost}/mcp`
     const runs = await everyCommand(url)
-    for (const name of ['tools', 'call', 'login']) {
-      const r = runs[name]!
-      assert.equal(r.code, 1, `${name}: ${r.stderr}`)
+    for (const [name, r] of Object.entries(runs)) {
       assert.match(
         r.stderr,
         new RegExp(
@@ -189,8 +187,10 @@ describe('network failures name their cause in every command', () => {
         ),
         name,
       )
-      assert.match(r.stderr, /next: Check the URL's path.*mcp-oauth doctor http:\/\//, name)
+      assert.match(r.stderr, /Check the URL's path.*mcp-oauth doctor http:\/\//, name)
+      if (name !== 'connect') assert.equal(r.code, 1, `${name}: ${r.stderr}`)
     }
+    assertConnectStdoutIsJsonRpc(runs['connect']!)
   })
 })
 
@@ -242,6 +242,11 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     return serve!.ready.mcp
   }
 
+  async function signedIn(args: string[], store: string): Promise<void> {
+    const r = await cli(args, { browser: true, store })
+    assert.equal(r.code, 0, r.stderr)
+  }
+
   async function postMcp(mcp: string, token: string): Promise<number> {
     const response = await fetch(mcp, {
       method: 'POST',
@@ -256,15 +261,15 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     return response.status
   }
 
-  it('a path typo on a real MCP server is named as not an MCP endpoint (404)', async () => {
+  it('a path typo on a real MCP server is named as not an MCP endpoint (404), connect included', async () => {
     const url = `${serve!.ready.issuer}/mpc`
     const runs = await everyCommand(url)
-    for (const name of ['tools', 'call', 'login']) {
-      const r = runs[name]!
-      assert.equal(r.code, 1, `${name}: ${r.stderr}`)
+    for (const [name, r] of Object.entries(runs)) {
       assert.match(r.stderr, /\/mpc is not an MCP endpoint: POST answered 404/, name)
       assert.match(r.stderr, /mcp-oauth doctor /, name)
+      if (name !== 'connect') assert.equal(r.code, 1, `${name}: ${r.stderr}`)
     }
+    assertConnectStdoutIsJsonRpc(runs['connect']!)
   })
 
   it('--device-code against an authorization server without the device grant fails clearly (exit 1)', async () => {
@@ -279,7 +284,7 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     const mcp = ready(t)
     if (!mcp) return
     const store = 'logout'
-    assert.equal((await cli(['login', mcp, '--dpop', 'never'], { browser: true, store })).code, 0)
+    await signedIn(['login', mcp, '--dpop', 'never'], store)
     const token = (await cli(['token', mcp, '--dpop', 'never'], { store })).stdout.trim()
     const exp = new Date(
       (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000,
@@ -312,7 +317,7 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     assert.equal(refresh.status, 400)
     assert.equal(((await refresh.json()) as { error: string }).error, 'invalid_grant')
     // --json says the same.
-    assert.equal((await cli(['login', mcp, '--dpop', 'never'], { browser: true, store })).code, 0)
+    await signedIn(['login', mcp, '--dpop', 'never'], store)
     const j = await cli(['logout', mcp, '--json'], { store })
     const o = JSON.parse(j.stdout) as Record<string, unknown>
     assert.equal(o['revoked'], true)
@@ -325,7 +330,7 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     const mcp = ready(t)
     if (!mcp) return
     const store = 'step-up'
-    assert.equal((await cli(['login', mcp], { browser: true, store })).code, 0)
+    await signedIn(['login', mcp], store)
     const up = await cli(['call', mcp, 'admin_report'], { store })
     assert.equal(up.code, 3, up.stderr)
     const m = /`mcp-oauth login (\S+) --scope "([^"]+)"`/.exec(up.stderr)
@@ -344,7 +349,7 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     const mcp = ready(t)
     if (!mcp) return
     const store = 'dpop'
-    assert.equal((await cli(['login', mcp], { browser: true, store })).code, 0)
+    await signedIn(['login', mcp], store)
     const status = JSON.parse((await cli(['status', mcp, '--json'], { store })).stdout) as {
       sessions: Array<{ token_type: string }>
     }

@@ -7,6 +7,8 @@
 import type { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { readLimited } from '../../client/http.ts'
 import { isMcpOAuthError } from '../../shared/errors.ts'
+import { redactUrlsIn } from '../../shared/redact.ts'
+import { notAnMcpEndpoint, notMcpAnswer } from '../mcp-endpoint.ts'
 import {
   addEnvelope,
   discoverFromInitialize,
@@ -90,6 +92,9 @@ export class Bridge {
   /** The SDK's transports, loaded while the probe is on the wire (they are most of the start-up cost). */
   readonly #sdk = import('@modelcontextprotocol/client')
 
+  /** The status of a probe POST that sent the bridge to the legacy transport (404/405). */
+  #postStatus: number | undefined
+
   constructor(options: BridgeOptions) {
     this.#o = options
   }
@@ -136,8 +141,15 @@ export class Bridge {
     })
     if ((response.status === 404 || response.status === 405) && this.#o.transport !== 'http') {
       await response.body?.cancel().catch(() => {})
+      this.#postStatus = response.status
       this.#o.log('the server has no Streamable HTTP endpoint here; using the legacy HTTP+SSE transport')
       return 'sse'
+    }
+    // No MCP server answers a POST with a web page or with JSON that is not JSON-RPC: say so, not "Unexpected …".
+    const problem = await notMcpAnswer(response)
+    if (problem) {
+      await response.body?.cancel().catch(() => {})
+      throw notAnMcpEndpoint(this.#o.url, problem)
     }
     const m = await readRpc(response).catch(() => undefined)
     const versions = m?.result?.['supportedVersions']
@@ -308,13 +320,24 @@ export class Bridge {
     this.#o.toHost(m)
   }
 
-  #fail(m: JsonRpc, e: unknown): void {
+  #fail(m: JsonRpc, failure: unknown): void {
+    const e = this.#named(failure)
     const message = describe(e)
     this.#o.log(`${m.method ?? 'message'} failed: ${message}`)
     if (isRequest(m)) {
       const data = isMcpOAuthError(e) ? { code: e.code, hint: e.hint, spec: e.spec } : undefined
       this.#o.toHost(error(m.id, isNotification(m) ? INTERNAL : errorCode(e), message, data))
     }
+  }
+
+  /** A POST answered 404/405 and the legacy transport's GET failed too: the URL is no MCP endpoint at all. */
+  #named(e: unknown): unknown {
+    const sse = /SSE error: Non-200 status code \((\d+)\)/.exec(describe(e))
+    if (!sse || this.#postStatus === undefined) return e
+    return notAnMcpEndpoint(
+      this.#o.url,
+      `POST answered ${this.#postStatus}, and GET (the legacy HTTP+SSE transport) answered ${sse[1]}`,
+    )
   }
 
   /** Close the server side (ends a 2025 session politely). */
@@ -343,6 +366,6 @@ function errorCode(e: unknown): number {
 }
 
 function describe(e: unknown): string {
-  if (isMcpOAuthError(e)) return `${e.message} (${e.hint})`
-  return e instanceof Error ? e.message : String(e)
+  if (isMcpOAuthError(e)) return redactUrlsIn(`${e.message} (${e.hint})`)
+  return redactUrlsIn(e instanceof Error ? e.message : String(e))
 }
