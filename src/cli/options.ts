@@ -267,7 +267,7 @@ export async function openSession(
     )
   }
   applyNetworkSettings(flags)
-  const log = flags.verbose ? (m: string) => void stderr.write(`mcp-oauth: ${m}\n`) : undefined
+  const log = flags.verbose ? (m: string) => void stderr.write(`mcp-oauth: ${redactUrlsIn(m)}\n`) : undefined
   const store = await openCliStore(flags, stderr)
   const port = flags['callback-port'] ? Number(flags['callback-port']) : undefined
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {

@@ -11,6 +11,7 @@ import {
   SPEC,
   TransportError,
 } from '../shared/errors.ts'
+import { classifyNetworkFailure, describeNetworkFailure } from '../shared/network-failure.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 import type { FetchLike } from './http.ts'
 import { DEFAULT_HTTP } from './http.ts'
@@ -83,9 +84,13 @@ export function mapError(e: unknown, what: string, spec: string = SPEC.rfc6749):
     e instanceof Error &&
     (e.name === 'TimeoutError' || e.name === 'AbortError' || e instanceof TypeError)
   ) {
-    return new TransportError('network_error', `${what}: ${e.message}`, {
+    const f = classifyNetworkFailure(e)
+    return new TransportError('network_error', `${what}: ${describeNetworkFailure(f)}`, {
       spec,
-      hint: 'Check your network and proxy settings (HTTPS_PROXY), then retry.',
+      hint:
+        f.kind === 'tls'
+          ? 'If you trust this server (corporate TLS or a development certificate), pass its CA with --ca-file FILE; never disable TLS checks.'
+          : 'Check your network and proxy settings (HTTPS_PROXY), then retry.',
       cause: e,
     })
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { classifyNetworkFailure } from './network-failure.ts'
+import { classifyNetworkFailure, describeNetworkFailure } from './network-failure.ts'
 
 const failed = (cause: unknown) => new TypeError('fetch failed', { cause })
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code })
@@ -26,4 +26,19 @@ test('an AbortSignal.timeout is a timeout; anything else is "other" with its inn
   assert.equal(classifyNetworkFailure(timeout).kind, 'timeout')
   assert.equal(classifyNetworkFailure(failed(timeout)).kind, 'timeout')
   assert.deepEqual(classifyNetworkFailure(failed(new Error('boom'))), { kind: 'other', message: 'boom' })
+})
+
+test('describeNetworkFailure says the cause in one phrase', () => {
+  assert.equal(
+    describeNetworkFailure(classifyNetworkFailure(failed(coded('ENOTFOUND', 'getaddrinfo ENOTFOUND x')))),
+    'the host name was not found (ENOTFOUND)',
+  )
+  assert.equal(
+    describeNetworkFailure(classifyNetworkFailure(failed(coded('ECONNREFUSED', 'connect ECONNREFUSED')))),
+    'the connection was refused (ECONNREFUSED)',
+  )
+  assert.equal(
+    describeNetworkFailure(classifyNetworkFailure(failed(coded('CERT_HAS_EXPIRED', 'x')))),
+    'TLS failed: the certificate has expired (CERT_HAS_EXPIRED)',
+  )
 })

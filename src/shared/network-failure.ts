@@ -110,3 +110,25 @@ export function classifyNetworkFailure(error: unknown): NetworkFailure {
           : 'other'
   return { kind, ...(nodeCode ? { nodeCode } : {}), message }
 }
+
+/**
+ * One phrase for a failure where the URL is named elsewhere: "the host name was not found (ENOTFOUND)".
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-4.3.4
+ */
+export function describeNetworkFailure(f: NetworkFailure): string {
+  const code = f.nodeCode ? ` (${f.nodeCode})` : ''
+  switch (f.kind) {
+    case 'dns':
+      return `the host name was not found${code}`
+    case 'refused':
+      return `the connection was refused${code}`
+    case 'tls':
+      return `TLS failed: ${TLS_FAILURES[f.nodeCode!]!.what}${code}`
+    case 'timeout':
+      return `no answer in time${code}`
+    case 'reset':
+      return `the connection broke${code}`
+    default:
+      return `${f.message}${code}`
+  }
+}
