@@ -360,6 +360,11 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     assert.equal(plain.code, 0)
     assert.match(plain.stderr, /DPoP-bound.*\n {2}next: .*`mcp-oauth token \S+ --dpop never`/)
     assert.equal(await postMcp(mcp, plain.stdout.trim()), 401, 'a DPoP-bound token is refused as Bearer')
+    // Nobody to ask: exit 3, no token, and the command that works.
+    const stuck = await cli(['token', mcp, '--dpop', 'never'], { store })
+    assert.equal(stuck.code, 3, stuck.stderr)
+    assert.equal(stuck.stdout, '')
+    assert.ok(stuck.stderr.includes(`next: run \`mcp-oauth login ${mcp} --dpop never\``), stuck.stderr)
     const bearer = await cli(['token', mcp, '--dpop', 'never'], { browser: true, store })
     assert.equal(bearer.code, 0, bearer.stderr)
     assert.equal(await postMcp(mcp, bearer.stdout.trim()), 200)

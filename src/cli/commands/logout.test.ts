@@ -34,6 +34,14 @@ describe('mcp-oauth logout', () => {
     assert.match(out.stderr, /next: /)
     assert.equal(await store.get(storeKey.current(url)), undefined)
     assert.doesNotMatch(out.stdout + out.stderr, /SECRET/)
+    const human = capture()
+    assert.equal(await run([url], human.io, { store: await seededStore(url) }), 1)
+    assert.match(human.out.stderr, /refused the connection/)
+    assert.match(
+      human.out.stderr,
+      /Signed out of http:\/\/127\.0\.0\.1:\d+\/mcp locally; nothing was revoked \(see above\)/,
+    )
+    assert.doesNotMatch(human.out.stderr, /revoked the/)
   })
 
   it('--all with an empty store: nothing to do; a URL with --all is a usage error', async () => {

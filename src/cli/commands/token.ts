@@ -56,30 +56,34 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     expectPositionals('token', positionals, ['url'])
     const flags = values as SessionFlags
     return await withSession(positionals[0], flags, io, overrides, async (cli) => {
-      // tokens() refreshes a token about to expire; a failed refresh leaves the old one, hence the check.
-      let tokens = await cli.session.tokens()
-      if (!usable(tokens)) {
-        io.stderr.write(
-          tokens
-            ? `The session for ${redactUrl(cli.session.server)} has expired and could not be refreshed; signing in again…\n`
-            : `Not signed in to ${redactUrl(cli.session.server)}; signing in…\n`,
-        )
-        tokens = await signIn(cli)
-      }
       const where = redactUrl(cli.session.server)
-      if (flags.dpop === 'never' && isDpop(tokens)) {
-        io.stderr.write(
-          `The stored token for ${where} is DPoP-bound; --dpop never needs a Bearer token: signing in again without DPoP…\n`,
-        )
-        tokens = await signIn(cli).catch((error) => {
+      const bearer = flags.dpop === 'never'
+      // With --dpop never the command that works where nobody can be asked is a login without DPoP too.
+      const signInHere = () =>
+        signIn(cli).catch((error) => {
           const e = findOAuthError(error)
-          if (!(e instanceof InteractionRequiredError)) throw error
+          if (!bearer || !(e instanceof InteractionRequiredError)) throw error
           throw new InteractionRequiredError(e.code, `${e.message} (for a Bearer token without DPoP)`, {
             spec: SPEC.rfc9449,
             hint: `run \`mcp-oauth login ${where} --dpop never\` in a terminal, then \`mcp-oauth token ${where} --dpop never\``,
             cause: error,
           })
         })
+      // tokens() refreshes a token about to expire; a failed refresh leaves the old one, hence the check.
+      let tokens = await cli.session.tokens()
+      if (!usable(tokens)) {
+        io.stderr.write(
+          tokens
+            ? `The session for ${where} has expired and could not be refreshed; signing in again…\n`
+            : `Not signed in to ${where}; signing in…\n`,
+        )
+        tokens = await signInHere()
+      }
+      if (bearer && isDpop(tokens)) {
+        io.stderr.write(
+          `The stored token for ${where} is DPoP-bound; --dpop never needs a Bearer token: signing in again without DPoP…\n`,
+        )
+        tokens = await signInHere()
         if (isDpop(tokens)) {
           throw new McpOAuthError(
             'dpop_required',
