@@ -15,7 +15,7 @@ import {
   signIn,
   withSession,
 } from '../session-command.ts'
-import { formatStatus } from './status.ts'
+import { formatStatus, withExpired } from './status.ts'
 
 /** Usage of `mcp-oauth login`. */
 export const usage = `Usage: mcp-oauth login <url> [options]
@@ -40,7 +40,8 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     return await withSession(positionals[0], flags, io, overrides, async (cli) => {
       io.stderr.write(`Signing in to ${redactUrl(cli.session.server)}…\n`)
       await signIn(cli)
-      const status = await cli.session.status()
+      // Redacted URLs and the documented token_type casing, as `status` shows them.
+      const status = withExpired(await cli.session.status())
       if (flags.json) io.stdout.write(`${JSON.stringify(status)}\n`)
       else io.stderr.write(`Signed in.\n${formatStatus(status)}`)
       return EXIT_CODES.ok

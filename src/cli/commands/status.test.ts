@@ -65,3 +65,23 @@ describe('mcp-oauth status', () => {
     assert.match(formatStatus({ server: A, signed_in: false, store: 'file' }), /not signed in/)
   })
 })
+
+describe('status shows token_type as docs/cli.md documents it and never a URL credential', () => {
+  it('"bearer" and "dpop" from a server are shown as "Bearer" and "DPoP"; userinfo and query are dropped', async () => {
+    for (const [sent, shown] of [
+      ['bearer', 'Bearer'],
+      ['dpop', 'DPoP'],
+    ]) {
+      const url = 'https://a.example.com/mcp?token=abc'
+      const { io, out } = capture()
+      assert.equal(await run([url, '--json'], io, { store: await seededStore(url, { tokenType: sent }) }), 0)
+      const s = (JSON.parse(out.stdout) as { sessions: Array<Record<string, unknown>> }).sessions[0]!
+      assert.equal(s['token_type'], shown)
+      assert.equal(s['server'], 'https://a.example.com/mcp')
+      const human = capture()
+      await run([url], human.io, { store: await seededStore(url, { tokenType: sent }) })
+      assert.match(human.out.stdout, new RegExp(`token type\\s+${shown}`))
+      assert.ok(!(out.stdout + human.out.stdout).includes('token=abc'))
+    }
+  })
+})

@@ -102,8 +102,9 @@ function clientSource(source: string): string {
 /**
  * What status shows of a session: URLs redacted (a query can hold a credential), the token type in the casing of
  * RFC 9449 ("Bearer", "DPoP": token_type values are case-insensitive, RFC 6749 §5.1), and whether it expired.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
  */
-function withExpired(s: SessionStatus, now: number): SessionStatus & { expired?: boolean } {
+export function withExpired(s: SessionStatus, now = Date.now()): SessionStatus & { expired?: boolean } {
   const shown: SessionStatus = {
     ...s,
     server: redactUrl(s.server),

@@ -22,7 +22,7 @@ import {
 export const usage = `Usage: mcp-oauth token <url> [options]
 
 Prints an access token for the MCP server at <url> on stdout, followed by a newline, and nothing else:
-  curl -H "Authorization: Bearer $(mcp-oauth token https://mcp.example.com/mcp)" …
+  curl -H "Authorization: Bearer $(mcp-oauth token https://mcp.example.com/mcp --dpop never)" …
 The stored token is used while valid; it is refreshed when about to expire; without a session (or when
 the refresh is refused) you are signed in first (messages go to stderr).
 
