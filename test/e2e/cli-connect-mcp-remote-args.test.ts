@@ -24,7 +24,7 @@ const ports: number[] = []
 
 before(async () => {
   // Picked at run time: one callback port per case, both registered for the one static client.
-  ports.push(await freePort(), await freePort())
+  ports.push(await freePort(), await freePort(), await freePort())
   server = await startProtectedMcp('modern', undefined, {
     registration: { mode: 'off' },
     clients: [
@@ -98,4 +98,41 @@ describe("connect with the seed's mcp-remote argument list", () => {
       }
     })
   }
+
+  it('--ignore-tool hides matching tools from tools/list and refuses calling them; no-equivalent args are named once', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    const params = host.connectParams(server.mcp)
+    params.args.splice(
+      params.args.indexOf(server.mcp) + 1,
+      0,
+      String(ports[2]),
+      '--static-oauth-client-info',
+      '{"client_id":"mcp-remote"}',
+      '--ignore-tool',
+      'ADMIN*',
+      '--ignore-tool',
+      'big',
+      '--ipv4',
+      '--keep-alive',
+    )
+    const transport = new StdioClientTransport(params)
+    const person = personAtBrowser(transport.stderr as never, host.browser(), USER)
+    const client = new Client({ name: 'host', version: '1.0.0' })
+    try {
+      await client.connect(transport)
+      const { tools } = await client.listTools()
+      assert.deepEqual(
+        tools.map((x) => x.name),
+        ['echo'],
+      )
+      await assert.rejects(client.callTool({ name: 'admin_op', arguments: {} }), /admin_op" is not available/)
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { value: 'x' } })), '{"value":"x"}')
+      const warnings = person.stderr.split('\n').filter((l) => l.includes('ignoring mcp-remote arguments'))
+      assert.equal(warnings.length, 1, person.stderr)
+      assert.match(warnings[0]!, /--ipv4; --keep-alive/)
+    } finally {
+      person.stop()
+      await client.close()
+    }
+  })
 })
