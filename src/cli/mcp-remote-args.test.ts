@@ -85,6 +85,8 @@ describe('mcp-remote arguments', () => {
     const b = parsed([`${URL_}2`, '--static-oauth-client-info', '{"client_id":"c"}']).values['callback-port']
     for (const p of [a, b]) assert.ok(Number(p) >= 3335 && Number(p) < 3335 + 45816, String(p))
     assert.notEqual(a, b)
+    // The port mcp-remote 0.15.1 itself derives for the seed's URL (calculateDefaultPort in its dist/).
+    assert.equal(a, '8472')
     assert.equal(parsed([URL_, '--debug']).values['callback-port'], undefined)
   })
 

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../shared/errors.ts'
 import type { JsonRpc } from './bridge/protocol.ts'
 import { expandEnv, SESSION_FLAGS } from './options.ts'
 
-/** mcp-remote's callback path: its redirect URI is `http://{host}:{port}/oauth/callback`. */
+/** mcp-remote's callback path: its redirect URI is `http://{host}:{port}/oauth/callback`. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export const MCP_REMOTE_CALLBACK_PATH = '/oauth/callback'
 
 /** Registration metadata fields `connect` sends itself (RFC 7591 §2), taken from `--static-oauth-client-metadata`. */
@@ -29,7 +29,7 @@ const IGNORED_WITH_VALUE = new Set([
 /** mcp-remote switches that have no equivalent here. */
 const IGNORED_SWITCHES = new Set(['--use-id-token', '--disable-resource-parameter', '--ipv4', '--keep-alive'])
 
-/** What an mcp-remote argument list means in `connect`'s terms. */
+/** What an mcp-remote argument list means in `connect`'s terms. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface McpRemoteTranslation {
   /** `connect` arguments (our flags only). */
   args: string[]
@@ -324,7 +324,7 @@ export function translateMcpRemoteArgs(
   return t
 }
 
-/** mcp-remote's `--ignore-tool` match: `*` is a wildcard, case-insensitive, whole name. */
+/** mcp-remote's `--ignore-tool` match: `*` is a wildcard, case-insensitive, whole name. @see https://modelcontextprotocol.io/specification/2026-07-28/server/tools */
 export function toolIgnored(patterns: readonly string[], name: string): boolean {
   return patterns.some((p) =>
     new RegExp(
