@@ -285,17 +285,19 @@ export async function openSession(
     serverUrl: url.href,
     store,
     authorizer,
-    identity: {
-      client_name: 'mcp-oauth',
-      ...(flags['client-metadata-url'] ? { clientMetadataUrl: flags['client-metadata-url'] } : {}),
-      ...(pre ? { preRegistered: pre } : {}),
-    },
     ...(flags.scope ? { scope: flags.scope } : {}),
     ...(flags.resource ? { resource: flags.resource } : {}),
     ...(flags.dpop ? { dpop: dpopMode(flags.dpop) } : {}),
     allowHttp: flags['allow-http'] ?? false,
     ...(log ? { log } : {}),
     ...extra,
+    // Registration metadata a command adds (connect's --static-oauth-client-metadata) keeps the flags' client.
+    identity: {
+      client_name: 'mcp-oauth',
+      ...extra.identity,
+      ...(flags['client-metadata-url'] ? { clientMetadataUrl: flags['client-metadata-url'] } : {}),
+      ...(pre ? { preRegistered: pre } : {}),
+    },
   })
   return { session, store, authorizer, headers, close: () => authorizer.close() }
 }
