@@ -6,7 +6,16 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { type TestContext, test } from 'node:test'
@@ -128,11 +137,12 @@ test('findChromium searches PATH for executables of the chromium family, not one
   assert.equal(findChromium({}), undefined)
 })
 
-test('npm run demo without a display or chromium on PATH: the plain-HTTP demo user does every step', {
-  timeout: 60_000,
-}, async (t) => {
-  // A PATH with only this Node in it, as `node`, and the `sh` npm runs scripts with: no chromium (Debian's merged
-  // /usr puts one in /bin too) and no system Node in front of the pinned one. `npm run` adds node_modules/.bin.
+/**
+ * `npm run demo` as a person runs it, on a PATH with only this Node in it, as `node`, and the `sh` npm runs
+ * scripts with: no chromium (Debian's merged /usr puts one in /bin too) and no system Node in front of the pinned
+ * one. `npm run` adds node_modules/.bin.
+ */
+async function npmRunDemoWithoutChromium(t: TestContext, extra: NodeJS.ProcessEnv = {}): Promise<Run> {
   const bin = mkdtempSync(join(tmpdir(), 'mcp-oauth-demo-bin-'))
   const home = mkdtempSync(join(tmpdir(), 'mcp-oauth-demo-home-'))
   t.after(() => {
@@ -146,8 +156,14 @@ test('npm run demo without a display or chromium on PATH: the plain-HTTP demo us
   const env = Object.fromEntries(
     Object.entries(headlessEnv()).filter(([name]) => !/^npm_/i.test(name)),
   ) as NodeJS.ProcessEnv
-  Object.assign(env, { PATH: bin, HOME: home, npm_config_update_notifier: 'false' })
-  const result = await run(t, [...npmCommand(), 'run', 'demo'], env)
+  Object.assign(env, { PATH: bin, HOME: home, npm_config_update_notifier: 'false' }, extra)
+  return await run(t, [...npmCommand(), 'run', 'demo'], env)
+}
+
+test('npm run demo without a display or chromium on PATH: the plain-HTTP demo user does every step', {
+  timeout: 60_000,
+}, async (t) => {
+  const result = await npmRunDemoWithoutChromium(t)
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`)
   assert.match(
     result.stderr,
@@ -160,6 +176,31 @@ test('npm run demo without a display or chromium on PATH: the plain-HTTP demo us
     'the first consent and the step-up consent',
   )
   assert.doesNotMatch(result.stderr, /chromium: /)
+  assertAllSteps(result)
+})
+
+test('npm run demo with a display opens pages with $BROWSER; when that fails the demo user takes over', {
+  timeout: 60_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-demo-browser-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const browser = join(dir, 'my browser')
+  const seen = join(dir, 'seen')
+  writeFileSync(browser, `#!/bin/sh\nprintf '%s\\n' "$@" >> '${seen}'\nexit 3\n`, { mode: 0o755 })
+  const result = await npmRunDemoWithoutChromium(t, { DISPLAY: ':99', BROWSER: `'${browser}' --new-window` })
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`)
+  assert.match(result.stderr, /\ndemo: sign-in pages open with \$BROWSER\n/)
+  assert.match(
+    result.stderr,
+    /\ndemo: could not open your browser \(BROWSER could not open the page \(.*my browser exited with status 3\)\): the plain-HTTP demo user completes the sign-ins\n/,
+  )
+  const [flag, url] = readFileSync(seen, 'utf8').split('\n')
+  assert.equal(flag, '--new-window')
+  assert.match(
+    url!,
+    /^http:\/\/127\.0\.0\.1:\d+\/auth\?response_type=code&/,
+    'the sign-in URL, as one argument',
+  )
   assertAllSteps(result)
 })
 
