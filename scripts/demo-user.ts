@@ -68,7 +68,7 @@ export class CookieJar {
   }
 }
 
-/** A form on a page: where it posts and its named fields with their values. */
+/** A form on a page: where it posts and its named fields with their values. @see https://html.spec.whatwg.org/multipage/forms.html#the-form-element */
 export interface HtmlForm {
   action: string
   method: string
@@ -121,7 +121,7 @@ export function parseForms(html: string): HtmlForm[] {
   return forms
 }
 
-/** Who signs in. */
+/** Who signs in: the development user `mcp-oauth serve` prints. @see https://openid.net/specs/openid-connect-core-1_0.html#Authenticates */
 export interface DemoUser {
   username: string
   password: string

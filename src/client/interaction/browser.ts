@@ -104,7 +104,7 @@ function launch([file, ...args]: readonly [string, ...string[]]): Promise<void> 
  * the commands, never the URL (it carries the state and PKCE challenge).
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-4.1
  */
-export async function openWithBrowserVariable(url: URL, value: string): Promise<void> {
+async function openWithBrowserVariable(url: URL, value: string): Promise<void> {
   const failures: string[] = []
   for (const words of parseBrowserCommands(value)) {
     try {
