@@ -3,7 +3,6 @@
  * parsed once and turned into a client session: store, authorizer, client identity, TLS and proxy settings.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import tls from 'node:tls'
@@ -12,6 +11,7 @@ import {
   type ChooseAuthorizerOptions,
   type ChosenAuthorizer,
   chooseAuthorizer,
+  openBrowser,
   openStore,
   type PreRegisteredClient,
   Session,
@@ -189,27 +189,14 @@ function callbackHost(h: string): '127.0.0.1' | 'localhost' | '::1' {
 
 /**
  * `$BROWSER` (the convention of gh, git and Python; VS Code remote terminals and Codespaces set it to a helper that
- * opens the URL on the person's machine) as a URL opener; `%s` stands for the URL, else it is appended.
+ * opens the URL on the person's machine) as a URL opener, display or not; `openBrowser` parses and runs it.
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-4.1
  */
 export function browserFromEnv(
   env: Record<string, string | undefined> = process.env,
 ): ((url: URL) => Promise<void>) | undefined {
-  const words = env['BROWSER']?.trim().split(/\s+/).filter(Boolean)
-  if (!words?.length) return undefined
-  const [file, ...rest] = words as [string, ...string[]]
-  return (url) =>
-    new Promise<void>((resolve, reject) => {
-      const args = rest.some((a) => a.includes('%s'))
-        ? rest.map((a) => a.replaceAll('%s', url.href))
-        : [...rest, url.href]
-      const child = spawn(file, args, { stdio: 'ignore', detached: true })
-      child.once('error', reject)
-      child.once('spawn', () => {
-        child.unref()
-        resolve()
-      })
-    })
+  if (!env['BROWSER']?.trim()) return undefined
+  return (url) => openBrowser(url, env)
 }
 
 /** Open the store named by `--store`/`--store-dir`. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
