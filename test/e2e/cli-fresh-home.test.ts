@@ -201,6 +201,17 @@ describe('mcp-oauth on a fresh home directory', () => {
         server.child.kill('SIGTERM')
         assert.equal(await server.exited, 0, server.stderr())
       }
+      // An explicit --store sqlite:PATH into folders that do not exist yet works the same way.
+      const nested = join(machine.home, 'elsewhere', 'deeper', 'as.db')
+      const explicit = await cli(
+        machine,
+        ['users', 'add', 'dave', '--password-stdin', '--store', `sqlite:${nested}`],
+        {
+          stdin: `${user.password}\n`,
+        },
+      )
+      assert.equal(explicit.code, 0, explicit.stderr)
+      assert.deepEqual(tree(join(machine.home, 'elsewhere')), ['deeper', 'deeper/as.db', 'deeper/as.db.key'])
       const data = tree(dataDir)
       for (const f of ['authorization-server.db', 'authorization-server.db.key'])
         assert.ok(data.includes(f), f)
