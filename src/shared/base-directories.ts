@@ -5,7 +5,7 @@
  */
 import { isAbsolute, join } from 'node:path'
 
-/** Which base directory: `config` (the client's token store) or `data` (`mcp-oauth serve`'s database). */
+/** Which base directory: `config` (the client's token store) or `data` (`mcp-oauth serve`'s database). @see https://specifications.freedesktop.org/basedir-spec/latest/#variables */
 export type BaseDirectoryKind = 'config' | 'data'
 
 const XDG = { config: 'XDG_CONFIG_HOME', data: 'XDG_DATA_HOME' } as const

@@ -38,7 +38,7 @@ export const SPEC = {
   nodeEngines: 'https://docs.npmjs.com/cli/configuring-npm/package-json#engines',
 } as const
 
-/** The oldest Node.js mcp-oauth runs on: package.json `engines.node` (a unit test keeps the two equal). */
+/** The oldest Node.js mcp-oauth runs on: package.json `engines.node` (a unit test keeps the two equal). @see https://docs.npmjs.com/cli/configuring-npm/package-json#engines */
 export const MINIMUM_NODE = '22.18'
 
 /** Options every mcp-oauth error takes. */

@@ -64,7 +64,7 @@ function usageError(message: string, hint: string): InvalidArgumentError {
   return new InvalidArgumentError('invalid_argument', message, { hint })
 }
 
-/** Where the default SQLite store lives; empty variables count as unset (XDG Base Directory rule). */
+/** Where the default SQLite store lives; empty variables count as unset. @see https://specifications.freedesktop.org/basedir-spec/latest/#variables */
 export function dataDir(env: Record<string, string | undefined> = process.env): string {
   return env['MCP_OAUTH_DATA_DIR'] || appDirectory('data', env, homedir())
 }
