@@ -203,6 +203,7 @@ export function browserFromEnv(
 export async function openCliStore(
   flags: SessionFlags,
   stderr: { write(text: string): unknown } = process.stderr,
+  access: { readOnly?: boolean } = {},
 ): Promise<TokenStore> {
   const kind = (flags.store ?? 'auto') as 'auto' | 'keychain' | 'file' | 'memory'
   if (!['auto', 'keychain', 'file', 'memory'].includes(kind)) {
@@ -211,6 +212,7 @@ export async function openCliStore(
   return await openStore({
     kind,
     ...(flags['store-dir'] ? { dir: flags['store-dir'] } : {}),
+    ...(access.readOnly ? { readOnly: true } : {}),
     log: (m: string) => void stderr.write(`${m.startsWith('mcp-oauth') ? m : `mcp-oauth: ${m}`}\n`),
   })
 }

@@ -5,16 +5,17 @@
  * runs it, over stdio against a protected server: sign-in in a real browser, tools listed and called.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { Client } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { useBridgeHost } from '../support/bridge-host.ts'
-import { chromiumAvailable, need } from '../support/environment.ts'
+import { chromiumAvailable, need, olderNodeOnPath } from '../support/environment.ts'
 import { npmEnv, type PackedPackage, packAndInstall } from '../support/packed-package.ts'
 import { type ProtectedMcp, startProtectedMcp, USER } from '../support/protected-mcp.ts'
 import { personAtBrowser } from '../support/sign-in.ts'
@@ -100,5 +101,29 @@ describe('the packed package', () => {
       person.stop()
       await client.close()
     }
+  })
+
+  it('on a Node.js without node:sqlite, the installed authorization server imports and SQLite says which Node it needs', (t) => {
+    const old = olderNodeOnPath()
+    if (!need(t, 'a Node.js older than engines.node on PATH', old !== undefined)) return
+    // PostgreSQL storage and the rest must not need node:sqlite to load.
+    const entry = join(packed.project, 'node_modules/mcp-oauth-toolkit/dist/authorization-server/index.js')
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(entry).href)});
+      const sqlite = await import('node:sqlite').then(() => true, () => false);
+      try { await m.createSqliteStorage(':memory:', { sealer: m.createSealer(m.generateStorageKey()) }); console.log(JSON.stringify({ opened: true, sqlite })) }
+      catch (e) { console.log(JSON.stringify({ sqlite, name: e.name, code: e.code, message: e.message, hint: e.hint, postgres: typeof m.createPostgresStorage })) }`
+    const out = execFileSync(old!.path, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+    })
+    const error = JSON.parse(out) as Record<string, string | boolean>
+    // A Node between 22.13 and engines.node has node:sqlite: there the store simply opens.
+    if (error['sqlite']) return assert.equal(error['opened'], true)
+    assert.equal(error['name'], 'UnsupportedRuntimeError')
+    assert.equal(error['code'], 'unsupported_runtime')
+    assert.ok(String(error['message']).includes(`found Node.js ${old!.version}`), String(error['message']))
+    assert.match(String(error['message']), /needs Node\.js >=\d+\.\d+/)
+    assert.match(String(error['hint']), /install Node \d+\.\d+ or newer from https:\/\/nodejs\.org/)
+    assert.equal(error['postgres'], 'function')
   })
 })
