@@ -1,14 +1,48 @@
 #!/usr/bin/env node
 // The published package runs the compiled JavaScript in dist/; a clone (no build) runs the TypeScript sources
 // through Node's type stripping (Node >= 22.18), which Node does not apply under node_modules.
-import { existsSync } from 'node:fs'
-import module from 'node:module'
+//
+// This file must parse and run on any Node that can load an ES module, however old: no static import (one of
+// ours would fail to link before the version check runs), no top-level await, nothing newer than ES2017.
+// An old Node then gets one line saying what to install instead of a stack trace from deep inside.
 
-// Cache compiled (and type-stripped) modules between runs: halves start-up, which hosts pay on every launch.
-module.enableCompileCache?.()
-const built = new URL('../dist/cli/main.js', import.meta.url)
-const sources = new URL('../src/cli/main.ts', import.meta.url)
-const { main } = await import(existsSync(sources) ? sources.href : built.href)
+function versionProblem(fs) {
+  let wanted = '>=22.18'
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    if (pkg.engines && typeof pkg.engines.node === 'string') wanted = pkg.engines.node
+  } catch (_) {}
+  const need = /(\d+)\.(\d+)/.exec(wanted)
+  const have = /^(\d+)\.(\d+)/.exec(process.versions.node)
+  if (!need || !have) return undefined
+  const tooOld =
+    Number(have[1]) < Number(need[1]) ||
+    (Number(have[1]) === Number(need[1]) && Number(have[2]) < Number(need[2]))
+  if (!tooOld) return undefined
+  const minimum = `${need[1]}.${need[2]}`
+  return (
+    `mcp-oauth needs Node.js ${wanted} but found Node.js ${process.versions.node} (${process.execPath}); ` +
+    `install Node ${minimum} or newer from https://nodejs.org or with your version manager (nvm install ${need[1]})\n`
+  )
+}
 
-// Exit explicitly: a finished command must not linger on idle keep-alive sockets or timers.
-process.exit(await main(process.argv.slice(2)))
+function start(fs) {
+  const problem = versionProblem(fs)
+  if (problem) {
+    process.stderr.write(problem)
+    process.exit(1)
+  }
+  return import('node:module').then((module) => {
+    // Cache compiled (and type-stripped) modules between runs: halves start-up, which hosts pay on every launch.
+    if (module.default.enableCompileCache) module.default.enableCompileCache()
+    const built = new URL('../dist/cli/main.js', import.meta.url)
+    const sources = new URL('../src/cli/main.ts', import.meta.url)
+    return import(fs.existsSync(sources) ? sources.href : built.href)
+  })
+}
+
+import('node:fs')
+  .then(start)
+  .then((cli) => cli.main(process.argv.slice(2)))
+  // Exit explicitly: a finished command must not linger on idle keep-alive sockets or timers.
+  .then((code) => process.exit(code))

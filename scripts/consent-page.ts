@@ -4,10 +4,22 @@
  * presses "Allow" on the consent page, until the browser leaves the authorization server (the loopback callback).
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
  */
+import { accessSync, constants, statSync } from 'node:fs'
+import { delimiter, isAbsolute, join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 
-/** Debian's chromium and the flags that let it run headless in containers (as test/support/environment.ts). */
-export const CHROMIUM_PATH = '/usr/bin/chromium'
+/** The names chromium and its rebrands are installed under, searched in this order on PATH. @see https://playwright.dev/docs/api/class-browsertype#browser-type-launch */
+export const CHROMIUM_NAMES = [
+  'chromium',
+  'chromium-browser',
+  'google-chrome',
+  'google-chrome-stable',
+  'chrome',
+  'microsoft-edge',
+  'microsoft-edge-stable',
+  'brave-browser',
+]
+/** The flags that let it run headless in containers (as test/support/environment.ts). @see https://developer.chrome.com/docs/chromium/headless */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -15,10 +27,45 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
 ]
 
-/** Launch headless chromium through playwright-core. */
-export async function launchChromium(): Promise<Browser> {
+function isExecutable(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false
+    accessSync(file, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The first chromium-family browser on `env.PATH` (each of {@link CHROMIUM_NAMES}, in the PATH's order; with
+ * PATHEXT's extensions on Windows), or undefined. Only PATH is searched, so a PATH without one really means none.
+ * @see https://pubs.opengroup.org/onlinepubs/9799919799/basedefs/V1_chap08.html#tag_08_03
+ */
+export function findChromium(
+  env: Record<string, string | undefined> = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  const dirs = (env['PATH'] ?? env['Path'] ?? '').split(delimiter).filter((d) => d && isAbsolute(d))
+  const extensions = platform === 'win32' ? (env['PATHEXT'] ?? '.EXE').split(';').filter(Boolean) : ['']
+  for (const name of CHROMIUM_NAMES) {
+    for (const dir of dirs) {
+      for (const extension of extensions) {
+        const file = join(dir, name + extension)
+        if (isExecutable(file)) return file
+      }
+    }
+  }
+  return undefined
+}
+
+/** Launch headless chromium through playwright-core: the one {@link findChromium} finds unless one is given. @see https://playwright.dev/docs/api/class-browsertype#browser-type-launch */
+export async function launchChromium(executablePath = findChromium()): Promise<Browser> {
+  if (!executablePath) {
+    throw new Error(`no chromium on PATH (looked for ${CHROMIUM_NAMES.join(', ')})`)
+  }
   const { chromium } = await import('playwright-core')
-  return await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+  return await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
 }
 
 /** What {@link completeSignIn} did, page by page (for progress output). */

@@ -4,17 +4,21 @@
  * calls a tool that needs more scope (step-up: the server answers 403 insufficient_scope and you consent to
  * the extra scope), shows `mcp-oauth status`, then signs out.
  *
- * The sign-in happens in your browser when one can be opened; without a display it says so and completes the
- * sign-in in headless chromium (playwright-core) when chromium is installed, otherwise it prints the URL to open.
+ * It works on any machine, and says on stderr which way the sign-ins go:
+ * - with a display (or `$BROWSER` set, as the CLI honours it), in your browser: you sign in as the printed
+ *   development user;
+ * - without one, in headless chromium (playwright-core) when a chromium-family browser is on PATH;
+ * - with neither, the demo plays its own user over plain HTTP: the same login and consent forms, CSRF tokens and
+ *   cookies included (scripts/demo-user.ts).
  * Sessions live in memory, so the demo never touches your real token store.
  *
- *   npm run demo                 # your browser, or headless chromium without a display
- *   npm run demo -- --headless   # always headless chromium
+ *   npm run demo                 # as above
+ *   npm run demo -- --headless   # always headless chromium (fails when none is on PATH)
+ *   npm run demo -- --http       # always the plain-HTTP demo user
  *   npm run demo -- --no-browser # only print the URLs; you open them (any browser on this machine)
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -28,12 +32,14 @@ import {
   MemoryStore,
   openBrowser,
 } from '../src/client/index.ts'
-import { CHROMIUM_PATH, completeSignIn, launchChromium } from './consent-page.ts'
+import { completeSignIn, findChromium, launchChromium } from './consent-page.ts'
+import { CookieJar, signInOverHttp } from './demo-user.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = join(root, 'bin', 'mcp-oauth.js')
 
-type Mode = 'browser' | 'headless' | 'url'
+/** How the sign-in pages are answered: your browser, headless chromium, the plain-HTTP demo user, or you by hand. */
+type Mode = 'browser' | 'chromium' | 'http' | 'url'
 
 interface Served {
   mcp: string
@@ -69,48 +75,109 @@ async function startServe(): Promise<Served> {
   return { mcp: info.mcp, username: user[1]!, password: user[2]!, child }
 }
 
-function pickMode(flags: { headless?: boolean; 'no-browser'?: boolean }): Mode {
-  if (flags['no-browser']) return 'url'
-  if (!flags.headless && hasDisplay()) return 'browser'
-  return existsSync(CHROMIUM_PATH) ? 'headless' : 'url'
+/** The mode for this machine and the flags, with the line that tells the person why. */
+function pickMode(flags: { headless?: boolean; http?: boolean; 'no-browser'?: boolean }): {
+  mode: Mode
+  chromium?: string
+  why: string
+} {
+  if (flags['no-browser']) return { mode: 'url', why: 'the sign-in URLs will be printed for you to open' }
+  if (flags.http) {
+    return {
+      mode: 'http',
+      why: 'signing in as the demo user over plain HTTP (the real login and consent forms)',
+    }
+  }
+  const chromium = findChromium()
+  if (flags.headless) {
+    if (!chromium) throw new Error('--headless: no chromium on PATH; run "npm run demo -- --http" instead')
+    return {
+      mode: 'chromium',
+      chromium,
+      why: `the sign-in will be completed in headless chromium (${chromium})`,
+    }
+  }
+  if (process.env['BROWSER']?.trim()) return { mode: 'browser', why: 'sign-in pages open with $BROWSER' }
+  if (hasDisplay()) return { mode: 'browser', why: 'sign-in pages open in your browser' }
+  if (chromium) {
+    return {
+      mode: 'chromium',
+      chromium,
+      why: `no display here to open a browser on: the sign-in will be completed in headless chromium (${chromium})`,
+    }
+  }
+  return {
+    mode: 'http',
+    why: 'no display and no chromium on PATH: signing in as the demo user over plain HTTP (the real login and consent forms)',
+  }
 }
 
-/** The demo's authorizer: the loopback listener of `chooseAuthorizer`, opening pages the way `mode` says. */
+/** The demo's authorizer: the loopback listener of `chooseAuthorizer`, answering pages the way `mode` says. */
 function demoAuthorizer(
-  mode: Mode,
+  picked: { mode: Mode; chromium?: string },
   served: Served,
   say: (line: string) => void,
   onFailure: (error: Error) => void,
 ): { authorizer: Authorizer; reasons: string[]; close(): Promise<void> } {
   let browser: Promise<Browser> | undefined
   let page: Promise<Page> | undefined
+  const jar = new CookieJar()
   const reasons: string[] = []
-  const openUrl = async (url: URL) => {
-    if (mode === 'browser') {
-      say(`Opening your browser. Sign in as "${served.username}" with password "${served.password}".`)
-      await openBrowser(url)
-      return
+  let current = picked
+  const answer = async (mode: Mode, url: URL): Promise<void> => {
+    if (mode === 'http') {
+      return await signInOverHttp(url, served, jar, (step) =>
+        say(
+          step === 'login'
+            ? `plain HTTP: signing in as "${served.username}" on the login form`
+            : 'plain HTTP: allowing on the consent form',
+        ),
+      )
     }
-    if (mode === 'url') {
+    browser ??= launchChromium(current.chromium)
+    page ??= browser.then((b) => b.newPage())
+    let p: Page
+    try {
+      p = await page
+    } catch (error) {
+      // A chromium on PATH that cannot run here (a snap stub in a container, missing libraries): the demo goes on.
+      say(
+        `headless chromium did not start (${(error as Error).message.split('\n')[0]}): the plain-HTTP demo user completes the sign-ins`,
+      )
+      browser = page = undefined
+      current = { mode: 'http' }
+      return await answer('http', url)
+    }
+    await completeSignIn(p, url.href, served, (step) =>
+      say(
+        step === 'login'
+          ? `headless chromium: signing in as "${served.username}"`
+          : 'headless chromium: allowing on the consent page',
+      ),
+    )
+  }
+  const openUrl = async (url: URL) => {
+    if (current.mode === 'browser') {
+      say(`Opening your browser. Sign in as "${served.username}" with password "${served.password}".`)
+      try {
+        await openBrowser(url)
+        return
+      } catch (error) {
+        const chromium = findChromium()
+        current = chromium ? { mode: 'chromium', chromium } : { mode: 'http' }
+        say(
+          `could not open your browser (${(error as Error).message}): ${chromium ? 'headless chromium' : 'the plain-HTTP demo user'} completes the sign-ins`,
+        )
+      }
+    }
+    if (current.mode === 'url') {
       say(
         `Open the URL above in a browser on this machine; sign in as "${served.username}" / "${served.password}".`,
       )
       return
     }
-    browser ??= launchChromium()
-    page ??= browser.then((b) => b.newPage())
-    // The loopback listener is waiting meanwhile; the browser's last redirect lands on it.
-    void page
-      .then((p) =>
-        completeSignIn(p, url.href, served, (step) =>
-          say(
-            step === 'login'
-              ? `headless chromium: signing in as "${served.username}"`
-              : 'headless chromium: allowing on the consent page',
-          ),
-        ),
-      )
-      .catch((error: Error) => onFailure(error))
+    // The loopback listener is waiting meanwhile; the last redirect lands on it.
+    void answer(current.mode, url).catch((error: Error) => onFailure(error))
   }
   // No store given: the demo shows each consent page, without the one-tab-a-minute limit of real use.
   const chosen = chooseAuthorizer({ mode: 'browser', openUrl, output: process.stderr })
@@ -133,32 +200,35 @@ function demoAuthorizer(
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { headless: { type: 'boolean' }, 'no-browser': { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      headless: { type: 'boolean' },
+      http: { type: 'boolean' },
+      'no-browser': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
     strict: true,
   })
   if (values.help) {
-    process.stdout.write('Usage: npm run demo [-- --headless | --no-browser]\n')
+    process.stdout.write('Usage: npm run demo [-- --headless | --http | --no-browser]\n')
     return 0
   }
   const say = (line: string) => void process.stderr.write(`demo: ${line}\n`)
+  let picked: ReturnType<typeof pickMode>
+  try {
+    picked = pickMode(values)
+  } catch (error) {
+    process.stderr.write(`demo: ${(error as Error).message}\n`)
+    return 2
+  }
   say('starting mcp-oauth serve (authorization server + protected demo MCP server, in memory)…')
   const served = await startServe()
-  const mode = pickMode(values)
-  if (mode === 'headless' && !values.headless) {
-    say('no display here to open a browser on: the sign-in will be completed in headless chromium')
-  } else if (mode === 'url') {
-    say(
-      existsSync(CHROMIUM_PATH) || values['no-browser']
-        ? 'the sign-in URLs will be printed for you to open'
-        : 'no display and no chromium: the sign-in URLs will be printed for you to open',
-    )
-  }
+  say(picked.why)
   let fail: (error: Error) => void = () => {}
   const failed = new Promise<never>((_, reject) => {
     fail = reject
   })
   failed.catch(() => {})
-  const auth = demoAuthorizer(mode, served, say, (e) => fail(e))
+  const auth = demoAuthorizer(picked, served, say, (e) => fail(e))
   const store = new MemoryStore()
   const io: CliIo = process
   const url = served.mcp

@@ -3,7 +3,6 @@
  * parsed once and turned into a client session: store, authorizer, client identity, TLS and proxy settings.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import tls from 'node:tls'
@@ -12,6 +11,7 @@ import {
   type ChooseAuthorizerOptions,
   type ChosenAuthorizer,
   chooseAuthorizer,
+  openBrowser,
   openStore,
   type PreRegisteredClient,
   Session,
@@ -190,33 +190,21 @@ function callbackHost(h: string): '127.0.0.1' | 'localhost' | '::1' {
 
 /**
  * `$BROWSER` (the convention of gh, git and Python; VS Code remote terminals and Codespaces set it to a helper that
- * opens the URL on the person's machine) as a URL opener; `%s` stands for the URL, else it is appended.
+ * opens the URL on the person's machine) as a URL opener, display or not; `openBrowser` parses and runs it.
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-4.1
  */
 export function browserFromEnv(
   env: Record<string, string | undefined> = process.env,
 ): ((url: URL) => Promise<void>) | undefined {
-  const words = env['BROWSER']?.trim().split(/\s+/).filter(Boolean)
-  if (!words?.length) return undefined
-  const [file, ...rest] = words as [string, ...string[]]
-  return (url) =>
-    new Promise<void>((resolve, reject) => {
-      const args = rest.some((a) => a.includes('%s'))
-        ? rest.map((a) => a.replaceAll('%s', url.href))
-        : [...rest, url.href]
-      const child = spawn(file, args, { stdio: 'ignore', detached: true })
-      child.once('error', reject)
-      child.once('spawn', () => {
-        child.unref()
-        resolve()
-      })
-    })
+  if (!env['BROWSER']?.trim()) return undefined
+  return (url) => openBrowser(url, env)
 }
 
 /** Open the store named by `--store`/`--store-dir`. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export async function openCliStore(
   flags: SessionFlags,
   stderr: { write(text: string): unknown } = process.stderr,
+  access: { readOnly?: boolean } = {},
 ): Promise<TokenStore> {
   const kind = (flags.store ?? 'auto') as 'auto' | 'keychain' | 'file' | 'memory'
   if (!['auto', 'keychain', 'file', 'memory'].includes(kind)) {
@@ -225,6 +213,7 @@ export async function openCliStore(
   return await openStore({
     kind,
     ...(flags['store-dir'] ? { dir: flags['store-dir'] } : {}),
+    ...(access.readOnly ? { readOnly: true } : {}),
     log: (m: string) => void stderr.write(`${m.startsWith('mcp-oauth') ? m : `mcp-oauth: ${m}`}\n`),
   })
 }
@@ -289,17 +278,19 @@ export async function openSession(
     serverUrl: url.href,
     store,
     authorizer,
-    identity: {
-      client_name: 'mcp-oauth',
-      ...(flags['client-metadata-url'] ? { clientMetadataUrl: flags['client-metadata-url'] } : {}),
-      ...(pre ? { preRegistered: pre } : {}),
-    },
     ...(flags.scope ? { scope: flags.scope } : {}),
     ...(flags.resource ? { resource: flags.resource } : {}),
     ...(flags.dpop ? { dpop: dpopMode(flags.dpop) } : {}),
     allowHttp: flags['allow-http'] ?? false,
     ...(log ? { log } : {}),
     ...extra,
+    // Registration metadata a command adds (connect's --static-oauth-client-metadata) keeps the flags' client.
+    identity: {
+      client_name: 'mcp-oauth',
+      ...extra.identity,
+      ...(flags['client-metadata-url'] ? { clientMetadataUrl: flags['client-metadata-url'] } : {}),
+      ...(pre ? { preRegistered: pre } : {}),
+    },
   })
   return { session, store, authorizer, headers, close: () => authorizer.close() }
 }

@@ -35,7 +35,11 @@ export const SPEC = {
   rfc9449: 'https://www.rfc-editor.org/rfc/rfc9449',
   rfc9728: 'https://www.rfc-editor.org/rfc/rfc9728#section-3.3',
   cimd: 'https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/',
+  nodeEngines: 'https://docs.npmjs.com/cli/configuring-npm/package-json#engines',
 } as const
+
+/** The oldest Node.js mcp-oauth runs on: package.json `engines.node` (a unit test keeps the two equal). @see https://docs.npmjs.com/cli/configuring-npm/package-json#engines */
+export const MINIMUM_NODE = '22.18'
 
 /** Options every mcp-oauth error takes. */
 export interface McpOAuthErrorOptions {
@@ -121,6 +125,32 @@ export class InvalidArgumentError extends McpOAuthError {}
 
 /** The network failed or timed out talking to a peer; usually transient. @see https://www.rfc-editor.org/rfc/rfc9110 */
 export class TransportError extends McpOAuthError {}
+
+/** This JavaScript runtime lacks something mcp-oauth needs (e.g. a Node.js without `node:sqlite`). @see https://docs.npmjs.com/cli/configuring-npm/package-json#engines */
+export class UnsupportedRuntimeError extends McpOAuthError {}
+
+/**
+ * The `unsupported_runtime` error for a missing built-in (`feature`): the Node.js version needed, the one found,
+ * and how to get a newer one.
+ * @see https://docs.npmjs.com/cli/configuring-npm/package-json#engines
+ */
+export function unsupportedRuntime(
+  feature: string,
+  cause?: unknown,
+  found: string = process.versions.node,
+): UnsupportedRuntimeError {
+  const major = MINIMUM_NODE.split('.')[0]
+  return new UnsupportedRuntimeError(
+    'unsupported_runtime',
+    `mcp-oauth needs Node.js >=${MINIMUM_NODE} but found Node.js ${found}, which has no ${feature}`,
+    {
+      spec: SPEC.nodeEngines,
+      hint: `install Node ${MINIMUM_NODE} or newer from https://nodejs.org or with your version manager (nvm install ${major})`,
+      cause,
+      details: { needed: `>=${MINIMUM_NODE}`, found, missing: feature },
+    },
+  )
+}
 
 /** Narrow `unknown` to an mcp-oauth error with the given code. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export function isMcpOAuthError(value: unknown, code?: string): value is McpOAuthError {

@@ -2,8 +2,10 @@
  * What a test needs from the machine (chromium, PostgreSQL). On a laptop a missing piece skips the test;
  * in CI (CI=true) it fails it, so a green CI run always means the real parts were exercised.
  */
-import { existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { accessSync, constants, existsSync, readFileSync, realpathSync } from 'node:fs'
 import net from 'node:net'
+import { delimiter, join } from 'node:path'
 import type { TestContext } from 'node:test'
 
 export const CHROMIUM_PATH = '/usr/bin/chromium'
@@ -44,4 +46,35 @@ export async function postgresAvailable(): Promise<boolean> {
       resolve(false)
     })
   })
+}
+
+/** package.json's `engines.node` (e.g. `>=22.18`). */
+export const ENGINES_NODE = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    engines: { node: string }
+  }
+).engines.node
+
+/**
+ * A `node` on PATH, other than the one running the tests, older than `engines.node` (CI's system Node 20): its
+ * path and version (without the `v`).
+ */
+export function olderNodeOnPath(): { path: string; version: string } | undefined {
+  const [needMajor, needMinor] = /(\d+)\.(\d+)/.exec(ENGINES_NODE)!.slice(1).map(Number) as [number, number]
+  const self = realpathSync(process.execPath)
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (!dir) continue
+    const path = join(dir, process.platform === 'win32' ? 'node.exe' : 'node')
+    try {
+      accessSync(path, constants.X_OK)
+      if (realpathSync(path) === self) continue
+      const version = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 20_000 }).trim()
+      const m = /^v(\d+)\.(\d+)\.\d+$/.exec(version)
+      if (!m) continue
+      const [major, minor] = [Number(m[1]), Number(m[2])]
+      if (major < needMajor || (major === needMajor && minor < needMinor))
+        return { path, version: version.slice(1) }
+    } catch {}
+  }
+  return undefined
 }

@@ -12,7 +12,11 @@ import {
   McpServer,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server'
-import { createAuthorizationServer, hashPassword } from '../../src/authorization-server/index.ts'
+import {
+  type AuthorizationServerOptions,
+  createAuthorizationServer,
+  hashPassword,
+} from '../../src/authorization-server/index.ts'
 import { createResourceServer, jwtVerifier, nodeListener } from '../../src/server/index.ts'
 
 export const USER = { username: 'alice', password: 'correct horse battery' }
@@ -45,10 +49,14 @@ function buildServer(versions: string[]): McpServer {
   return server
 }
 
-/** Start it. `era`: 'modern' accepts only 2026-07-28; 'legacy' only the given 2025 versions, with sessions. */
+/**
+ * Start it. `era`: 'modern' accepts only 2026-07-28; 'legacy' only the given 2025 versions, with sessions.
+ * `authorizationServer` adds options (e.g. no registration, pre-registered clients).
+ */
 export async function startProtectedMcp(
   era: 'modern' | 'legacy',
   versions: string[] = era === 'modern' ? ['2026-07-28'] : ['2025-11-25', '2025-06-18'],
+  authorizationServer: Partial<AuthorizationServerOptions> = {},
 ): Promise<ProtectedMcp> {
   const http = createServer()
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
@@ -60,6 +68,7 @@ export async function startProtectedMcp(
     users: [{ username: USER.username, passwordHash: await hashPassword(USER.password) }],
     resources: [{ uri: mcp, scopes: ['tools', 'admin'], defaultScopes: ['tools'] }],
     rateLimits: false,
+    ...authorizationServer,
   })
   const rs = createResourceServer({
     resource: mcp,

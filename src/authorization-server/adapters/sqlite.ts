@@ -1,10 +1,13 @@
 /**
  * SQLite storage (the embedded default) through `node:sqlite`: one file, WAL journal, no extra dependency.
+ * `node:sqlite` is loaded on first use, so the PostgreSQL storage and the rest of the authorization server still
+ * import on a Node.js without it; opening a SQLite store there throws `unsupported_runtime`.
  * @see https://nodejs.org/api/sqlite.html
  */
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
+import type { SQLInputValue } from 'node:sqlite'
+import { unsupportedRuntime } from '../../shared/errors.ts'
 import {
   type AuthorizationServerStorage,
   createSqlStorage,
@@ -12,15 +15,43 @@ import {
   type SqlStorageOptions,
 } from './sql.ts'
 
+/** The `node:sqlite` module. @see https://nodejs.org/api/sqlite.html */
+export type SqliteModule = typeof import('node:sqlite')
+
 /**
- * Opens (creating if needed) a SQLite database file, or `:memory:`, as authorization server storage.
+ * Loads `node:sqlite` through `importer`; a runtime without it (Node.js before 22.13, or one built without it)
+ * gets the typed `unsupported_runtime` error naming the version needed instead of `ERR_UNKNOWN_BUILTIN_MODULE`.
+ * @see https://nodejs.org/api/sqlite.html
+ */
+export async function loadSqlite(
+  importer: () => Promise<SqliteModule> = () => import('node:sqlite'),
+): Promise<SqliteModule> {
+  try {
+    return await importer()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_BUILTIN_MODULE') {
+      throw unsupportedRuntime('node:sqlite', error)
+    }
+    throw error
+  }
+}
+
+/**
+ * Opens (creating if needed) a SQLite database file, or `:memory:`, as authorization server storage. A new file
+ * and its missing parent folders are created private (folders 0700, the database 0600; SQLite gives its WAL and
+ * shared-memory files the database's mode).
  * @see https://nodejs.org/api/sqlite.html#class-databasesync
  */
 export async function createSqliteStorage(
   path: string,
   options: SqlStorageOptions,
 ): Promise<AuthorizationServerStorage> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const { DatabaseSync } = await loadSqlite()
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    // SQLite would create the file with the umask's mode (often 0644): create it first, private.
+    closeSync(openSync(path, 'a', 0o600))
+  }
   const db = new DatabaseSync(path)
   db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;')
   const driver: SqlDriver = {

@@ -11,6 +11,7 @@ import { InvalidArgumentError } from '../../shared/errors.ts'
 import { Bridge } from '../bridge/bridge.ts'
 import type { JsonRpc } from '../bridge/protocol.ts'
 import type { CliIo } from '../main.ts'
+import { toolFilter, translateMcpRemoteArgs } from '../mcp-remote-args.ts'
 import { openSession, parseCommandArgs, SESSION_FLAGS_HELP } from '../options.ts'
 
 /** Usage text. */
@@ -22,7 +23,15 @@ and translates between 2025 and 2026-07-28 protocol revisions. stdout carries JS
 
 Options:
   --transport auto|http|sse  Streamable HTTP first, legacy HTTP+SSE fallback (default auto)
-${SESSION_FLAGS_HELP}`
+${SESSION_FLAGS_HELP}
+
+mcp-remote compatibility: mcp-remote 0.15.1's arguments are accepted with its meaning, so a host entry
+\`npx mcp-remote <url> [port] [flags]\` works as \`npx -y mcp-oauth-toolkit connect <url> [port] [flags]\`:
+the positional callback port (redirect URI http://localhost:PORT/oauth/callback), --static-oauth-client-info
+and --static-oauth-client-metadata (JSON or @file), --header-file, --transport http-first|sse-first|http-only|
+sse-only, --host, --callback-path, --ignore-tool PATTERN, --auth-timeout S, --debug, --silent, --enable-proxy,
+--client-credentials. Arguments with no equivalent are named in one warning line on stderr.
+See "From mcp-remote" in docs/cli.md.`
 
 /** Run the bridge until stdin closes or a signal arrives. */
 export async function run(
@@ -30,7 +39,9 @@ export async function run(
   io: CliIo,
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { transport: { type: 'string' } })
+  const compat = translateMcpRemoteArgs(args)
+  if (compat.warning) io.stderr.write(`${compat.warning}\n`)
+  const { values, positionals } = parseCommandArgs(compat.args, { transport: { type: 'string' } })
   const transport = (values.transport ?? 'auto') as 'auto' | 'http' | 'sse'
   if (!['auto', 'http', 'sse'].includes(transport)) {
     throw new InvalidArgumentError('invalid_usage', `unknown --transport ${values.transport}`, {
@@ -39,24 +50,42 @@ export async function run(
   }
   // stdin belongs to the host's JSON-RPC: a paste prompt must never read from it.
   const noTty = Object.assign(new PassThrough(), { isTTY: false })
-  const cli = await openSession(positionals[0], values, io.stderr, {}, { input: noTty })
-  const log = (line: string) => void io.stderr.write(`mcp-oauth: ${line}\n`)
+  const cli = await openSession(
+    positionals[0],
+    values,
+    io.stderr,
+    {
+      ...(Object.keys(compat.identity).length ? { identity: compat.identity } : {}),
+      ...(compat.grant ? { grant: compat.grant } : {}),
+    },
+    {
+      input: noTty,
+      ...(compat.callbackPath ? { path: compat.callbackPath } : {}),
+      ...(compat.authTimeoutMs ? { timeoutMs: compat.authTimeoutMs } : {}),
+    },
+  )
+  const log =
+    compat.silent && !values.verbose
+      ? () => {}
+      : (line: string) => void io.stderr.write(`mcp-oauth: ${line}\n`)
+  const tools = toolFilter(compat.ignoreTools)
   let pendingWrites = Promise.resolve()
+  const toHost = (m: JsonRpc) => {
+    const line = `${JSON.stringify(tools.filter(m))}\n`
+    pendingWrites = pendingWrites.then(
+      () =>
+        new Promise<void>((resolve) => {
+          if (!io.stdout.write(line)) (io.stdout as NodeJS.WritableStream).once?.('drain', resolve)
+          else resolve()
+        }),
+    )
+  }
   const bridge = new Bridge({
     url: cli.session.server,
     fetch: authorizedFetch(cli.session),
     headers: cli.headers,
     transport,
-    toHost: (m: JsonRpc) => {
-      const line = `${JSON.stringify(m)}\n`
-      pendingWrites = pendingWrites.then(
-        () =>
-          new Promise<void>((resolve) => {
-            if (!io.stdout.write(line)) (io.stdout as NodeJS.WritableStream).once?.('drain', resolve)
-            else resolve()
-          }),
-      )
-    },
+    toHost,
     log: values.verbose ? log : (line) => (line.includes('failed') ? log(line) : undefined),
   })
 
@@ -74,6 +103,8 @@ export async function run(
         log('ignored a line from the host that is not JSON')
         return
       }
+      const refused = tools.refuse(message)
+      if (refused) return toHost(refused)
       const p = bridge.fromHost(message).finally(() => inFlight.delete(p))
       inFlight.add(p)
     })

@@ -4,11 +4,11 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createMcpHandler } from '@modelcontextprotocol/server'
 import {
@@ -26,6 +26,7 @@ import {
   type UpstreamOptions,
 } from '../../authorization-server/index.ts'
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
+import { appDirectory } from '../../shared/base-directories.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
@@ -54,7 +55,8 @@ Options:
 Environment:
   MCP_OAUTH_STORAGE_KEY   key sealing secrets in the store (required with postgres://; shared by all instances)
   MCP_OAUTH_UPSTREAM_CLIENT_SECRET  client secret at the --upstream provider (omit for a public client)
-  MCP_OAUTH_DATA_DIR      data directory (default $XDG_DATA_HOME/mcp-oauth or ~/.local/share/mcp-oauth)
+  MCP_OAUTH_DATA_DIR      data directory (default $XDG_DATA_HOME/mcp-oauth or ~/.local/share/mcp-oauth;
+                          created 0700, the database and its key file 0600)
 
 Demo tools: whoami, server_time (scope tools:read), create_note (notes:write), admin_report (admin, step-up).`
 
@@ -62,11 +64,9 @@ function usageError(message: string, hint: string): InvalidArgumentError {
   return new InvalidArgumentError('invalid_argument', message, { hint })
 }
 
-function dataDir(): string {
-  const env = process.env
-  return (
-    env['MCP_OAUTH_DATA_DIR'] ?? join(env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'mcp-oauth')
-  )
+/** Where the default SQLite store lives; empty variables count as unset. @see https://specifications.freedesktop.org/basedir-spec/latest/#variables */
+export function dataDir(env: Record<string, string | undefined> = process.env): string {
+  return env['MCP_OAUTH_DATA_DIR'] || appDirectory('data', env, homedir())
 }
 
 /** Opens the store named by `--store`, resolving the storage key (shared with `mcp-oauth users`). */
@@ -97,6 +97,8 @@ export async function openStore(
   }
   const path = spec ? spec.slice('sqlite:'.length) : join(dataDir(), 'authorization-server.db')
   if (!path) throw usageError('sqlite: needs a file path', 'use e.g. --store sqlite:./as.db')
+  // The key file is written before SQLite opens the database: its folder must exist first (private, 0700).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const storage = await createSqliteStorage(path, { sealer: createSealer(envKey ?? storageKeyBeside(path)) })
   return { storage, kind: 'sqlite' }
 }

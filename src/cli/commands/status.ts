@@ -125,7 +125,8 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     const { values, positionals } = parseCommandArgs(args)
     expectPositionals('status', positionals, [], ['url'])
     const flags = values as SessionFlags
-    const store = overrides.store ?? (await openCliStore(flags, io.stderr))
+    // Read-only as documented: on a machine that never signed in, nothing is created.
+    const store = overrides.store ?? (await openCliStore(flags, io.stderr, { readOnly: true }))
     const url = positionals[0]
     if (url !== undefined) {
       try {

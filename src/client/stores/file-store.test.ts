@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { promises as fs } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { isMcpOAuthError } from '../../shared/errors.ts'
-import { FileStore } from './file-store.ts'
+import { defaultStoreDir, FileStore } from './file-store.ts'
 import type { SecretSource } from './keychain.ts'
 
 const dirs: string[] = []
@@ -39,6 +39,17 @@ function memorySecrets(): SecretSource & { map: Map<string, string> } {
     },
   }
 }
+
+describe('defaultStoreDir', () => {
+  it('follows XDG_CONFIG_HOME when absolute; set but empty or relative counts as unset', () => {
+    const fallback = join(homedir(), '.config', 'mcp-oauth')
+    const absolute = join(tmpdir(), 'xdg-config')
+    assert.equal(defaultStoreDir({ XDG_CONFIG_HOME: absolute }), join(absolute, 'mcp-oauth'))
+    assert.equal(defaultStoreDir({ XDG_CONFIG_HOME: '' }), fallback)
+    assert.equal(defaultStoreDir({ XDG_CONFIG_HOME: 'relative/dir' }), fallback)
+    assert.equal(defaultStoreDir({}), fallback)
+  })
+})
 
 describe('FileStore', () => {
   it('stores, compares-and-swaps, deletes and lists like the memory store', async () => {

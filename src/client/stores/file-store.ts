@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { appDirectory } from '../../shared/base-directories.ts'
 import { McpOAuthError, SPEC } from '../../shared/errors.ts'
 import { acquireFileLock } from './file-lock.ts'
 import type { SecretSource } from './keychain.ts'
@@ -16,11 +17,13 @@ import { renameReplacing } from './rename.ts'
 import { deriveKeys, nameOf, seal, unseal } from './sealed.ts'
 import type { Release, SetResult, StoreEntry, TokenStore } from './store.ts'
 
-/** The per-user config directory: `$XDG_CONFIG_HOME/mcp-oauth`, `~/.config/mcp-oauth`, or `%APPDATA%\mcp-oauth`. @see https://specifications.freedesktop.org/basedir-spec/latest/ */
+/**
+ * The per-user config directory: `$XDG_CONFIG_HOME/mcp-oauth` (when set, non-empty and absolute),
+ * `~/.config/mcp-oauth`, or `%APPDATA%\mcp-oauth` on Windows.
+ * @see https://specifications.freedesktop.org/basedir-spec/latest/
+ */
 export function defaultStoreDir(env: Record<string, string | undefined> = process.env): string {
-  if (env['XDG_CONFIG_HOME']) return join(env['XDG_CONFIG_HOME'], 'mcp-oauth')
-  if (process.platform === 'win32' && env['APPDATA']) return join(env['APPDATA'], 'mcp-oauth')
-  return join(homedir(), '.config', 'mcp-oauth')
+  return appDirectory('config', env, homedir())
 }
 
 /** Options of {@link FileStore}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
@@ -33,6 +36,11 @@ export interface FileStoreOptions {
   log?: (line: string) => void
   /** Say it when a key file is created (default true; `openStore` says it itself). */
   announceKeyFile?: boolean
+  /**
+   * Only read (`mcp-oauth status`): a store not created yet reads as empty and is not created (no directory, key
+   * or lock file); writing throws.
+   */
+  readOnly?: boolean
 }
 
 interface Meta {
@@ -60,6 +68,7 @@ export class FileStore implements TokenStore {
   readonly #secrets: SecretSource | undefined
   readonly #log: (line: string) => void
   readonly #announceKeyFile: boolean
+  readonly #readOnly: boolean
   #keys: Promise<{ entries: Buffer; names: Buffer }> | undefined
 
   constructor(options: FileStoreOptions = {}) {
@@ -67,6 +76,16 @@ export class FileStore implements TokenStore {
     this.#secrets = options.secrets
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`))
     this.#announceKeyFile = options.announceKeyFile ?? true
+    this.#readOnly = options.readOnly ?? false
+  }
+
+  /** Read-only and nothing created yet: reads answer "absent" without touching the disk. */
+  async #absent(): Promise<boolean> {
+    return this.#readOnly && !(await fs.stat(join(this.dir, 'store.json')).catch(() => undefined))
+  }
+
+  #writable(): void {
+    if (this.#readOnly) throw storeError('this token store was opened read-only', undefined)
   }
 
   /** Where the key lives, once the store was opened: `file` or `keychain`. */
@@ -260,12 +279,14 @@ export class FileStore implements TokenStore {
   }
 
   async get<T = unknown>(key: string): Promise<StoreEntry<T> | undefined> {
+    if (await this.#absent()) return undefined
     const { names } = await this.#ready()
     const plain = await this.#read(nameOf(names, key), key, false)
     return plain ? { value: plain.value as T, generation: plain.generation } : undefined
   }
 
   async #withWriteLock<T>(key: string, fn: (name: string) => Promise<T>): Promise<T> {
+    this.#writable()
     const { names } = await this.#ready()
     const name = nameOf(names, key)
     const held = await acquireFileLock(join(this.dir, 'locks', `${name}.write`), { ttlMs: WRITE_LOCK_TTL_MS })
@@ -306,12 +327,14 @@ export class FileStore implements TokenStore {
   }
 
   async lock(key: string, options: { ttlMs?: number; signal?: AbortSignal } = {}): Promise<Release> {
+    this.#writable()
     const { names } = await this.#ready()
     const held = await acquireFileLock(join(this.dir, 'locks', `${nameOf(names, key)}.lock`), options)
     return () => held.release()
   }
 
   async list(prefix: string): Promise<string[]> {
+    if (await this.#absent()) return []
     await this.#ready()
     const keys: string[] = []
     for (const f of await fs.readdir(join(this.dir, 'entries'))) {

@@ -154,6 +154,34 @@ describe('openStore', () => {
     assert.equal(items.size, 1)
   })
 
+  it('read-only (status) creates nothing where no store exists yet, whichever kind', async () => {
+    const root = await tempDir()
+    const dir = join(root, 'config', 'mcp-oauth')
+    const lines: string[] = []
+    for (const kind of ['auto', 'file'] as const) {
+      const store = await openStore({
+        kind,
+        dir,
+        readOnly: true,
+        log: (l) => lines.push(l),
+        probe: async () => ({ usable: false, reason: 'no Secret Service' }),
+      })
+      assert.equal(store.kind, 'file')
+      assert.equal(await store.get('current x'), undefined)
+      assert.deepEqual(await store.list?.('current '), [])
+      await assert.rejects(store.set('k', 'v'), (e) => isMcpOAuthError(e, 'store_io_failed'))
+    }
+    assert.deepEqual(await fs.readdir(root), [], 'no directory, key, lock or notice marker')
+    assert.deepEqual(lines, [])
+    // Once a store exists, a read-only opener reads what a writer stored.
+    await (await openStore({ dir, log: () => {}, probe: async () => ({ usable: false, reason: 'r' }) })).set(
+      'k',
+      'v',
+    )
+    const reader = await openStore({ dir, readOnly: true, log: () => {} })
+    assert.deepEqual(await reader.get('k'), { value: 'v', generation: 1 })
+  })
+
   it('refuses kind keychain when it is unusable, and gives memory when asked', async () => {
     await assert.rejects(
       openStore({

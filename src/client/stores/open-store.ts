@@ -30,6 +30,11 @@ export interface OpenStoreOptions {
   keyring?: () => Promise<KeyringModule>
   /** Platform, for tests. */
   platform?: NodeJS.Platform
+  /**
+   * Only read (`mcp-oauth status`): create nothing (no directory, key, lock or notice marker); a file store that
+   * does not exist yet reads as empty.
+   */
+  readOnly?: boolean
 }
 
 /**
@@ -45,6 +50,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<TokenSt
   const probe = options.probe ?? (() => probeKeychain())
   const keyring = options.keyring ?? loadKeyring
   const platform = options.platform ?? process.platform
+  const readOnly = options.readOnly ? { readOnly: true } : {}
   switch (kind) {
     case 'memory':
       return new MemoryStore()
@@ -60,7 +66,12 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<TokenSt
     }
     case 'file': {
       const p = await keyFilePendingProbe(dir, probe)
-      return new FileStore({ dir, log, ...(p?.usable ? { secrets: keychainSecrets(await keyring()) } : {}) })
+      return new FileStore({
+        dir,
+        log,
+        ...readOnly,
+        ...(p?.usable ? { secrets: keychainSecrets(await keyring()) } : {}),
+      })
     }
     case 'auto': {
       // Sticky: once a file store holds sessions here, keep using it (switching would strand them, and no
@@ -70,6 +81,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<TokenSt
         return new FileStore({
           dir,
           log,
+          ...readOnly,
           ...(p?.usable ? { secrets: keychainSecrets(await keyring()) } : {}),
         })
       }
@@ -81,9 +93,11 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<TokenSt
         dir,
         log,
         announceKeyFile: false,
+        ...readOnly,
         ...(p.usable ? { secrets: keychainSecrets(await keyring()) } : {}),
       })
-      if (!p.usable)
+      // A reader has nothing to announce: no token will be stored by it.
+      if (!p.usable && !options.readOnly)
         await sayOnce(
           dir,
           `mcp-oauth: no usable OS keychain (${p.reason}); tokens are stored encrypted in ${dir}, its key in a 0600 key file there`,
