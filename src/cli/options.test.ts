@@ -1,8 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${ENV} header syntax is what these tests exercise
 import assert from 'node:assert/strict'
+import http from 'node:http'
 import { describe, it } from 'node:test'
+import tls from 'node:tls'
 import { isMcpOAuthError } from '../shared/errors.ts'
-import { expandEnv, openSession, parseCommandArgs, parseHeaders } from './options.ts'
+import { applyNetworkSettings, expandEnv, openSession, parseCommandArgs, parseHeaders } from './options.ts'
 
 describe('CLI session options', () => {
   it('expands ${ENV} in --header values and refuses unset variables with a hint', () => {
@@ -45,5 +47,53 @@ describe('CLI session options', () => {
         (e: unknown) => isMcpOAuthError(e, 'invalid_usage'),
       )
     }
+  })
+})
+
+describe('network settings on a Node.js older than the APIs they use', () => {
+  it('--ca-file without tls.setDefaultCACertificates (before Node 22.19): unsupported_runtime naming NODE_EXTRA_CA_CERTS', () => {
+    const t = tls as { setDefaultCACertificates?: unknown }
+    const saved = t.setDefaultCACertificates
+    t.setDefaultCACertificates = undefined
+    try {
+      assert.throws(
+        () => applyNetworkSettings({ 'ca-file': ['corp-root.pem'] } as never),
+        (e: unknown) =>
+          isMcpOAuthError(e, 'unsupported_runtime') &&
+          /22\.19/.test(e.message) &&
+          e.hint.includes('NODE_EXTRA_CA_CERTS=corp-root.pem'),
+      )
+    } finally {
+      t.setDefaultCACertificates = saved
+    }
+  })
+
+  it('HTTPS_PROXY without http.setGlobalProxyFromEnv (before Node 24.14): one warning naming NODE_USE_ENV_PROXY, no crash', () => {
+    const h = http as { setGlobalProxyFromEnv?: unknown }
+    const saved = {
+      fn: h.setGlobalProxyFromEnv,
+      proxy: process.env['HTTPS_PROXY'],
+      use: process.env['NODE_USE_ENV_PROXY'],
+    }
+    const write = process.stderr.write
+    let said = ''
+    h.setGlobalProxyFromEnv = undefined
+    process.env['HTTPS_PROXY'] = 'http://127.0.0.1:9'
+    delete process.env['NODE_USE_ENV_PROXY']
+    process.stderr.write = ((chunk: string) => {
+      said += chunk
+      return true
+    }) as typeof process.stderr.write
+    try {
+      applyNetworkSettings({} as never)
+    } finally {
+      process.stderr.write = write
+      h.setGlobalProxyFromEnv = saved.fn
+      if (saved.proxy === undefined) delete process.env['HTTPS_PROXY']
+      else process.env['HTTPS_PROXY'] = saved.proxy
+      if (saved.use !== undefined) process.env['NODE_USE_ENV_PROXY'] = saved.use
+    }
+    assert.match(said, /NODE_USE_ENV_PROXY=1/)
+    assert.equal(said.trim().split('\n').length, 1)
   })
 })

@@ -18,7 +18,7 @@ import {
   type SessionOptions,
   type TokenStore,
 } from '../client/index.ts'
-import { InvalidArgumentError } from '../shared/errors.ts'
+import { InvalidArgumentError, SPEC, UnsupportedRuntimeError } from '../shared/errors.ts'
 import { redactUrlsIn } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 
@@ -129,6 +129,17 @@ export function parseHeaders(list: string[] | undefined): Record<string, string>
 /** Load extra CA certificates and honour proxy variables for every fetch in this process. */
 export function applyNetworkSettings(flags: SessionFlags): void {
   if (flags['ca-file']?.length) {
+    // Added in Node 22.19 / 24.5; engines.node allows 22.18, where NODE_EXTRA_CA_CERTS does the same job.
+    if (typeof tls.setDefaultCACertificates !== 'function') {
+      throw new UnsupportedRuntimeError(
+        'unsupported_runtime',
+        `--ca-file needs Node.js 22.19 or newer (found ${process.versions.node}, which has no tls.setDefaultCACertificates)`,
+        {
+          spec: SPEC.nodeEngines,
+          hint: `Set NODE_EXTRA_CA_CERTS=${flags['ca-file'][0]} in the environment instead of --ca-file, or install Node.js 22.19 or newer.`,
+        },
+      )
+    }
     const extra = flags['ca-file'].map((f) => {
       try {
         return readFileSync(f, 'utf8')
@@ -144,7 +155,13 @@ export function applyNetworkSettings(flags: SessionFlags): void {
     process.env['HTTP_PROXY'] ||
     process.env['http_proxy']
   ) {
-    http.setGlobalProxyFromEnv()
+    // Added in Node 24.14 / 25.4; older ones apply the variables only when started with NODE_USE_ENV_PROXY=1.
+    if (typeof http.setGlobalProxyFromEnv === 'function') http.setGlobalProxyFromEnv()
+    else if (process.env['NODE_USE_ENV_PROXY'] !== '1') {
+      process.stderr.write(
+        `mcp-oauth: HTTP(S)_PROXY is set but Node.js ${process.versions.node} cannot apply it at run time: set NODE_USE_ENV_PROXY=1 (Node.js 22.21 or newer) or use Node.js 24.14 or newer\n`,
+      )
+    }
   }
 }
 

@@ -25,6 +25,7 @@ export type {
 import { Session, type SessionOptions } from './session.ts'
 
 export * from './interaction/index.ts'
+export type { LogoutFailure, LogoutResult } from './revocation.ts'
 export { type EnterpriseIdp, Session, type SessionOptions, type SessionStatus } from './session.ts'
 export * from './stores/index.ts'
 export type { TokenSet } from './tokens.ts'

@@ -202,7 +202,12 @@ describe('Session', () => {
     const status = await f.session.status()
     assert.equal(status.signed_in, true)
     assert.ok(!JSON.stringify(status).includes('at-'), 'status never shows a token')
-    assert.deepEqual(await f.session.logout(), { revoked: true, signed_in: true })
+    assert.deepEqual(await f.session.logout(), {
+      revoked: true,
+      signed_in: true,
+      refresh_token_revoked: true,
+      access_token_revoked: true,
+    })
     assert.equal(w.calls.filter((c) => c.url === `${AS}/revoke`).length, 2)
     assert.equal((await f.session.status()).signed_in, false)
     assert.ok(await store.get(storeKey.registration(AS)))

@@ -13,8 +13,9 @@ import { createDpopKey, type DpopKey, loadDpopKey } from './dpop.ts'
 import { obtainTokens } from './grants.ts'
 import type { FetchLike } from './http.ts'
 import type { ClientIdentity, ClientInfo } from './registration.ts'
+import { type LogoutFailure, type LogoutResult, revokeOne, toMcpOAuthError } from './revocation.ts'
 import { MemoryStore, type StoreEntry, storeKey, type TokenStore } from './stores/store.ts'
-import { refreshTokens, revokeToken, type TokenSet } from './tokens.ts'
+import { refreshTokens, type TokenSet } from './tokens.ts'
 import { DiscoveryTrace } from './trace.ts'
 
 /** How a session is configured. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
@@ -368,15 +369,17 @@ export class Session {
   }
 
   /**
-   * Sign out: revoke the refresh and access tokens where the AS allows (RFC 7009), then forget them.
+   * Sign out: revoke the refresh and access tokens where the AS allows (RFC 7009), then forget them, and say
+   * per token what the AS answered. Failures are reported, not thrown: the local copy is deleted either way.
    * The client registration is kept so the next sign-in reuses it.
    * @see https://www.rfc-editor.org/rfc/rfc7009
    */
-  async logout(): Promise<{ revoked: boolean; signed_in: boolean }> {
+  async logout(): Promise<LogoutResult> {
     await this.load()
     const cur = this.#current
     if (!cur) return { revoked: false, signed_in: false }
-    let revoked = false
+    const result: LogoutResult = { revoked: false, signed_in: true }
+    const failures: LogoutFailure[] = []
     try {
       const d = await this.discovery()
       const client = await this.#client(cur.entry.value.issuer, cur.entry.value.client_id)
@@ -387,24 +390,21 @@ export class Session {
         // Revoking the refresh token ends the grant; many servers (JWT access tokens) refuse to revoke
         // access tokens with unsupported_token_type, which leaves them valid only until they expire.
         if (t.refresh_token) {
-          await revokeToken(ctx, t.refresh_token, 'refresh_token')
-          revoked = true
+          result.refresh_token_revoked = await revokeOne(ctx, t.refresh_token, 'refresh_token', failures)
         }
-        try {
-          await revokeToken(ctx, t.access_token, 'access_token')
-          revoked = true
-        } catch (e) {
-          if (!(e instanceof OAuthResponseError && e.error === 'unsupported_token_type' && t.refresh_token))
-            throw e
-        }
+        result.access_token_revoked = await revokeOne(ctx, t.access_token, 'access_token', failures)
       }
+    } catch (e) {
+      failures.push({ token: 'discovery', error: toMcpOAuthError(e) })
     } finally {
       await this.store.delete(cur.key)
       await this.store.delete(storeKey.current(this.server))
       this.#current = undefined
       this.#dpop = undefined
     }
-    return { revoked, signed_in: true }
+    result.revoked = result.refresh_token_revoked === true || result.access_token_revoked === true
+    if (failures.length) result.failures = failures
+    return result
   }
 
   /** What `status` shows: issuer, client, scopes, expiry, store; never a token. */

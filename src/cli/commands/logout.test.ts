@@ -97,3 +97,115 @@ describe('mcp-oauth logout says nothing was revoked when the authorization serve
     }
   })
 })
+
+/** An AS on loopback whose revocation endpoint answers each token type as `answer` says. */
+async function revokingServer(answer: (hint: string) => { status: number; body?: unknown }) {
+  const seen: string[] = []
+  const server = createServer((req, res) => {
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
+    }
+    if (req.url?.startsWith('/.well-known/oauth-protected-resource'))
+      return json(200, { resource: `${origin}/mcp`, authorization_servers: [origin] })
+    if (req.url === '/.well-known/oauth-authorization-server')
+      return json(200, {
+        issuer: origin,
+        authorization_endpoint: `${origin}/authorize`,
+        token_endpoint: `${origin}/token`,
+        revocation_endpoint: `${origin}/revoke`,
+        response_types_supported: ['code'],
+        code_challenge_methods_supported: ['S256'],
+      })
+    if (req.url === '/revoke') {
+      let body = ''
+      req.on('data', (d: Buffer) => (body += d))
+      req.on('end', () => {
+        const hint = new URLSearchParams(body).get('token_type_hint') ?? ''
+        seen.push(hint)
+        const a = answer(hint)
+        if (a.body === undefined) res.writeHead(a.status).end()
+        else json(a.status, a.body)
+      })
+      return
+    }
+    res.writeHead(404).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { origin, url: `${origin}/mcp`, seen, close: () => server.close() }
+}
+
+describe('mcp-oauth logout reports each token as the revocation endpoint answered it', () => {
+  it('refresh token revoked, access token revocation failing: says the refresh token was revoked and the access token was not, exit 1', async () => {
+    const as = await revokingServer((hint) =>
+      hint === 'refresh_token' ? { status: 200 } : { status: 400, body: { error: 'invalid_request' } },
+    )
+    try {
+      const { io, out } = capture()
+      const store = await seededStore(as.url, { issuer: as.origin })
+      assert.equal(await run([as.url, '--json'], io, { store }), 1)
+      const o = JSON.parse(out.stdout)
+      assert.deepEqual(
+        [o.revoked, o.refresh_token_revoked, o.access_token_revoked],
+        [true, true, false],
+        out.stderr,
+      )
+      assert.equal(typeof o.valid_until, 'string')
+      assert.match(out.stderr, /could not revoke the access token for http:\/\/127\.0\.0\.1:\d+\/mcp/)
+      const human = capture()
+      await run([as.url], human.io, { store: await seededStore(as.url, { issuer: as.origin }) })
+      assert.match(
+        human.out.stderr,
+        /revoked the refresh token \(the grant: no new access tokens\); the access token was not revoked: it stays valid until /,
+      )
+      assert.doesNotMatch(human.out.stderr, /nothing was revoked/)
+      assert.doesNotMatch(human.out.stdout + human.out.stderr + out.stdout + out.stderr, /SECRET/)
+      assert.deepEqual(as.seen.slice(0, 2), ['refresh_token', 'access_token'])
+    } finally {
+      as.close()
+    }
+  })
+
+  it('an opaque access token refused with unsupported_token_type: not claimed as revoked, no failure', async () => {
+    const as = await revokingServer((hint) =>
+      hint === 'refresh_token' ? { status: 200 } : { status: 400, body: { error: 'unsupported_token_type' } },
+    )
+    try {
+      const { io, out } = capture()
+      const store = await seededStore(as.url, { issuer: as.origin })
+      assert.equal(await run([as.url, '--json'], io, { store }), 0, out.stderr)
+      const o = JSON.parse(out.stdout)
+      assert.deepEqual([o.revoked, o.refresh_token_revoked, o.access_token_revoked], [true, true, false])
+      const human = capture()
+      await run([as.url], human.io, { store: await seededStore(as.url, { issuer: as.origin }) })
+      assert.match(
+        human.out.stderr,
+        /the authorization server did not revoke the access token: it stays valid until /,
+      )
+    } finally {
+      as.close()
+    }
+  })
+
+  it('refresh token revocation failing, access token revoked: says the refresh token stays valid', async () => {
+    const as = await revokingServer((hint) =>
+      hint === 'refresh_token'
+        ? { status: 503, body: { error: 'temporarily_unavailable' } }
+        : { status: 200 },
+    )
+    try {
+      const { io, out } = capture()
+      const store = await seededStore(as.url, { issuer: as.origin })
+      assert.equal(await run([as.url], io, { store }), 1)
+      assert.match(out.stderr, /could not revoke the refresh token/)
+      assert.match(
+        out.stderr,
+        /revoked the access token; the refresh token was NOT revoked \(see above\): it stays valid until the server expires it/,
+      )
+    } finally {
+      as.close()
+    }
+  })
+})

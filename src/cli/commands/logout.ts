@@ -3,7 +3,7 @@
  * and forget them; says whether they were revoked. The client registration is kept for the next sign-in.
  * @see https://www.rfc-editor.org/rfc/rfc7009
  */
-import { OAuthResponseError, type Session } from '../../client/index.ts'
+import type { Session } from '../../client/index.ts'
 import { redactUrl, redactUrlsIn } from '../../shared/redact.ts'
 import type { CliIo } from '../main.ts'
 import {
@@ -13,13 +13,7 @@ import {
   SESSION_FLAGS_HELP,
   type SessionFlags,
 } from '../options.ts'
-import {
-  EXIT_CODES,
-  expectPositionals,
-  findOAuthError,
-  guard,
-  type SessionOverrides,
-} from '../session-command.ts'
+import { EXIT_CODES, expectPositionals, guard, type SessionOverrides } from '../session-command.ts'
 import { relative, storedServers } from './status.ts'
 
 /** Usage of `mcp-oauth logout`. */
@@ -73,6 +67,9 @@ function selfContained(token: string | undefined): { exp?: string } | undefined 
   }
 }
 
+// Outcomes whose access token was a self-contained JWT: said in words, not a field of the JSON schema.
+const withJwt = new WeakSet<Outcome>()
+
 async function signOut(session: Session, io: CliIo): Promise<Outcome> {
   const server = redactUrl(session.server)
   const before = await session.status()
@@ -80,71 +77,59 @@ async function signOut(session: Session, io: CliIo): Promise<Outcome> {
   const jwt = selfContained(stored?.access_token)
   const validUntil = jwt?.exp ?? before.expires_at
   const notRevoked = { ...(validUntil ? { valid_until: validUntil } : {}) }
-  try {
-    const r = await session.logout()
-    if (!r.signed_in) return { server, signed_in: false, revoked: false }
-    // The engine's discovery falls back to default endpoints when nothing answers; "no revocation endpoint"
-    // then really means "could not reach the servers", which must not read as a clean sign-out.
-    const unreachable = session.trace.steps.find((step) => step.outcome === 'network-error')
-    if (!r.revoked && unreachable) {
-      io.stderr.write(
-        `mcp-oauth logout: could not revoke the tokens for ${server}: ${redactUrl(new URL(unreachable.url).origin)} did not answer${unreachable.note ? ` (${unreachable.note})` : ''}\n` +
-          `  next: they are deleted here but stay valid at the server until they expire; check the network if that matters\n`,
-      )
-      return { server, signed_in: true, revoked: false, ...notRevoked, error: 'network_error' }
-    }
-    if (!r.revoked) return { server, signed_in: true, revoked: false, ...notRevoked }
-    const refresh = before.has_refresh_token
-    return {
-      server,
-      signed_in: true,
-      revoked: refresh || !jwt,
-      ...(refresh ? { refresh_token_revoked: true } : {}),
-      access_token_revoked: !jwt,
-      ...(jwt ? notRevoked : {}),
-    }
-  } catch (error) {
-    const e = findOAuthError(error)
-    // RFC 7009 §2.2.1: unsupported_token_type for the access token (revoked after the refresh token) means a
-    // self-contained JWT the server cannot revoke; the refresh token, revoked first, is gone.
-    if (e instanceof OAuthResponseError && e.error === 'unsupported_token_type' && before.has_refresh_token) {
-      return {
-        server,
-        signed_in: true,
-        revoked: true,
-        refresh_token_revoked: true,
-        access_token_revoked: false,
-        ...notRevoked,
-      }
-    }
-    // The engine deletes the local copy even when revocation fails; report both facts.
+  const r = await session.logout()
+  if (!r.signed_in) return { server, signed_in: false, revoked: false }
+  const out: Outcome = { server, signed_in: true, revoked: false }
+  if (jwt) withJwt.add(out)
+  if (r.refresh_token_revoked !== undefined) out.refresh_token_revoked = r.refresh_token_revoked
+  // RFC 7009 §2.2: a 200 also answers for tokens the AS did not or could not revoke; for a JWT it proves nothing.
+  if (r.access_token_revoked !== undefined) out.access_token_revoked = r.access_token_revoked && !jwt
+  out.revoked = out.refresh_token_revoked === true || out.access_token_revoked === true
+  if (!out.access_token_revoked) Object.assign(out, notRevoked)
+  // The engine's discovery falls back to default endpoints when nothing answers; "no revocation endpoint"
+  // then really means "could not reach the servers", which must not read as a clean sign-out.
+  const unreachable = session.trace.steps.find((step) => step.outcome === 'network-error')
+  if (!out.revoked && !r.failures && unreachable) {
     io.stderr.write(
-      `mcp-oauth logout: could not revoke the tokens for ${server}: ${redactUrlsIn(e?.message ?? String(error))}\n` +
-        `  next: they are deleted here but stay valid at the server until they expire; retry when it is reachable if that matters\n`,
+      `mcp-oauth logout: could not revoke the tokens for ${server}: ${redactUrl(new URL(unreachable.url).origin)} did not answer${unreachable.note ? ` (${unreachable.note})` : ''}\n` +
+        `  next: they are deleted here but stay valid at the server until they expire; check the network if that matters\n`,
     )
-    return {
-      server,
-      signed_in: true,
-      revoked: false,
-      ...notRevoked,
-      error: e?.code ?? 'revocation_failed',
-    }
+    out.error = 'network_error'
+    return out
   }
+  for (const f of r.failures ?? []) {
+    const what = f.token === 'discovery' ? 'the tokens' : `the ${f.token.replace('_', ' ')}`
+    io.stderr.write(
+      `mcp-oauth logout: could not revoke ${what} for ${server}: ${redactUrlsIn(f.error.message)}\n` +
+        `  next: it is deleted here but stays valid at the server until it expires; ${redactUrlsIn(f.error.hint || 'retry when the server is reachable if that matters').replaceAll('<url>', server)}\n`,
+    )
+    out.error ??= f.error.code
+  }
+  return out
 }
 
 function until(iso: string | undefined): string {
   return iso ? ` until ${iso} (${relative(Date.parse(iso) - Date.now())})` : ' until it expires'
 }
 
-function describe(o: Outcome): string {
+function describe(o: Outcome, jwt: boolean): string {
   if (!o.signed_in) return `Not signed in to ${o.server}; nothing to do.`
-  const jwt = `the access token is a self-contained JWT, which revocation cannot reach: the MCP server accepts it${until(o.valid_until)}`
+  const jwtLeft = `the access token is a self-contained JWT, which revocation cannot reach: the MCP server accepts it${until(o.valid_until)}`
+  const accessLeft =
+    o.access_token_revoked === false && !o.error
+      ? `the authorization server did not revoke the access token: it stays valid${until(o.valid_until)}`
+      : `the access token was not revoked: it stays valid${until(o.valid_until)}`
   if (o.refresh_token_revoked && o.access_token_revoked)
     return `Signed out of ${o.server}: the authorization server revoked the refresh token (the grant) and the access token.`
   if (o.refresh_token_revoked)
-    return `Signed out of ${o.server}: the authorization server revoked the refresh token (the grant: no new access tokens); ${jwt}.`
-  if (o.access_token_revoked)
-    return `Signed out of ${o.server}: the authorization server revoked the access token (there was no refresh token).`
+    return `Signed out of ${o.server}: the authorization server revoked the refresh token (the grant: no new access tokens); ${jwt ? jwtLeft : accessLeft}.`
+  if (o.access_token_revoked) {
+    const refresh =
+      o.refresh_token_revoked === false
+        ? '; the refresh token was NOT revoked (see above): it stays valid until the server expires it'
+        : ' (there was no refresh token)'
+    return `Signed out of ${o.server}: the authorization server revoked the access token${refresh}.`
+  }
   if (o.error) return `Signed out of ${o.server} locally; nothing was revoked (see above).`
   return `Signed out of ${o.server} locally; nothing was revoked: the authorization server offers no revocation (RFC 7009) or cannot revoke these tokens, so the access token stays valid${until(o.valid_until)} and any refresh token until the server expires it.`
 }
@@ -182,7 +167,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     }
     for (const o of outcomes) {
       if (flags.json) io.stdout.write(`${JSON.stringify(o)}\n`)
-      else io.stderr.write(`${describe(o)}\n`)
+      else io.stderr.write(`${describe(o, withJwt.has(o))}\n`)
     }
     return outcomes.some((o) => o.error) ? EXIT_CODES.failure : EXIT_CODES.ok
   })
