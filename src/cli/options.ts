@@ -19,7 +19,7 @@ import {
   type TokenStore,
 } from '../client/index.ts'
 import { InvalidArgumentError, SPEC, UnsupportedRuntimeError } from '../shared/errors.ts'
-import { redactUrlsIn } from '../shared/redact.ts'
+import { redactInput, redactUrlsIn } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 
 /** parseArgs option table for the shared flags. */
@@ -117,10 +117,15 @@ export function expandEnv(value: string, env: Record<string, string | undefined>
 /** `--header "Name: value"` list → header record. */
 export function parseHeaders(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const h of list ?? []) {
+  for (const [n, h] of (list ?? []).entries()) {
     const i = h.indexOf(':')
+    // The text is never echoed: a header without its name is most often a bare credential.
     if (i <= 0)
-      throw usageError(`bad --header "${h.slice(0, 40)}"`, 'Write headers as --header "Name: value".')
+      throw usageError(
+        `bad --header (number ${n + 1}): it has no "Name:" part (its text is not shown: it may hold a secret)`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${ENV} syntax --header expands itself
+        'Write headers as --header "Name: value", e.g. --header "Authorization: Bearer ${TOKEN}".',
+      )
     out[h.slice(0, i).trim()] = expandEnv(h.slice(i + 1).trim())
   }
   return out
@@ -261,11 +266,9 @@ export async function openSession(
   try {
     url = new URL(serverUrl)
   } catch {
-    throw usageError(
-      `not a URL: ${redactUrlsIn(serverUrl.slice(0, 100))}`,
-      'Pass the full URL, including https://',
-    )
+    throw usageError(`not a URL: ${redactInput(serverUrl)}`, 'Pass the full URL, including https://')
   }
+  rejectUserinfo(url)
   if (url.protocol === 'http:' && !isLoopbackUrl(url) && !flags['allow-http']) {
     throw usageError(
       `${url.origin} is plain http`,
@@ -310,4 +313,18 @@ export async function openSession(
     },
   })
   return { session, store, authorizer, headers, close: () => authorizer.close() }
+}
+
+/**
+ * A server URL with `user:password@` is refused before anything is sent: fetch cannot carry it, and echoing it
+ * back would print the password.
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-3.2.1
+ */
+export function rejectUserinfo(url: URL): void {
+  if (url.username || url.password)
+    throw usageError(
+      `the server URL ${redactInput(url.href)} carries a user name or password, which mcp-oauth never sends`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${ENV} syntax --header expands itself
+      'Remove the user name and password (the part before "@") from the URL; a credential the server needs besides OAuth goes in --header "Name: ${ENV_VAR}".',
+    )
 }
