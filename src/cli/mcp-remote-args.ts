@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { InvalidArgumentError } from '../shared/errors.ts'
-import type { JsonRpc } from './bridge/protocol.ts'
 import { expandEnv, SESSION_FLAGS } from './options.ts'
+
+export { toolFilter, toolIgnored } from './tool-filter.ts'
 
 /** mcp-remote's callback path: its redirect URI is `http://{host}:{port}/oauth/callback`. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export const MCP_REMOTE_CALLBACK_PATH = '/oauth/callback'
@@ -394,49 +395,4 @@ export function translateMcpRemoteArgs(
   if (ignored.length)
     t.warning = `mcp-oauth: ignoring mcp-remote arguments with no equivalent here: ${ignored.join('; ')} (see "From mcp-remote" in docs/cli.md)`
   return t
-}
-
-/** mcp-remote's `--ignore-tool` match: `*` is a wildcard, case-insensitive, whole name. @see https://modelcontextprotocol.io/specification/2026-07-28/server/tools */
-export function toolIgnored(patterns: readonly string[], name: string): boolean {
-  return patterns.some((p) =>
-    new RegExp(
-      `^${p
-        .split('*')
-        .map((s) => s.replace(/\W/g, '\\$&'))
-        .join('.*')}$`,
-      'i',
-    ).test(name),
-  )
-}
-
-/**
- * Hide ignored tools from the host: tools/list results are filtered and tools/call of an ignored tool is answered
- * with an error without reaching the server.
- * @see https://modelcontextprotocol.io/specification/2026-07-28/server/tools
- */
-export function toolFilter(patterns: readonly string[]) {
-  const listIds = new Set<string>()
-  return {
-    /** A host message: the error answer when it calls an ignored tool, else undefined (forward it). */
-    refuse(message: JsonRpc): JsonRpc | undefined {
-      const m = message as { id?: unknown; method?: string; params?: { name?: unknown } }
-      if (!patterns.length || m.id === undefined) return undefined
-      if (m.method === 'tools/list') listIds.add(JSON.stringify(m.id))
-      if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') return undefined
-      if (!toolIgnored(patterns, m.params.name)) return undefined
-      return {
-        jsonrpc: '2.0',
-        id: m.id,
-        error: { code: -32603, message: `Tool "${m.params.name}" is not available` },
-      } as unknown as JsonRpc
-    },
-    /** A message for the host, with ignored tools removed from a tools/list result. */
-    filter(message: JsonRpc): JsonRpc {
-      const m = message as { id?: unknown; method?: string; result?: { tools?: { name: string }[] } }
-      if (!patterns.length || m.method !== undefined || m.id === undefined) return message
-      if (!listIds.delete(JSON.stringify(m.id)) || !Array.isArray(m.result?.tools)) return message
-      const tools = m.result.tools.filter((tool) => !toolIgnored(patterns, tool.name))
-      return { ...m, result: { ...m.result, tools } } as unknown as JsonRpc
-    },
-  }
 }
