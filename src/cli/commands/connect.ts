@@ -13,6 +13,7 @@ import type { JsonRpc } from '../bridge/protocol.ts'
 import type { CliIo } from '../main.ts'
 import { toolFilter, translateMcpRemoteArgs } from '../mcp-remote-args.ts'
 import { openSession, parseCommandArgs, SESSION_FLAGS_HELP } from '../options.ts'
+import { cliInteraction } from '../session-command.ts'
 
 /** Usage text. */
 export const usage = `Usage: mcp-oauth connect <url> [options]
@@ -52,17 +53,20 @@ export async function run(
   const noTty = Object.assign(new PassThrough(), { isTTY: false })
   const cli = await openSession(
     positionals[0],
-    values,
+    compat.used ? { ...values, envProxy: compat.envProxy } : values,
     io.stderr,
     {
       ...(Object.keys(compat.identity).length ? { identity: compat.identity } : {}),
       ...(compat.grant ? { grant: compat.grant } : {}),
     },
-    {
-      input: noTty,
-      ...(compat.callbackPath ? { path: compat.callbackPath } : {}),
-      ...(compat.authTimeoutMs ? { timeoutMs: compat.authTimeoutMs } : {}),
-    },
+    cliInteraction(positionals[0], values, {
+      interaction: {
+        input: noTty,
+        ...(compat.callbackPath ? { path: compat.callbackPath } : {}),
+        ...(compat.authTimeoutMs ? { timeoutMs: compat.authTimeoutMs } : {}),
+      },
+      shape: { 'callback-path': compat.callbackPath },
+    }),
   )
   const log =
     compat.silent && !values.verbose
