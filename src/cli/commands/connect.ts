@@ -31,8 +31,8 @@ mcp-remote compatibility: mcp-remote 0.15.1's arguments are accepted with its me
 the positional callback port (redirect URI http://localhost:PORT/oauth/callback), --static-oauth-client-info
 and --static-oauth-client-metadata (JSON or @file), --header-file, --transport http-first|sse-first|http-only|
 sse-only, --host, --callback-path, --ignore-tool PATTERN, --auth-timeout S, --debug, --silent, --enable-proxy,
---client-credentials. Arguments with no equivalent are named in one warning line on stderr.
-See "From mcp-remote" in docs/cli.md.`
+--client-credentials. As in mcp-remote, such an argument list ignores proxy variables unless --enable-proxy is
+given. Arguments with no equivalent are named in one warning line on stderr. See "From mcp-remote" in docs/cli.md.`
 
 /** Run the bridge until stdin closes or a signal arrives. */
 export async function run(
