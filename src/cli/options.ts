@@ -87,6 +87,8 @@ export type SessionFlags = {
   'store-dir'?: string
   verbose?: boolean
   json?: boolean
+  /** Not a flag: false for an mcp-remote argument list without --enable-proxy (mcp-remote ignores proxy variables then). */
+  envProxy?: boolean
 }
 
 function usageError(message: string, hint: string): InvalidArgumentError {
@@ -104,12 +106,19 @@ export function parseCommandArgs<
   }
 }
 
-/** Expand ${NAME} from the environment in a header value. */
-export function expandEnv(value: string, env: Record<string, string | undefined> = process.env): string {
+/** Expand ${NAME} from the environment in an argument's value; `argument` names it in the hint. */
+export function expandEnv(
+  value: string,
+  env: Record<string, string | undefined> = process.env,
+  argument = '--header',
+): string {
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
     const v = env[name]
     if (v === undefined)
-      throw usageError(`environment variable ${name} is not set`, `Set ${name} or change the --header value.`)
+      throw usageError(
+        `environment variable ${name} is not set`,
+        `Set ${name} or change the ${argument} value.`,
+      )
     return v
   })
 }
@@ -155,10 +164,11 @@ export function applyNetworkSettings(flags: SessionFlags): void {
     tls.setDefaultCACertificates([...tls.getCACertificates('default'), ...extra])
   }
   if (
-    process.env['HTTPS_PROXY'] ||
-    process.env['https_proxy'] ||
-    process.env['HTTP_PROXY'] ||
-    process.env['http_proxy']
+    flags.envProxy !== false &&
+    (process.env['HTTPS_PROXY'] ||
+      process.env['https_proxy'] ||
+      process.env['HTTP_PROXY'] ||
+      process.env['http_proxy'])
   ) {
     // Added in Node 24.14 / 25.4; older ones apply the variables only when started with NODE_USE_ENV_PROXY=1.
     if (typeof http.setGlobalProxyFromEnv === 'function') http.setGlobalProxyFromEnv()
