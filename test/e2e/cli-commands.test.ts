@@ -17,7 +17,7 @@ import { importJWK, SignJWT } from 'jose'
 import type { Browser, Page } from 'playwright-core'
 import { completeSignIn, launchChromium, type SignInStep } from '../../scripts/consent-page.ts'
 import { FileStore, storeKey } from '../../src/client/index.ts'
-import { chromiumAvailable, need } from '../support/environment.ts'
+import { CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
 import { freePort, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
 
 const bin = new URL('../../bin/mcp-oauth.js', import.meta.url).pathname
@@ -96,7 +96,7 @@ before(async () => {
     '--user',
     `${user.username}:${user.password}`,
   ])
-  browser = await launchChromium()
+  browser = await launchChromium(CHROMIUM_PATH)
   page = await browser.newPage()
 })
 

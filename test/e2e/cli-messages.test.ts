@@ -17,7 +17,7 @@ import { after, before, describe, it, type TestContext } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { completeSignIn, launchChromium } from '../../scripts/consent-page.ts'
 import { FileStore, storeKey } from '../../src/client/index.ts'
-import { chromiumAvailable, need } from '../support/environment.ts'
+import { CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
 import {
   freePort,
   type ServeProcess,
@@ -227,7 +227,7 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
       `${user.username}:${user.password}`,
     ])
     if (chromiumAvailable()) {
-      browser = await launchChromium()
+      browser = await launchChromium(CHROMIUM_PATH)
       page = await browser.newPage()
     }
   })

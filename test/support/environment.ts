@@ -7,8 +7,11 @@ import { accessSync, constants, existsSync, readFileSync, realpathSync } from 'n
 import net from 'node:net'
 import { delimiter, join } from 'node:path'
 import type { TestContext } from 'node:test'
+import { findChromium } from '../../scripts/consent-page.ts'
 
-export const CHROMIUM_PATH = '/usr/bin/chromium'
+// The browser the demo would find on PATH, else Debian's package: every test launches the one this names, so
+// chromiumAvailable() and the launch can never disagree.
+export const CHROMIUM_PATH = findChromium() ?? '/usr/bin/chromium'
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
