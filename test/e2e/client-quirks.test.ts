@@ -9,7 +9,8 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { createMcpHandler } from '@modelcontextprotocol/server'
 import type Provider from 'oidc-provider'
-import { type Authorizer, authorizedFetch, MemoryStore, storeKey } from '../../src/client/index.ts'
+import { runDoctor } from '../../src/cli/doctor/run.ts'
+import { type Authorizer, authorizedFetch, MemoryStore, Session, storeKey } from '../../src/client/index.ts'
 import { createResourceServer, jwtVerifier, type ResourceServer } from '../../src/server/index.ts'
 import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
 import {
@@ -260,5 +261,24 @@ describe('client quirks against oidc-provider defaults', () => {
     assert.match(text(await client.callTool({ name: 'whoami', arguments: {} })), /user-1/)
     assert.equal(seen.authorizeUrls.at(-1)!.searchParams.get('client_id'), app.client_id)
     await client.close()
+  })
+
+  it('doctor names the quirks: offline_access needs consent, resource refused (from its sign-in), no metadata', async () => {
+    quirks.refuseResource = true
+    const store = new MemoryStore()
+    const report = await runDoctor(resource, {
+      login: {
+        session: (offlineAccess) =>
+          new Session({ serverUrl: resource, authorizer: authorizer(), store, offlineAccess, dpop: 'never' }),
+        callTools: [],
+      },
+    })
+    const diagnoses = report.checks.map((c) => c.diagnosis).filter(Boolean)
+    assert.ok(diagnoses.includes('offline_access_needs_consent'), diagnoses.join(', '))
+    assert.ok(diagnoses.includes('resource_parameter_refused'), diagnoses.join(', '))
+    quirks.refuseResource = false
+    quirks.hideMetadata = true
+    const bare = await runDoctor(resource)
+    assert.ok(bare.checks.some((c) => c.diagnosis === 'no_authorization_server_metadata'))
   })
 })
