@@ -5,7 +5,12 @@
  * quirk at hand (resource refused like Entra's AADSTS9010010, no metadata like a GitHub OAuth app).
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { createMcpHandler } from '@modelcontextprotocol/server'
 import type Provider from 'oidc-provider'
@@ -20,6 +25,7 @@ import {
 } from '../../src/server/testing/oidc.test-helper.ts'
 
 const REDIRECT = 'http://127.0.0.1:9/callback'
+const bin = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 
 /** What the AS saw, and how it is bent for the current test. */
 const seen = { wellKnown: 0, registrations: 0, grants: [] as string[], authorizeUrls: [] as URL[] }
@@ -280,5 +286,57 @@ describe('client quirks against oidc-provider defaults', () => {
     quirks.hideMetadata = true
     const bare = await runDoctor(resource)
     assert.ok(bare.checks.some((c) => c.diagnosis === 'no_authorization_server_metadata'))
+  })
+
+  it('mcp-oauth login takes the endpoints, --authorize-param and --resource-parameter omit from its flags', async () => {
+    quirks.hideMetadata = true
+    const reg = await fetch(`${as.issuer}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        redirect_uris: ['http://127.0.0.1/callback'],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        application_type: 'native',
+      }),
+    })
+    const app = (await reg.json()) as { client_id: string }
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-quirks-'))
+    const env: NodeJS.ProcessEnv = { ...process.env, BROWSER: 'true' }
+    for (const name of ['DISPLAY', 'WAYLAND_DISPLAY', 'DBUS_SESSION_BUS_ADDRESS']) delete env[name]
+    const args = [
+      ...['login', resource, '--store', 'memory', '--store-dir', dir, '--client-id', app.client_id],
+      ...['--authorization-endpoint', `${as.issuer}/auth`, '--token-endpoint', `${as.issuer}/token`],
+      ...['--issuer', as.issuer, '--authorize-param', 'access_type=offline', '--resource-parameter', 'omit'],
+    ]
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    child.stdin.end()
+    let stderr = ''
+    let signIn: Promise<URL> | undefined
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
+      const printed = /open this URL in a browser:\n\s+(\S+)/.exec(stderr)?.[1]
+      if (printed && !signIn) {
+        const url = new URL(printed)
+        const agent = headlessAgent()
+        signIn = agent.authorize(url, url.searchParams.get('redirect_uri')!).then(async (callback) => {
+          await (await fetch(callback)).arrayBuffer()
+          return url
+        })
+      }
+    })
+    try {
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+      assert.equal(code, 0, stderr)
+      const url = await signIn!
+      assert.equal(url.origin + url.pathname, `${as.issuer}/auth`)
+      assert.equal(url.searchParams.get('client_id'), app.client_id)
+      assert.equal(url.searchParams.get('access_type'), 'offline')
+      assert.equal(url.searchParams.get('prompt'), 'consent')
+      assert.equal(url.searchParams.has('resource'), false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
