@@ -305,6 +305,17 @@ describe('discovery for step-up and user-given endpoints', () => {
       1,
     )
     assert.equal(w.authorizeUrls[0]!.searchParams.get('client_id'), 'gh-app')
+    // A discovery cached before the endpoints were given is not used in their place.
+    const store = new MemoryStore()
+    await new Session(w.options({ store })).discovery()
+    const withGiven = new Session(
+      w.options({
+        store,
+        authorizationServerMetadata: { token_endpoint: `${AS}/t2`, authorization_endpoint: `${AS}/a2` },
+      }),
+    )
+    assert.equal((await withGiven.discovery()).metadata.token_endpoint, `${AS}/t2`)
+    assert.notEqual((await new Session(w.options({ store })).discovery()).metadata.token_endpoint, `${AS}/t2`)
     const bad = new Session(
       w.options({ authorizationServerMetadata: { token_endpoint: 'http://as.example/token' } }),
     )

@@ -33,6 +33,8 @@ export interface DiscoveryResult {
   legacy: boolean
   /** True when no metadata was found at all and `/authorize`, `/token`, `/register` were assumed. */
   defaultEndpoints?: boolean
+  /** True when the authorization server's endpoints were given by the user (no AS discovery). */
+  givenEndpoints?: boolean
   /** Epoch ms after which this result should be fetched again. */
   expires_at: number
 }
@@ -350,6 +352,7 @@ function withGivenMetadata(
       issuer,
     } as AuthorizationServerMetadata,
     legacy: false,
+    givenEndpoints: true,
     expires_at: Date.now() + (found ? found.ttl : DEFAULT_TTL_MS),
   }
 }

@@ -82,8 +82,14 @@ export class Session {
   ): Promise<DiscoveryResult> {
     const key = storeKey.discovery(this.server)
     // A challenge naming another resource_metadata than the cached result came from means something changed.
+    // Endpoints given now (or no longer given) make a cached result stale whatever its age.
+    const given = this.options.authorizationServerMetadata
     const sameSource = (d: DiscoveryResult) =>
-      !opts.resourceMetadataUrl || d.prmUrl === opts.resourceMetadataUrl
+      (!opts.resourceMetadataUrl || d.prmUrl === opts.resourceMetadataUrl) &&
+      Boolean(d.givenEndpoints) === Boolean(given) &&
+      (!given ||
+        (d.metadata.token_endpoint === given.token_endpoint &&
+          d.metadata.authorization_endpoint === given.authorization_endpoint))
     if (!opts.fresh) {
       if (this.#discovery && this.#discovery.expires_at > Date.now() && sameSource(this.#discovery))
         return this.#discovery
