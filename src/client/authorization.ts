@@ -7,6 +7,7 @@ import * as oauth from 'oauth4webapi'
 import { type AuthorizationServerMetadata, assertPkceS256 } from '../shared/authorization-server.ts'
 import { OAuthResponseError, ProtocolViolationError, SPEC } from '../shared/errors.ts'
 import { formatScope, parseScope, unionScope } from '../shared/scope.ts'
+import { needsConsentPrompt } from './authorization-parameters.ts'
 import type { ClientInfo } from './registration.ts'
 
 /** Everything the engine must remember between sending the person away and the callback. @see https://www.rfc-editor.org/rfc/rfc7636#section-4 */
@@ -18,7 +19,8 @@ export interface PendingAuthorization {
   /** Issuer recorded from validated metadata before redirecting (MCP 2026-07-28). */
   expectedIssuer: string
   issParameterSupported: boolean
-  resource: string
+  /** The `resource` sent, or undefined when the policy (or a refusing issuer) omits it. */
+  resource: string | undefined
   scope: string | undefined
 }
 
@@ -57,17 +59,20 @@ export function selectScope(i: ScopeInputs): string | undefined {
 }
 
 /**
- * Build the authorization URL with PKCE S256, state and resource; refuses an AS without S256.
+ * Build the authorization URL with PKCE S256, state and resource (per policy); refuses an AS without S256.
+ * An OpenID provider asked for `offline_access` also gets `prompt=consent` (OpenID Connect Core §11).
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
  */
 export async function buildAuthorizationRequest(p: {
   metadata: AuthorizationServerMetadata
   client: ClientInfo
   redirectUri: string
-  resource: string
+  resource: string | undefined
   scope: string | undefined
   legacy?: boolean
   dpopJkt?: string | undefined
+  /** Provider-specific parameters (checked by assertAuthorizationParams); they never replace the engine's own. */
+  extraParams?: Record<string, string> | undefined
 }): Promise<PendingAuthorization> {
   // `legacy` here means the 2025-03-26 default endpoints, where there is no metadata to check.
   if (!p.legacy) assertPkceS256(p.metadata)
@@ -85,13 +90,17 @@ export async function buildAuthorizationRequest(p: {
   const state = oauth.generateRandomState()
   const url = new URL(p.metadata.authorization_endpoint)
   const q = url.searchParams
+  // Provider-specific parameters first, so that nothing below can be overridden by them.
+  if (needsConsentPrompt(p.metadata, p.scope)) q.set('prompt', 'consent')
+  for (const [k, v] of Object.entries(p.extraParams ?? {})) q.set(k, v)
   q.set('response_type', 'code')
   q.set('client_id', p.client.client_id)
   q.set('redirect_uri', p.redirectUri)
   q.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier))
   q.set('code_challenge_method', 'S256')
   q.set('state', state)
-  q.set('resource', p.resource)
+  if (p.resource !== undefined) q.set('resource', p.resource)
+  else q.delete('resource')
   if (p.scope) q.set('scope', p.scope)
   if (p.dpopJkt) q.set('dpop_jkt', p.dpopJkt)
   return {

@@ -17,14 +17,14 @@ export async function deviceFlow(
   ctx: TokenContext,
   p: {
     scope: string | undefined
-    resource: string
+    resource: string | undefined
     show: (prompt: DeviceCodePrompt) => Promise<void | (() => void)>
   },
 ): Promise<TokenSet> {
   const as = ctx.metadata as oauth.AuthorizationServer
   const client: oauth.Client = { client_id: ctx.client.client_id }
   const auth = await clientAuth(ctx.client)
-  const params = new URLSearchParams({ resource: p.resource })
+  const params = new URLSearchParams(p.resource === undefined ? {} : { resource: p.resource })
   if (p.scope) params.set('scope', p.scope)
   let device: oauth.DeviceAuthorizationResponse
   try {
@@ -57,7 +57,7 @@ export async function deviceFlow(
 async function poll(
   ctx: TokenContext,
   device: oauth.DeviceAuthorizationResponse,
-  resource: string,
+  resource: string | undefined,
   scope: string | undefined,
   as: oauth.AuthorizationServer,
   client: oauth.Client,
@@ -72,7 +72,7 @@ async function poll(
     try {
       const res = await oauth.deviceCodeGrantRequest(as, client, auth, device.device_code, {
         ...requestOptions(ctx.metadata.token_endpoint, ctx.policy, ctx.signal),
-        additionalParameters: { resource: p.resource },
+        additionalParameters: p.resource === undefined ? {} : { resource: p.resource },
       })
       const r = await oauth.processDeviceCodeResponse(as, client, res)
       const now = Date.now()

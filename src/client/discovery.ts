@@ -37,8 +37,18 @@ export interface DiscoveryResult {
   expires_at: number
 }
 
+/**
+ * Authorization server endpoints given by the user for a server that publishes no metadata (GitHub OAuth apps):
+ * an RFC 8414 document whose `issuer` may be left out (then the PRM's first authorization server, else the
+ * authorization endpoint's origin, names it).
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ */
+export type GivenAuthorizationServerMetadata = Partial<AuthorizationServerMetadata>
+
 /** Options for {@link discover}. */
 export interface DiscoverOptions extends HttpOptions {
+  /** Endpoints given by the user: used instead of AS discovery (the PRM is still read). */
+  authorizationServer?: GivenAuthorizationServerMetadata
   /** `resource_metadata` from the server's challenge, if any. */
   resourceMetadataUrl?: string
   trace?: DiscoveryTrace
@@ -202,6 +212,7 @@ export async function discover(serverUrl: string, options: DiscoverOptions = {})
   const trace = options.trace ?? new DiscoveryTrace()
   const opts = { ...options, trace }
   const found = await discoverProtectedResource(server, opts)
+  if (options.authorizationServer) return withGivenMetadata(server, found, options.authorizationServer, opts)
   if (found) {
     const servers = (found.prm.authorization_servers ?? []).filter(
       (s) => !options.skipIssuers?.includes(s) && (isLoopbackUrl(server) || !isLoopbackUrl(s)),
@@ -283,6 +294,79 @@ export async function discover(serverUrl: string, options: DiscoverOptions = {})
     defaultEndpoints: true,
     expires_at: Date.now() + DEFAULT_TTL_MS,
   }
+}
+
+/**
+ * Discovery with the user's own authorization server endpoints: the PRM (when there is one) still gives
+ * `resource` and scopes; AS metadata discovery is skipped. Endpoints must be https (http only on loopback).
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ */
+function withGivenMetadata(
+  server: string,
+  found: Awaited<ReturnType<typeof discoverProtectedResource>>,
+  given: GivenAuthorizationServerMetadata,
+  options: DiscoverOptions & { trace: DiscoveryTrace },
+): DiscoveryResult {
+  const issuer =
+    given.issuer ??
+    found?.prm.authorization_servers?.[0] ??
+    new URL(given.authorization_endpoint ?? given.token_endpoint ?? server).origin
+  for (const key of [
+    'authorization_endpoint',
+    'token_endpoint',
+    'revocation_endpoint',
+    'registration_endpoint',
+    'device_authorization_endpoint',
+  ] as const) {
+    const v = given[key]
+    if (v !== undefined) assertGivenEndpoint(key, v, options.allowHttp ?? false)
+  }
+  if (!given.token_endpoint) {
+    throw new ProtocolViolationError(
+      'no_token_endpoint',
+      'the given authorization server has no token_endpoint',
+      {
+        spec: 'https://www.rfc-editor.org/rfc/rfc8414#section-2',
+        hint: 'Pass --token-endpoint URL (with --authorization-endpoint URL), or a complete --as-metadata FILE.',
+      },
+    )
+  }
+  options.trace.add({
+    kind: 'authorization-server-metadata',
+    url: issuer,
+    outcome: 'skipped',
+    note: 'endpoints given by the user; authorization server discovery skipped',
+  })
+  return {
+    server,
+    resource: found?.prm.resource ?? server,
+    ...(found ? { prm: found.prm, prmUrl: found.url } : {}),
+    issuer,
+    // The user vouches for these endpoints; PKCE S256 is assumed unless the document says otherwise.
+    metadata: {
+      code_challenge_methods_supported: ['S256'],
+      response_types_supported: ['code'],
+      ...given,
+      issuer,
+    } as AuthorizationServerMetadata,
+    legacy: false,
+    expires_at: Date.now() + (found ? found.ttl : DEFAULT_TTL_MS),
+  }
+}
+
+function assertGivenEndpoint(key: string, value: string, allowHttp: boolean): void {
+  let u: URL | undefined
+  try {
+    u = new URL(value)
+  } catch {
+    u = undefined
+  }
+  if (u && (u.protocol === 'https:' || (u.protocol === 'http:' && (allowHttp || isLoopbackUrl(u))))) return
+  throw new ProtocolViolationError('insecure_endpoint', `the given ${key} is not an https URL`, {
+    spec: SPEC.mcpSecurity,
+    hint: 'Give https endpoints (http only on loopback, or with --allow-http for a trusted development server).',
+    details: { [key]: value.slice(0, 200) },
+  })
 }
 
 /**

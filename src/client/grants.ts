@@ -7,7 +7,15 @@ import { assertPkceS256 } from '../shared/authorization-server.ts'
 import { InteractionRequiredError, InvalidArgumentError, OAuthResponseError, SPEC } from '../shared/errors.ts'
 import { redactUrl } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
+import { formatScope, unionScope } from '../shared/scope.ts'
 import { buildAuthorizationRequest, selectScope, validateCallback } from './authorization.ts'
+import {
+  isResourceRefusal,
+  type ResourceRefusal,
+  resourceRefusalKey,
+  resourceRefused,
+  resourceToSend,
+} from './authorization-parameters.ts'
 import { deviceFlow } from './device.ts'
 import type { DiscoveryResult } from './discovery.ts'
 import type { DpopKey } from './dpop.ts'
@@ -78,6 +86,10 @@ export async function obtainTokens(
       grants !== undefined &&
       !grants.includes('authorization_code') &&
       grants.includes('client_credentials'))
+  const refused = await resourceRefused(session.store, d.issuer)
+  let resource = resourceToSend(o.resourceParameter, d.resource, refused !== undefined)
+  if (refused && resource === undefined && o.resourceParameter === undefined)
+    session.log(`not sending resource to ${d.issuer}: it refused the parameter before (${refused.error})`)
   const base = {
     issuer: d.issuer,
     metadata: d.metadata,
@@ -114,7 +126,7 @@ export async function obtainTokens(
         await bindPreRegistered(session.store, `workload-identity ${client.client_id}`, d.issuer)
       session.log('exchanging the workload identity assertion (jwt-bearer grant)')
       return {
-        tokens: await jwtBearer(ctx, await value(o.workloadIdentity.assertion), plainScope, d.resource),
+        tokens: await jwtBearer(ctx, await value(o.workloadIdentity.assertion), plainScope, resource),
         client,
       }
     }
@@ -140,7 +152,7 @@ export async function obtainTokens(
         resource: d.resource,
         ...(plainScope ? { scope: plainScope } : {}),
       })
-      return { tokens: await jwtBearer(ctx, idJag, plainScope, d.resource), client }
+      return { tokens: await jwtBearer(ctx, idJag, plainScope, resource), client }
     }
     if (client.token_endpoint_auth_method === 'none') {
       throw new InvalidArgumentError(
@@ -153,7 +165,7 @@ export async function obtainTokens(
       )
     }
     session.log('requesting a token with the client credentials grant')
-    return { tokens: await clientCredentials(ctx, plainScope, d.resource), client }
+    return { tokens: await clientCredentials(ctx, plainScope, resource), client }
   }
 
   const authorizer = o.authorizer
@@ -176,7 +188,7 @@ export async function obtainTokens(
     const ctx = { metadata: d.metadata, client, policy: i.policy, dpop: i.dpop }
     const tokens = await deviceFlow(ctx, {
       scope,
-      resource: d.resource,
+      resource,
       show: (prompt) =>
         authorizer.showDeviceCode!(prompt, {
           expectedIssuer: d.issuer,
@@ -194,16 +206,31 @@ export async function obtainTokens(
   const redirectUri =
     typeof authorizer.redirectUri === 'string' ? authorizer.redirectUri : await authorizer.redirectUri()
   assertRedirectUri(redirectUri)
-  for (let attempt = 0; ; attempt++) {
-    const client = await resolveClient({ ...base, redirectUri, ...(scope ? { scope } : {}) })
+  // Register with every scope the server may ask for later, so an AS that holds a DCR client to its registered
+  // scope (RFC 7591 §2 allows it; oidc-provider does) never refuses a step-up. Only scopes the AS lists, when it
+  // lists any: an AS may refuse to register scopes it does not know (resource-only scopes).
+  const registrable = (...extra: (string | undefined)[]) => {
+    const all = unionScope(d.prm?.scopes_supported, scope, ...extra)
+    const listed = d.metadata.scopes_supported
+    return formatScope(listed ? all.filter((s) => listed.includes(s)) : all)
+  }
+  let registrationScope = registrable()
+  const recovered = new Set<string>()
+  for (;;) {
+    const client = await resolveClient({
+      ...base,
+      redirectUri,
+      ...(registrationScope ? { scope: registrationScope } : {}),
+    })
     const pending = await buildAuthorizationRequest({
       metadata: d.metadata,
       client,
       redirectUri,
-      resource: d.resource,
+      resource,
       scope,
       legacy: d.defaultEndpoints ?? false,
       dpopJkt: i.dpop?.jkt,
+      extraParams: o.authorizationParams,
     })
     session.log(`signing in to ${redactUrl(session.server)} at ${d.issuer}`)
     const callback = await authorizer.authorize(pending.url, {
@@ -220,23 +247,57 @@ export async function obtainTokens(
         callback: params,
         redirectUri,
         codeVerifier: pending.codeVerifier,
-        resource: d.resource,
+        resource,
         ...(scope ? { scope } : {}),
       })
       return { tokens, client }
     } catch (e) {
-      // A purged DCR client: forget it and register again, once.
-      if (
-        attempt === 0 &&
-        client.source === 'dcr' &&
-        e instanceof OAuthResponseError &&
-        e.error === 'invalid_client'
-      ) {
+      const recovery = recoveryFor(e, client, resource !== undefined, recovered)
+      if (!recovery) throw e
+      recovered.add(recovery)
+      if (recovery === 'invalid_client') {
+        // A purged DCR client: forget it and register again, once.
         session.log('the authorization server no longer knows this client; registering again')
         await forgetClient(session.store, client)
-        continue
+      } else if (recovery === 'invalid_scope') {
+        // A stored DCR client registered with fewer scopes than asked for now: register once more with the union.
+        session.log('the authorization server holds this client to its registered scope; registering again')
+        await forgetClient(session.store, client)
+        registrationScope = registrable(client.scope)
+      } else {
+        const error = e instanceof OAuthResponseError ? e.error : 'refused'
+        session.log(`${d.issuer} refused the resource parameter (${error}); retrying once without it`)
+        session.trace.add({
+          kind: 'token',
+          url: d.issuer,
+          outcome: 'rejected',
+          code: 'resource_parameter_refused',
+          note: `${error}: retried without resource; remembered for this issuer`,
+        })
+        session.trace.warn(`${d.issuer} refuses the resource parameter; it is omitted from now on`)
+        const remembered: ResourceRefusal = { issuer: d.issuer, error, at: Date.now() }
+        await session.store.set(resourceRefusalKey(d.issuer), remembered)
+        resource = undefined
       }
-      throw e
     }
   }
+}
+
+/**
+ * Which one-time recovery an authorization failure allows: re-registration after `invalid_client` or
+ * `invalid_scope` (a stored DCR client), or a retry without `resource` when the AS refuses the parameter.
+ * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+ */
+function recoveryFor(
+  e: unknown,
+  client: ClientInfo,
+  resourceSent: boolean,
+  done: ReadonlySet<string>,
+): 'invalid_client' | 'invalid_scope' | 'resource' | undefined {
+  if (!(e instanceof OAuthResponseError)) return undefined
+  const dcr = client.source === 'dcr'
+  if (dcr && e.error === 'invalid_client' && !done.has('invalid_client')) return 'invalid_client'
+  if (dcr && e.error === 'invalid_scope' && !done.has('invalid_scope')) return 'invalid_scope'
+  if (resourceSent && !done.has('resource') && isResourceRefusal(e)) return 'resource'
+  return undefined
 }

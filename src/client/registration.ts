@@ -48,6 +48,8 @@ export interface ClientInfo {
   private_key_pem?: string
   signing_algorithm?: string
   redirect_uris?: string[]
+  /** The scope the AS registered (or the one asked for when it did not say): some ASes hold the client to it. */
+  scope?: string
   source: 'pre-registered' | 'cimd' | 'dcr'
   registration_access_token?: string
   registration_client_uri?: string
@@ -318,6 +320,8 @@ export async function registerClient(o: ResolveClientOptions): Promise<ClientInf
     created_at: Date.now(),
   }
   if (secret) info.client_secret = secret
+  const registeredScope = typeof registered['scope'] === 'string' ? registered['scope'] : o.scope
+  if (registeredScope) info.scope = registeredScope
   const exp = registered['client_secret_expires_at']
   if (typeof exp === 'number' && exp > 0) info.client_secret_expires_at = exp
   if (typeof registered['registration_access_token'] === 'string')

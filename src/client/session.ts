@@ -7,86 +7,18 @@ import { InteractionRequiredError, McpOAuthError, OAuthResponseError, SPEC } fro
 import { redactUrl } from '../shared/redact.ts'
 import { canonicalResource } from '../shared/resource.ts'
 import { containsScope } from '../shared/scope.ts'
-import type { Authorizer } from './authorizer.ts'
+import { assertAuthorizationParams, resourceRefused, resourceToSend } from './authorization-parameters.ts'
 import { type DiscoveryResult, discover } from './discovery.ts'
 import { createDpopKey, type DpopKey, loadDpopKey } from './dpop.ts'
 import { obtainTokens } from './grants.ts'
-import type { FetchLike } from './http.ts'
 import type { ClientIdentity, ClientInfo } from './registration.ts'
 import { type LogoutFailure, type LogoutResult, revokeOne, toMcpOAuthError } from './revocation.ts'
+import type { SessionOptions, SessionRecord, SessionStatus } from './session-options.ts'
 import { MemoryStore, type StoreEntry, storeKey, type TokenStore } from './stores/store.ts'
 import { refreshTokens, type TokenSet } from './tokens.ts'
 import { DiscoveryTrace } from './trace.ts'
 
-/** How a session is configured. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
-export interface SessionOptions {
-  /** The MCP server URL. */
-  serverUrl: string
-  store?: TokenStore
-  /** How a person is asked to sign in; without one, interactive grants raise InteractionRequiredError. */
-  authorizer?: Authorizer
-  identity?: Partial<ClientIdentity>
-  /** Scopes to request instead of the challenge/PRM choice. */
-  scope?: string
-  /** The `resource` value to send instead of the PRM's (for authorization servers that expect another form). */
-  resource?: string
-  /** Which grant: `auto` picks authorization code, or client credentials when that is all the AS offers. */
-  grant?: 'auto' | 'authorization_code' | 'client_credentials'
-  /** A workload identity assertion for the RFC 7523 jwt-bearer grant. @see https://www.rfc-editor.org/rfc/rfc7523 */
-  workloadIdentity?: {
-    assertion: string | (() => Promise<string>)
-    /** The authorization server the assertion is for; without it, the first one used is remembered and enforced. */
-    issuer?: string
-  }
-  /** Enterprise-managed authorization: ID token → ID-JAG at the IdP → jwt-bearer at the AS. */
-  enterprise?: EnterpriseIdp
-  /** DPoP: `auto` uses it when the AS advertises ES256. */
-  dpop?: 'auto' | 'always' | 'never'
-  fetch?: FetchLike
-  /** Accept http:// endpoints on non-loopback hosts (named loosening). */
-  allowHttp?: boolean
-  /** Add offline_access when the AS lists it (default true). */
-  offlineAccess?: boolean
-  /** Step-up attempts per operation before giving up (default 2). */
-  maxStepUps?: number
-  /** Human-readable progress, never secrets. */
-  log?: (message: string) => void
-}
-
-/** The enterprise IdP side of enterprise-managed authorization. @see https://modelcontextprotocol.io/extensions/auth/enterprise-managed-authorization */
-export interface EnterpriseIdp {
-  tokenEndpoint: string
-  issuer?: string
-  clientId: string
-  clientSecret?: string
-  idToken: string | (() => Promise<string>)
-}
-
-/** What is persisted for one (resource, issuer, client). */
-export interface SessionRecord {
-  server: string
-  resource: string
-  issuer: string
-  client_id: string
-  tokens: TokenSet
-  dpop_jwk?: Record<string, unknown>
-  updated_at: number
-}
-
-/** A redacted view for `status`: never a token value. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
-export interface SessionStatus {
-  server: string
-  signed_in: boolean
-  resource?: string
-  issuer?: string
-  client_id?: string
-  client_source?: string
-  scope?: string
-  token_type?: string
-  expires_at?: string
-  has_refresh_token?: boolean
-  store: string
-}
+export type { EnterpriseIdp, SessionOptions, SessionRecord, SessionStatus } from './session-options.ts'
 
 /** Per-process coordination for one server (single flight of refresh and sign-in). */
 interface Current {
@@ -111,6 +43,7 @@ export class Session {
 
   constructor(options: SessionOptions) {
     this.server = canonicalResource(options.serverUrl)
+    assertAuthorizationParams(options.authorizationParams)
     this.store = options.store ?? new MemoryStore()
     this.options = options
   }
@@ -148,11 +81,15 @@ export class Session {
     opts: { resourceMetadataUrl?: string | undefined; fresh?: boolean } = {},
   ): Promise<DiscoveryResult> {
     const key = storeKey.discovery(this.server)
+    // A challenge naming another resource_metadata than the cached result came from means something changed.
+    const sameSource = (d: DiscoveryResult) =>
+      !opts.resourceMetadataUrl || d.prmUrl === opts.resourceMetadataUrl
     if (!opts.fresh) {
-      if (this.#discovery && this.#discovery.expires_at > Date.now()) return this.#discovery
+      if (this.#discovery && this.#discovery.expires_at > Date.now() && sameSource(this.#discovery))
+        return this.#discovery
       const cached = await this.store.get<DiscoveryResult>(key)
       if (cached && cached.value.expires_at > Date.now()) {
-        if (!opts.resourceMetadataUrl || cached.value.prmUrl === opts.resourceMetadataUrl) {
+        if (sameSource(cached.value)) {
           this.trace.add({ kind: 'cache', url: this.server, outcome: 'cached', note: 'discovery from store' })
           this.#discovery = cached.value
           return cached.value
@@ -164,6 +101,9 @@ export class Session {
       trace: this.trace,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       allowHttp: this.options.allowHttp ?? false,
+      ...(this.options.authorizationServerMetadata
+        ? { authorizationServer: this.options.authorizationServerMetadata }
+        : {}),
     })
     if (this.options.resource) result.resource = this.options.resource
     this.#discovery = result
@@ -221,12 +161,14 @@ export class Session {
       const d = await this.discovery()
       const client = await this.#client(record.issuer, record.client_id)
       if (!client || d.issuer !== record.issuer) throw needSignIn(this.server)
+      const refused = await resourceRefused(this.store, record.issuer)
+      const resource = resourceToSend(this.options.resourceParameter, record.resource, refused !== undefined)
       let next: TokenSet
       try {
         next = await refreshTokens(
           { metadata: d.metadata, client, policy: this.#policy(), dpop: this.#dpop },
           record.tokens,
-          record.resource,
+          resource,
         )
       } catch (e) {
         if (e instanceof OAuthResponseError && e.error === 'invalid_grant') {
@@ -330,7 +272,12 @@ export class Session {
       ) {
         return stored
       }
-      const d = await this.discovery({ resourceMetadataUrl: p.resourceMetadataUrl, fresh: true })
+      // Step-up reuses the cached discovery unless the challenge names another resource_metadata: nothing changed
+      // but the scope. A sign-in or re-authorization looks again (the server may have moved).
+      const d = await this.discovery({
+        resourceMetadataUrl: p.resourceMetadataUrl,
+        fresh: p.reason !== 'step-up',
+      })
       const granted =
         this.#current?.entry.value.issuer === d.issuer ? this.#current.entry.value.tokens.scope : undefined
       const dpop = await this.#dpopFor(d)

@@ -7,8 +7,9 @@ import type { webcrypto } from 'node:crypto'
 import { importPKCS8 } from 'jose'
 import * as oauth from 'oauth4webapi'
 import type { AuthorizationServerMetadata } from '../shared/authorization-server.ts'
-import { SPEC } from '../shared/errors.ts'
+import { OAuthResponseError, ProtocolViolationError, SPEC } from '../shared/errors.ts'
 import type { DpopKey } from './dpop.ts'
+import { type FetchLike, readLimited } from './http.ts'
 import { mapError, type O4wPolicy, requestOptions } from './o4w.ts'
 import type { ClientInfo } from './registration.ts'
 
@@ -80,11 +81,62 @@ function basicAuth(clientId: string, secret: string): oauth.ClientAuth {
   }
 }
 
+/** A token answer is small; more is refused like any oversized document. */
+const MAX_TOKEN_RESPONSE_BYTES = 256 * 1024
+
+/**
+ * Token endpoints that answer 200 with something other than a token: GitHub answers form-encoded unless asked
+ * for JSON (oauth4webapi sends `Accept: application/json`, so this names a server that ignores it), and some
+ * answer `{"error": …}` with 200. Both become typed errors instead of "access_token must be a string".
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export function checkedTokenFetch(base: FetchLike): FetchLike {
+  return async (input, init) => {
+    const response = await base(input, init)
+    if (response.status !== 200) return response
+    const type = (response.headers.get('content-type') ?? '').toLowerCase()
+    if (type.includes('json')) {
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => undefined)) as Record<string, unknown> | undefined
+      if (body && typeof body['error'] === 'string' && body['access_token'] === undefined)
+        throw errorIn200(body['error'], body['error_description'])
+      return response
+    }
+    if (!type.startsWith('application/x-www-form-urlencoded') && !type.startsWith('text/plain'))
+      return response
+    const form = new URLSearchParams(await readLimited(response, MAX_TOKEN_RESPONSE_BYTES).catch(() => ''))
+    const error = form.get('error')
+    if (error) throw errorIn200(error, form.get('error_description'))
+    throw new ProtocolViolationError(
+      'token_response_not_json',
+      `the token endpoint answered ${type.split(';')[0]} instead of JSON`,
+      {
+        spec: 'https://www.rfc-editor.org/rfc/rfc6749#section-5.1',
+        hint: 'The server ignored Accept: application/json (GitHub-style OAuth apps answer form-encoded without it); report it to its operator.',
+      },
+    )
+  }
+}
+
+function errorIn200(error: string, description: unknown): OAuthResponseError {
+  return new OAuthResponseError(error, typeof description === 'string' ? description : undefined, {
+    status: 200,
+    spec: 'https://www.rfc-editor.org/rfc/rfc6749#section-5.2',
+    hint:
+      error === 'bad_verification_code' || error === 'invalid_grant'
+        ? 'The authorization code was refused (expired or used); sign in again (mcp-oauth login <url>).'
+        : 'The token endpoint refused the request (with HTTP 200); see error_description, or run mcp-oauth doctor <url>.',
+  })
+}
+
 function options(ctx: TokenContext, extra: Record<string, string | undefined>) {
   const additionalParameters: Record<string, string> = {}
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) additionalParameters[k] = v
+  const policy = { ...ctx.policy, fetch: checkedTokenFetch(ctx.policy.fetch ?? globalThis.fetch) }
   return {
-    ...requestOptions(ctx.metadata.token_endpoint, ctx.policy, ctx.signal),
+    ...requestOptions(ctx.metadata.token_endpoint, policy, ctx.signal),
     additionalParameters,
     ...(ctx.dpop ? { DPoP: dpopHandle(ctx) } : {}),
   }
@@ -149,7 +201,7 @@ export async function exchangeCode(
     callback: URLSearchParams
     redirectUri: string
     codeVerifier: string
-    resource: string
+    resource: string | undefined
     scope?: string
   },
 ): Promise<TokenSet> {
@@ -179,7 +231,7 @@ export async function exchangeCode(
 export async function refreshTokens(
   ctx: TokenContext,
   previous: TokenSet,
-  resource: string,
+  resource: string | undefined,
 ): Promise<TokenSet> {
   const auth = await clientAuth(ctx.client)
   return withNonceRetry(ctx, 'token refresh', async () => {
@@ -201,10 +253,14 @@ export async function refreshTokens(
 /**
  * The client credentials grant (machine-to-machine). @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
-export async function clientCredentials(ctx: TokenContext, scope: string | undefined, resource: string) {
+export async function clientCredentials(
+  ctx: TokenContext,
+  scope: string | undefined,
+  resource: string | undefined,
+) {
   const auth = await clientAuth(ctx.client)
   return withNonceRetry(ctx, 'client credentials grant', async () => {
-    const params = new URLSearchParams({ resource })
+    const params = new URLSearchParams(resource === undefined ? {} : { resource })
     if (scope) params.set('scope', scope)
     const res = await oauth.clientCredentialsGrantRequest(
       as(ctx),
@@ -225,11 +281,11 @@ export async function jwtBearer(
   ctx: TokenContext,
   assertion: string,
   scope: string | undefined,
-  resource: string,
+  resource: string | undefined,
 ) {
   const auth = await clientAuth(ctx.client)
   return withNonceRetry(ctx, 'jwt-bearer grant', async () => {
-    const params = new URLSearchParams({ assertion, resource })
+    const params = new URLSearchParams({ assertion, ...(resource === undefined ? {} : { resource }) })
     if (scope) params.set('scope', scope)
     if (ctx.client.token_endpoint_auth_method === 'none') params.set('client_id', ctx.client.client_id)
     const res = await oauth.genericTokenEndpointRequest(

@@ -1,0 +1,94 @@
+/**
+ * What a session is configured with and what it persists: the options of `Session`, its stored record and the
+ * redacted status view.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
+ */
+import type { ResourceParameterPolicy } from './authorization-parameters.ts'
+import type { Authorizer } from './authorizer.ts'
+import type { GivenAuthorizationServerMetadata } from './discovery.ts'
+import type { FetchLike } from './http.ts'
+import type { ClientIdentity } from './registration.ts'
+import type { TokenStore } from './stores/store.ts'
+import type { TokenSet } from './tokens.ts'
+
+/** How a session is configured. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export interface SessionOptions {
+  /** The MCP server URL. */
+  serverUrl: string
+  store?: TokenStore
+  /** How a person is asked to sign in; without one, interactive grants raise InteractionRequiredError. */
+  authorizer?: Authorizer
+  identity?: Partial<ClientIdentity>
+  /** Scopes to request instead of the challenge/PRM choice. */
+  scope?: string
+  /** The `resource` value to send instead of the PRM's (for authorization servers that expect another form). */
+  resource?: string
+  /**
+   * Whether to send `resource` at all: `send` (default), `omit`, or `{ value }` to send that value. Under `send`,
+   * an AS that refuses the parameter (Entra: AADSTS9010010) gets one retry without it, remembered per issuer.
+   */
+  resourceParameter?: ResourceParameterPolicy
+  /** Provider-specific authorization parameters (Google: `{ access_type: 'offline' }`); never the engine's own. */
+  authorizationParams?: Record<string, string>
+  /**
+   * The authorization server's endpoints, for servers that publish no metadata (GitHub OAuth apps): used instead
+   * of AS discovery (the PRM is still read for `resource` and scopes). An RFC 8414 document, issuer optional.
+   */
+  authorizationServerMetadata?: GivenAuthorizationServerMetadata
+  /** Which grant: `auto` picks authorization code, or client credentials when that is all the AS offers. */
+  grant?: 'auto' | 'authorization_code' | 'client_credentials'
+  /** A workload identity assertion for the RFC 7523 jwt-bearer grant. @see https://www.rfc-editor.org/rfc/rfc7523 */
+  workloadIdentity?: {
+    assertion: string | (() => Promise<string>)
+    /** The authorization server the assertion is for; without it, the first one used is remembered and enforced. */
+    issuer?: string
+  }
+  /** Enterprise-managed authorization: ID token → ID-JAG at the IdP → jwt-bearer at the AS. */
+  enterprise?: EnterpriseIdp
+  /** DPoP: `auto` uses it when the AS advertises ES256. */
+  dpop?: 'auto' | 'always' | 'never'
+  fetch?: FetchLike
+  /** Accept http:// endpoints on non-loopback hosts (named loosening). */
+  allowHttp?: boolean
+  /** Add offline_access when the AS lists it (default true). */
+  offlineAccess?: boolean
+  /** Step-up attempts per operation before giving up (default 2). */
+  maxStepUps?: number
+  /** Human-readable progress, never secrets. */
+  log?: (message: string) => void
+}
+
+/** The enterprise IdP side of enterprise-managed authorization. @see https://modelcontextprotocol.io/extensions/auth/enterprise-managed-authorization */
+export interface EnterpriseIdp {
+  tokenEndpoint: string
+  issuer?: string
+  clientId: string
+  clientSecret?: string
+  idToken: string | (() => Promise<string>)
+}
+
+/** What is persisted for one (resource, issuer, client). */
+export interface SessionRecord {
+  server: string
+  resource: string
+  issuer: string
+  client_id: string
+  tokens: TokenSet
+  dpop_jwk?: Record<string, unknown>
+  updated_at: number
+}
+
+/** A redacted view for `status`: never a token value. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
+export interface SessionStatus {
+  server: string
+  signed_in: boolean
+  resource?: string
+  issuer?: string
+  client_id?: string
+  client_source?: string
+  scope?: string
+  token_type?: string
+  expires_at?: string
+  has_refresh_token?: boolean
+  store: string
+}
