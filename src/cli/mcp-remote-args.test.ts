@@ -130,8 +130,13 @@ describe('mcp-remote arguments', () => {
     assert.deepEqual(t.ignoreTools, ['delete*'])
     assert.equal(t.authTimeoutMs, 45_000)
     assert.equal(t.warning?.split('\n').length, 1)
-    assert.match(t.warning!, /--ipv4; --authorize-param audience; --connect-timeout/)
+    assert.match(t.warning!, /--ipv4; --connect-timeout/)
     assert.doesNotMatch(t.warning!, /secret-value/)
+    assert.deepEqual(
+      values['authorize-param'],
+      ['audience=secret-value'],
+      '--authorize-param has its meaning here',
+    )
   })
 
   it('transport strategies keep their meaning; sse-first is named as a difference', () => {

@@ -20,14 +20,13 @@ const IDENTITY_KEYS = ['client_name', 'client_uri', 'logo_uri', 'software_id', '
 const IGNORED_WITH_VALUE = new Set([
   '--auth-success-url',
   '--token-endpoint',
-  '--authorize-param',
   '--connect-timeout',
   '--body-timeout',
   '--headers-timeout',
   '--ping-interval',
 ])
 /** mcp-remote switches that have no equivalent here. */
-const IGNORED_SWITCHES = new Set(['--use-id-token', '--disable-resource-parameter', '--ipv4', '--keep-alive'])
+const IGNORED_SWITCHES = new Set(['--use-id-token', '--ipv4', '--keep-alive'])
 
 /** What an mcp-remote argument list means in `connect`'s terms. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface McpRemoteTranslation {
@@ -147,6 +146,9 @@ export function translateMcpRemoteArgs(
   let port: number | undefined
   let host: string | undefined
   const named: DerivedPortInputs = { authorizeParams: {}, headers: {} }
+  const givesEndpoints = input.some(
+    (a) => a.split('=')[0] === '--authorization-endpoint' || a.split('=')[0] === '--as-metadata',
+  )
   const headers = named.headers
   for (let i = 0; i < input.length; i++) {
     const arg = input[i]!
@@ -250,8 +252,19 @@ export function translateMcpRemoteArgs(
           named.resource = v
         } else {
           mcpRemote()
-          ignored.push('--resource "" (the resource indicator is always sent)')
+          out.push('--resource-parameter', 'omit')
         }
+        break
+      }
+      case '--disable-resource-parameter':
+        mcpRemote()
+        out.push('--resource-parameter', 'omit')
+        break
+      case '--authorize-param': {
+        const v = value()
+        const eq = v.indexOf('=')
+        if (eq > 0) named.authorizeParams[v.slice(0, eq).trim()] = v.slice(eq + 1)
+        out.push(arg, v)
         break
       }
       case '--ignore-tool':
@@ -290,15 +303,13 @@ export function translateMcpRemoteArgs(
         break
       }
       default:
-        if (IGNORED_WITH_VALUE.has(arg)) {
+        // mcp-remote's lone --token-endpoint has no equivalent; with --authorization-endpoint (or --as-metadata)
+        // it is ours: the endpoints of an authorization server without metadata.
+        if (IGNORED_WITH_VALUE.has(arg) && !(arg === '--token-endpoint' && givesEndpoints)) {
           mcpRemote()
           const v = value()
-          const eq = v.indexOf('=')
-          if (arg === '--authorize-param' && eq > 0)
-            named.authorizeParams[v.slice(0, eq).trim()] = v.slice(eq + 1)
           if (arg === '--token-endpoint') named.tokenEndpoint = v.trim()
-          // Only the parameter's name: its value may be a secret.
-          ignored.push(arg === '--authorize-param' ? `${arg} ${v.slice(0, Math.max(eq, 0))}` : arg)
+          ignored.push(arg)
         } else if (IGNORED_SWITCHES.has(arg)) {
           mcpRemote()
           ignored.push(arg)

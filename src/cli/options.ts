@@ -21,6 +21,12 @@ import {
 import { InvalidArgumentError, SPEC, UnsupportedRuntimeError } from '../shared/errors.ts'
 import { redactUrlsIn } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
+import {
+  AUTHORIZATION_SERVER_FLAGS,
+  AUTHORIZATION_SERVER_FLAGS_HELP,
+  type AuthorizationServerFlags,
+  authorizationServerOptions,
+} from './authorization-server-options.ts'
 
 /** parseArgs option table for the shared flags. */
 export const SESSION_FLAGS = {
@@ -42,6 +48,7 @@ export const SESSION_FLAGS = {
   'store-dir': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   json: { type: 'boolean' },
+  ...AUTHORIZATION_SERVER_FLAGS,
 } as const
 
 /** Help lines for the shared flags, one each. */
@@ -53,6 +60,7 @@ export const SESSION_FLAGS_HELP = `Session options:
   --client-metadata-url URL  this client's Client ID Metadata Document (https), used when the server supports it
   --scope "A B"              scopes to request instead of what the server asks for
   --resource URI             resource indicator to send instead of the one the server publishes
+${AUTHORIZATION_SERVER_FLAGS_HELP}
   --callback-port N          fixed loopback port for the sign-in callback (pre-registered redirect URIs)
   --callback-host HOST       127.0.0.1 (default) or localhost, to match a pre-registered redirect URI
   --allow-http               allow http:// to non-loopback servers (never needed for localhost)
@@ -68,7 +76,7 @@ HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured. BROWSER="command" opens sign-
 (%s stands for the URL), also where there is no display (VS Code remote terminals set it).`
 
 /** The parsed shared flags. */
-export type SessionFlags = {
+export type SessionFlags = AuthorizationServerFlags & {
   header?: string[]
   'client-id'?: string
   'client-secret-env'?: string
@@ -298,6 +306,7 @@ export async function openSession(
     ...(flags.scope ? { scope: flags.scope } : {}),
     ...(flags.resource ? { resource: flags.resource } : {}),
     ...(flags.dpop ? { dpop: dpopMode(flags.dpop) } : {}),
+    ...authorizationServerOptions(flags),
     allowHttp: flags['allow-http'] ?? false,
     ...(log ? { log } : {}),
     ...extra,
