@@ -26,6 +26,8 @@ export interface Profile {
   name: string
   start(): Promise<ZooServer>
   credentials: Credentials
+  /** The token subject of that person (default `user-1`, oidc-provider's development login). */
+  subject?: string
   /** Access-token lifetime in seconds: the refresh step waits just past it. */
   accessTokenTtl: number
   /** Library options the user sets (pre-registered client, endpoints, authorization parameters…). */
@@ -34,6 +36,15 @@ export interface Profile {
   redirectUri?: (zoo: ZooServer) => string
   /** `connect` flags the user sets. */
   cli?: (zoo: ZooServer) => string[]
+  /** Environment the user sets for `connect` (a client secret's variable). */
+  env?: Record<string, string>
+  /**
+   * Authorization requests the server refuses before the person signs in, once per issuer (Entra refuses the first
+   * one, with `resource`; the client retries without it and remembers): each is one more trip through the browser.
+   */
+  refusedAuthorizations?: number
+  /** Checks that the profile's quirk is real (its server answers as the product does), run against the server. */
+  checks?: Record<string, (zoo: ZooServer) => Promise<void>>
   /** The authorization server offers RFC 7009 revocation. */
   revocation: boolean
 }
@@ -90,19 +101,25 @@ export function runProfile(profile: Profile): void {
       const grants = log.codeGrants
       const mark = zoo.requests.length
       // 1. Sign in.
-      const { fetch, client } = await open()
-      assert.equal(agent.signIns, 1, 'one sign-in')
+      const { fetch, client } = await open().catch((e: Error) => {
+        throw new Error(`${e.message}\n${describeRequests(zoo.requests.slice(mark))}`, { cause: e })
+      })
+      const refused = profile.refusedAuthorizations ?? 0
+      assert.equal(agent.signIns, 1 + refused, `one sign-in: ${describeRequests(zoo.requests.slice(mark))}`)
       assert.equal(log.codeGrants, grants + 1)
       // 2. tools/call.
-      assert.equal(JSON.parse(text(await client.callTool({ name: 'read', arguments: {} }))).subject, 'user-1')
+      assert.equal(
+        JSON.parse(text(await client.callTool({ name: 'read', arguments: {} }))).subject,
+        profile.subject ?? 'user-1',
+      )
       t.diagnostic(`cold, library: ${describeRequests(fromFirst401(zoo.requests, mark))}`)
       // 3. Step-up to the second scope.
       assert.equal(text(await client.callTool({ name: 'write', arguments: {} })), 'written')
-      assert.equal(agent.signIns, 2, 'one more sign-in for the step-up')
+      assert.equal(agent.signIns, 2 + refused, 'one more sign-in for the step-up')
       await expiredCall(t, zoo, profile, async () => {
         assert.ok(text(await client.callTool({ name: 'read', arguments: {} })))
       })
-      assert.equal(agent.signIns, 2, 'the refresh needed no sign-in')
+      assert.equal(agent.signIns, 2 + refused, 'the refresh needed no sign-in')
       // 5. Logout.
       const result = await fetch.session.logout()
       assert.equal(result.signed_in, true)
@@ -114,17 +131,24 @@ export function runProfile(profile: Profile): void {
       const again = await open()
       assert.equal(
         JSON.parse(text(await again.client.callTool({ name: 'read', arguments: {} }))).subject,
-        'user-1',
+        profile.subject ?? 'user-1',
       )
-      assert.equal(agent.signIns, 3, 'signed out: the next call asks the person again')
+      assert.equal(agent.signIns, 3 + refused, 'signed out: the next call asks the person again')
       t.diagnostic(`warm, library: ${describeRequests(fromFirst401(zoo.requests, warmMark))}`)
       await again.client.close()
     })
 
+    for (const [name, check] of Object.entries(profile.checks ?? {})) it(name, () => check(zoo))
+
     it('connect: sign in, tools/call, step-up, refresh after expiry, logout', async (t) => {
       const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-zoo-'))
       dirs.push(dir)
-      const env = { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir }
+      const env = {
+        ...(process.env as Record<string, string>),
+        DISPLAY: ':99',
+        XDG_CONFIG_HOME: dir,
+        ...profile.env,
+      }
       const flags = ['--store', 'file', '--store-dir', dir, ...(profile.cli?.(zoo) ?? [])]
       const agent = formAgent(profile.credentials)
       const open = async () => {
@@ -134,7 +158,7 @@ export function runProfile(profile: Profile): void {
           env,
           stderr: 'pipe',
         })
-        const person = personOnStderr(transport.stderr as never, agent)
+        const person = personOnStderr(transport.stderr as never, agent, () => void transport.close())
         const client = new Client({ name: 'zoo-host', version: '1.0.0' })
         await client.connect(transport).catch((e: Error) => {
           throw new Error(`${e.message}\n--- bridge stderr ---\n${person.stderr}`)
@@ -149,7 +173,7 @@ export function runProfile(profile: Profile): void {
         assert.equal(log.codeGrants, grants + 1, person.stderr)
         assert.equal(
           JSON.parse(text(await client.callTool({ name: 'read', arguments: {} }))).subject,
-          'user-1',
+          profile.subject ?? 'user-1',
         )
         t.diagnostic(`cold, connect: ${describeRequests(fromFirst401(zoo.requests, mark))}`)
         assert.equal(text(await client.callTool({ name: 'write', arguments: {} })), 'written', person.stderr)
@@ -158,7 +182,7 @@ export function runProfile(profile: Profile): void {
           assert.ok(text(await client.callTool({ name: 'read', arguments: {} })))
         })
         assert.equal(log.codeGrants, grants + 2, 'the refresh needed no sign-in')
-        assert.equal(person.asked, 2, person.stderr)
+        assert.equal(person.asked, 2 + (profile.refusedAuthorizations ?? 0), person.stderr)
         assert.doesNotMatch(person.stderr, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on stderr')
       } finally {
         await client.close()
@@ -178,10 +202,11 @@ async function expiredCall(t: TestContext, zoo: ZooServer, profile: Profile, cal
   const refreshes = log.refreshGrants
   const grants = log.codeGrants
   await sleep(profile.accessTokenTtl * 1000 + 250)
+  const mark = zoo.requests.length
   await call()
   assert.ok(
     log.refreshGrants > refreshes,
-    `served by a refresh (token errors: ${log.tokenErrors.join(', ')})`,
+    `served by a refresh (token errors: ${log.tokenErrors.join(', ')}; ${describeRequests(zoo.requests.slice(mark))})`,
   )
   assert.equal(log.codeGrants, grants, 'no second sign-in')
   assertRedeemedOnce(zoo)

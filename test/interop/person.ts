@@ -105,8 +105,15 @@ export function formAgent(credentials: Credentials) {
   }
 }
 
-/** A plain-HTTP person watching a bridge's stderr: each sign-in URL printed is followed to the callback. */
-export function personOnStderr(stderr: Readable, agent: ReturnType<typeof formAgent>) {
+/**
+ * A plain-HTTP person watching a bridge's stderr: each sign-in URL printed is followed to the callback.
+ * `onError` runs when a sign-in cannot be completed (the test then ends at once instead of timing out).
+ */
+export function personOnStderr(
+  stderr: Readable,
+  agent: ReturnType<typeof formAgent>,
+  onError: () => void = () => {},
+) {
   let text = ''
   let handled = 0
   const errors: string[] = []
@@ -119,7 +126,10 @@ export function personOnStderr(stderr: Readable, agent: ReturnType<typeof formAg
       chain = chain.then(() =>
         agent.signIn(url).then(
           () => {},
-          (e: Error) => void errors.push(e.message),
+          (e: Error) => {
+            errors.push(e.message)
+            onError()
+          },
         ),
       )
     }

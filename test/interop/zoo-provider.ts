@@ -57,6 +57,10 @@ export interface ZooProviderOptions {
   formTokenResponse?: boolean
   /** Authorization request parameters the provider accepts besides the standard ones. */
   extraParams?: string[]
+  /** Scopes left out of the discovery document's `scopes_supported` (Google does not list `offline_access`). */
+  unlistedScopes?: string[]
+  /** RFC 7009 revocation endpoint (default true; GitHub has none). */
+  revocation?: boolean
   /** Pre-registered clients. */
   clients?: Record<string, unknown>[]
   accessTokenTtl: number
@@ -180,7 +184,7 @@ export async function createZooProvider(options: ZooProviderOptions): Promise<Zo
     features: {
       devInteractions: { enabled: true },
       registration: { enabled: options.registration !== 'off' },
-      revocation: { enabled: true },
+      revocation: { enabled: options.revocation ?? true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => (options.resourceParameter === 'strict' ? undefined : audience),
@@ -224,6 +228,15 @@ export async function createZooProvider(options: ZooProviderOptions): Promise<Zo
     formTokenResponse: options.formTokenResponse,
     offline,
   })
+  if (options.unlistedScopes) {
+    const unlisted = new Set(options.unlistedScopes)
+    provider.use(async (ctx: Ctx, next: () => Promise<void>) => {
+      await next()
+      const body = ctx.body as { scopes_supported?: string[] } | undefined
+      if (ctx.path === '/.well-known/openid-configuration' && body?.scopes_supported)
+        body.scopes_supported = body.scopes_supported.filter((s) => !unlisted.has(s))
+    })
+  }
   const callback = provider.callback()
   const wellKnown = new Map<string, string>()
   if (options.metadata.oauth)
@@ -242,12 +255,12 @@ export async function createZooProvider(options: ZooProviderOptions): Promise<Zo
     owns,
     handle(req, res) {
       const url = new URL(req.url ?? '/', options.origin)
-      let path = wellKnown.get(url.pathname) ?? url.pathname
-      if (path === url.pathname && path.includes('/.well-known/')) {
+      const known = wellKnown.get(url.pathname)
+      if (!known && url.pathname.includes('/.well-known/')) {
         res.writeHead(404).end()
         return
       }
-      if (path === url.pathname && mount) path = path.slice(mount.length) || '/'
+      const path = known ?? (url.pathname.slice(mount.length) || '/')
       if (options.registeredScope === 'ignored' && path === '/reg' && req.method === 'POST') {
         // The registration's `scope` is dropped before the provider sees it (a pre-parsed body is what it reads).
         const chunks: Buffer[] = []

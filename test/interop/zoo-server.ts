@@ -49,8 +49,8 @@ export interface ZooServerOptions {
   scopes: readonly [string, string]
   /** MCP protocol versions with sessions (e.g. only 2025-03-26); default: every version the SDK speaks, stateless. */
   versions?: string[]
-  /** Serve RFC 9728 metadata and name it in the challenge (default true; a 2025-03-26 server has none). */
-  protectedResourceMetadata?: boolean
+  /** RFC 9728 metadata: served and `named` in the challenge (default), served but `unnamed`, or `none` (2025-03-26). */
+  protectedResourceMetadata?: 'named' | 'unnamed' | 'none'
   /** Token audiences accepted besides the resource (an AS that sets its own). */
   audiences?: string[]
   /** Answers some requests before they reach the origin (a CDN); return true when it did. */
@@ -87,11 +87,14 @@ export async function startZoo(options: ZooServerOptions): Promise<ZooServer> {
   const mcp = `${origin}/mcp`
   const as = await options.authorizationServer(origin, mcp)
   const versions = options.versions
-  const prm = options.protectedResourceMetadata ?? true
+  const metadata = options.protectedResourceMetadata ?? 'named'
+  const prm = metadata !== 'none'
   const rs = createResourceServer({
     resource: mcp,
     authorizationServers: [as.issuer],
     scopesSupported: [...options.scopes],
+    // An expired token is refused at once: the refresh step must not pass on a cached verdict.
+    clockToleranceSeconds: 0,
     verifier: jwtVerifier({
       issuer: as.issuer,
       keys: as.jwks as never,
@@ -120,8 +123,8 @@ export async function startZoo(options: ZooServerOptions): Promise<ZooServer> {
       return transport.handleRequest(req, { authInfo, parsedBody })
     })
     const challenge = response.headers.get('www-authenticate')
-    if (prm || !challenge) return response
-    // A 2025-03-26 server knows nothing of RFC 9728: its challenge names no metadata.
+    if (metadata === 'named' || !challenge) return response
+    // A 2025-03-26 server knows nothing of RFC 9728, and many later ones still leave it out of the challenge.
     const headers = new Headers(response.headers)
     headers.set('www-authenticate', challenge.replace(/,?\s*resource_metadata="[^"]*"/, ''))
     return new Response(response.body, { status: response.status, headers })
