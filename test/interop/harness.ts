@@ -15,7 +15,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { type Browser, chromium } from 'playwright-core'
 import { type Authorizer, authorizedFetch, MemoryStore, type SessionOptions } from '../../src/client/index.ts'
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
+import { personAtBrowser } from '../support/sign-in.ts'
 import { type Credentials, formAgent, personOnStderr } from './person.ts'
 import type { LoggedRequest, ZooServer } from './zoo-server.ts'
 
@@ -43,6 +46,8 @@ export interface Profile {
    * one, with `resource`; the client retries without it and remembers): each is one more trip through the browser.
    */
   refusedAuthorizations?: number
+  /** `connect`'s sign-ins go through real chromium (mcp-oauth's own login and consent pages) instead of plain HTTP. */
+  browser?: boolean
   /** Checks that the profile's quirk is real (its server answers as the product does), run against the server. */
   checks?: Record<string, (zoo: ZooServer) => Promise<void>>
   /** The authorization server offers RFC 7009 revocation. */
@@ -76,11 +81,15 @@ function assertRedeemedOnce(zoo: ZooServer): void {
 export function runProfile(profile: Profile): void {
   describe(`zoo: ${profile.name}`, () => {
     let zoo: ZooServer
+    let browser: Browser | undefined
     const dirs: string[] = []
     before(async () => {
       zoo = await profile.start()
+      if (profile.browser && chromiumAvailable())
+        browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
     })
     after(async () => {
+      await browser?.close()
       await zoo?.close()
       for (const d of dirs) rmSync(d, { recursive: true, force: true })
     })
@@ -141,6 +150,7 @@ export function runProfile(profile: Profile): void {
     for (const [name, check] of Object.entries(profile.checks ?? {})) it(name, () => check(zoo))
 
     it('connect: sign in, tools/call, step-up, refresh after expiry, logout', async (t) => {
+      if (profile.browser && !need(t, 'chromium', chromiumAvailable())) return
       const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-zoo-'))
       dirs.push(dir)
       const env = {
@@ -158,7 +168,10 @@ export function runProfile(profile: Profile): void {
           env,
           stderr: 'pipe',
         })
-        const person = personOnStderr(transport.stderr as never, agent, () => void transport.close())
+        const stderr = transport.stderr as never
+        const person = browser
+          ? inBrowser(personAtBrowser(stderr, browser, profile.credentials))
+          : personOnStderr(stderr, agent, () => void transport.close())
         const client = new Client({ name: 'zoo-host', version: '1.0.0' })
         await client.connect(transport).catch((e: Error) => {
           throw new Error(`${e.message}\n--- bridge stderr ---\n${person.stderr}`)
@@ -211,6 +224,18 @@ async function expiredCall(t: TestContext, zoo: ZooServer, profile: Profile, cal
   assert.equal(log.codeGrants, grants, 'no second sign-in')
   assertRedeemedOnce(zoo)
   t.diagnostic(`refresh grants: ${log.refreshGrants - refreshes}`)
+}
+
+/** The chromium person, seen as the plain-HTTP one is (sign-in URLs it was given, what the bridge said). */
+function inBrowser(person: ReturnType<typeof personAtBrowser>) {
+  return {
+    get asked() {
+      return person.signIns
+    },
+    get stderr() {
+      return person.stderr
+    },
+  }
 }
 
 /** Run the CLI to completion. */
