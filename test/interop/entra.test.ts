@@ -12,8 +12,10 @@
  * (`--callback-port`); the `resource` parameter is dropped automatically after the refusal (one more trip through
  * the browser, once per issuer), or never sent with `--resource-parameter omit`.
  */
+import assert from 'node:assert/strict'
 import { freePort } from '../../src/client/interaction/testing/authorization-server.test-helper.ts'
 import { runProfile } from './harness.ts'
+import { authorizeOnce, metadataOf } from './probe.ts'
 import { createZooProvider } from './zoo-provider.ts'
 import { startZoo } from './zoo-server.ts'
 
@@ -33,6 +35,25 @@ runProfile({
   redirectUri: () => `http://127.0.0.1:${port}/callback`,
   session: () => ({ identity: { preRegistered: { client_id: clientId } } }),
   cli: () => ['--client-id', clientId, '--callback-port', String(port)],
+  checks: {
+    'the quirk is real: resource with scopes refused (AADSTS9010010), no RFC 8414 document, no registration':
+      async (zoo) => {
+        const m = await metadataOf(zoo, '/7d2c4c1e-tenant/v2.0/.well-known/openid-configuration')
+        assert.equal(m['registration_endpoint'], undefined)
+        const refused = (await authorizeOnce(m['authorization_endpoint']!, {
+          client_id: clientId,
+          redirect_uri: `http://127.0.0.1:${port}/callback`,
+          scope: scopes[0],
+          resource: zoo.mcp,
+        })) as URL
+        assert.equal(refused.searchParams.get('error'), 'invalid_target')
+        assert.match(refused.searchParams.get('error_description') ?? '', /AADSTS9010010/)
+        assert.equal(
+          (await fetch(`${zoo.origin}/.well-known/oauth-authorization-server/7d2c4c1e-tenant/v2.0`)).status,
+          404,
+        )
+      },
+  },
   start: () =>
     startZoo({
       scopes,

@@ -8,8 +8,10 @@
  * What the user sets: the client id and secret (`--client-id`, `--client-secret-env`), and the authorization
  * parameters `access_type=offline` and `prompt=consent` (`--authorize-param`, `authorizationParams`).
  */
+import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { runProfile } from './harness.ts'
+import { codeFlow, metadataOf } from './probe.ts'
 import { createZooProvider } from './zoo-provider.ts'
 import { startZoo } from './zoo-server.ts'
 
@@ -20,11 +22,12 @@ const scopes = [
 const clientId = '1234567890-zoo.apps.googleusercontent.com'
 const clientSecret = randomBytes(18).toString('base64url')
 const ttl = 3
+const person = { username: 'user-1', password: 'any' }
 const authorizationParams = { access_type: 'offline', prompt: 'consent' }
 
 runProfile({
   name: 'Google-style',
-  credentials: { username: 'user-1', password: 'any' },
+  credentials: person,
   accessTokenTtl: ttl,
   revocation: true,
   session: () => ({
@@ -48,6 +51,21 @@ runProfile({
     'prompt=consent',
   ],
   env: { ZOO_GOOGLE_SECRET: clientSecret },
+  checks: {
+    'the quirk is real: a refresh token only with access_type=offline and prompt=consent': async (zoo) => {
+      const m = await metadataOf(zoo, '/.well-known/openid-configuration')
+      assert.ok(!(m['scopes_supported'] as unknown as string[]).includes('offline_access'))
+      const client = { client_id: clientId, client_secret: clientSecret }
+      const scope = scopes[0]
+      const plain = await codeFlow(m, person, client, { scope })
+      assert.ok(plain['access_token'])
+      assert.equal(plain['refresh_token'], undefined)
+      const noConsent = await codeFlow(m, person, client, { scope, access_type: 'offline' })
+      assert.equal(noConsent['refresh_token'], undefined, 'access_type=offline alone')
+      const offline = await codeFlow(m, person, client, { scope, ...authorizationParams })
+      assert.ok(offline['refresh_token'], 'access_type=offline with prompt=consent')
+    },
+  },
   start: () =>
     startZoo({
       scopes,

@@ -80,132 +80,148 @@ function assertRedeemedOnce(zoo: ZooServer): void {
 /** Run the five steps of `profile` through the library and through `connect`. */
 export function runProfile(profile: Profile): void {
   describe(`zoo: ${profile.name}`, () => {
-    let zoo: ZooServer
+    const servers: { library?: ZooServer; connect?: ZooServer } = {}
     let browser: Browser | undefined
     const dirs: string[] = []
     before(async () => {
-      zoo = await profile.start()
+      // One server per run, so that both run at once and each reads its own server's log.
+      ;[servers.library, servers.connect] = await Promise.all([profile.start(), profile.start()])
       if (profile.browser && chromiumAvailable())
         browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
     })
     after(async () => {
       await browser?.close()
-      await zoo?.close()
+      await Promise.all([servers.library?.close(), servers.connect?.close()])
       for (const d of dirs) rmSync(d, { recursive: true, force: true })
     })
 
-    it('library: sign in, tools/call, step-up, refresh after expiry, logout', async (t) => {
-      const log = zoo.as.log
-      const agent = formAgent(profile.credentials)
-      const redirectUri = profile.redirectUri?.(zoo) ?? 'http://127.0.0.1:9/callback'
-      const authorizer: Authorizer = { redirectUri, authorize: (url) => agent.signIn(url, redirectUri) }
-      const store = new MemoryStore()
-      const options = { serverUrl: zoo.mcp, authorizer, store, ...profile.session?.(zoo) }
-      const open = async () => {
-        const fetch = authorizedFetch(options as SessionOptions)
-        const client = new Client({ name: 'zoo-library', version: '1.0.0' })
-        await client.connect(new StreamableHTTPClientTransport(new URL(zoo.mcp), { fetch }))
-        return { fetch, client }
-      }
-      const grants = log.codeGrants
-      const mark = zoo.requests.length
-      // 1. Sign in.
-      const { fetch, client } = await open().catch((e: Error) => {
-        throw new Error(`${e.message}\n${describeRequests(zoo.requests.slice(mark))}`, { cause: e })
-      })
-      const refused = profile.refusedAuthorizations ?? 0
-      assert.equal(agent.signIns, 1 + refused, `one sign-in: ${describeRequests(zoo.requests.slice(mark))}`)
-      assert.equal(log.codeGrants, grants + 1)
-      // 2. tools/call.
-      assert.equal(
-        JSON.parse(text(await client.callTool({ name: 'read', arguments: {} }))).subject,
-        profile.subject ?? 'user-1',
-      )
-      t.diagnostic(`cold, library: ${describeRequests(fromFirst401(zoo.requests, mark))}`)
-      // 3. Step-up to the second scope.
-      assert.equal(text(await client.callTool({ name: 'write', arguments: {} })), 'written')
-      assert.equal(agent.signIns, 2 + refused, 'one more sign-in for the step-up')
-      await expiredCall(t, zoo, profile, async () => {
-        assert.ok(text(await client.callTool({ name: 'read', arguments: {} })))
-      })
-      assert.equal(agent.signIns, 2 + refused, 'the refresh needed no sign-in')
-      // 5. Logout.
-      const result = await fetch.session.logout()
-      assert.equal(result.signed_in, true)
-      if (profile.revocation) assert.equal(result.refresh_token_revoked, true, JSON.stringify(result))
-      assert.equal((await fetch.session.status()).signed_in, false)
-      await client.close()
-      // Warm: the client registration and the metadata are stored; the person signs in again.
-      const warmMark = zoo.requests.length
-      const again = await open()
-      assert.equal(
-        JSON.parse(text(await again.client.callTool({ name: 'read', arguments: {} }))).subject,
-        profile.subject ?? 'user-1',
-      )
-      assert.equal(agent.signIns, 3 + refused, 'signed out: the next call asks the person again')
-      t.diagnostic(`warm, library: ${describeRequests(fromFirst401(zoo.requests, warmMark))}`)
-      await again.client.close()
-    })
-
-    for (const [name, check] of Object.entries(profile.checks ?? {})) it(name, () => check(zoo))
-
-    it('connect: sign in, tools/call, step-up, refresh after expiry, logout', async (t) => {
-      if (profile.browser && !need(t, 'chromium', chromiumAvailable())) return
-      const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-zoo-'))
-      dirs.push(dir)
-      const env = {
-        ...(process.env as Record<string, string>),
-        DISPLAY: ':99',
-        XDG_CONFIG_HOME: dir,
-        ...profile.env,
-      }
-      const flags = ['--store', 'file', '--store-dir', dir, ...(profile.cli?.(zoo) ?? [])]
-      const agent = formAgent(profile.credentials)
-      const open = async () => {
-        const transport = new StdioClientTransport({
-          command: process.execPath,
-          args: [BIN, 'connect', zoo.mcp, ...flags],
-          env,
-          stderr: 'pipe',
+    describe('library and connect', { concurrency: true }, () => {
+      it('library: sign in, tools/call, step-up, refresh after expiry, logout', async (t) => {
+        const zoo = servers.library!
+        const log = zoo.as.log
+        const agent = formAgent(profile.credentials)
+        const redirectUri = profile.redirectUri?.(zoo) ?? 'http://127.0.0.1:9/callback'
+        const authorizer: Authorizer = { redirectUri, authorize: (url) => agent.signIn(url, redirectUri) }
+        const store = new MemoryStore()
+        const options = { serverUrl: zoo.mcp, authorizer, store, ...profile.session?.(zoo) }
+        const open = async () => {
+          const fetch = authorizedFetch(options as SessionOptions)
+          const client = new Client({ name: 'zoo-library', version: '1.0.0' })
+          await client.connect(new StreamableHTTPClientTransport(new URL(zoo.mcp), { fetch }))
+          return { fetch, client }
+        }
+        const grants = log.codeGrants
+        const mark = zoo.requests.length
+        // 1. Sign in.
+        const { fetch, client } = await open().catch((e: Error) => {
+          throw new Error(`${e.message}\n${describeRequests(zoo.requests.slice(mark))}`, { cause: e })
         })
-        const stderr = transport.stderr as never
-        const person = browser
-          ? inBrowser(personAtBrowser(stderr, browser, profile.credentials))
-          : personOnStderr(stderr, agent, () => void transport.close())
-        const client = new Client({ name: 'zoo-host', version: '1.0.0' })
-        await client.connect(transport).catch((e: Error) => {
-          throw new Error(`${e.message}\n--- bridge stderr ---\n${person.stderr}`)
-        })
-        return { client, person }
-      }
-      const log = zoo.as.log
-      const grants = log.codeGrants
-      const mark = zoo.requests.length
-      const { client, person } = await open()
-      try {
-        assert.equal(log.codeGrants, grants + 1, person.stderr)
+        const refused = profile.refusedAuthorizations ?? 0
+        assert.equal(agent.signIns, 1 + refused, `one sign-in: ${describeRequests(zoo.requests.slice(mark))}`)
+        assert.equal(log.codeGrants, grants + 1)
+        // 2. tools/call.
         assert.equal(
           JSON.parse(text(await client.callTool({ name: 'read', arguments: {} }))).subject,
           profile.subject ?? 'user-1',
         )
-        t.diagnostic(`cold, connect: ${describeRequests(fromFirst401(zoo.requests, mark))}`)
-        assert.equal(text(await client.callTool({ name: 'write', arguments: {} })), 'written', person.stderr)
-        assert.equal(log.codeGrants, grants + 2, 'one more sign-in for the step-up')
+        t.diagnostic(`cold, library: ${describeRequests(fromFirst401(zoo.requests, mark))}`)
+        // 3. Step-up to the second scope.
+        assert.equal(text(await client.callTool({ name: 'write', arguments: {} })), 'written')
+        assert.equal(agent.signIns, 2 + refused, 'one more sign-in for the step-up')
         await expiredCall(t, zoo, profile, async () => {
           assert.ok(text(await client.callTool({ name: 'read', arguments: {} })))
         })
-        assert.equal(log.codeGrants, grants + 2, 'the refresh needed no sign-in')
-        assert.equal(person.asked, 2 + (profile.refusedAuthorizations ?? 0), person.stderr)
-        assert.doesNotMatch(person.stderr, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on stderr')
-      } finally {
+        assert.equal(agent.signIns, 2 + refused, 'the refresh needed no sign-in')
+        // 5. Logout.
+        const result = await fetch.session.logout()
+        assert.equal(result.signed_in, true)
+        if (profile.revocation) assert.equal(result.refresh_token_revoked, true, JSON.stringify(result))
+        else assert.equal(result.revoked, false, 'nothing to revoke at: logout says so')
+        assert.equal((await fetch.session.status()).signed_in, false)
         await client.close()
-      }
-      const out = await cli(['logout', zoo.mcp, '--json', ...flags], env)
-      assert.equal(out.code, 0, out.stderr)
-      const line = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
-      assert.equal(line['signed_in'], true, out.stdout)
-      if (profile.revocation) assert.equal(line['refresh_token_revoked'], true, out.stdout)
+        // Warm: the client registration and the metadata are stored; the person signs in again.
+        const warmMark = zoo.requests.length
+        const again = await open()
+        assert.equal(
+          JSON.parse(text(await again.client.callTool({ name: 'read', arguments: {} }))).subject,
+          profile.subject ?? 'user-1',
+        )
+        assert.equal(agent.signIns, 3 + refused, 'signed out: the next call asks the person again')
+        t.diagnostic(`warm, library: ${describeRequests(fromFirst401(zoo.requests, warmMark))}`)
+        await again.client.close()
+      })
+
+      it('connect: sign in, tools/call, step-up, refresh after expiry, logout', async (t) => {
+        if (profile.browser && !need(t, 'chromium', chromiumAvailable())) return
+        const zoo = servers.connect!
+        const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-zoo-'))
+        dirs.push(dir)
+        const env = {
+          ...(process.env as Record<string, string>),
+          DISPLAY: ':99',
+          XDG_CONFIG_HOME: dir,
+          ...profile.env,
+        }
+        const flags = ['--store', 'file', '--store-dir', dir, ...(profile.cli?.(zoo) ?? [])]
+        const agent = formAgent(profile.credentials)
+        const open = async () => {
+          const transport = new StdioClientTransport({
+            command: process.execPath,
+            args: [BIN, 'connect', zoo.mcp, ...flags],
+            env,
+            stderr: 'pipe',
+          })
+          const stderr = transport.stderr as never
+          const person = browser
+            ? inBrowser(personAtBrowser(stderr, browser, profile.credentials))
+            : personOnStderr(stderr, agent, () => void transport.close())
+          const client = new Client({ name: 'zoo-host', version: '1.0.0' })
+          await client.connect(transport).catch((e: Error) => {
+            throw new Error(`${e.message}\n--- bridge stderr ---\n${person.stderr}`)
+          })
+          return { client, person }
+        }
+        const log = zoo.as.log
+        const grants = log.codeGrants
+        const mark = zoo.requests.length
+        const { client, person } = await open()
+        try {
+          assert.equal(log.codeGrants, grants + 1, person.stderr)
+          assert.equal(
+            JSON.parse(text(await client.callTool({ name: 'read', arguments: {} }))).subject,
+            profile.subject ?? 'user-1',
+          )
+          t.diagnostic(`cold, connect: ${describeRequests(fromFirst401(zoo.requests, mark))}`)
+          assert.equal(
+            text(await client.callTool({ name: 'write', arguments: {} })),
+            'written',
+            person.stderr,
+          )
+          assert.equal(log.codeGrants, grants + 2, 'one more sign-in for the step-up')
+          await expiredCall(t, zoo, profile, async () => {
+            assert.ok(text(await client.callTool({ name: 'read', arguments: {} })))
+          })
+          assert.equal(log.codeGrants, grants + 2, 'the refresh needed no sign-in')
+          assert.equal(person.asked, 2 + (profile.refusedAuthorizations ?? 0), person.stderr)
+          assert.doesNotMatch(person.stderr, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on stderr')
+        } finally {
+          await client.close()
+        }
+        const out = await cli(['logout', zoo.mcp, '--json', ...flags], env)
+        assert.equal(out.code, 0, out.stderr)
+        const line = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+        assert.equal(line['signed_in'], true, out.stdout)
+        if (profile.revocation) assert.equal(line['refresh_token_revoked'], true, out.stdout)
+        else assert.equal(line['revoked'], false, out.stdout)
+      })
     })
+
+    // After both runs: a probe may leave the server's log in a state the five steps would refuse (a reused token).
+    for (const [name, check] of Object.entries(profile.checks ?? {}))
+      it(name, async () => {
+        await check(servers.library!)
+        await check(servers.connect!)
+      })
   })
 }
 

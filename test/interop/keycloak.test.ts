@@ -9,7 +9,9 @@
  * https://www.keycloak.org/docs/latest/server_admin/index.html#audience-support
  * What the user sets: the pre-registered client id (`--client-id`, `identity.preRegistered`).
  */
+import assert from 'node:assert/strict'
 import { runProfile } from './harness.ts'
+import { metadataOf, register } from './probe.ts'
 import { createZooProvider } from './zoo-provider.ts'
 import { startZoo } from './zoo-server.ts'
 
@@ -24,6 +26,18 @@ runProfile({
   revocation: true,
   session: () => ({ identity: { preRegistered: { client_id: clientId } } }),
   cli: () => ['--client-id', clientId],
+  checks: {
+    'the quirk is real: anonymous registration refused with 403, metadata only at the path-appended URL':
+      async (zoo) => {
+        const m = await metadataOf(zoo, '/realms/zoo/.well-known/openid-configuration')
+        assert.equal((await register(m['registration_endpoint']!)).status, 403)
+        for (const path of [
+          '/.well-known/oauth-authorization-server/realms/zoo',
+          '/.well-known/openid-configuration/realms/zoo',
+        ])
+          assert.equal((await fetch(`${zoo.origin}${path}`)).status, 404, path)
+      },
+  },
   start: () =>
     startZoo({
       scopes,

@@ -7,6 +7,7 @@
  * discovery at the MCP server's base URL, 2.3.3 fallbacks), https://modelcontextprotocol.io/specification/2025-03-26/basic/transports
  * What the user sets: nothing.
  */
+import assert from 'node:assert/strict'
 import { runProfile } from './harness.ts'
 import { ALICE, ownAuthorizationServer } from './own-authorization-server.ts'
 import { startZoo } from './zoo-server.ts'
@@ -20,6 +21,23 @@ runProfile({
   subject: ALICE.username,
   accessTokenTtl: ttl,
   revocation: true,
+  checks: {
+    'the quirk is real: no protected resource metadata, a challenge that names none': async (zoo) => {
+      const r = await fetch(zoo.mcp, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+      })
+      await r.body?.cancel()
+      assert.equal(r.status, 401)
+      assert.doesNotMatch(r.headers.get('www-authenticate') ?? '', /resource_metadata/)
+      for (const path of [
+        '/.well-known/oauth-protected-resource/mcp',
+        '/.well-known/oauth-protected-resource',
+      ])
+        assert.equal((await fetch(`${zoo.origin}${path}`)).status, 404, path)
+    },
+  },
   start: () =>
     startZoo({
       scopes,

@@ -7,21 +7,40 @@
  * What the user sets: nothing. mcp-oauth refreshes once per expiry, under the store's lock.
  */
 import assert from 'node:assert/strict'
-import { after } from 'node:test'
 import { runProfile } from './harness.ts'
+import { codeFlow, metadataOf, register, token } from './probe.ts'
 import { createZooProvider } from './zoo-provider.ts'
-import { startZoo, type ZooServer } from './zoo-server.ts'
+import { startZoo } from './zoo-server.ts'
 
 const scopes = ['notes:read', 'notes:write'] as const
-const servers: ZooServer[] = []
+const person = { username: 'user-1', password: 'any' }
 
 runProfile({
   name: 'strict rotation',
-  credentials: { username: 'user-1', password: 'any' },
+  credentials: person,
   accessTokenTtl: 5,
   revocation: true,
-  start: async () => {
-    const zoo = await startZoo({
+  checks: {
+    'every refresh token presented was one the server issued, and none was refused': async (zoo) => {
+      const { refreshTokens, issuedRefreshTokens, tokenErrors } = zoo.as.log
+      assert.ok(refreshTokens.length > 0)
+      for (const presented of refreshTokens) assert.ok(issuedRefreshTokens.includes(presented))
+      assert.ok(!tokenErrors.includes('invalid_grant'), tokenErrors.join(', '))
+    },
+    'the quirk is real: a refresh token presented twice revokes the whole grant': async (zoo) => {
+      const m = await metadataOf(zoo, '/.well-known/oauth-authorization-server')
+      const client = { client_id: (await register(m['registration_endpoint']!)).body['client_id']! }
+      const first = await codeFlow(m, person, client, { scope: scopes[0], resource: zoo.mcp })
+      const refresh = (t: Record<string, string>) =>
+        token(m, client, { grant_type: 'refresh_token', refresh_token: t['refresh_token']! })
+      const second = await refresh(first)
+      assert.ok(second['refresh_token'] && second['refresh_token'] !== first['refresh_token'], 'rotated')
+      assert.equal((await refresh(first))['error'], 'invalid_grant', 'a used one is refused')
+      assert.equal((await refresh(second))['error'], 'invalid_grant', 'and its successor is revoked with it')
+    },
+  },
+  start: () =>
+    startZoo({
       scopes,
       authorizationServer: (origin, resource) =>
         createZooProvider({
@@ -36,18 +55,5 @@ runProfile({
           resourceParameter: 'strict',
           accessTokenTtl: 5,
         }),
-    })
-    servers.push(zoo)
-    return zoo
-  },
-})
-
-after(() => {
-  // Rotation happened: every refresh answered a new refresh token, and none was presented twice.
-  for (const zoo of servers) {
-    const { refreshTokens, issuedRefreshTokens, tokenErrors } = zoo.as.log
-    assert.ok(refreshTokens.length > 0)
-    for (const presented of refreshTokens) assert.ok(issuedRefreshTokens.includes(presented))
-    assert.ok(!tokenErrors.includes('invalid_grant'), tokenErrors.join(', '))
-  }
+    }),
 })
