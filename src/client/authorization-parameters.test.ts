@@ -191,6 +191,18 @@ describe('authorization parameters', () => {
     assert.ok(parseScope(url.searchParams.get('scope')).includes('offline_access'))
   })
 
+  it('access_type=offline (Google) comes with prompt=consent even without offline_access', async () => {
+    const w = world({ metadata: { scopes_supported: ['openid', 'read'] } })
+    await new Session(w.options({ authorizationParams: { access_type: 'offline' } })).authorize({
+      reason: 'login',
+    })
+    await new Session(w.options()).authorize({ reason: 'login' })
+    assert.deepEqual(
+      w.authorizeUrls.map((u) => u.searchParams.get('prompt')),
+      ['consent', null],
+    )
+  })
+
   it('adds provider-specific parameters, which may replace prompt but nothing the engine controls', async () => {
     const w = world()
     const s = new Session(

@@ -91,7 +91,9 @@ export async function buildAuthorizationRequest(p: {
   const url = new URL(p.metadata.authorization_endpoint)
   const q = url.searchParams
   // Provider-specific parameters first, so that nothing below can be overridden by them.
-  if (needsConsentPrompt(p.metadata, p.scope)) q.set('prompt', 'consent')
+  // Google-style providers return a refresh token for access_type=offline only on a consent screen.
+  if (needsConsentPrompt(p.metadata, p.scope) || p.extraParams?.['access_type'] === 'offline')
+    q.set('prompt', 'consent')
   for (const [k, v] of Object.entries(p.extraParams ?? {})) q.set(k, v)
   q.set('response_type', 'code')
   q.set('client_id', p.client.client_id)

@@ -48,7 +48,7 @@ export interface ClientInfo {
   private_key_pem?: string
   signing_algorithm?: string
   redirect_uris?: string[]
-  /** The scope the AS registered (or the one asked for when it did not say): some ASes hold the client to it. */
+  /** The scope the AS says it registered, when it says: some ASes hold the client to it (RFC 7591 §2). */
   scope?: string
   source: 'pre-registered' | 'cimd' | 'dcr'
   registration_access_token?: string
@@ -320,8 +320,7 @@ export async function registerClient(o: ResolveClientOptions): Promise<ClientInf
     created_at: Date.now(),
   }
   if (secret) info.client_secret = secret
-  const registeredScope = typeof registered['scope'] === 'string' ? registered['scope'] : o.scope
-  if (registeredScope) info.scope = registeredScope
+  if (typeof registered['scope'] === 'string') info.scope = registered['scope']
   const exp = registered['client_secret_expires_at']
   if (typeof exp === 'number' && exp > 0) info.client_secret_expires_at = exp
   if (typeof registered['registration_access_token'] === 'string')

@@ -86,6 +86,7 @@ export async function runDoctorCommand(args: string[], io: CliIo, hooks: DoctorH
       register: flags.register ?? false,
       preRegisteredClientId: flags['client-id'],
       clientMetadataUrl: flags['client-metadata-url'],
+      authorizationServer: base.authorizationServerMetadata,
       ...(flags.login
         ? {
             login: {

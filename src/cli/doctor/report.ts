@@ -39,6 +39,11 @@ export type Diagnosis =
   | 'cors_missing'
   | 'http_issuer'
   | 'refresh_only_with_offline_access'
+  | 'offline_access_needs_consent'
+  | 'refresh_needs_provider_parameter'
+  | 'resource_parameter_refused'
+  | 'registered_scope_caps_step_up'
+  | 'no_authorization_server_metadata'
   | 'tls_self_signed'
   | 'tls_expired'
   | 'tls_name_mismatch'
@@ -158,6 +163,7 @@ const SECTIONS: [prefix: string, heading: string][] = [
   ['token', 'Sign-in and token'],
   ['refresh', 'Refresh'],
   ['stepup', 'Step-up'],
+  ['quirk', 'Authorization server quirks'],
 ]
 
 /** The heading a check id belongs under (by its first dotted segment). */

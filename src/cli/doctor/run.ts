@@ -5,7 +5,11 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { randomInt } from 'node:crypto'
-import { type DiscoveryResult, discover } from '../../client/discovery.ts'
+import {
+  type DiscoveryResult,
+  discover,
+  type GivenAuthorizationServerMetadata,
+} from '../../client/discovery.ts'
 import type { FetchLike } from '../../client/http.ts'
 import { type ClientInfo, registerClient } from '../../client/registration.ts'
 import type { Session } from '../../client/session.ts'
@@ -13,12 +17,14 @@ import { MemoryStore } from '../../client/stores/store.ts'
 import { DiscoveryTrace } from '../../client/trace.ts'
 import { McpOAuthError, OAuthResponseError } from '../../shared/errors.ts'
 import { canonicalResource, isLoopbackUrl } from '../../shared/resource.ts'
+import { formatScope, unionScope } from '../../shared/scope.ts'
 import { checkAuthorizationServer } from './authorization-server.ts'
 import { checkChallenge } from './challenge.ts'
 import { type CorsProbe, checkCors, checkMcpCors } from './cors.ts'
 import { deleteClient, runLoginChecks } from './login.ts'
 import { INITIALIZE, postMcp, probeCors, probeMcpCors, recordingFetch } from './network.ts'
 import { checkProtectedResource, type DiscoveryFacts } from './protected-resource.ts'
+import { checkQuirks, type QuirkFacts } from './quirks.ts'
 import { checkDcrOutcome, checkRegistrationOptions, type DcrOutcome } from './registration.ts'
 import { buildReport, type Check, check, type Report, SPECS } from './report.ts'
 import { connectionCheck } from './tls.ts'
@@ -39,6 +45,8 @@ export interface DoctorOptions {
   login?: { session: (offlineAccess: boolean) => Session; callTools: readonly string[] }
   /** Progress lines (stderr); never secrets. */
   progress?: (line: string) => void
+  /** Authorization server endpoints given by the user (no metadata published): AS discovery is skipped. */
+  authorizationServer?: GivenAuthorizationServerMetadata | undefined
 }
 
 /** The default Origin of the CORS probes: a browser-based client somewhere else. */
@@ -102,6 +110,7 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
       ...(found.challenge?.resource_metadata
         ? { resourceMetadataUrl: found.challenge.resource_metadata }
         : {}),
+      ...(o.authorizationServer ? { authorizationServer: o.authorizationServer } : {}),
     })
   } catch (e) {
     error = e
@@ -129,7 +138,9 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
     return buildReport(server, checks)
   }
   checks.push(...checkProtectedResource(facts))
-  checks.push(...checkAuthorizationServer(facts))
+  // Endpoints given by hand have no metadata document to judge.
+  if (!o.authorizationServer) checks.push(...checkAuthorizationServer(facts))
+  const quirks: QuirkFacts = { result, error, steps: [], givenEndpoints: Boolean(o.authorizationServer) }
   if (error !== undefined && !checks.some((c) => c.status === 'fail')) {
     checks.push(
       check(
@@ -147,6 +158,7 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
   for (const w of trace.warnings)
     checks.push(check('discovery.warning', 'info', 'Discovery note', SPECS.mcpAsDiscovery, w))
   if (!result) {
+    checks.push(...checkQuirks(quirks))
     if (o.login)
       checks.push(
         check(
@@ -183,21 +195,31 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
   let dcr: DcrOutcome | undefined
   if (o.login) {
     progress('signing in (a browser tab or a device code follows)')
+    const make = o.login.session
+    const sessions: Session[] = []
     const login = await runLoginChecks({
       server,
       discovery: result,
       challenge: found.challenge,
-      session: o.login.session,
+      // Every sign-in's trace is kept: a refused resource parameter is recorded there.
+      session: (offlineAccess) => {
+        const s = make(offlineAccess)
+        sessions.push(s)
+        return s
+      },
       headers: o.headers ?? {},
       ...(o.fetch ? { fetch: o.fetch } : {}),
       callTools: o.login.callTools,
     })
     checks.push(...login.checks)
     dcr = login.dcr
+    quirks.steps = sessions.flatMap((s) => s.trace.steps)
   }
   if (o.register && result.metadata.registration_endpoint) {
     progress('registering a test client (deleted right after where RFC 7592 allows)')
-    checks.push(checkDcrOutcome(await liveDcr(result, o)))
+    const live = await liveDcr(result, o)
+    checks.push(checkDcrOutcome(live.outcome))
+    quirks.registration = live.scope
   } else if (dcr) {
     checks.push(checkDcrOutcome(dcr))
   } else if (result.metadata.registration_endpoint && !o.preRegisteredClientId) {
@@ -209,6 +231,7 @@ export async function runDoctor(serverUrl: string, o: DoctorOptions = {}): Promi
       }),
     )
   }
+  checks.push(...checkQuirks(quirks))
   return buildReport(server, orderChecks(checks))
 }
 
@@ -226,7 +249,17 @@ function orderChecks(checks: Check[]): Check[] {
  * delete it with RFC 7592 when the AS offers management.
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-3
  */
-async function liveDcr(result: DiscoveryResult, o: DoctorOptions): Promise<DcrOutcome> {
+async function liveDcr(
+  result: DiscoveryResult,
+  o: DoctorOptions,
+): Promise<{ outcome: DcrOutcome; scope?: QuirkFacts['registration'] }> {
+  // The scope the engine registers with: every PRM scope the AS lists, and offline_access when it offers it.
+  const listed = result.metadata.scopes_supported
+  const wanted = unionScope(
+    result.prm?.scopes_supported,
+    listed?.includes('offline_access') ? ['offline_access'] : [],
+  ).filter((s) => !listed || listed.includes(s))
+  const requested = formatScope(wanted)
   let client: ClientInfo
   try {
     client = await registerClient({
@@ -235,12 +268,22 @@ async function liveDcr(result: DiscoveryResult, o: DoctorOptions): Promise<DcrOu
       identity: { client_name: 'mcp-oauth doctor (test registration)' },
       store: new MemoryStore(),
       redirectUri: `http://127.0.0.1:${randomInt(49152, 65535)}/callback`,
+      ...(requested ? { scope: requested } : {}),
       policy: { fetch: o.fetch, allowHttp: o.allowHttp },
     })
   } catch (e) {
     if (e instanceof OAuthResponseError)
-      return { kind: 'refused', status: e.status, error: e.error, description: e.error_description }
-    return { kind: 'refused', error: e instanceof McpOAuthError ? e.code : String(e) }
+      return {
+        outcome: { kind: 'refused', status: e.status, error: e.error, description: e.error_description },
+      }
+    return { outcome: { kind: 'refused', error: e instanceof McpOAuthError ? e.code : String(e) } }
   }
-  return { kind: 'registered', client_id: client.client_id, deleted: await deleteClient(client, o.fetch) }
+  return {
+    outcome: {
+      kind: 'registered',
+      client_id: client.client_id,
+      deleted: await deleteClient(client, o.fetch),
+    },
+    scope: { requested, registered: client.scope },
+  }
 }
