@@ -6,7 +6,7 @@
  * client secret of installed apps), https://developers.google.com/identity/protocols/oauth2/web-server#offline
  * (access_type=offline, prompt=consent), https://developers.google.com/identity/openid-connect/openid-connect#discovery
  * What the user sets: the client id and secret (`--client-id`, `--client-secret-env`), and the authorization
- * parameters `access_type=offline` and `prompt=consent` (`--authorize-param`, `authorizationParams`).
+ * parameter `access_type=offline` (`--authorize-param`, `authorizationParams`); mcp-oauth adds `prompt=consent`.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -23,7 +23,8 @@ const clientId = '1234567890-zoo.apps.googleusercontent.com'
 const clientSecret = randomBytes(18).toString('base64url')
 const ttl = 3
 const person = { username: 'user-1', password: 'any' }
-const authorizationParams = { access_type: 'offline', prompt: 'consent' }
+// What the user sets; mcp-oauth adds prompt=consent itself, which Google needs to return the refresh token.
+const authorizationParams = { access_type: 'offline' }
 
 runProfile({
   name: 'Google-style',
@@ -47,8 +48,6 @@ runProfile({
     'ZOO_GOOGLE_SECRET',
     '--authorize-param',
     'access_type=offline',
-    '--authorize-param',
-    'prompt=consent',
   ],
   env: { ZOO_GOOGLE_SECRET: clientSecret },
   checks: {
@@ -62,7 +61,7 @@ runProfile({
       assert.equal(plain['refresh_token'], undefined)
       const noConsent = await codeFlow(m, person, client, { scope, access_type: 'offline' })
       assert.equal(noConsent['refresh_token'], undefined, 'access_type=offline alone')
-      const offline = await codeFlow(m, person, client, { scope, ...authorizationParams })
+      const offline = await codeFlow(m, person, client, { scope, access_type: 'offline', prompt: 'consent' })
       assert.ok(offline['refresh_token'], 'access_type=offline with prompt=consent')
     },
   },
