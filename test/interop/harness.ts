@@ -4,6 +4,8 @@
  * second scope, a call after the access token expired (served by a refresh: no second sign-in, each refresh token
  * redeemed once, from the authorization server's own log), logout. Prints, per profile, the requests from the
  * first 401 to the first successful `tools/call`, cold (empty store) and warm (stored client, signed out).
+ * Each run gets its own server of the profile, so the two run at once (the waits for expiry overlap) and each
+ * reads a log nobody else wrote to.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
