@@ -188,7 +188,9 @@ export async function createAuthorizationServer(
     rotateRefreshToken: true,
     expiresWithSession: async () => false,
     ttl: {
-      AccessToken: 3600,
+      // A number here would override each resource's accessTokenTtlSeconds (oidc-provider's default reads it).
+      AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
+        token.resourceServer?.accessTokenTTL ?? 3600,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
