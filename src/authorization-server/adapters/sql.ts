@@ -56,7 +56,8 @@ export interface SqlStorageOptions {
   /**
    * Seconds after a refresh token is rotated during which presenting it again (a retry whose answer was lost,
    * or a concurrent refresh by the same client) returns the successor already issued, never a new one. After
-   * that, reuse revokes the whole grant. 0 makes every reuse revoke. Default 10.
+   * that, reuse revokes the whole grant. 0 makes every reuse revoke. Default 30 (long enough for a retry
+   * across a restart of the server).
    */
   refreshReuseGraceSeconds?: number
   /** Dynamically registered clients unused this many seconds are deleted. Default 30 days; 0 disables. */
@@ -80,7 +81,7 @@ export async function createSqlStorage(
   const models = `${prefix}models`
   const secrets = `${prefix}secrets`
   const { sealer } = options
-  const graceMs = (options.refreshReuseGraceSeconds ?? 10) * 1000
+  const graceMs = (options.refreshReuseGraceSeconds ?? 30) * 1000
   const unusedClientMs = (options.unusedClientTtlSeconds ?? 30 * 24 * 3600) * 1000
 
   await driver.exec(`
