@@ -329,10 +329,8 @@ describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: fa
     // serve's own /mcp checks the grant: the old access token is refused within 5 s of logout (polled).
     const deadline = Date.now() + 5000
     let status = await mcpStatusWith(stored, mcp)
-    while (status !== 401 && Date.now() < deadline) {
+    for (; status !== 401 && Date.now() < deadline; status = await mcpStatusWith(stored, mcp))
       await new Promise((resolve) => setTimeout(resolve, 250))
-      status = await mcpStatusWith(stored, mcp)
-    }
     assert.equal(status, 401, 'the old access token is refused after logout')
     assert.match(r.stderr, /the authorization server revoked the refresh token \(the grant/)
     // Check it at the authorization server: the refresh token (sent with a valid DPoP proof of its key) is dead.
