@@ -192,7 +192,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
           clientId: rsClientId,
           clientSecret: rsSecret,
         })
-      : jwtVerifier({ issuer, keys: as.jwks as never, requireAtJwtType: true })
+      : jwtVerifier({ issuer, keys: () => as.jwks as never, requireAtJwtType: true })
   const rs = createResourceServer({
     resource: mcp,
     authorizationServers: [issuer],
