@@ -30,6 +30,7 @@ import { appDirectory } from '../../shared/base-directories.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
+import { boundMallocArenas } from '../malloc-arenas.ts'
 import { buildDemoServer, DEFAULT_SCOPES, DEMO_POLICY, SCOPE_DESCRIPTIONS, SCOPES } from './serve-demo.ts'
 
 /** Usage of `mcp-oauth serve`. */
@@ -241,6 +242,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
 
 /** Runs `mcp-oauth serve` until SIGINT/SIGTERM. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function run(args: string[], io: CliIo): Promise<number> {
+  boundMallocArenas()
   const { values } = parseArgs({
     args,
     strict: true,
