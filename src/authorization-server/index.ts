@@ -14,6 +14,7 @@ export {
   type AuthorizationServerOptions,
   type ClientIdMetadataDocumentOptions,
   createAuthorizationServer,
+  DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
   type ResourceOptions,
 } from './provider.ts'
 export type { RateLimit } from './rate-limit.ts'

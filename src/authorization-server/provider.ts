@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import Provider, { errors } from 'oidc-provider'
 import { InvalidArgumentError, SPEC } from '../shared/errors.ts'
 import { canonicalResource, isLoopbackUrl } from '../shared/resource.ts'
+import { idempotentRefreshRotation } from './adapters/rotation.ts'
 import { createSealer, generateStorageKey } from './adapters/sealing.ts'
 import type { AuthorizationServerStorage } from './adapters/sql.ts'
 import { createSqliteStorage } from './adapters/sqlite.ts'
@@ -32,9 +33,19 @@ export interface ResourceOptions {
   defaultScopes?: readonly string[]
   /** `jwt` (RFC 9068, default) or `opaque` (validate by introspection). */
   accessTokenFormat?: 'jwt' | 'opaque'
-  /** Access token lifetime in seconds (default 3600). */
+  /** Access token lifetime in seconds (default {@link DEFAULT_ACCESS_TOKEN_TTL_SECONDS}). */
   accessTokenTtlSeconds?: number
 }
+
+/**
+ * Default access-token lifetime: 10 minutes. A JWT stays valid wherever it is checked offline until it
+ * expires, so this bounds how long sign-out or revocation can be ignored; refresh keeps sessions alive.
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.2.2
+ */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600
+
+/** Pseudo-model recording which grant a JWT access token belongs to, so revoking the grant ends it too. */
+const JWT_GRANT = 'AccessTokenGrant'
 
 /** Client ID Metadata Document fetching. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
 export interface ClientIdMetadataDocumentOptions {
@@ -101,6 +112,12 @@ export interface AuthorizationServer {
   jwks: { keys: Record<string, unknown>[] }
   /** Mints an initial access token for protected registration. @see https://www.rfc-editor.org/rfc/rfc7591#section-3 */
   createInitialAccessToken(): Promise<string>
+  /**
+   * Whether the grant behind a JWT access token (by its `jti`) is still alive: false once the user signed out or
+   * the grant was revoked, for a resource server in the same process that wants revocation to bite at once.
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  accessTokenGrantAlive(jti: string): Promise<boolean>
   /** Closes storage (when this server opened it). */
   close(): Promise<void>
 }
@@ -192,7 +209,9 @@ export async function createAuthorizationServer(
     rotateRefreshToken: true,
     expiresWithSession: async () => false,
     ttl: {
-      AccessToken: 3600,
+      // A function, so each resource's accessTokenTTL (getResourceServerInfo) is what counts.
+      AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
+        token.resourceServer?.accessTokenTTL ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
@@ -263,7 +282,7 @@ export async function createAuthorizationServer(
           return {
             scope: resource.scopes.join(' '),
             audience: canonicalResource(resource.uri),
-            accessTokenTTL: resource.accessTokenTtlSeconds ?? 3600,
+            accessTokenTTL: resource.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
             accessTokenFormat: resource.accessTokenFormat ?? 'jwt',
             jwt: { sign: { alg: 'ES256' } },
           }
@@ -290,12 +309,22 @@ export async function createAuthorizationServer(
       authorization_response_iss_parameter_supported: true,
       client_id_metadata_document_supported: cimd.enabled !== false,
     },
+    formats: {
+      customizers: {
+        // JWTs are not stored by oidc-provider: a row keyed by jti, tied to the grant, lets revocation reach them.
+        jwt: async (_ctx: unknown, token: { jti: string; grantId?: string; remainingTTL?: number }) => {
+          if (token.grantId)
+            await storage.adapter(JWT_GRANT).upsert(token.jti, { grantId: token.grantId }, token.remainingTTL)
+        },
+      },
+    },
     extraClientMetadata: { properties: [] },
     enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'] },
   })
   provider.proxy = options.trustProxy === true
   auditProviderEvents(provider, audit)
   publishCurrentKeys(provider, signingKeys)
+  provider.use(idempotentRefreshRotation)
 
   const limits = options.rateLimits === false ? {} : (options.rateLimits ?? {})
   const build = (limit: RateLimit | undefined, fallback: RateLimit) =>
@@ -346,6 +375,9 @@ export async function createAuthorizationServer(
     },
     async createInitialAccessToken() {
       return await new provider.InitialAccessToken({}).save()
+    },
+    async accessTokenGrantAlive(jti) {
+      return (await storage.adapter(JWT_GRANT).find(jti)) !== undefined
     },
     async close() {
       signingKeys.close()

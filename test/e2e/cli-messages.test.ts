@@ -280,7 +280,7 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     assert.doesNotMatch(r.stderr, /open this URL|paste/i)
   })
 
-  it('logout says the refresh token was revoked and the JWT access token stays valid until its exp; both proven', async (t) => {
+  it('logout says the refresh token was revoked and a signature-only check accepts the JWT until its exp; serve refuses it at once', async (t) => {
     const mcp = ready(t)
     if (!mcp) return
     const store = 'logout'
@@ -303,8 +303,14 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     )
     assert.doesNotMatch(r.stderr, /revoked the tokens|revoked the access token/)
     assert.ok(!r.stderr.includes(token))
-    // The claims are true: the access token still opens /mcp, the refresh token is refused.
-    assert.equal(await postMcp(mcp, token), 200)
+    // The refresh token is refused; serve's own /mcp also checks the grant, so it refuses the JWT within 5 s.
+    const deadline = Date.now() + 5000
+    let status = await postMcp(mcp, token)
+    while (status !== 401 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      status = await postMcp(mcp, token)
+    }
+    assert.equal(status, 401)
     const refresh = await fetch(`${serve!.ready.issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },

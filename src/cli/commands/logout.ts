@@ -114,7 +114,7 @@ function until(iso: string | undefined): string {
 
 function describe(o: Outcome, jwt: boolean): string {
   if (!o.signed_in) return `Not signed in to ${o.server}; nothing to do.`
-  const jwtLeft = `the access token is a self-contained JWT, which revocation cannot reach: the MCP server accepts it${until(o.valid_until)}`
+  const jwtLeft = `the access token is a self-contained JWT, which revocation cannot reach: an MCP server that only checks its signature accepts it${until(o.valid_until)}`
   const accessLeft =
     o.access_token_revoked === false && !o.error
       ? `the authorization server did not revoke the access token: it stays valid${until(o.valid_until)}`
