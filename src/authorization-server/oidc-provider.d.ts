@@ -46,6 +46,9 @@ declare module 'oidc-provider' {
     static AccessDenied: new (
       description?: string,
     ) => Error
+    static InvalidClientMetadata: new (
+      description?: string,
+    ) => Error
   }
 
   export default class Provider {
@@ -73,6 +76,7 @@ declare module 'oidc-provider' {
       find(id: string): Promise<GrantInstance | undefined>
     }
     Client: { find(id: string): Promise<ClientInstance | undefined> }
+    ReplayDetection: { unique(iss: string, jti: string, exp: number): Promise<boolean> }
     InitialAccessToken: new (
       init?: Json,
     ) => { save(): Promise<string> }

@@ -13,11 +13,13 @@ import { createSealer, generateStorageKey } from './adapters/sealing.ts'
 import type { AuthorizationServerStorage } from './adapters/sql.ts'
 import { createSqliteStorage } from './adapters/sqlite.ts'
 import { type AuditSink, auditProviderEvents } from './audit.ts'
+import { createDocumentFetch, DOCUMENT_UNAVAILABLE, documentRedirectProblem } from './client-metadata.ts'
+import { createMemoryCounters, type SharedCounters } from './counters.ts'
 import { errorPage, PAGE_CSP } from './html.ts'
-import { createFrontHandler } from './http.ts'
+import { createFrontHandler, requestAddress } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
 import { createOutboundFetch } from './outbound-fetch.ts'
-import { createRateLimiter, type RateLimit } from './rate-limit.ts'
+import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.ts'
 import { createUpstreamLogin, type UpstreamOptions } from './upstream.ts'
 import { createUserDirectory, type LocalUser, type UserDirectory } from './users.ts'
 
@@ -49,6 +51,8 @@ export interface ClientIdMetadataDocumentOptions {
   timeoutMs?: number
   /** Bounds on how long a fetched document is cached, in seconds (default 300..86400; the response's max-age counts within). */
   cacheSeconds?: { min: number; max: number }
+  /** How long a failed (or any) fetch outcome is reused before the document is fetched again, in seconds (default 30). */
+  failureCacheSeconds?: number
 }
 
 /** Options of {@link createAuthorizationServer}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
@@ -75,8 +79,13 @@ export interface AuthorizationServerOptions {
   refreshTokenTtlSeconds?: number
   /** Origins allowed to call token, revocation and introspection from a browser: `*` (default) or a list. */
   corsOrigins?: '*' | readonly string[]
-  /** Per-address limits; `false` turns them off. Defaults: registration 20/min, token 300/min, authorization 120/min. */
-  rateLimits?: false | { registration?: RateLimit; token?: RateLimit; authorization?: RateLimit }
+  /** Request limits (see {@link RateLimits} for what each is keyed by); `false` turns them off. */
+  rateLimits?: false | Partial<RateLimits>
+  /**
+   * Where limit counters and DPoP replay markers live: default the storage's own (shared by every instance on
+   * one SQL database), or e.g. Redis counters. Closed by the caller.
+   */
+  counters?: SharedCounters
   /** Receives audit events; default: none. */
   audit?: AuditSink
   /** Human descriptions of scopes, shown on the consent page. */
@@ -104,13 +113,10 @@ export interface AuthorizationServer {
 
 /** A secret-free reason for an error page: oidc-provider's detail, or why an outbound fetch was refused. */
 function explainFailure(error: unknown): string | undefined {
-  const e = error as { error_detail?: unknown; cause?: { code?: unknown; message?: unknown; name?: unknown } }
+  const e = error as { error_description?: unknown; error_detail?: unknown }
+  // One reason for every document failure: neither name resolution (a DNS oracle) nor the document's bytes show.
+  if (e?.error_description === 'client_id metadata document fetch failed') return DOCUMENT_UNAVAILABLE
   if (typeof e?.error_detail === 'string') return e.error_detail
-  const cause = e?.cause
-  if (cause?.code === 'outbound_request_refused' && typeof cause.message === 'string') return cause.message
-  if (cause?.message === 'response too large') return 'the document exceeds the size limit'
-  if (cause?.name === 'TimeoutError' || cause?.name === 'AbortError')
-    return 'the document took too long to fetch'
   return undefined
 }
 
@@ -156,6 +162,23 @@ export async function createAuthorizationServer(
   const corsOrigins = options.corsOrigins ?? '*'
 
   const upstream = options.upstream ? createUpstreamLogin(options.upstream, issuer, storage) : undefined
+  const ownsCounters = !options.counters && !storage.counters
+  const counters = options.counters ?? storage.counters ?? createMemoryCounters()
+  const rateLimits =
+    options.rateLimits === false ? undefined : { ...DEFAULT_RATE_LIMITS, ...options.rateLimits }
+  const limiter = (name: keyof RateLimits) =>
+    rateLimits ? createRateLimiter(rateLimits[name], counters, name) : undefined
+  const cimdFetchLimit = limiter('cimdFetch')
+  const maxRedirectUris = options.registration?.maxRedirectUris ?? 20
+  const documents = createDocumentFetch(
+    createOutboundFetch({
+      allowPrivateNetwork: cimd.allowPrivateNetwork === true,
+      ca: cimd.trustedCertificates,
+      timeoutMs: cimd.timeoutMs ?? 2500,
+      maxBytes: cimd.maxBytes ?? 16 * 1024,
+    }),
+    { reuseMs: (cimd.failureCacheSeconds ?? 30) * 1000 },
+  )
 
   const provider = new Provider(issuer, {
     adapter: storage.adapter,
@@ -198,12 +221,7 @@ export async function createAuthorizationServer(
     },
     clientBasedCORS: (_ctx: unknown, origin: string) =>
       origin !== 'null' && (corsOrigins === '*' || corsOrigins.includes(origin)),
-    fetch: createOutboundFetch({
-      allowPrivateNetwork: cimd.allowPrivateNetwork === true,
-      ca: cimd.trustedCertificates,
-      timeoutMs: cimd.timeoutMs ?? 2500,
-      maxBytes: cimd.maxBytes ?? 16 * 1024,
-    }),
+    fetch: documents.fetch,
     // One byte above our own bound, so the outbound fetch's clearer refusal is the one that fires.
     fetchResponseBodyLimits: { 'client_id metadata document': (cimd.maxBytes ?? 16 * 1024) + 1 },
     interactions: {
@@ -238,6 +256,22 @@ export async function createAuthorizationServer(
         enabled: cimd.enabled !== false,
         ack: 'draft-02',
         cacheDuration: cimd.cacheSeconds ?? { min: 300, max: 86400 },
+        allowFetch: async (ctx: { req: IncomingMessage }, clientId: string) => {
+          if (!documents.remembers(clientId)) {
+            const wait = (await cimdFetchLimit?.take(requestAddress(ctx.req))) ?? 0
+            if (wait > 0) {
+              audit({ type: 'rate_limited', endpoint: 'cimd-fetch' })
+              return false
+            }
+          }
+          documents.expect(clientId)
+          return true
+        },
+        allowClient: async (_ctx: unknown, client: { redirectUris?: string[] }) => {
+          const problem = documentRedirectProblem(client.redirectUris ?? [], maxRedirectUris)
+          if (problem) throw new errors.InvalidClientMetadata(problem)
+          return true
+        },
       },
       resourceIndicators: {
         enabled: true,
@@ -287,23 +321,27 @@ export async function createAuthorizationServer(
     extraClientMetadata: { properties: [] },
     enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'] },
   })
-  provider.proxy = options.trustProxy === true
+  // The front handler sets X-Forwarded-Host/Proto from the issuer on every request (and drops X-Forwarded-For
+  // unless trustProxy): URLs oidc-provider builds always carry the issuer's origin.
+  provider.proxy = true
   auditProviderEvents(provider, audit)
+  // DPoP proof (and client assertion) jtis are marked atomically in the shared counters, so a proof replayed
+  // to another instance is refused too.
+  provider.ReplayDetection.unique = async (iss: string, jti: string, exp: number) =>
+    await counters.once(`replay:${iss}:${jti}`, Math.max(1, exp * 1000 - Date.now()))
 
-  const limits = options.rateLimits === false ? {} : (options.rateLimits ?? {})
-  const build = (limit: RateLimit | undefined, fallback: RateLimit) =>
-    options.rateLimits === false ? undefined : createRateLimiter(limit ?? fallback)
   const registrationScopes = allResourceScopes
 
   const handler = createFrontHandler({
     provider,
     mountPath,
+    issuer,
     audit,
     ...(upstream ? { upstream } : {}),
     trustProxy: options.trustProxy === true,
     registration: {
       defaultScopes: registrationScopes,
-      maxRedirectUris: options.registration?.maxRedirectUris ?? 20,
+      maxRedirectUris,
     },
     defaultScope: async (clientId) => {
       const first = options.resources[0]!
@@ -315,9 +353,12 @@ export async function createAuthorizationServer(
       return chosen.length ? chosen.join(' ') : client.scope
     },
     limits: {
-      registration: build(limits.registration, { max: 20, windowSeconds: 60 }),
-      token: build(limits.token, { max: 300, windowSeconds: 60 }),
-      authorization: build(limits.authorization, { max: 120, windowSeconds: 60 }),
+      registration: limiter('registration'),
+      token: limiter('token'),
+      par: limiter('par'),
+      revocation: limiter('revocation'),
+      introspection: limiter('introspection'),
+      authorization: limiter('authorization'),
     },
     interactions: {
       provider,
@@ -326,6 +367,7 @@ export async function createAuthorizationServer(
       mountPath,
       scopeDescriptions: options.scopeDescriptions ?? {},
       audit,
+      loginLimits: { address: limiter('login'), account: limiter('loginAccount') },
       ...(upstream ? { upstream } : {}),
     },
   })
@@ -344,6 +386,7 @@ export async function createAuthorizationServer(
       return await new provider.InitialAccessToken({}).save()
     },
     async close() {
+      if (ownsCounters) await counters.close()
       if (ownsStorage) await storage.close()
     },
   }

@@ -3,6 +3,9 @@
  * by (model, hashed id), one table of sealed server secrets. Dialect differences live in the driver.
  * @see https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
  */
+
+import type { SharedCounters } from '../counters.ts'
+import { createSqlCounters } from '../counters-sql.ts'
 import type { Sealer } from './sealing.ts'
 
 /** The few statements the adapter needs; `?` placeholders, the driver rewrites them for its dialect. */
@@ -42,6 +45,8 @@ export interface AuthorizationServerStorage {
   loadSecret(name: string, create: () => string): Promise<string>
   /** Deletes expired artifacts and registrations unused for too long; returns the rows removed. */
   purge(): Promise<number>
+  /** Rate-limit counters and DPoP replay markers in the same database, shared by every instance on it. */
+  counters?: SharedCounters
   /** Stops the purge timer and closes connections. */
   close(): Promise<void>
 }
@@ -221,13 +226,16 @@ export async function createSqlStorage(
         }, intervalSeconds * 1000)
       : undefined
   timer?.unref()
+  const counters = await createSqlCounters(driver, prefix)
 
   return {
     adapter,
     loadSecret,
     purge,
+    counters,
     async close() {
       if (timer) clearInterval(timer)
+      await counters.close()
       await driver.close()
     },
   }

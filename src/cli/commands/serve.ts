@@ -23,6 +23,9 @@ import {
   hashPassword,
   jsonLinesAudit,
   type LocalUser,
+  parseRateLimits,
+  type RateLimits,
+  type SharedCounters,
   type UpstreamOptions,
 } from '../../authorization-server/index.ts'
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
@@ -49,6 +52,14 @@ Options:
   --upstream ISSUER     also offer sign-in at this OpenID Connect provider (register <issuer>/upstream/callback there)
   --upstream-client-id ID   this server's client id at that provider (secret: MCP_OAUTH_UPSTREAM_CLIENT_SECRET)
   --upstream-name NAME  button label (default: the provider's host)
+  --rate-limit NAME=MAX/SECONDS  change one request limit (repeatable); NAME is one of registration, token,
+                        par, revocation, introspection (per client_id and address), authorization (per
+                        address), login (failed sign-ins per address), login-account (failed sign-ins per
+                        account, from any address), cimd-fetch (metadata document fetches per address)
+  --no-rate-limits      turn every limit off (testing only)
+  --redis URL           keep limit counters and DPoP replay markers in Redis (redis://…) instead of the store,
+                        so every instance pointing at it shares them (with postgres://… the store already does)
+  --redis-prefix P      prefix of the Redis keys (default mcp-oauth:)
   --quiet               no audit log on stderr
   --json                print one JSON line {"mcp","issuer",…} on stdout once ready
 
@@ -135,11 +146,30 @@ export interface ServeOptions {
   cimdCa?: string
   audit?: (line: string) => void
   upstream?: UpstreamOptions
+  /** Limits changed from their defaults, or false for none. */
+  rateLimits?: Partial<RateLimits> | false
+  /** Redis URL and key prefix for shared counters. */
+  redis?: { url: string; prefix?: string }
 }
 
 /** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function startServe(options: ServeOptions): Promise<Serving> {
   const { storage, kind } = await openStore(options.store)
+  let counters: SharedCounters | undefined
+  if (options.redis) {
+    const { createRedisCounters } = await import('../../authorization-server/counters-redis.ts')
+    try {
+      counters = await createRedisCounters(options.redis.url, {
+        ...(options.redis.prefix ? { keyPrefix: options.redis.prefix } : {}),
+      })
+    } catch (error) {
+      await storage.close()
+      throw usageError(
+        `cannot connect to Redis: ${(error as Error).message.slice(0, 200)}`,
+        'check --redis redis://HOST:PORT (or drop --redis to share limits through the store)',
+      )
+    }
+  }
   const server = createServer()
   try {
     await new Promise<void>((resolve, reject) => {
@@ -181,6 +211,8 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
     },
     scopeDescriptions: SCOPE_DESCRIPTIONS,
+    ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
+    ...(counters ? { counters } : {}),
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
     ...(options.upstream ? { upstream: options.upstream } : {}),
   })
@@ -234,6 +266,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       await closed
       clearTimeout(force)
       await as.close()
+      await counters?.close()
       await storage.close()
     },
   }
@@ -256,6 +289,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       upstream: { type: 'string' },
       'upstream-client-id': { type: 'string' },
       'upstream-name': { type: 'string' },
+      'rate-limit': { type: 'string', multiple: true },
+      'no-rate-limits': { type: 'boolean', default: false },
+      redis: { type: 'string' },
+      'redis-prefix': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -305,6 +342,15 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
     ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
     ...(upstream ? { upstream } : {}),
+    rateLimits: values['no-rate-limits'] ? false : parseRateLimits(values['rate-limit'] ?? []),
+    ...(values.redis
+      ? {
+          redis: {
+            url: values.redis,
+            ...(values['redis-prefix'] ? { prefix: values['redis-prefix'] } : {}),
+          },
+        }
+      : {}),
   })
   io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
   io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)

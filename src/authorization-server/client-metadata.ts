@@ -1,0 +1,117 @@
+/**
+ * Client ID Metadata Documents under the same rules as registration: redirect URIs checked by the DCR
+ * policy, a fetch budget per source address, one fetch per document within a short window (failures
+ * included, so a failing lookup is never repeated in a burst), and one uniform refusal that says nothing
+ * about name resolution and never echoes the document.
+ * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/
+ */
+import { redirectUriProblem } from './registration.ts'
+
+/** The one reason shown for any document that could not be fetched or parsed. */
+export const DOCUMENT_UNAVAILABLE =
+  'the client metadata document could not be used: it must be served with status 200 over https from a public address, as a JSON object within the size limit'
+
+interface Outcome {
+  until: number
+  response?: { status: number; headers: [string, string][]; body: Uint8Array }
+  error?: unknown
+}
+
+/** Options of {@link createDocumentFetch}. */
+export interface DocumentFetchOptions {
+  /** How long any outcome (document or failure) is reused, in ms; oidc-provider then caches good documents per Cache-Control. */
+  reuseMs?: number
+  /** Most outcomes remembered. */
+  maxEntries?: number
+}
+
+/** A fetch wrapper that reuses recent outcomes of metadata-document URLs; `expect` marks a URL as one. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
+export interface DocumentFetch {
+  fetch: typeof fetch
+  /** Marks `url` as a metadata document about to be fetched. */
+  expect(url: string): void
+  /** Whether a recent outcome for `url` will answer without a network request. */
+  remembers(url: string): boolean
+}
+
+/** Wraps the outbound fetch so metadata documents are fetched at most once per `reuseMs`. @see https://www.rfc-editor.org/rfc/rfc9111#section-4 */
+export function createDocumentFetch(
+  outbound: typeof fetch,
+  options: DocumentFetchOptions = {},
+): DocumentFetch {
+  const reuseMs = options.reuseMs ?? 30_000
+  const maxEntries = options.maxEntries ?? 1000
+  const outcomes = new Map<string, Promise<Outcome>>()
+  const settled = new Map<string, Outcome>()
+  const expected = new Set<string>()
+  const live = (url: string) => {
+    const outcome = settled.get(url)
+    if (outcome && outcome.until > Date.now()) return outcome
+    if (outcome) {
+      settled.delete(url)
+      outcomes.delete(url)
+    }
+    return undefined
+  }
+  const remember = (url: string, outcome: Outcome) => {
+    if (settled.size >= maxEntries) {
+      const oldest = settled.keys().next().value
+      if (oldest !== undefined) {
+        settled.delete(oldest)
+        outcomes.delete(oldest)
+      }
+    }
+    settled.set(url, outcome)
+    return outcome
+  }
+  const load = async (url: string, init?: RequestInit): Promise<Outcome> => {
+    try {
+      const response = await outbound(url, init)
+      const body = new Uint8Array(await response.arrayBuffer())
+      return remember(url, {
+        until: Date.now() + reuseMs,
+        response: { status: response.status, headers: [...response.headers], body },
+      })
+    } catch (error) {
+      return remember(url, { until: Date.now() + reuseMs, error })
+    }
+  }
+  const documentFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = input instanceof Request ? input.url : String(input)
+    if (!expected.has(url) && !settled.has(url)) return await outbound(input, init)
+    expected.delete(url)
+    live(url)
+    let pending = outcomes.get(url)
+    if (!pending) {
+      pending = load(url, init)
+      outcomes.set(url, pending)
+    }
+    const outcome = await pending
+    if (outcome.error !== undefined) throw outcome.error
+    const { status, headers, body } = outcome.response!
+    return new Response(status === 204 || status === 304 ? null : body.slice(), { status, headers })
+  }) as typeof fetch
+  return {
+    fetch: documentFetch,
+    expect(url) {
+      if (expected.size > maxEntries) expected.clear()
+      expected.add(url)
+    },
+    remembers: (url) => live(url) !== undefined,
+  }
+}
+
+/** A redirect-URI problem of a metadata document's client, by the DCR policy; no URI is echoed. @see https://www.rfc-editor.org/rfc/rfc9700#section-4.1 */
+export function documentRedirectProblem(
+  redirectUris: readonly string[],
+  maxRedirectUris: number,
+): string | undefined {
+  if (redirectUris.length === 0) return 'the client metadata document lists no redirect_uris'
+  if (redirectUris.length > maxRedirectUris)
+    return `the client metadata document lists more than ${maxRedirectUris} redirect_uris`
+  for (const uri of redirectUris) {
+    const problem = redirectUriProblem(uri)
+    if (problem) return `a redirect URI of the client metadata document ${problem}`
+  }
+  return undefined
+}
