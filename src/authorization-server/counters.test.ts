@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
+import { need, REDIS_URL, redisAvailable } from '../../test/support/environment.ts'
 import { createMemoryCounters, type SharedCounters } from './counters.ts'
+import { createRedisCounters } from './counters-redis.ts'
 import { createSealer, createSqliteStorage, generateStorageKey } from './index.ts'
+import { parseRateLimits } from './rate-limit.ts'
 
 async function exercise(counters: SharedCounters) {
   const key = `k-${randomBytes(6).toString('hex')}`
@@ -36,4 +39,24 @@ test('SQL counters (SQLite): one atomic upsert per hit, markers set once', async
   } finally {
     await storage.close()
   }
+})
+
+test('Redis counters: the same behaviour under a per-run key prefix', async (t) => {
+  if (!need(t, 'Redis', await redisAvailable())) return
+  const prefix = `mcp-oauth-unit-${randomBytes(6).toString('hex')}:`
+  const counters = await createRedisCounters(REDIS_URL, { keyPrefix: prefix })
+  try {
+    await exercise(counters)
+  } finally {
+    await counters.close()
+  }
+})
+
+test('--rate-limit specs: NAME=MAX/SECONDS by command-line name; anything else is a usage error', () => {
+  assert.deepEqual(parseRateLimits(['login-account=5/600', 'par=1/1']), {
+    loginAccount: { max: 5, windowSeconds: 600 },
+    par: { max: 1, windowSeconds: 1 },
+  })
+  for (const bad of ['login=5', 'nope=1/60', 'token=1/0', 'token=-1/60'])
+    assert.throws(() => parseRateLimits([bad]), { code: 'invalid_argument' })
 })

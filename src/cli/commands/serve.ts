@@ -177,6 +177,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       server.listen(options.port, options.host, resolve)
     })
   } catch (error) {
+    await counters?.close()
     await storage.close()
     throw usageError(
       `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`,
