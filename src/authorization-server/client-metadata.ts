@@ -5,6 +5,11 @@
  * about name resolution and never echoes the document.
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/
  */
+import type { IncomingMessage } from 'node:http'
+import { errors } from 'oidc-provider'
+import type { AuditSink } from './audit.ts'
+import { requestAddress } from './http.ts'
+import type { RateLimiter } from './rate-limit.ts'
 import { redirectUriProblem } from './registration.ts'
 
 /** The one reason shown for any document that could not be fetched or parsed. */
@@ -40,7 +45,7 @@ export function createDocumentFetch(
   options: DocumentFetchOptions = {},
 ): DocumentFetch {
   const reuseMs = options.reuseMs ?? 30_000
-  const maxEntries = options.maxEntries ?? 1000
+  const maxEntries = options.maxEntries ?? 500
   const outcomes = new Map<string, Promise<Outcome>>()
   const settled = new Map<string, Outcome>()
   const expected = new Set<string>()
@@ -54,6 +59,14 @@ export function createDocumentFetch(
     return undefined
   }
   const remember = (url: string, outcome: Outcome) => {
+    if (settled.size >= maxEntries) {
+      const now = Date.now()
+      for (const [key, value] of settled) {
+        if (value.until > now) continue
+        settled.delete(key)
+        outcomes.delete(key)
+      }
+    }
     if (settled.size >= maxEntries) {
       const oldest = settled.keys().next().value
       if (oldest !== undefined) {
@@ -114,4 +127,32 @@ export function documentRedirectProblem(
     if (problem) return `a redirect URI of the client metadata document ${problem}`
   }
   return undefined
+}
+
+/**
+ * oidc-provider's `allowFetch`/`allowClient` hooks: a fetch budget per address (a remembered outcome costs
+ * nothing) and the DCR redirect policy for every document's client.
+ * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#featuresclientidmetadatadocument
+ */
+export function documentHooks(
+  documents: DocumentFetch,
+  budget: RateLimiter | undefined,
+  maxRedirectUris: number,
+  audit: AuditSink,
+) {
+  return {
+    allowFetch: async (ctx: { req: IncomingMessage }, clientId: string) => {
+      if (!documents.remembers(clientId) && ((await budget?.take(requestAddress(ctx.req))) ?? 0) > 0) {
+        audit({ type: 'rate_limited', endpoint: 'cimd-fetch' })
+        return false
+      }
+      documents.expect(clientId)
+      return true
+    },
+    allowClient: async (_ctx: unknown, client: { redirectUris?: string[] }) => {
+      const problem = documentRedirectProblem(client.redirectUris ?? [], maxRedirectUris)
+      if (problem) throw new errors.InvalidClientMetadata(problem)
+      return true
+    },
+  }
 }

@@ -52,8 +52,8 @@ const CLIENT_ROUTES = new Map<string, 'token' | 'par' | 'revocation' | 'introspe
   ['/token/introspection', 'introspection'],
 ])
 
-/** The client_id a token-style request names: HTTP Basic's user name, else the form's client_id. */
-async function requestClientId(req: IncomingMessage): Promise<string | undefined> {
+/** The client_id a token-style request names: HTTP Basic's user name, else the form's client_id; null: body too large. */
+async function requestClientId(req: IncomingMessage): Promise<string | undefined | null> {
   const authorization = String(req.headers.authorization ?? '')
   if (/^basic /i.test(authorization)) {
     const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8')
@@ -66,7 +66,7 @@ async function requestClientId(req: IncomingMessage): Promise<string | undefined
   }
   if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return
   const raw = await readBody(req, FORM_BODY_LIMIT)
-  if (!raw) return undefined
+  if (!raw) return null
   replayBody(req, raw)
   return new URLSearchParams(raw.toString('utf8')).get('client_id')?.slice(0, 200) ?? undefined
 }
@@ -287,8 +287,21 @@ export function createFrontHandler(
 
     const clientRoute = req.method === 'POST' ? CLIENT_ROUTES.get(route) : undefined
     if (clientRoute) {
-      const clientId = (await requestClientId(req)) ?? ''
-      if (await limited(context.limits[clientRoute], req, res, clientRoute, clientId)) return
+      const clientId = await requestClientId(req)
+      if (clientId === null) {
+        // The rest of the body is never read: answer, then close this connection.
+        sendJson(
+          res,
+          400,
+          {
+            error: 'invalid_request',
+            error_description: `requests to this endpoint are limited to ${FORM_BODY_LIMIT / 1024} KiB`,
+          },
+          { connection: 'close' },
+        )
+        return
+      }
+      if (await limited(context.limits[clientRoute], req, res, clientRoute, clientId ?? '')) return
     }
     if (route.startsWith('/.well-known/')) res.setHeader('cache-control', 'public, max-age=300')
     if (route === '/auth') {

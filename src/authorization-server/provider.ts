@@ -13,10 +13,10 @@ import { createSealer, generateStorageKey } from './adapters/sealing.ts'
 import type { AuthorizationServerStorage } from './adapters/sql.ts'
 import { createSqliteStorage } from './adapters/sqlite.ts'
 import { type AuditSink, auditProviderEvents } from './audit.ts'
-import { createDocumentFetch, DOCUMENT_UNAVAILABLE, documentRedirectProblem } from './client-metadata.ts'
+import { createDocumentFetch, DOCUMENT_UNAVAILABLE, documentHooks } from './client-metadata.ts'
 import { createMemoryCounters, type SharedCounters } from './counters.ts'
 import { errorPage, PAGE_CSP } from './html.ts'
-import { createFrontHandler, requestAddress } from './http.ts'
+import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
 import { createOutboundFetch } from './outbound-fetch.ts'
 import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.ts'
@@ -256,22 +256,7 @@ export async function createAuthorizationServer(
         enabled: cimd.enabled !== false,
         ack: 'draft-02',
         cacheDuration: cimd.cacheSeconds ?? { min: 300, max: 86400 },
-        allowFetch: async (ctx: { req: IncomingMessage }, clientId: string) => {
-          if (!documents.remembers(clientId)) {
-            const wait = (await cimdFetchLimit?.take(requestAddress(ctx.req))) ?? 0
-            if (wait > 0) {
-              audit({ type: 'rate_limited', endpoint: 'cimd-fetch' })
-              return false
-            }
-          }
-          documents.expect(clientId)
-          return true
-        },
-        allowClient: async (_ctx: unknown, client: { redirectUris?: string[] }) => {
-          const problem = documentRedirectProblem(client.redirectUris ?? [], maxRedirectUris)
-          if (problem) throw new errors.InvalidClientMetadata(problem)
-          return true
-        },
+        ...documentHooks(documents, cimdFetchLimit, maxRedirectUris, audit),
       },
       resourceIndicators: {
         enabled: true,
