@@ -9,8 +9,27 @@ import type { IncomingMessage } from 'node:http'
 import { errors } from 'oidc-provider'
 import type { AuditSink } from './audit.ts'
 import { requestAddress } from './http.ts'
+import { createOutboundFetch } from './outbound-fetch.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { redirectUriProblem } from './registration.ts'
+
+/** Client ID Metadata Document fetching. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
+export interface ClientIdMetadataDocumentOptions {
+  /** Default true. */
+  enabled?: boolean
+  /** DEVELOPMENT ONLY: fetch documents from loopback and private addresses. */
+  allowPrivateNetwork?: boolean
+  /** Extra CA certificates (PEM) trusted for document fetches, e.g. a local test server's. */
+  trustedCertificates?: string | string[]
+  /** Largest document accepted, in bytes (default 16 KiB). */
+  maxBytes?: number
+  /** Fetch timeout in milliseconds (default 2500, oidc-provider's own bound). */
+  timeoutMs?: number
+  /** Bounds on how long a fetched document is cached, in seconds (default 300..86400; the response's max-age counts within). */
+  cacheSeconds?: { min: number; max: number }
+  /** How long a failed (or any) fetch outcome is reused before the document is fetched again, in seconds (default 30). */
+  failureCacheSeconds?: number
+}
 
 /** The one reason shown for any document that could not be fetched or parsed. */
 export const DOCUMENT_UNAVAILABLE =
@@ -37,6 +56,19 @@ export interface DocumentFetch {
   expect(url: string): void
   /** Whether a recent outcome for `url` will answer without a network request. */
   remembers(url: string): boolean
+}
+
+/** The guarded outbound fetch and reuse window for {@link createDocumentFetch}, from the server's CIMD options. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
+export function documentFetchOptions(
+  cimd: ClientIdMetadataDocumentOptions,
+): [typeof fetch, DocumentFetchOptions] {
+  const outbound = createOutboundFetch({
+    allowPrivateNetwork: cimd.allowPrivateNetwork === true,
+    ca: cimd.trustedCertificates,
+    timeoutMs: cimd.timeoutMs ?? 2500,
+    maxBytes: cimd.maxBytes ?? 16 * 1024,
+  })
+  return [outbound, { reuseMs: (cimd.failureCacheSeconds ?? 30) * 1000 }]
 }
 
 /** Wraps the outbound fetch so metadata documents are fetched at most once per `reuseMs`. @see https://www.rfc-editor.org/rfc/rfc9111#section-4 */

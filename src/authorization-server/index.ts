@@ -16,6 +16,7 @@ export {
   type AuthorizationServerOptions,
   type ClientIdMetadataDocumentOptions,
   createAuthorizationServer,
+  DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
   type ResourceOptions,
 } from './provider.ts'
 export {

@@ -9,17 +9,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import Provider, { errors } from 'oidc-provider'
 import { InvalidArgumentError, SPEC } from '../shared/errors.ts'
 import { canonicalResource, isLoopbackUrl } from '../shared/resource.ts'
+import { idempotentRefreshRotation } from './adapters/rotation.ts'
 import { createSealer, generateStorageKey } from './adapters/sealing.ts'
 import type { AuthorizationServerStorage } from './adapters/sql.ts'
 import { createSqliteStorage } from './adapters/sqlite.ts'
 import { type AuditSink, auditProviderEvents } from './audit.ts'
-import { createDocumentFetch, DOCUMENT_UNAVAILABLE, documentHooks } from './client-metadata.ts'
+import {
+  type ClientIdMetadataDocumentOptions,
+  createDocumentFetch,
+  DOCUMENT_UNAVAILABLE,
+  documentFetchOptions,
+  documentHooks,
+} from './client-metadata.ts'
 import { createMemoryCounters, type SharedCounters } from './counters.ts'
 import { errorPage, PAGE_CSP } from './html.ts'
 import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
-import { createOutboundFetch } from './outbound-fetch.ts'
-import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit.ts'
+import { limiterFactory, type RateLimits } from './rate-limit.ts'
 import { createUpstreamLogin, type UpstreamOptions } from './upstream.ts'
 import { createUserDirectory, type LocalUser, type UserDirectory } from './users.ts'
 
@@ -33,27 +39,21 @@ export interface ResourceOptions {
   defaultScopes?: readonly string[]
   /** `jwt` (RFC 9068, default) or `opaque` (validate by introspection). */
   accessTokenFormat?: 'jwt' | 'opaque'
-  /** Access token lifetime in seconds (default 3600). */
+  /** Access token lifetime in seconds (default {@link DEFAULT_ACCESS_TOKEN_TTL_SECONDS}). */
   accessTokenTtlSeconds?: number
 }
 
-/** Client ID Metadata Document fetching. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
-export interface ClientIdMetadataDocumentOptions {
-  /** Default true. */
-  enabled?: boolean
-  /** DEVELOPMENT ONLY: fetch documents from loopback and private addresses. */
-  allowPrivateNetwork?: boolean
-  /** Extra CA certificates (PEM) trusted for document fetches, e.g. a local test server's. */
-  trustedCertificates?: string | string[]
-  /** Largest document accepted, in bytes (default 16 KiB). */
-  maxBytes?: number
-  /** Fetch timeout in milliseconds (default 2500, oidc-provider's own bound). */
-  timeoutMs?: number
-  /** Bounds on how long a fetched document is cached, in seconds (default 300..86400; the response's max-age counts within). */
-  cacheSeconds?: { min: number; max: number }
-  /** How long a failed (or any) fetch outcome is reused before the document is fetched again, in seconds (default 30). */
-  failureCacheSeconds?: number
-}
+/**
+ * Default access-token lifetime: 10 minutes. A JWT stays valid wherever it is checked offline until it
+ * expires, so this bounds how long sign-out or revocation can be ignored; refresh keeps sessions alive.
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.2.2
+ */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600
+
+/** Pseudo-model recording which grant a JWT access token belongs to, so revoking the grant ends it too. */
+const JWT_GRANT = 'AccessTokenGrant'
+
+export type { ClientIdMetadataDocumentOptions }
 
 /** Options of {@link createAuthorizationServer}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export interface AuthorizationServerOptions {
@@ -107,6 +107,12 @@ export interface AuthorizationServer {
   jwks: { keys: Record<string, unknown>[] }
   /** Mints an initial access token for protected registration. @see https://www.rfc-editor.org/rfc/rfc7591#section-3 */
   createInitialAccessToken(): Promise<string>
+  /**
+   * Whether the grant behind a JWT access token (by its `jti`) is still alive: false once the user signed out or
+   * the grant was revoked, for a resource server in the same process that wants revocation to bite at once.
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  accessTokenGrantAlive(jti: string): Promise<boolean>
   /** Closes storage (when this server opened it). */
   close(): Promise<void>
 }
@@ -164,21 +170,10 @@ export async function createAuthorizationServer(
   const upstream = options.upstream ? createUpstreamLogin(options.upstream, issuer, storage) : undefined
   const ownsCounters = !options.counters && !storage.counters
   const counters = options.counters ?? storage.counters ?? createMemoryCounters()
-  const rateLimits =
-    options.rateLimits === false ? undefined : { ...DEFAULT_RATE_LIMITS, ...options.rateLimits }
-  const limiter = (name: keyof RateLimits) =>
-    rateLimits ? createRateLimiter(rateLimits[name], counters, name) : undefined
+  const limiter = limiterFactory(options.rateLimits, counters)
   const cimdFetchLimit = limiter('cimdFetch')
   const maxRedirectUris = options.registration?.maxRedirectUris ?? 20
-  const documents = createDocumentFetch(
-    createOutboundFetch({
-      allowPrivateNetwork: cimd.allowPrivateNetwork === true,
-      ca: cimd.trustedCertificates,
-      timeoutMs: cimd.timeoutMs ?? 2500,
-      maxBytes: cimd.maxBytes ?? 16 * 1024,
-    }),
-    { reuseMs: (cimd.failureCacheSeconds ?? 30) * 1000 },
-  )
+  const documents = createDocumentFetch(...documentFetchOptions(cimd))
 
   const provider = new Provider(issuer, {
     adapter: storage.adapter,
@@ -211,7 +206,9 @@ export async function createAuthorizationServer(
     rotateRefreshToken: true,
     expiresWithSession: async () => false,
     ttl: {
-      AccessToken: 3600,
+      // A function, so each resource's accessTokenTTL (getResourceServerInfo) is what counts.
+      AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
+        token.resourceServer?.accessTokenTTL ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
@@ -278,7 +275,7 @@ export async function createAuthorizationServer(
           return {
             scope: resource.scopes.join(' '),
             audience: canonicalResource(resource.uri),
-            accessTokenTTL: resource.accessTokenTtlSeconds ?? 3600,
+            accessTokenTTL: resource.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
             accessTokenFormat: resource.accessTokenFormat ?? 'jwt',
             jwt: { sign: { alg: 'ES256' } },
           }
@@ -303,6 +300,15 @@ export async function createAuthorizationServer(
       authorization_response_iss_parameter_supported: true,
       client_id_metadata_document_supported: cimd.enabled !== false,
     },
+    formats: {
+      customizers: {
+        // JWTs are not stored by oidc-provider: a row keyed by jti, tied to the grant, lets revocation reach them.
+        jwt: async (_ctx: unknown, token: { jti: string; grantId?: string; remainingTTL?: number }) => {
+          if (token.grantId)
+            await storage.adapter(JWT_GRANT).upsert(token.jti, { grantId: token.grantId }, token.remainingTTL)
+        },
+      },
+    },
     extraClientMetadata: { properties: [] },
     enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'] },
   })
@@ -310,6 +316,7 @@ export async function createAuthorizationServer(
   // unless trustProxy): URLs oidc-provider builds always carry the issuer's origin.
   provider.proxy = true
   auditProviderEvents(provider, audit)
+  provider.use(idempotentRefreshRotation)
   // DPoP proof (and client assertion) jtis are marked atomically in the shared counters, so a proof replayed
   // to another instance is refused too.
   provider.ReplayDetection.unique = async (iss: string, jti: string, exp: number) =>
@@ -369,6 +376,9 @@ export async function createAuthorizationServer(
     jwks: { keys: publicKeys },
     async createInitialAccessToken() {
       return await new provider.InitialAccessToken({}).save()
+    },
+    async accessTokenGrantAlive(jti) {
+      return (await storage.adapter(JWT_GRANT).find(jti)) !== undefined
     },
     async close() {
       if (ownsCounters) await counters.close()

@@ -104,3 +104,12 @@ export function parseRateLimits(specs: readonly string[]): Partial<RateLimits> {
   }
   return limits
 }
+
+/** Builds the named limiters over `counters` from the server's `rateLimits` option (`false`: none). @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
+export function limiterFactory(
+  option: false | Partial<RateLimits> | undefined,
+  counters: SharedCounters,
+): (name: keyof RateLimits) => RateLimiter | undefined {
+  const limits = option === false ? undefined : { ...DEFAULT_RATE_LIMITS, ...option }
+  return (name) => (limits ? createRateLimiter(limits[name], counters, name) : undefined)
+}

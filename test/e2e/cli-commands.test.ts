@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -113,7 +113,7 @@ function ready(t: TestContext): string | undefined {
 
 interface StoredSession {
   client_id: string
-  tokens: { refresh_token: string }
+  tokens: { refresh_token: string; access_token: string }
   dpop_jwk: Record<string, string>
 }
 
@@ -144,6 +144,29 @@ async function refreshAtServer(s: StoredSession): Promise<{ status: number; erro
   })
   const body = (await response.json()) as { error?: string }
   return { status: response.status, ...(body.error ? { error: body.error } : {}) }
+}
+
+/** The status serve's /mcp answers an MCP ping sent with the session's DPoP-bound access token. */
+async function mcpStatusWith(s: StoredSession, mcp: string): Promise<number> {
+  const key = await importJWK(s.dpop_jwk, 'ES256')
+  const { d: _d, ...publicJwk } = s.dpop_jwk
+  const ath = createHash('sha256').update(s.tokens.access_token).digest('base64url')
+  const proof = await new SignJWT({ htm: 'POST', htu: mcp, jti: randomUUID(), ath })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk })
+    .setIssuedAt()
+    .sign(key)
+  const response = await fetch(mcp, {
+    method: 'POST',
+    headers: {
+      authorization: `DPoP ${s.tokens.access_token}`,
+      dpop: proof,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+  })
+  await response.arrayBuffer()
+  return response.status
 }
 
 describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: false }, () => {
@@ -300,8 +323,17 @@ describe('mcp-oauth session commands against mcp-oauth serve', { concurrency: fa
     const mcp = ready(t)
     if (!mcp) return
     const stored = await storedSession(mcp)
+    assert.notEqual(await mcpStatusWith(stored, mcp), 401, 'the access token works before logout')
     const r = await cli(['logout', mcp])
     assert.equal(r.code, 0, r.stderr)
+    // serve's own /mcp checks the grant: the old access token is refused within 5 s of logout (polled).
+    const deadline = Date.now() + 5000
+    let status = await mcpStatusWith(stored, mcp)
+    while (status !== 401 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      status = await mcpStatusWith(stored, mcp)
+    }
+    assert.equal(status, 401, 'the old access token is refused after logout')
     assert.match(r.stderr, /the authorization server revoked the refresh token \(the grant/)
     // Check it at the authorization server: the refresh token (sent with a valid DPoP proof of its key) is dead.
     const refused = await refreshAtServer(stored)

@@ -6,6 +6,7 @@
 
 import type { SharedCounters } from '../counters.ts'
 import { createSqlCounters } from '../counters-sql.ts'
+import { currentRefreshRotation } from './rotation.ts'
 import type { Sealer } from './sealing.ts'
 
 /** The few statements the adapter needs; `?` placeholders, the driver rewrites them for its dialect. */
@@ -58,8 +59,10 @@ export interface SqlStorageOptions {
   /** Table name prefix, letters, digits and `_` (default `mcp_oauth_`). */
   tablePrefix?: string
   /**
-   * Seconds after a refresh token is first used during which presenting it again still works, so one
-   * client's concurrent refreshes don't revoke its grant. After that, reuse revokes the whole grant. Default 10.
+   * Seconds after a refresh token is rotated during which presenting it again (a retry whose answer was lost,
+   * or a concurrent refresh by the same client) returns the successor already issued, never a new one. After
+   * that, reuse revokes the whole grant. 0 makes every reuse revoke. Default 30 (long enough for a retry
+   * across a restart of the server).
    */
   refreshReuseGraceSeconds?: number
   /** Dynamically registered clients unused this many seconds are deleted. Default 30 days; 0 disables. */
@@ -69,6 +72,8 @@ export interface SqlStorageOptions {
 }
 
 const SEALED_ID = 'mcp_oauth_sealed_id'
+/** Pseudo-model of the row that records a refresh token's rotation: same id, the successor sealed inside. */
+const ROTATION = 'RefreshTokenRotation'
 const CLIENT_TOUCH_INTERVAL_MS = 60 * 60 * 1000
 
 /** Creates the schema and returns storage over `driver`. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
@@ -81,7 +86,7 @@ export async function createSqlStorage(
   const models = `${prefix}models`
   const secrets = `${prefix}secrets`
   const { sealer } = options
-  const graceMs = (options.refreshReuseGraceSeconds ?? 10) * 1000
+  const graceMs = (options.refreshReuseGraceSeconds ?? 30) * 1000
   const unusedClientMs = (options.unusedClientTtlSeconds ?? 30 * 24 * 3600) * 1000
 
   await driver.exec(`
@@ -118,9 +123,11 @@ export async function createSqlStorage(
     if (typeof payload['client_secret'] === 'string') {
       payload['client_secret'] = sealer.open(payload['client_secret'])
     }
-    const consumedAt = row['consumed_at'] === null ? undefined : Number(row['consumed_at'])
-    // A refresh token reused within the grace window is treated as unused so the grant survives races.
-    if (consumedAt !== undefined && !(model === 'RefreshToken' && Date.now() - consumedAt < graceMs)) {
+    const rotatedAt = row['rotated_at'] == null ? undefined : Number(row['rotated_at'])
+    const consumedAt = rotatedAt ?? (row['consumed_at'] == null ? undefined : Number(row['consumed_at']))
+    // Within the grace window a rotated token still passes oidc-provider's checks; the adapter then answers
+    // with the recorded successor (see commitRotation), so a retry continues the one chain.
+    if (consumedAt !== undefined && !(rotatedAt !== undefined && Date.now() - rotatedAt < graceMs)) {
       payload['consumed'] = Math.floor(consumedAt / 1000)
     }
     return payload
@@ -136,6 +143,13 @@ export async function createSqlStorage(
     )
     const row = rows[0]
     if (!row) return undefined
+    if (model === 'RefreshToken') {
+      const rotation = await driver.all(`SELECT consumed_at FROM ${models} WHERE model = ? AND id = ?`, [
+        ROTATION,
+        sealer.hash(value),
+      ])
+      if (rotation[0]) row['rotated_at'] = rotation[0]['consumed_at']
+    }
     if (
       model === 'Client' &&
       id !== undefined &&
@@ -148,6 +162,35 @@ export async function createSqlStorage(
       ])
     }
     return fromStored(model, id, row)
+  }
+
+  /**
+   * Records `successor` as the one rotation of `predecessor` (the insert is the atomic step: exactly one request
+   * wins); returns the winner's successor, which is `successor` unless another request rotated first.
+   */
+  async function commitRotation(predecessor: string, successor: string): Promise<string> {
+    const now = Date.now()
+    const key = sealer.hash(predecessor)
+    // The rotation row shares the token's grant (revoked with it) and expiry (purged with it).
+    const won = await driver.run(
+      `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
+       SELECT ?, id, ?, grant_id, NULL, NULL, expires_at, ?, ? FROM ${models} WHERE model = ? AND id = ?
+       ON CONFLICT (model, id) DO NOTHING`,
+      [ROTATION, JSON.stringify({ successor: sealer.seal(successor) }), now, now, 'RefreshToken', key],
+    )
+    if (won === 1) {
+      await driver.run(
+        `UPDATE ${models} SET consumed_at = COALESCE(consumed_at, ?) WHERE model = ? AND id = ?`,
+        [now, 'RefreshToken', key],
+      )
+      return successor
+    }
+    const rows = await driver.all(`SELECT payload FROM ${models} WHERE model = ? AND id = ?`, [ROTATION, key])
+    const sealed = rows[0]
+      ? (JSON.parse(String(rows[0]['payload'])) as { successor?: unknown }).successor
+      : undefined
+    // No rotation row and no insert: the predecessor is gone (its grant was revoked meanwhile).
+    return typeof sealed === 'string' ? sealer.open(sealed) : successor
   }
 
   function adapter(model: string): Adapter {
@@ -171,11 +214,25 @@ export async function createSqlStorage(
             now,
           ],
         )
+        const rotation = model === 'RefreshToken' ? currentRefreshRotation() : undefined
+        if (rotation?.predecessor !== undefined && rotation.successor === undefined) {
+          const winner = await commitRotation(rotation.predecessor, id)
+          if (winner !== id) {
+            await driver.run(`DELETE FROM ${models} WHERE model = ? AND id = ?`, [model, sealer.hash(id)])
+            rotation.successor = winner
+          }
+        }
       },
       find: (id) => findWhere(model, 'id', id, id),
       findByUid: (uid) => findWhere(model, 'uid', uid),
       findByUserCode: (userCode) => findWhere(model, 'user_code', userCode),
       async consume(id) {
+        const rotation = model === 'RefreshToken' ? currentRefreshRotation() : undefined
+        if (rotation) {
+          // Consumed when its successor is stored (commitRotation), so no crash can leave it used but unanswered.
+          rotation.predecessor = id
+          return
+        }
         // The first use time is kept, so repeated presentations cannot stretch the grace window.
         await driver.run(
           `UPDATE ${models} SET consumed_at = COALESCE(consumed_at, ?) WHERE model = ? AND id = ?`,

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test'
 import pg from 'pg'
 import { need, POSTGRES_URL, postgresAvailable } from '../../../test/support/environment.ts'
 import { createPostgresStorage } from './postgres.ts'
+import { idempotentRefreshRotation } from './rotation.ts'
 import { createSealer, generateStorageKey } from './sealing.ts'
 import type { AuthorizationServerStorage, SqlStorageOptions } from './sql.ts'
 import { createSqliteStorage } from './sqlite.ts'
@@ -112,7 +113,7 @@ for (const backend of backends) {
       }
     })
 
-    test('consume marks codes used; refresh reuse is tolerated only inside the grace window', async (t) => {
+    test('consume marks codes used; a refresh token rotates once, its reuse is tolerated only inside the grace window', async (t) => {
       if (!need(t, backend.name, await backend.available())) return
       const { storage } = await backend.open({ ...base(), refreshReuseGraceSeconds: 0.2 })
       try {
@@ -122,12 +123,35 @@ for (const backend of backends) {
         assert.equal(typeof (await codes.find('code-1'))?.['consumed'], 'number')
 
         const rts = storage.adapter('RefreshToken')
+        await rts.upsert('rt-0', { jti: 'rt-0', grantId: 'g' }, 60)
+        await rts.consume('rt-0')
+        assert.equal(
+          typeof (await rts.find('rt-0'))?.['consumed'],
+          'number',
+          'outside a token request: strict',
+        )
+
+        // Two token requests rotating rt-1 at once, as oidc-provider does it: consume, then save a successor.
         await rts.upsert('rt-1', { jti: 'rt-1', grantId: 'g' }, 60)
-        await rts.consume('rt-1')
+        const rotate = async (successor: string) => {
+          const ctx = { body: { refresh_token: successor } }
+          await idempotentRefreshRotation(ctx, async () => {
+            await rts.consume('rt-1')
+            await rts.upsert(successor, { jti: successor, grantId: 'g' }, 60)
+          })
+          return ctx.body.refresh_token
+        }
+        const answers = await Promise.all([rotate('rt-2'), rotate('rt-3')])
+        assert.equal(answers[0], answers[1], 'both requests answer with the one successor')
+        const loser = answers[0] === 'rt-2' ? 'rt-3' : 'rt-2'
+        assert.equal(await rts.find(loser), undefined, 'the successor minted by the loser is gone')
+        assert.ok(await rts.find(answers[0]!))
         assert.equal((await rts.find('rt-1'))?.['consumed'], undefined, 'inside the grace window')
+        assert.equal(await rotate('rt-4'), answers[0], 'a retry inside the window gets the same successor')
         await new Promise((resolve) => setTimeout(resolve, 300))
-        await rts.consume('rt-1')
         assert.equal(typeof (await rts.find('rt-1'))?.['consumed'], 'number', 'after the grace window')
+        await rts.revokeByGrantId('g')
+        assert.equal(await rts.find(answers[0]!), undefined)
       } finally {
         await storage.close()
       }

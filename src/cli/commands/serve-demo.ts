@@ -4,6 +4,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#scope-selection-strategy
  */
 import { McpServer } from '@modelcontextprotocol/server'
+import { InvalidTokenError, type TokenVerifier, VerifierUnavailableError } from '../../server/index.ts'
 
 /** Every scope the demo resource understands. */
 export const SCOPES = ['tools:read', 'notes:write', 'admin']
@@ -48,4 +49,35 @@ export function buildDemoServer(notes: string[]): McpServer {
     async () => text({ notes: notes.length }),
   )
   return server
+}
+
+/**
+ * Wraps a JWT verifier for a resource served beside its authorization server: a token whose grant was revoked
+ * (sign-out, refresh-token reuse) is refused within `recheckMs`, not only when it expires. The answer is
+ * reused for `recheckMs`, so the store sees at most one lookup per token per interval.
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export function liveGrantVerifier(
+  inner: TokenVerifier,
+  grantAlive: (jti: string) => Promise<boolean>,
+  recheckMs = 2000,
+): TokenVerifier {
+  return {
+    ...(inner.additionalAudiences ? { additionalAudiences: inner.additionalAudiences } : {}),
+    async verify(token, context) {
+      const verified = await inner.verify(token, context)
+      const jti = verified.claims['jti']
+      let alive: boolean
+      try {
+        alive = typeof jti === 'string' && (await grantAlive(jti))
+      } catch (error) {
+        throw new VerifierUnavailableError('the token store could not be read', { cause: error })
+      }
+      if (!alive) throw new InvalidTokenError('the grant behind this token was revoked or signed out')
+      return {
+        ...verified,
+        cacheUntil: Math.min(verified.cacheUntil ?? Number.POSITIVE_INFINITY, Date.now() + recheckMs),
+      }
+    },
+  }
 }

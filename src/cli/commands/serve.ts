@@ -4,22 +4,15 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createMcpHandler } from '@modelcontextprotocol/server'
 import {
   type AuthorizationServer,
-  type AuthorizationServerStorage,
   createAuthorizationServer,
-  createPostgresStorage,
-  createSealer,
-  createSqliteStorage,
   createStoredUsers,
-  generateStorageKey,
   hashPassword,
   jsonLinesAudit,
   type LocalUser,
@@ -29,11 +22,20 @@ import {
   type UpstreamOptions,
 } from '../../authorization-server/index.ts'
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
-import { appDirectory } from '../../shared/base-directories.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
-import { buildDemoServer, DEFAULT_SCOPES, DEMO_POLICY, SCOPE_DESCRIPTIONS, SCOPES } from './serve-demo.ts'
+import {
+  buildDemoServer,
+  DEFAULT_SCOPES,
+  DEMO_POLICY,
+  liveGrantVerifier,
+  SCOPE_DESCRIPTIONS,
+  SCOPES,
+} from './serve-demo.ts'
+import { openStore } from './serve-store.ts'
+
+export { dataDir, openStore } from './serve-store.ts'
 
 /** Usage of `mcp-oauth serve`. */
 export const usage = `Usage: mcp-oauth serve [options]
@@ -47,6 +49,7 @@ Options:
   --store SPEC          sqlite:PATH (default sqlite:<data dir>/authorization-server.db), postgres://…, or memory
   --user NAME:PASSWORD  a local account (repeatable); without it a development user is generated
   --token-format F      jwt (default, RFC 9068) or opaque (checked by introspection)
+  --access-token-ttl S  access-token lifetime in seconds (default 600); refresh keeps sessions alive
   --allow-private-cimd  DEVELOPMENT ONLY: fetch client metadata documents from loopback/private addresses
   --cimd-ca FILE        extra CA certificate (PEM) trusted when fetching client metadata documents
   --upstream ISSUER     also offer sign-in at this OpenID Connect provider (register <issuer>/upstream/callback there)
@@ -75,54 +78,6 @@ function usageError(message: string, hint: string): InvalidArgumentError {
   return new InvalidArgumentError('invalid_argument', message, { hint })
 }
 
-/** Where the default SQLite store lives; empty variables count as unset. @see https://specifications.freedesktop.org/basedir-spec/latest/#variables */
-export function dataDir(env: Record<string, string | undefined> = process.env): string {
-  return env['MCP_OAUTH_DATA_DIR'] || appDirectory('data', env, homedir())
-}
-
-/** Opens the store named by `--store`, resolving the storage key (shared with `mcp-oauth users`). */
-export async function openStore(
-  spec: string | undefined,
-): Promise<{ storage: AuthorizationServerStorage; kind: string }> {
-  const envKey = process.env['MCP_OAUTH_STORAGE_KEY']
-  if (spec === 'memory') {
-    return {
-      storage: await createSqliteStorage(':memory:', { sealer: createSealer(generateStorageKey()) }),
-      kind: 'memory',
-    }
-  }
-  if (spec?.startsWith('postgres://') || spec?.startsWith('postgresql://')) {
-    if (!envKey) {
-      throw usageError(
-        'a PostgreSQL store needs MCP_OAUTH_STORAGE_KEY',
-        'generate one with `openssl rand -base64 32 | tr "+/" "-_"` and give every instance the same value',
-      )
-    }
-    return { storage: await createPostgresStorage(spec, { sealer: createSealer(envKey) }), kind: 'postgres' }
-  }
-  if (spec !== undefined && !spec.startsWith('sqlite:')) {
-    throw usageError(
-      `unknown store "${spec.slice(0, 40)}"`,
-      'use sqlite:PATH, postgres://USER@HOST/DB or memory',
-    )
-  }
-  const path = spec ? spec.slice('sqlite:'.length) : join(dataDir(), 'authorization-server.db')
-  if (!path) throw usageError('sqlite: needs a file path', 'use e.g. --store sqlite:./as.db')
-  // The key file is written before SQLite opens the database: its folder must exist first (private, 0700).
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-  const storage = await createSqliteStorage(path, { sealer: createSealer(envKey ?? storageKeyBeside(path)) })
-  return { storage, kind: 'sqlite' }
-}
-
-/** The key lives in a 0600 file next to the database, never inside it. */
-function storageKeyBeside(path: string): string {
-  const file = `${path}.key`
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  const key = generateStorageKey()
-  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' })
-  return key
-}
-
 /** A running `serve`. */
 export interface Serving {
   /** Where the socket listens (may differ from the public issuer behind a proxy). */
@@ -142,6 +97,8 @@ export interface ServeOptions {
   store?: string
   users: LocalUser[]
   tokenFormat: 'jwt' | 'opaque'
+  /** Access-token lifetime in seconds (default: the authorization server's). */
+  accessTokenTtlSeconds?: number
   allowPrivateCimd: boolean
   cimdCa?: string
   audit?: (line: string) => void
@@ -171,22 +128,35 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     }
   }
   const server = createServer()
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(options.port, options.host, resolve)
-    })
-  } catch (error) {
-    await counters?.close()
-    await storage.close()
-    throw usageError(
-      `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`,
-      'pick another --port',
-    )
+  // Requests wait for the handler instead of hanging; with a known port the socket even opens only then.
+  let dispatch: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  const early: [IncomingMessage, ServerResponse][] = []
+  server.on('request', (req, res) => (dispatch ? dispatch(req, res) : early.push([req, res])))
+  const listen = async (onFailure: () => Promise<void>) => {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(options.port, options.host, resolve)
+      })
+    } catch (error) {
+      await onFailure()
+      throw usageError(
+        `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`,
+        'pick another --port',
+      )
+    }
   }
-  const port = (server.address() as AddressInfo).port
+  // Only a port picked by the system, without --issuer, needs the socket before the issuer is known.
+  const portFirst = options.port === 0 && options.issuer === undefined
+  if (portFirst)
+    await listen(async () => {
+      await counters?.close()
+      await storage.close()
+    })
   const host = options.host.includes(':') ? `[${options.host}]` : options.host
-  const issuer = (options.issuer ?? `http://${host}:${port}`).replace(/\/$/, '')
+  const issuer = (
+    options.issuer ?? `http://${host}:${portFirst ? (server.address() as AddressInfo).port : options.port}`
+  ).replace(/\/$/, '')
   const mcp = `${new URL(issuer).origin}/mcp`
   const rsSecret = randomBytes(32).toString('base64url')
   const rsClientId = 'mcp-oauth-demo-resource-server'
@@ -196,7 +166,13 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     storage,
     users: await createStoredUsers(storage, options.users),
     resources: [
-      { uri: mcp, scopes: SCOPES, defaultScopes: DEFAULT_SCOPES, accessTokenFormat: options.tokenFormat },
+      {
+        uri: mcp,
+        scopes: SCOPES,
+        defaultScopes: DEFAULT_SCOPES,
+        accessTokenFormat: options.tokenFormat,
+        ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
+      },
     ],
     clients: [
       {
@@ -217,6 +193,8 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
     ...(options.upstream ? { upstream: options.upstream } : {}),
   })
+  // Its own resource learns of sign-out and revocation within seconds: a short introspection cache for
+  // opaque tokens, a grant check beside the signature for JWTs.
   const verifier =
     options.tokenFormat === 'opaque'
       ? introspectionVerifier({
@@ -224,8 +202,11 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
           issuer,
           clientId: rsClientId,
           clientSecret: rsSecret,
+          cacheMaxAgeSeconds: 2,
         })
-      : jwtVerifier({ issuer, keys: as.jwks as never, requireAtJwtType: true })
+      : liveGrantVerifier(jwtVerifier({ issuer, keys: as.jwks as never, requireAtJwtType: true }), (jti) =>
+          as.accessTokenGrantAlive(jti),
+        )
   const rs = createResourceServer({
     resource: mcp,
     authorizationServers: [issuer],
@@ -248,23 +229,33 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo })),
   )
   const mcpPath = new URL(mcp).pathname
-  server.on('request', (req, res) => {
+  dispatch = (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
     if (path === mcpPath || path.startsWith('/.well-known/oauth-protected-resource')) mcpListener(req, res)
     else as.handler(req, res)
-  })
+  }
+  for (const [req, res] of early.splice(0)) dispatch(req, res)
+  if (!portFirst)
+    await listen(async () => {
+      await as.close()
+      await counters?.close()
+      await storage.close()
+    })
   void kind
   return {
-    listen: `http://${host}:${port}`,
+    listen: `http://${host}:${(server.address() as AddressInfo).port}`,
     mcp,
     issuer,
     server,
     authorizationServer: as,
     async close() {
-      server.closeIdleConnections()
+      // Stop accepting, let in-flight requests finish, close keep-alive sockets as they fall idle; force late.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      const force = setTimeout(() => server.closeAllConnections(), 3000)
+      server.closeIdleConnections()
+      const idle = setInterval(() => server.closeIdleConnections(), 50)
+      const force = setTimeout(() => server.closeAllConnections(), 10_000)
       await closed
+      clearInterval(idle)
       clearTimeout(force)
       await as.close()
       await counters?.close()
@@ -285,6 +276,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       store: { type: 'string' },
       user: { type: 'string', multiple: true },
       'token-format': { type: 'string', default: 'jwt' },
+      'access-token-ttl': { type: 'string' },
       'allow-private-cimd': { type: 'boolean', default: false },
       'cimd-ca': { type: 'string' },
       upstream: { type: 'string' },
@@ -304,6 +296,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const format = values['token-format']
   if (format !== 'jwt' && format !== 'opaque')
     throw usageError(`bad --token-format ${format}`, 'use jwt or opaque')
+  const ttl = values['access-token-ttl'] === undefined ? undefined : Number(values['access-token-ttl'])
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 86400))
+    throw usageError(`bad --access-token-ttl ${values['access-token-ttl']}`, 'use whole seconds, 1..86400')
   if (values.upstream && !values['upstream-client-id']) {
     throw usageError(
       '--upstream needs --upstream-client-id',
@@ -339,6 +334,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(values.store ? { store: values.store } : {}),
     users,
     tokenFormat: format,
+    ...(ttl ? { accessTokenTtlSeconds: ttl } : {}),
     allowPrivateCimd: values['allow-private-cimd'],
     ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
     ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),

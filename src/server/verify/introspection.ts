@@ -36,7 +36,7 @@ export interface IntrospectionVerifierOptions {
   maxResponseBytes?: number
   /** Entries in the result cache (default 10,000). */
   cacheMaxEntries?: number
-  /** Longest reuse of an active answer, seconds (default 60); never beyond the token's `exp`. */
+  /** Longest reuse of an active answer, seconds (default 5: a revocation bites within seconds); never beyond `exp`. */
   cacheMaxAgeSeconds?: number
   /** Reuse of an inactive answer, seconds (default 10), so a bad token cannot hammer the endpoint. */
   negativeCacheSeconds?: number
@@ -61,7 +61,7 @@ export function introspectionVerifier(options: IntrospectionVerifierOptions): To
     })
   const cache = new ExpiringCache<Cached>(options.cacheMaxEntries ?? 10_000)
   const pending = new Map<string, Promise<Cached>>()
-  const maxAgeMs = (options.cacheMaxAgeSeconds ?? 60) * 1000
+  const maxAgeMs = (options.cacheMaxAgeSeconds ?? 5) * 1000
   const negativeMs = (options.negativeCacheSeconds ?? 10) * 1000
   const bounded = {
     timeoutMs: options.timeoutMs ?? 3000,
