@@ -3,7 +3,10 @@
  * - refresh grants per second (rotation on, each grant refreshed in a chain, BENCH_CONCURRENCY chains at once);
  * - complete code flows per second with a fresh browser each time (authorize → login with scrypt → consent →
  *   code → token) and with a signed-in session (authorize → code → token; the grant already covers the scopes).
+ * - memory of a real `mcp-oauth serve` process: resident set size before, at peak during and after a
+ *   BENCH_MEMORY_SECONDS (default 60) load (see memory.ts).
  * Prints a human table on stderr and, as the last stdout line, one JSON object of the figures.
+ * BENCH_ONLY=throughput or BENCH_ONLY=memory runs one half.
  */
 import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
@@ -24,9 +27,12 @@ import {
   testUser,
 } from '../../test/e2e/authorization-server-helpers.ts'
 import { POSTGRES_URL, postgresAvailable } from '../../test/support/environment.ts'
+import { measureServeMemory } from './memory.ts'
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5)
 const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 4)
+const memorySeconds = Number(process.env['BENCH_MEMORY_SECONDS'] ?? 60)
+const only = process.env['BENCH_ONLY']
 const RESOURCE = 'https://mcp.example.com/mcp'
 const redirect = 'http://127.0.0.1:9/callback'
 
@@ -128,38 +134,45 @@ const results: Record<string, unknown> = {
   load_average_1m: Math.round(loadavg()[0]! * 10) / 10,
   node: process.version,
 }
-const sealer = () => createSealer(generateStorageKey())
-results['sqlite'] = await measure(
-  'sqlite',
-  await (async () => {
-    const { mkdtempSync } = await import('node:fs')
-    const { tmpdir } = await import('node:os')
-    const { join } = await import('node:path')
-    return createSqliteStorage(join(mkdtempSync(join(tmpdir(), 'mcp-oauth-bench-')), 'as.db'), {
-      sealer: sealer(),
-      purgeIntervalSeconds: 0,
-    })
-  })(),
-)
-if (await postgresAvailable()) {
-  const prefix = `bench_${randomBytes(4).toString('hex')}_`
-  try {
-    results['postgres'] = await measure(
-      'postgres',
-      await createPostgresStorage(POSTGRES_URL, {
+if (only !== 'memory') {
+  const sealer = () => createSealer(generateStorageKey())
+  results['sqlite'] = await measure(
+    'sqlite',
+    await (async () => {
+      const { mkdtempSync } = await import('node:fs')
+      const { tmpdir } = await import('node:os')
+      const { join } = await import('node:path')
+      return createSqliteStorage(join(mkdtempSync(join(tmpdir(), 'mcp-oauth-bench-')), 'as.db'), {
         sealer: sealer(),
-        tablePrefix: prefix,
         purgeIntervalSeconds: 0,
-      }),
-    )
-  } finally {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL })
-    await admin.connect()
-    await admin.query(`DROP TABLE IF EXISTS ${prefix}models, ${prefix}secrets`)
-    await admin.end()
+      })
+    })(),
+  )
+  if (await postgresAvailable()) {
+    const prefix = `bench_${randomBytes(4).toString('hex')}_`
+    try {
+      results['postgres'] = await measure(
+        'postgres',
+        await createPostgresStorage(POSTGRES_URL, {
+          sealer: sealer(),
+          tablePrefix: prefix,
+          purgeIntervalSeconds: 0,
+        }),
+      )
+    } finally {
+      const admin = new pg.Client({ connectionString: POSTGRES_URL })
+      await admin.connect()
+      await admin.query(`DROP TABLE IF EXISTS ${prefix}models, ${prefix}secrets`)
+      await admin.end()
+    }
+  } else {
+    results['postgres'] = null
+    process.stderr.write('postgres   not available at 127.0.0.1:5432; skipped\n')
   }
-} else {
-  results['postgres'] = null
-  process.stderr.write('postgres   not available at 127.0.0.1:5432; skipped\n')
+}
+if (only !== 'throughput') {
+  const memory = await measureServeMemory(memorySeconds, 8)
+  process.stderr.write(`serve memory ${JSON.stringify(memory)}\n`)
+  results['serve_memory'] = memory
 }
 process.stdout.write(`${JSON.stringify(results)}\n`)

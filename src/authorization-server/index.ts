@@ -33,6 +33,14 @@ export {
   redirectUriProblem,
 } from './registration.ts'
 export {
+  activateSigningKeys,
+  addSigningKeys,
+  listSigningKeys,
+  retireSigningKeys,
+  type SigningKeyInfo,
+  type SigningKeyState,
+} from './signing-keys.ts'
+export {
   createUpstreamLogin,
   type UpstreamAccount,
   type UpstreamLogin,

@@ -51,6 +51,22 @@ declare module 'oidc-provider' {
     ) => Error
   }
 
+  /** A signing key whose private half oidc-provider never sees (experimental `externalSigningSupport`). */
+  export class ExternalSigningKey {
+    get kid(): string
+    set kid(value: string)
+    get alg(): string
+    set alg(value: string)
+    get kty(): string
+    get crv(): string | undefined
+    get x(): string | undefined
+    get y(): string | undefined
+    get n(): string | undefined
+    get e(): string | undefined
+    keyObject(): import('node:crypto').KeyObject
+    sign(data: Uint8Array): Promise<Uint8Array>
+  }
+
   export default class Provider {
     constructor(issuer: string, configuration: Json)
     proxy: boolean

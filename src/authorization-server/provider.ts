@@ -26,6 +26,7 @@ import { errorPage, PAGE_CSP } from './html.ts'
 import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
 import { limiterFactory, type RateLimits } from './rate-limit.ts'
+import { createSigningKeyRing, publishCurrentKeys } from './signing-keys.ts'
 import { createUpstreamLogin, type UpstreamOptions } from './upstream.ts'
 import { createUserDirectory, type LocalUser, type UserDirectory } from './users.ts'
 
@@ -94,6 +95,8 @@ export interface AuthorizationServerOptions {
   trustProxy?: boolean
   /** Also let people sign in at an upstream OpenID Connect provider (its redirect URI: `<issuer>/upstream/callback`). */
   upstream?: UpstreamOptions
+  /** How often the stored signing keys are re-read, so a rotation reaches every instance (seconds, default 2). */
+  keyRefreshSeconds?: number
 }
 
 /** A running authorization server (no socket of its own: mount `handler`). @see https://www.rfc-editor.org/rfc/rfc8414 */
@@ -103,7 +106,7 @@ export interface AuthorizationServer {
   provider: Provider
   /** Node request handler serving every endpoint, metadata and interaction page. */
   handler: (req: IncomingMessage, res: ServerResponse) => void
-  /** The public signing keys (what `jwks_uri` serves), for a resource server in the same process. @see https://www.rfc-editor.org/rfc/rfc7517 */
+  /** The public signing keys `jwks_uri` serves now (they rotate), for a resource server in the same process. @see https://www.rfc-editor.org/rfc/rfc7517 */
   jwks: { keys: Record<string, unknown>[] }
   /** Mints an initial access token for protected registration. @see https://www.rfc-editor.org/rfc/rfc7591#section-3 */
   createInitialAccessToken(): Promise<string>
@@ -158,6 +161,7 @@ export async function createAuthorizationServer(
   const storage =
     options.storage ?? (await createSqliteStorage(':memory:', { sealer: createSealer(generateStorageKey()) }))
   const secrets = await loadServerSecrets(storage)
+  const signingKeys = await createSigningKeyRing(storage, { refreshSeconds: options.keyRefreshSeconds ?? 2 })
   const users =
     options.users && 'verify' in options.users
       ? options.users
@@ -177,7 +181,7 @@ export async function createAuthorizationServer(
 
   const provider = new Provider(issuer, {
     adapter: storage.adapter,
-    jwks: secrets.jwks,
+    jwks: { keys: signingKeys.providerKeys() },
     cookies: { keys: secrets.cookieKeys },
     clients: options.clients ?? [],
     scopes: ['openid', 'offline_access', ...allResourceScopes],
@@ -282,6 +286,8 @@ export async function createAuthorizationServer(
         },
       },
       dPoP: { enabled: true },
+      // Signing goes through keys that follow the stored active key, so a rotation needs no restart.
+      externalSigningSupport: { enabled: true, ack: 'experimental-01' },
       introspection: {
         enabled: true,
         allowedPolicy: async (
@@ -321,6 +327,7 @@ export async function createAuthorizationServer(
   // to another instance is refused too.
   provider.ReplayDetection.unique = async (iss: string, jti: string, exp: number) =>
     await counters.once(`replay:${iss}:${jti}`, Math.max(1, exp * 1000 - Date.now()))
+  publishCurrentKeys(provider, signingKeys)
 
   const registrationScopes = allResourceScopes
 
@@ -364,16 +371,13 @@ export async function createAuthorizationServer(
     },
   })
 
-  const privateMembers = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'])
-  const publicKeys = secrets.jwks.keys.map((key) =>
-    Object.fromEntries(Object.entries(key).filter(([member]) => !privateMembers.has(member))),
-  )
-
   return {
     issuer,
     provider,
     handler,
-    jwks: { keys: publicKeys },
+    get jwks() {
+      return signingKeys.publicJwks()
+    },
     async createInitialAccessToken() {
       return await new provider.InitialAccessToken({}).save()
     },
@@ -382,6 +386,7 @@ export async function createAuthorizationServer(
     },
     async close() {
       if (ownsCounters) await counters.close()
+      signingKeys.close()
       if (ownsStorage) await storage.close()
     },
   }

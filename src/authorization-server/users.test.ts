@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createUserDirectory, hashPassword, verifyPassword } from './users.ts'
+import { createUserDirectory, hashPassword, passwordHashingLoad, verifyPassword } from './users.ts'
 
 test('scrypt hashes verify the right password only, with a fresh salt each time', async () => {
   const hash = await hashPassword('correct horse battery')
@@ -19,4 +19,27 @@ test('short passwords are refused with a hint; unknown users fail like wrong pas
   assert.equal((await users.verify('alice', 'correct horse battery'))?.username, 'alice')
   assert.equal(await users.verify('alice', 'nope nope nope'), undefined)
   assert.equal(await users.verify('mallory', 'correct horse battery'), undefined)
+})
+
+test('a burst of sign-ins runs at most two 32 MiB derivations at once; the rest wait and all answer', async () => {
+  const hash = await hashPassword('correct horse battery')
+  const burst = Array.from({ length: 6 }, (_, i) =>
+    verifyPassword(i % 2 ? 'correct horse battery' : 'wrong horse battery', hash),
+  )
+  let done = false
+  const all = Promise.all(burst).finally(() => {
+    done = true
+  })
+  let most = 0
+  let queued = 0
+  while (!done) {
+    const load = passwordHashingLoad()
+    most = Math.max(most, load.running)
+    queued = Math.max(queued, load.waiting)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  assert.deepEqual(await all, [false, true, false, true, false, true])
+  assert.ok(most <= passwordHashingLoad().maxRunning, `${most} derivations ran at once`)
+  assert.ok(queued > 0, 'some derivations waited for a slot')
+  assert.deepEqual(passwordHashingLoad(), { running: 0, waiting: 0, maxRunning: 2 })
 })

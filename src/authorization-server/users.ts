@@ -30,12 +30,32 @@ const P = 1
 const KEY_LENGTH = 32
 const MAX_MEM = 64 * 1024 * 1024
 
-function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: MAX_MEM }, (error, key) =>
-      error ? reject(error) : resolve(key),
-    )
-  })
+// Each derivation holds 32 MiB outside the JS heap: at most two run at once, so a burst of sign-ins costs a
+// bounded 64 MiB instead of one block per libuv thread; the others wait their turn (in order).
+const MAX_CONCURRENT_DERIVATIONS = 2
+let running = 0
+const waiting: (() => void)[] = []
+
+async function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT_DERIVATIONS) await new Promise<void>((resolve) => waiting.push(resolve))
+  else running++
+  try {
+    return await new Promise((resolve, reject) => {
+      scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: MAX_MEM }, (error, key) =>
+        error ? reject(error) : resolve(key),
+      )
+    })
+  } finally {
+    // The slot passes straight to the next waiter, so `running` never drops below the work in flight.
+    const next = waiting.shift()
+    if (next) next()
+    else running--
+  }
+}
+
+/** Password derivations running and waiting now (each running one holds 32 MiB). @see https://www.rfc-editor.org/rfc/rfc7914#section-2 */
+export function passwordHashingLoad(): { running: number; waiting: number; maxRunning: number } {
+  return { running, waiting: waiting.length, maxRunning: MAX_CONCURRENT_DERIVATIONS }
 }
 
 /**

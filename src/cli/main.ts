@@ -35,6 +35,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     load: () => import('./commands/serve.ts'),
   },
   users: { summary: "manage serve's local accounts", load: () => import('./commands/users.ts') },
+  keys: { summary: "rotate serve's token signing keys", load: () => import('./commands/keys.ts') },
   login: { summary: 'sign in to a server and keep the session', load: () => import('./commands/login.ts') },
   logout: { summary: "revoke and forget a server's session", load: () => import('./commands/logout.ts') },
   status: { summary: 'show stored sessions (never a token)', load: () => import('./commands/status.ts') },

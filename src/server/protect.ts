@@ -269,7 +269,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       }
     } catch (e) {
       if (e instanceof VerifierUnavailableError)
-        return refuse(503, e.code, e.message, () => unavailableResponse(e.message))
+        return refuse(503, e.code, e.message, () => unavailableResponse(withoutHosts(e.message)))
       if (isMcpOAuthError(e)) return challenge(challengeScope, scheme, e)
       const message = 'token verification failed unexpectedly'
       return refuse(503, 'verifier_error', message, () => unavailableResponse(message))
@@ -346,4 +346,17 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       return nonce ? withHeader(response, 'dpop-nonce', nonce) : response
     },
   }
+}
+
+// URLs, IP addresses (with a port or not) and dotted host names.
+const HOST_LIKE =
+  /\b[a-z][a-z0-9+.-]*:\/\/\S+|\[[0-9a-f:.]+\](?::\d+)?|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]+(?::\d+)?\b/gi
+
+/**
+ * A 503 body goes to anyone who sends a token: whatever a verifier (ours or a custom one) put in its message,
+ * no internal host, address or URL leaves in it; the full message still reaches `onRefusal`.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4
+ */
+export function withoutHosts(message: string): string {
+  return message.replace(HOST_LIKE, 'the authorization server')
 }

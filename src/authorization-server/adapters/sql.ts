@@ -44,6 +44,8 @@ export interface AuthorizationServerStorage {
   adapter: (model: string) => Adapter
   /** Returns the named server secret (signing keys, cookie keys), creating it once across all instances. */
   loadSecret(name: string, create: () => string): Promise<string>
+  /** Replaces the named secret with `update(current)`, atomically against other instances (retried on a race). */
+  updateSecret(name: string, update: (current: string | undefined) => string): Promise<string>
   /** Deletes expired artifacts and registrations unused for too long; returns the rows removed. */
   purge(): Promise<number>
   /** Rate-limit counters and DPoP replay markers in the same database, shared by every instance on it. */
@@ -262,6 +264,31 @@ export async function createSqlStorage(
     return sealer.open(String(row!['value']))
   }
 
+  async function updateSecret(
+    name: string,
+    update: (current: string | undefined) => string,
+  ): Promise<string> {
+    // Compare-and-swap on the sealed value: a concurrent writer makes the UPDATE match no row, and we redo.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const row = (await driver.all(`SELECT value FROM ${secrets} WHERE name = ?`, [name]))[0]
+      const sealed = row ? String(row['value']) : undefined
+      const next = update(sealed === undefined ? undefined : sealer.open(sealed))
+      const changed =
+        sealed === undefined
+          ? await driver.run(
+              `INSERT INTO ${secrets} (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+              [name, sealer.seal(next)],
+            )
+          : await driver.run(`UPDATE ${secrets} SET value = ? WHERE name = ? AND value = ?`, [
+              sealer.seal(next),
+              name,
+              sealed,
+            ])
+      if (changed === 1) return next
+    }
+    throw new Error(`secret ${name} kept changing under concurrent updates; retry`)
+  }
+
   async function purge(): Promise<number> {
     const now = Date.now()
     let removed = await driver.run(`DELETE FROM ${models} WHERE expires_at IS NOT NULL AND expires_at <= ?`, [
@@ -288,6 +315,7 @@ export async function createSqlStorage(
   return {
     adapter,
     loadSecret,
+    updateSecret,
     purge,
     counters,
     async close() {

@@ -207,6 +207,22 @@ for (const backend of backends) {
         await storage.close()
       }
     })
+
+    test('concurrent secret updates are applied one after the other, none lost', async (t) => {
+      if (!need(t, backend.name, await backend.available())) return
+      const { storage } = await backend.open(base())
+      try {
+        await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            storage.updateSecret('counter', (current) => JSON.stringify([...JSON.parse(current ?? '[]'), i])),
+          ),
+        )
+        const values = JSON.parse(await storage.loadSecret('counter', () => '[]')) as number[]
+        assert.deepEqual([...values].sort(), [0, 1, 2, 3, 4, 5, 6, 7])
+      } finally {
+        await storage.close()
+      }
+    })
   })
 }
 

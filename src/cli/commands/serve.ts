@@ -25,6 +25,7 @@ import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener 
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
+import { boundMallocArenas } from '../malloc-arenas.ts'
 import {
   buildDemoServer,
   DEFAULT_SCOPES,
@@ -204,8 +205,9 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
           clientSecret: rsSecret,
           cacheMaxAgeSeconds: 2,
         })
-      : liveGrantVerifier(jwtVerifier({ issuer, keys: as.jwks as never, requireAtJwtType: true }), (jti) =>
-          as.accessTokenGrantAlive(jti),
+      : liveGrantVerifier(
+          jwtVerifier({ issuer, keys: () => as.jwks as never, requireAtJwtType: true }),
+          (jti) => as.accessTokenGrantAlive(jti),
         )
   const rs = createResourceServer({
     resource: mcp,
@@ -266,6 +268,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
 
 /** Runs `mcp-oauth serve` until SIGINT/SIGTERM. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function run(args: string[], io: CliIo): Promise<number> {
+  boundMallocArenas()
   const { values } = parseArgs({
     args,
     strict: true,

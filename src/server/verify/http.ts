@@ -65,13 +65,16 @@ async function readCapped(response: Response, maxBytes: number, host: string): P
   const declared = Number(response.headers.get('content-length') ?? Number.NaN)
   if (declared > maxBytes) {
     await response.body?.cancel().catch(() => {})
-    throw new VerifierUnavailableError(`${host} sent a ${declared}-byte body (limit ${maxBytes})`, {
-      details: { host, limit: maxBytes },
-    })
+    throw new VerifierUnavailableError(
+      `the token verification service sent a ${declared}-byte body (limit ${maxBytes})`,
+      {
+        details: { host, limit: maxBytes },
+      },
+    )
   }
   const chunks = await readChunksUpTo(response.body, maxBytes)
   if (!chunks) {
-    throw new VerifierUnavailableError(`${host} sent more than ${maxBytes} bytes`, {
+    throw new VerifierUnavailableError(`the token verification service sent more than ${maxBytes} bytes`, {
       details: { host, limit: maxBytes },
     })
   }

@@ -1,18 +1,10 @@
 /**
  * JWT access tokens (RFC 9068) verified against the issuer's JWKS with `jose`: algorithm allowlist, issuer,
- * mandatory audience, expiry with a small skew, keys cached and refetched on an unknown `kid` at most once per
- * cooldown, and every outbound call bounded in time and size.
+ * mandatory audience, expiry and issue time with a small skew, keys cached and refetched on an unknown `kid` at
+ * most once per short cooldown (see jwks.ts), and every outbound call bounded in time and size.
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
  */
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  customFetch,
-  errors,
-  type JSONWebKeySet,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from 'jose'
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import {
   authorizationServerMetadataUrls,
   validateAuthorizationServerMetadata,
@@ -20,6 +12,7 @@ import {
 import { InvalidArgumentError, SPEC } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import { boundedFetch } from './http.ts'
+import { remoteKeySet } from './jwks.ts'
 import {
   acceptedAudiences,
   audienceList,
@@ -52,20 +45,22 @@ export interface JwtVerifierOptions {
   issuer: string
   /** JWKS URL; discovered from the issuer's RFC 8414 / OIDC metadata when omitted. */
   jwksUri?: string
-  /** A fixed key set instead of a remote one. */
-  keys?: JSONWebKeySet
+  /** A key set instead of a remote one; a function is asked on every verification (keys that rotate in process). */
+  keys?: JSONWebKeySet | (() => JSONWebKeySet)
   /** Allowed signature algorithms; `none` and symmetric (HS*) ones are refused. */
   algorithms?: readonly string[]
   /** Audiences accepted besides the resource itself (for an authorization server that uses another identifier). */
   additionalAudiences?: readonly string[]
-  /** Accepted clock skew in seconds for `exp`, `nbf` and `iat` (default 10). */
+  /** Accepted clock skew in seconds for `exp`, `nbf` and `iat` (default 10); an `iat` further ahead is refused. */
   clockToleranceSeconds?: number
   /** Accept only `typ: at+jwt` (RFC 9068 §2.1); by default `JWT` and an absent `typ` pass too. */
   requireAtJwtType?: boolean
   /** Deadline for JWKS and metadata requests in ms (default 3000). */
   timeoutMs?: number
-  /** Least time between two JWKS refetches caused by an unknown `kid`, ms (default 30000). */
+  /** Least time between two JWKS refetches caused by an unknown `kid`, ms (default 5000). */
   cooldownMs?: number
+  /** A token with an unknown `kid` during the cooldown waits up to this long for its end and the refetch, ms (default 5000; 0 answers 401 at once). */
+  unknownKidWaitMs?: number
   /** Longest time keys are used before refetching, ms (default 600000). */
   cacheMaxAgeMs?: number
   /** After a failed JWKS or metadata fetch, answer 503 at once for this long instead of refetching (default 5000). */
@@ -130,11 +125,15 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   }
 
   const bounded = { timeoutMs, maxBytes, ...(options.fetch ? { fetch: options.fetch } : {}) }
-  const jwksFetch = async (url: string, init: RequestInit): Promise<Response> => {
+  const loadJwks = async (uri: string): Promise<JSONWebKeySet> => {
     const paused = recentFailure()
     if (paused) throw paused
     try {
-      const r = await boundedFetch(url, { headers: init.headers ?? {}, method: 'GET' }, bounded)
+      const r = await boundedFetch(
+        uri,
+        { headers: { accept: 'application/json, application/jwk-set+json' } },
+        bounded,
+      )
       if (r.status !== 200) throw new VerifierUnavailableError(`JWKS endpoint answered HTTP ${r.status}`)
       let doc: unknown
       try {
@@ -146,27 +145,33 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       if (!Array.isArray(keys) || keys.some((k) => k === null || typeof k !== 'object'))
         throw new VerifierUnavailableError('JWKS document has no "keys" array of objects')
       failure = undefined
-      return new Response(r.text, { status: 200, headers: { 'content-type': 'application/json' } })
+      return doc as JSONWebKeySet
     } catch (e) {
       return fail(asUnavailable(e))
     }
   }
 
-  const local = options.keys ? createLocalJWKSet(options.keys) : undefined
+  const fixed = options.keys
+  let localFrom: { keys: JSONWebKeySet; getKey: JWTVerifyGetKey } | undefined
+  const localKeys = (keys: JSONWebKeySet): JWTVerifyGetKey => {
+    // Rebuilt only when the function hands out a different set.
+    if (localFrom?.keys !== keys) localFrom = { keys, getKey: createLocalJWKSet(keys) }
+    return localFrom.getKey
+  }
   let keySet: Promise<JWTVerifyGetKey> | undefined
   const getKeySet = (): Promise<JWTVerifyGetKey> => {
-    if (local) return Promise.resolve(local)
+    if (fixed) return Promise.resolve(localKeys(typeof fixed === 'function' ? fixed() : fixed))
     keySet ??= (async () => {
       const paused = recentFailure()
       if (paused) throw paused
       const uri = options.jwksUri ?? (await discoverJwksUri(issuer, bounded, options.allowHttp))
       checkUrl(uri, 'jwks_uri', options.allowHttp)
-      return createRemoteJWKSet(new URL(uri), {
-        timeoutDuration: timeoutMs,
-        cooldownDuration: options.cooldownMs ?? 30_000,
-        cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
-        [customFetch]: jwksFetch,
-      })
+      return remoteKeySet({
+        load: () => loadJwks(uri),
+        cooldownMs: options.cooldownMs ?? 5000,
+        cacheMaxAgeMs: options.cacheMaxAgeMs ?? 600_000,
+        unknownKidWaitMs: options.unknownKidWaitMs ?? 5000,
+      }).getKey
     })()
     return keySet
   }
@@ -196,6 +201,10 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
         if (e instanceof VerifierUnavailableError) return fail(e)
         throw mapJoseError(e, fail)
       }
+      // jose checks iat only against a maximum age: a token "issued" in the future is refused here.
+      const iat = verified.payload.iat
+      if (typeof iat === 'number' && iat > Date.now() / 1000 + tolerance)
+        throw new InvalidTokenError('token issue time is in the future', { details: { claim: 'iat' } })
       const typ = verified.protectedHeader.typ?.toLowerCase()
       if (typ !== undefined && !TYP_ACCEPTED.has(typ))
         throw new InvalidTokenError(`token type "${typ.slice(0, 40)}" is not an access token`)
@@ -290,7 +299,8 @@ async function discoverJwksUri(
       last = e
     }
   }
-  throw new VerifierUnavailableError(`could not discover jwks_uri for issuer ${issuer}`, {
+  // The issuer stays in details (for logs): the message reaches clients in the 503 body.
+  throw new VerifierUnavailableError("could not discover the issuer's jwks_uri", {
     cause: last,
     details: { issuer },
   })

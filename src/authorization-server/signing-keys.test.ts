@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { compactVerify, createLocalJWKSet } from 'jose'
+import { createSealer, generateStorageKey } from './adapters/sealing.ts'
+import { createSqliteStorage } from './adapters/sqlite.ts'
+import {
+  activateSigningKeys,
+  addSigningKeys,
+  createSigningKeyRing,
+  listSigningKeys,
+  retireSigningKeys,
+} from './signing-keys.ts'
+
+async function signWith(key: { kid: string; alg: string; sign(data: Uint8Array): Promise<Uint8Array> }) {
+  const header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid })).toString('base64url')
+  const payload = Buffer.from(JSON.stringify({ hello: 'world' })).toString('base64url')
+  const signature = await key.sign(Buffer.from(`${header}.${payload}`))
+  return `${header}.${payload}.${Buffer.from(signature).toString('base64url')}`
+}
+
+test('the ring signs ES256 and RS256 with the active key, follows add/activate/retire, publishes no private member', async () => {
+  const storage = await createSqliteStorage(':memory:', {
+    sealer: createSealer(generateStorageKey()),
+    purgeIntervalSeconds: 0,
+  })
+  const ring = await createSigningKeyRing(storage, { refreshSeconds: 0 })
+  try {
+    const [es, rs] = ring.providerKeys()
+    const first = { es: es!.kid, rs: rs!.kid }
+    for (const key of [es!, rs!]) {
+      const jws = await signWith(key)
+      const { protectedHeader } = await compactVerify(jws, createLocalJWKSet(ring.publicJwks()))
+      assert.equal(protectedHeader.kid, key.kid)
+    }
+    for (const jwk of ring.publicJwks().keys)
+      for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'mcp_oauth_state'])
+        assert.equal(jwk[member], undefined)
+
+    const added = await addSigningKeys(storage)
+    await assert.rejects(addSigningKeys(storage), { code: 'invalid_key_rotation' })
+    await assert.rejects(retireSigningKeys(storage), { code: 'invalid_key_rotation' })
+    await ring.refresh()
+    assert.equal(ring.publicJwks().keys.length, 4)
+    assert.equal(es!.kid, first.es, 'a next key does not sign')
+
+    const oldToken = await signWith(es!)
+    await activateSigningKeys(storage)
+    await ring.refresh()
+    const next = added.filter((k) => k.state === 'next')
+    assert.equal(es!.kid, next.find((k) => k.alg === 'ES256')!.kid)
+    assert.equal(rs!.kid, next.find((k) => k.alg === 'RS256')!.kid)
+    await compactVerify(oldToken, createLocalJWKSet(ring.publicJwks()))
+    assert.deepEqual((await listSigningKeys(storage)).map((k) => k.state).sort(), [
+      'active',
+      'active',
+      'retiring',
+      'retiring',
+    ])
+
+    await retireSigningKeys(storage)
+    await ring.refresh()
+    assert.equal(ring.publicJwks().keys.length, 2)
+    await assert.rejects(compactVerify(oldToken, createLocalJWKSet(ring.publicJwks())))
+    await compactVerify(await signWith(es!), createLocalJWKSet(ring.publicJwks()))
+    await compactVerify(await signWith(rs!), createLocalJWKSet(ring.publicJwks()))
+  } finally {
+    ring.close()
+    await storage.close()
+  }
+})
