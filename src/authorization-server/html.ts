@@ -15,6 +15,23 @@ export function escapeHtml(value: unknown): string {
     .replace(/'/g, '&#39;')
 }
 
+/**
+ * Text a client chose, made safe to show: control, bidirectional-override and invisible characters removed
+ * (a U+202E cannot reverse what the person reads), whitespace collapsed, at most 80 characters.
+ * @see https://www.unicode.org/reports/tr36/#Bidirectional_Text_Spoofing
+ */
+export function displayText(value: unknown): string {
+  const cleaned = String(value ?? '')
+    .normalize('NFC')
+    .replace(
+      /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\ufff9-\ufffb]/gu,
+      ' ',
+    )
+    .replace(/\s+/gu, ' ')
+    .trim()
+  return [...cleaned].length > 80 ? `${[...cleaned].slice(0, 79).join('')}…` : cleaned
+}
+
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1b1d21}
 main{max-width:26rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 3px #0002}
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem;font-weight:600}
@@ -82,11 +99,8 @@ export interface ConsentView {
   action: string
   abortAction: string
   csrf: string
-  clientName: string
-  /** Host of the client's metadata document (CIMD) or of its redirect URI. */
-  clientHost: string
-  /** Whether `clientHost` is a metadata document host rather than a redirect host. */
-  viaMetadataDocument: boolean
+  /** The client as {@link displayText} left it: its self-chosen name, its metadata document's host, its redirect host. */
+  client: { name: string; documentHost?: string; redirectHost: string }
   account: string
   scopes: { name: string; description?: string }[]
   resources: string[]
@@ -94,9 +108,11 @@ export interface ConsentView {
 
 /** The consent form naming client, host, scopes and resources. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/security-considerations */
 export function consentPage(view: ConsentView): string {
-  const hostLine = view.viaMetadataDocument
-    ? `Its identity is published at <strong>${escapeHtml(view.clientHost)}</strong>.`
-    : `It will send you back to <strong>${escapeHtml(view.clientHost)}</strong>.`
+  const { client } = view
+  const claimed = client.name ? `"${escapeHtml(client.name)}"` : 'no name'
+  const who = client.documentHost
+    ? `The application published at <strong>${escapeHtml(client.documentHost)}</strong> (it calls itself ${claimed})`
+    : `An application that calls itself <strong>${claimed}</strong> <em>(name not verified)</em>`
   const scopes = view.scopes.length
     ? `<ul>${view.scopes
         .map(
@@ -109,8 +125,8 @@ export function consentPage(view: ConsentView): string {
     ? `<p>For: ${view.resources.map((r) => `<code>${escapeHtml(r)}</code>`).join(', ')}</p>`
     : ''
   return `<h1>Allow access?</h1>
-<p><strong>${escapeHtml(view.clientName)}</strong> wants to act as <strong>${escapeHtml(view.account)}</strong>.</p>
-<p>${hostLine}</p>
+<p>${who} wants to act as <strong>${escapeHtml(view.account)}</strong>.</p>
+<p>If you allow, access is sent back to <strong>${escapeHtml(client.redirectHost)}</strong>.</p>
 <h2>Permissions requested</h2>
 ${scopes}
 ${resources}

@@ -16,12 +16,17 @@ import type { UpstreamLogin } from './upstream.ts'
 /** What the front handler needs. */
 export interface FrontContext {
   provider: Provider
+  /** The configured issuer: the only origin metadata and endpoint URLs are built from. */
+  issuer: string
   mountPath: string
   interactions: InteractionContext
   registration: RegistrationPolicy
   /** Scope requested on behalf of a client that sent none. */
   defaultScope: (clientId: string) => Promise<string | undefined>
-  limits: { registration?: RateLimiter; token?: RateLimiter; authorization?: RateLimiter }
+  /** Limiters by name; absent when limits are off. */
+  limits: Partial<
+    Record<'registration' | 'token' | 'par' | 'revocation' | 'introspection' | 'authorization', RateLimiter>
+  >
   /** Whether to honour X-Forwarded-For for rate-limit keys. */
   trustProxy: boolean
   audit: AuditSink
@@ -30,6 +35,41 @@ export interface FrontContext {
 }
 
 const REGISTRATION_BODY_LIMIT = 64 * 1024
+const FORM_BODY_LIMIT = 64 * 1024
+
+const addresses = new WeakMap<IncomingMessage, string>()
+
+/** The client address the front handler keyed its limits by (X-Forwarded-For only behind a trusted proxy). @see https://www.rfc-editor.org/rfc/rfc7239 */
+export function requestAddress(req: IncomingMessage): string {
+  return addresses.get(req) ?? req.socket.remoteAddress ?? 'unknown'
+}
+
+/** Client-endpoint routes limited per client_id and address, with the limiter each uses. */
+const CLIENT_ROUTES = new Map<string, 'token' | 'par' | 'revocation' | 'introspection'>([
+  ['/token', 'token'],
+  ['/request', 'par'],
+  ['/token/revocation', 'revocation'],
+  ['/token/introspection', 'introspection'],
+])
+
+/** The client_id a token-style request names: HTTP Basic's user name, else the form's client_id; null: body too large. */
+async function requestClientId(req: IncomingMessage): Promise<string | undefined | null> {
+  const authorization = String(req.headers.authorization ?? '')
+  if (/^basic /i.test(authorization)) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8')
+    const user = decoded.slice(0, Math.max(0, decoded.indexOf(':')))
+    try {
+      return decodeURIComponent(user.replace(/\+/g, ' ')).slice(0, 200)
+    } catch {
+      return user.slice(0, 200)
+    }
+  }
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return
+  const raw = await readBody(req, FORM_BODY_LIMIT)
+  if (!raw) return null
+  replayBody(req, raw)
+  return new URLSearchParams(raw.toString('utf8')).get('client_id')?.slice(0, 200) ?? undefined
+}
 
 function sendJson(
   res: ServerResponse,
@@ -109,13 +149,17 @@ export function createFrontHandler(
       ])
     : new Map<string, string>()
 
-  const limited = (
+  const issuerUrl = new URL(context.issuer)
+  const limited = async (
     limiter: RateLimiter | undefined,
     req: IncomingMessage,
     res: ServerResponse,
     bucket: string,
+    clientId?: string,
   ) => {
-    const wait = limiter?.take(`${bucket}:${clientAddress(req, context.trustProxy)}`) ?? 0
+    const address = requestAddress(req)
+    const key = clientId === undefined ? address : `${clientId.length}:${clientId}:${address}`
+    const wait = (await limiter?.take(key)) ?? 0
     if (wait === 0) return false
     context.audit({ type: 'rate_limited', endpoint: bucket })
     sendJson(
@@ -131,6 +175,13 @@ export function createFrontHandler(
     res.setHeader('x-frame-options', 'DENY')
     res.setHeader('x-content-type-options', 'nosniff')
     res.setHeader('referrer-policy', 'no-referrer')
+    addresses.set(req, clientAddress(req, context.trustProxy))
+    // Every URL oidc-provider builds (metadata, redirects, DPoP htu checks) comes from the configured issuer,
+    // never from Host or X-Forwarded-*: a forged Host cannot end up in a cached metadata document.
+    req.headers.host = issuerUrl.host
+    req.headers['x-forwarded-host'] = issuerUrl.host
+    req.headers['x-forwarded-proto'] = issuerUrl.protocol.slice(0, -1)
+    if (!context.trustProxy) delete req.headers['x-forwarded-for']
     const url = new URL(req.url ?? '/', 'http://localhost')
     let path = url.pathname
     const inserted = insertedForms.get(path)
@@ -150,12 +201,12 @@ export function createFrontHandler(
     const route = path.length > 1 ? path.toLowerCase().replace(/\/+$/, '') : path
 
     if (route.startsWith('/interaction/')) {
-      if (limited(context.limits.authorization, req, res, 'authorization')) return
+      if (await limited(context.limits.authorization, req, res, 'authorization')) return
       if (await handleInteraction(context.interactions, req, res, path)) return
     }
 
     if (route === '/upstream/callback' && context.upstream && req.method === 'GET') {
-      if (limited(context.limits.authorization, req, res, 'authorization')) return
+      if (await limited(context.limits.authorization, req, res, 'authorization')) return
       const callbackUrl = new URL(
         `${path}${url.search}`,
         `${url.protocol}//${req.headers.host ?? 'localhost'}`,
@@ -192,7 +243,7 @@ export function createFrontHandler(
         return
       }
       if (req.method === 'POST') {
-        if (limited(context.limits.registration, req, res, 'registration')) return
+        if (await limited(context.limits.registration, req, res, 'registration')) return
         if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
           sendJson(res, 400, {
             error: 'invalid_client_metadata',
@@ -234,10 +285,27 @@ export function createFrontHandler(
       }
     }
 
-    if (route === '/token' && req.method === 'POST' && limited(context.limits.token, req, res, 'token'))
-      return
+    const clientRoute = req.method === 'POST' ? CLIENT_ROUTES.get(route) : undefined
+    if (clientRoute) {
+      const clientId = await requestClientId(req)
+      if (clientId === null) {
+        // The rest of the body is never read: answer, then close this connection.
+        sendJson(
+          res,
+          400,
+          {
+            error: 'invalid_request',
+            error_description: `requests to this endpoint are limited to ${FORM_BODY_LIMIT / 1024} KiB`,
+          },
+          { connection: 'close' },
+        )
+        return
+      }
+      if (await limited(context.limits[clientRoute], req, res, clientRoute, clientId ?? '')) return
+    }
+    if (route.startsWith('/.well-known/')) res.setHeader('cache-control', 'public, max-age=300')
     if (route === '/auth') {
-      if (limited(context.limits.authorization, req, res, 'authorization')) return
+      if (await limited(context.limits.authorization, req, res, 'authorization')) return
       if (req.method === 'GET' && !url.searchParams.get('scope') && url.searchParams.get('client_id')) {
         const scope = await context.defaultScope(url.searchParams.get('client_id')!).catch(() => undefined)
         if (scope) {

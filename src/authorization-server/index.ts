@@ -8,6 +8,8 @@ export { createSealer, generateStorageKey, type Sealer } from './adapters/sealin
 export type { Adapter, AuthorizationServerStorage, SqlStorageOptions } from './adapters/sql.ts'
 export { createSqliteStorage } from './adapters/sqlite.ts'
 export { type AuditEvent, type AuditSink, jsonLinesAudit } from './audit.ts'
+export { createMemoryCounters, type SharedCounters, type WindowCount } from './counters.ts'
+export { createRedisCounters, type RedisCountersOptions } from './counters-redis.ts'
 export { createOutboundFetch, isSpecialUseAddress, type OutboundFetchOptions } from './outbound-fetch.ts'
 export {
   type AuthorizationServer,
@@ -17,7 +19,13 @@ export {
   DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
   type ResourceOptions,
 } from './provider.ts'
-export type { RateLimit } from './rate-limit.ts'
+export {
+  DEFAULT_RATE_LIMITS,
+  parseRateLimits,
+  RATE_LIMIT_NAMES,
+  type RateLimit,
+  type RateLimits,
+} from './rate-limit.ts'
 export {
   isNativeRedirectUri,
   prepareRegistration,

@@ -8,7 +8,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Provider from 'oidc-provider'
 import type { ClientInstance, InteractionDetails } from 'oidc-provider'
 import type { AuditSink } from './audit.ts'
-import { consentPage, errorPage, loginPage, sendPage } from './html.ts'
+import { consentPage, displayText, errorPage, loginPage, sendPage } from './html.ts'
+import { requestAddress } from './http.ts'
+import type { RateLimiter } from './rate-limit.ts'
 import type { UpstreamLogin } from './upstream.ts'
 import type { UserDirectory } from './users.ts'
 
@@ -24,6 +26,8 @@ export interface InteractionContext {
   audit: AuditSink
   /** Optional upstream OpenID Connect login. */
   upstream?: UpstreamLogin
+  /** Failed sign-ins allowed per address and per account (absent: unlimited). */
+  loginLimits?: { address?: RateLimiter | undefined; account?: RateLimiter | undefined }
 }
 
 const FORM_LIMIT = 8 * 1024
@@ -51,16 +55,28 @@ function csrfValid(context: InteractionContext, uid: string, presented: string |
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
-/** The host a person should recognise: the CIMD URL's host, else the redirect URI's host. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
-export function clientHost(
+/**
+ * How consent names a client: a metadata-document client by its document's host (the name inside is its own
+ * claim), a registered client by the name it gave itself, marked unverified; and where the code will be sent.
+ * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/
+ */
+export function describeClient(
   client: ClientInstance,
   redirectUri: unknown,
-): { host: string; viaMetadataDocument: boolean } {
-  if (client.clientIdMetadataDocument)
-    return { host: new URL(client.clientId).host, viaMetadataDocument: true }
+): { name: string; documentHost?: string; redirectHost: string } {
+  const name = displayText(client['clientName'] ?? '')
   const uri = URL.parse(String(redirectUri ?? client.redirectUris[0] ?? ''))
-  if (!uri) return { host: 'an unknown address', viaMetadataDocument: false }
-  return { host: uri.host || `${uri.protocol}`, viaMetadataDocument: false }
+  const redirectHost = uri ? displayText(uri.host || uri.protocol) : 'an unknown address'
+  if (client.clientIdMetadataDocument)
+    return { name, documentHost: displayText(new URL(client.clientId).host), redirectHost }
+  return { name, redirectHost }
+}
+
+/** The login page's short label for a client. */
+function clientLabel(client: ClientInstance): string {
+  if (client.clientIdMetadataDocument) return displayText(new URL(client.clientId).host)
+  const name = displayText(client['clientName'] ?? '')
+  return name ? `an application that calls itself "${name}"` : 'an unnamed application'
 }
 
 function requestedScopes(details: InteractionDetails): { scopes: string[]; resources: string[] } {
@@ -124,7 +140,7 @@ export async function handleInteraction(
     )
     return true
   }
-  const clientName = String(client['clientName'] ?? client.clientId)
+  const clientName = clientLabel(client)
   const base = `${context.mountPath}/interaction/${uid}`
   const upstreamButton = context.upstream
     ? { upstream: { action: `${base}/upstream`, name: context.upstream.name } }
@@ -168,7 +184,7 @@ export async function handleInteraction(
       return true
     }
     const { scopes, resources } = requestedScopes(details)
-    const { host, viaMetadataDocument } = clientHost(client, details.params['redirect_uri'])
+    const described = describeClient(client, details.params['redirect_uri'])
     const account = details.session?.accountId ?? ''
     const local = await context.users.find(account)
     const remote = local ? undefined : await context.upstream?.find(account)
@@ -180,9 +196,7 @@ export async function handleInteraction(
         action: `${base}/confirm`,
         abortAction: `${base}/abort`,
         csrf: csrfFor(context, uid),
-        clientName,
-        clientHost: host,
-        viaMetadataDocument,
+        client: described,
         account: local?.displayName ?? remote?.name ?? account,
         scopes: scopes.map((name) => ({ name, description: context.scopeDescriptions[name] })),
         resources,
@@ -251,8 +265,37 @@ export async function handleInteraction(
       return true
     }
     const username = form.get('username') ?? ''
+    const address = requestAddress(req)
+    const account = username.toLowerCase().slice(0, 200)
+    const limits = context.loginLimits ?? {}
+    // Checked before the password: once an account or address has spent its failures, even the right
+    // password waits, so guessing from many addresses gains nothing.
+    const wait = Math.max(
+      (await limits.address?.check(address)) ?? 0,
+      (await limits.account?.check(account)) ?? 0,
+    )
+    if (wait > 0) {
+      context.audit({ type: 'rate_limited', endpoint: 'login', client_id: client.clientId })
+      res.setHeader('retry-after', String(wait))
+      sendPage(
+        res,
+        429,
+        'Sign in',
+        loginPage({
+          action: `${base}/login`,
+          csrf: csrfFor(context, uid),
+          clientName,
+          username,
+          error: `Too many failed sign-ins; try again in ${wait} seconds.`,
+          ...upstreamButton,
+        }),
+      )
+      return true
+    }
     const user = await context.users.verify(username, form.get('password') ?? '')
     if (!user) {
+      await limits.address?.take(address)
+      await limits.account?.take(account)
       context.audit({ type: 'login.failed', client_id: client.clientId, username: username.slice(0, 100) })
       sendPage(
         res,

@@ -46,6 +46,9 @@ declare module 'oidc-provider' {
     static AccessDenied: new (
       description?: string,
     ) => Error
+    static InvalidClientMetadata: new (
+      description?: string,
+    ) => Error
   }
 
   /** A signing key whose private half oidc-provider never sees (experimental `externalSigningSupport`). */
@@ -89,6 +92,7 @@ declare module 'oidc-provider' {
       find(id: string): Promise<GrantInstance | undefined>
     }
     Client: { find(id: string): Promise<ClientInstance | undefined> }
+    ReplayDetection: { unique(iss: string, jti: string, exp: number): Promise<boolean> }
     InitialAccessToken: new (
       init?: Json,
     ) => { save(): Promise<string> }

@@ -14,11 +14,18 @@ import { createSealer, generateStorageKey } from './adapters/sealing.ts'
 import type { AuthorizationServerStorage } from './adapters/sql.ts'
 import { createSqliteStorage } from './adapters/sqlite.ts'
 import { type AuditSink, auditProviderEvents } from './audit.ts'
+import {
+  type ClientIdMetadataDocumentOptions,
+  createDocumentFetch,
+  DOCUMENT_UNAVAILABLE,
+  documentFetchOptions,
+  documentHooks,
+} from './client-metadata.ts'
+import { createMemoryCounters, type SharedCounters } from './counters.ts'
 import { errorPage, PAGE_CSP } from './html.ts'
 import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
-import { createOutboundFetch } from './outbound-fetch.ts'
-import { createRateLimiter, type RateLimit } from './rate-limit.ts'
+import { limiterFactory, type RateLimits } from './rate-limit.ts'
 import { createSigningKeyRing, publishCurrentKeys } from './signing-keys.ts'
 import { createUpstreamLogin, type UpstreamOptions } from './upstream.ts'
 import { createUserDirectory, type LocalUser, type UserDirectory } from './users.ts'
@@ -47,21 +54,7 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600
 /** Pseudo-model recording which grant a JWT access token belongs to, so revoking the grant ends it too. */
 const JWT_GRANT = 'AccessTokenGrant'
 
-/** Client ID Metadata Document fetching. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
-export interface ClientIdMetadataDocumentOptions {
-  /** Default true. */
-  enabled?: boolean
-  /** DEVELOPMENT ONLY: fetch documents from loopback and private addresses. */
-  allowPrivateNetwork?: boolean
-  /** Extra CA certificates (PEM) trusted for document fetches, e.g. a local test server's. */
-  trustedCertificates?: string | string[]
-  /** Largest document accepted, in bytes (default 16 KiB). */
-  maxBytes?: number
-  /** Fetch timeout in milliseconds (default 2500, oidc-provider's own bound). */
-  timeoutMs?: number
-  /** Bounds on how long a fetched document is cached, in seconds (default 300..86400; the response's max-age counts within). */
-  cacheSeconds?: { min: number; max: number }
-}
+export type { ClientIdMetadataDocumentOptions }
 
 /** Options of {@link createAuthorizationServer}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export interface AuthorizationServerOptions {
@@ -87,8 +80,13 @@ export interface AuthorizationServerOptions {
   refreshTokenTtlSeconds?: number
   /** Origins allowed to call token, revocation and introspection from a browser: `*` (default) or a list. */
   corsOrigins?: '*' | readonly string[]
-  /** Per-address limits; `false` turns them off. Defaults: registration 20/min, token 300/min, authorization 120/min. */
-  rateLimits?: false | { registration?: RateLimit; token?: RateLimit; authorization?: RateLimit }
+  /** Request limits (see {@link RateLimits} for what each is keyed by); `false` turns them off. */
+  rateLimits?: false | Partial<RateLimits>
+  /**
+   * Where limit counters and DPoP replay markers live: default the storage's own (shared by every instance on
+   * one SQL database), or e.g. Redis counters. Closed by the caller.
+   */
+  counters?: SharedCounters
   /** Receives audit events; default: none. */
   audit?: AuditSink
   /** Human descriptions of scopes, shown on the consent page. */
@@ -124,13 +122,10 @@ export interface AuthorizationServer {
 
 /** A secret-free reason for an error page: oidc-provider's detail, or why an outbound fetch was refused. */
 function explainFailure(error: unknown): string | undefined {
-  const e = error as { error_detail?: unknown; cause?: { code?: unknown; message?: unknown; name?: unknown } }
+  const e = error as { error_description?: unknown; error_detail?: unknown }
+  // One reason for every document failure: neither name resolution (a DNS oracle) nor the document's bytes show.
+  if (e?.error_description === 'client_id metadata document fetch failed') return DOCUMENT_UNAVAILABLE
   if (typeof e?.error_detail === 'string') return e.error_detail
-  const cause = e?.cause
-  if (cause?.code === 'outbound_request_refused' && typeof cause.message === 'string') return cause.message
-  if (cause?.message === 'response too large') return 'the document exceeds the size limit'
-  if (cause?.name === 'TimeoutError' || cause?.name === 'AbortError')
-    return 'the document took too long to fetch'
   return undefined
 }
 
@@ -177,6 +172,12 @@ export async function createAuthorizationServer(
   const corsOrigins = options.corsOrigins ?? '*'
 
   const upstream = options.upstream ? createUpstreamLogin(options.upstream, issuer, storage) : undefined
+  const ownsCounters = !options.counters && !storage.counters
+  const counters = options.counters ?? storage.counters ?? createMemoryCounters()
+  const limiter = limiterFactory(options.rateLimits, counters)
+  const cimdFetchLimit = limiter('cimdFetch')
+  const maxRedirectUris = options.registration?.maxRedirectUris ?? 20
+  const documents = createDocumentFetch(...documentFetchOptions(cimd))
 
   const provider = new Provider(issuer, {
     adapter: storage.adapter,
@@ -221,12 +222,7 @@ export async function createAuthorizationServer(
     },
     clientBasedCORS: (_ctx: unknown, origin: string) =>
       origin !== 'null' && (corsOrigins === '*' || corsOrigins.includes(origin)),
-    fetch: createOutboundFetch({
-      allowPrivateNetwork: cimd.allowPrivateNetwork === true,
-      ca: cimd.trustedCertificates,
-      timeoutMs: cimd.timeoutMs ?? 2500,
-      maxBytes: cimd.maxBytes ?? 16 * 1024,
-    }),
+    fetch: documents.fetch,
     // One byte above our own bound, so the outbound fetch's clearer refusal is the one that fires.
     fetchResponseBodyLimits: { 'client_id metadata document': (cimd.maxBytes ?? 16 * 1024) + 1 },
     interactions: {
@@ -261,6 +257,7 @@ export async function createAuthorizationServer(
         enabled: cimd.enabled !== false,
         ack: 'draft-02',
         cacheDuration: cimd.cacheSeconds ?? { min: 300, max: 86400 },
+        ...documentHooks(documents, cimdFetchLimit, maxRedirectUris, audit),
       },
       resourceIndicators: {
         enabled: true,
@@ -321,25 +318,29 @@ export async function createAuthorizationServer(
     extraClientMetadata: { properties: [] },
     enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'] },
   })
-  provider.proxy = options.trustProxy === true
+  // The front handler sets X-Forwarded-Host/Proto from the issuer on every request (and drops X-Forwarded-For
+  // unless trustProxy): URLs oidc-provider builds always carry the issuer's origin.
+  provider.proxy = true
   auditProviderEvents(provider, audit)
-  publishCurrentKeys(provider, signingKeys)
   provider.use(idempotentRefreshRotation)
+  // DPoP proof (and client assertion) jtis are marked atomically in the shared counters, so a proof replayed
+  // to another instance is refused too.
+  provider.ReplayDetection.unique = async (iss: string, jti: string, exp: number) =>
+    await counters.once(`replay:${iss}:${jti}`, Math.max(1, exp * 1000 - Date.now()))
+  publishCurrentKeys(provider, signingKeys)
 
-  const limits = options.rateLimits === false ? {} : (options.rateLimits ?? {})
-  const build = (limit: RateLimit | undefined, fallback: RateLimit) =>
-    options.rateLimits === false ? undefined : createRateLimiter(limit ?? fallback)
   const registrationScopes = allResourceScopes
 
   const handler = createFrontHandler({
     provider,
     mountPath,
+    issuer,
     audit,
     ...(upstream ? { upstream } : {}),
     trustProxy: options.trustProxy === true,
     registration: {
       defaultScopes: registrationScopes,
-      maxRedirectUris: options.registration?.maxRedirectUris ?? 20,
+      maxRedirectUris,
     },
     defaultScope: async (clientId) => {
       const first = options.resources[0]!
@@ -351,9 +352,12 @@ export async function createAuthorizationServer(
       return chosen.length ? chosen.join(' ') : client.scope
     },
     limits: {
-      registration: build(limits.registration, { max: 20, windowSeconds: 60 }),
-      token: build(limits.token, { max: 300, windowSeconds: 60 }),
-      authorization: build(limits.authorization, { max: 120, windowSeconds: 60 }),
+      registration: limiter('registration'),
+      token: limiter('token'),
+      par: limiter('par'),
+      revocation: limiter('revocation'),
+      introspection: limiter('introspection'),
+      authorization: limiter('authorization'),
     },
     interactions: {
       provider,
@@ -362,6 +366,7 @@ export async function createAuthorizationServer(
       mountPath,
       scopeDescriptions: options.scopeDescriptions ?? {},
       audit,
+      loginLimits: { address: limiter('login'), account: limiter('loginAccount') },
       ...(upstream ? { upstream } : {}),
     },
   })
@@ -380,6 +385,7 @@ export async function createAuthorizationServer(
       return (await storage.adapter(JWT_GRANT).find(jti)) !== undefined
     },
     async close() {
+      if (ownsCounters) await counters.close()
       signingKeys.close()
       if (ownsStorage) await storage.close()
     },

@@ -1,7 +1,10 @@
 /**
- * Fixed-window request limits per client address and endpoint, held in memory (per instance).
+ * Fixed-window request limits over {@link SharedCounters}: in memory for one instance, or in the shared SQL
+ * store / Redis so that several instances enforce one budget. Every limit names what it is keyed by.
  * @see https://www.rfc-editor.org/rfc/rfc6585#section-4
  */
+import { InvalidArgumentError } from '../shared/errors.ts'
+import type { SharedCounters } from './counters.ts'
 
 /** Requests allowed per window. */
 export interface RateLimit {
@@ -11,31 +14,102 @@ export interface RateLimit {
   windowSeconds: number
 }
 
-/** A limiter: `take(key)` answers 0 when allowed, else the seconds to wait. @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
-export interface RateLimiter {
-  take(key: string): number
+/** Every limit the server applies, by name. @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
+export interface RateLimits {
+  /** Dynamic client registration, per client address. */
+  registration: RateLimit
+  /** Token endpoint, per client_id and address (hosted connectors sharing an egress address keep their own budget). */
+  token: RateLimit
+  /** Pushed authorization requests, per client_id and address. */
+  par: RateLimit
+  /** Token revocation, per client_id and address. */
+  revocation: RateLimit
+  /** Token introspection, per client_id and address. */
+  introspection: RateLimit
+  /** Browser-facing authorization and interaction pages, per address. */
+  authorization: RateLimit
+  /** Failed sign-ins per address. */
+  login: RateLimit
+  /** Failed sign-ins per account, from any address (a password guessed from many addresses is still refused). */
+  loginAccount: RateLimit
+  /** Client ID Metadata Document fetches caused per address. */
+  cimdFetch: RateLimit
 }
 
-/** Builds an in-memory fixed-window limiter. @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
-export function createRateLimiter(limit: RateLimit): RateLimiter {
-  const windows = new Map<string, { start: number; count: number }>()
+/** Defaults of {@link RateLimits}. @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  registration: { max: 20, windowSeconds: 60 },
+  token: { max: 600, windowSeconds: 60 },
+  par: { max: 300, windowSeconds: 60 },
+  revocation: { max: 300, windowSeconds: 60 },
+  introspection: { max: 1200, windowSeconds: 60 },
+  authorization: { max: 120, windowSeconds: 60 },
+  login: { max: 30, windowSeconds: 900 },
+  loginAccount: { max: 10, windowSeconds: 900 },
+  cimdFetch: { max: 20, windowSeconds: 60 },
+}
+
+/** The command-line names of {@link RateLimits} (`serve --rate-limit NAME=MAX/SECONDS`). */
+export const RATE_LIMIT_NAMES: Record<string, keyof RateLimits> = {
+  registration: 'registration',
+  token: 'token',
+  par: 'par',
+  revocation: 'revocation',
+  introspection: 'introspection',
+  authorization: 'authorization',
+  login: 'login',
+  'login-account': 'loginAccount',
+  'cimd-fetch': 'cimdFetch',
+}
+
+/** A limiter: `take(key)` counts a request and answers 0 when allowed, else the seconds to wait; `check` only reads. @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
+export interface RateLimiter {
+  take(key: string): Promise<number>
+  check(key: string): Promise<number>
+}
+
+/**
+ * Builds a fixed-window limiter on `counters`. A failing store lets requests through (the server stays up
+ * when Redis is briefly away); DPoP replay detection, which must not fail open, does not use this.
+ * @see https://www.rfc-editor.org/rfc/rfc6585#section-4
+ */
+export function createRateLimiter(limit: RateLimit, counters: SharedCounters, name: string): RateLimiter {
   const windowMs = limit.windowSeconds * 1000
-  let lastSweep = Date.now()
+  const wait = (count: number, resetInMs: number) =>
+    count <= limit.max ? 0 : Math.max(1, Math.ceil(resetInMs / 1000))
   return {
-    take(key) {
-      const now = Date.now()
-      if (now - lastSweep > windowMs) {
-        for (const [k, w] of windows) if (now - w.start >= windowMs) windows.delete(k)
-        lastSweep = now
-      }
-      let entry = windows.get(key)
-      if (!entry || now - entry.start >= windowMs) {
-        entry = { start: now, count: 0 }
-        windows.set(key, entry)
-      }
-      entry.count += 1
-      if (entry.count <= limit.max) return 0
-      return Math.max(1, Math.ceil((entry.start + windowMs - now) / 1000))
+    async take(key) {
+      const result = await counters.hit(`${name}:${key}`, windowMs).catch(() => undefined)
+      return result ? wait(result.count, result.resetInMs) : 0
+    },
+    async check(key) {
+      const result = await counters.peek(`${name}:${key}`).catch(() => undefined)
+      return result && result.count >= limit.max ? Math.max(1, Math.ceil(result.resetInMs / 1000)) : 0
     },
   }
+}
+
+/** Parses `NAME=MAX/SECONDS` limit specs (`serve --rate-limit`). @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
+export function parseRateLimits(specs: readonly string[]): Partial<RateLimits> {
+  const limits: Partial<RateLimits> = {}
+  for (const spec of specs) {
+    const match = /^([a-z-]+)=(\d+)\/(\d+)$/.exec(spec)
+    const name = match ? RATE_LIMIT_NAMES[match[1]!] : undefined
+    if (!match || !name || Number(match[3]) < 1) {
+      throw new InvalidArgumentError('invalid_argument', `bad --rate-limit ${spec.slice(0, 60)}`, {
+        hint: `use NAME=MAX/SECONDS with NAME one of ${Object.keys(RATE_LIMIT_NAMES).join(', ')}, e.g. login-account=10/900`,
+      })
+    }
+    limits[name] = { max: Number(match[2]), windowSeconds: Number(match[3]) }
+  }
+  return limits
+}
+
+/** Builds the named limiters over `counters` from the server's `rateLimits` option (`false`: none). @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
+export function limiterFactory(
+  option: false | Partial<RateLimits> | undefined,
+  counters: SharedCounters,
+): (name: keyof RateLimits) => RateLimiter | undefined {
+  const limits = option === false ? undefined : { ...DEFAULT_RATE_LIMITS, ...option }
+  return (name) => (limits ? createRateLimiter(limits[name], counters, name) : undefined)
 }

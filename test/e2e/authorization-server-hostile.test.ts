@@ -27,6 +27,9 @@ import {
 } from './authorization-server-helpers.ts'
 
 const RESOURCE = 'https://mcp.example.com/mcp'
+// Every document failure reads the same: no DNS oracle, no echo of what the URL answered.
+const DOCUMENT_FAILURE =
+  /could not be used: it must be served with status 200 over https from a public address/
 
 describe('authorization server: hostile input', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-hostile-'))
@@ -129,36 +132,26 @@ describe('authorization server: hostile input', () => {
   }
 
   const cimdCases: [string, () => RunningAuthorizationServer, () => string, RegExp][] = [
-    [
-      'a CIMD URL at 127.0.0.1',
-      () => strict,
-      () => `${documentsOrigin}/client.json`,
-      /non-public address 127\.0\.0\.1/,
-    ],
+    ['a CIMD URL at 127.0.0.1', () => strict, () => `${documentsOrigin}/client.json`, DOCUMENT_FAILURE],
     [
       'a CIMD URL at 169.254.169.254 (cloud metadata)',
       () => strict,
       () => 'https://169.254.169.254/latest/meta-data.json',
-      /non-public address 169\.254/,
+      DOCUMENT_FAILURE,
     ],
     [
       'a 50 MB CIMD document (content-length)',
       () => development,
       () => `${documentsOrigin}/huge.json`,
-      /exceeds the 16384 byte limit/,
+      DOCUMENT_FAILURE,
     ],
     [
       'a 50 MB CIMD document (chunked)',
       () => development,
       () => `${documentsOrigin}/huge-chunked.json`,
-      /exceeds/,
+      DOCUMENT_FAILURE,
     ],
-    [
-      'a CIMD redirect loop',
-      () => development,
-      () => `${documentsOrigin}/loop`,
-      /unexpected response status 302/,
-    ],
+    ['a CIMD redirect loop', () => development, () => `${documentsOrigin}/loop`, DOCUMENT_FAILURE],
   ]
   for (const [name, server, clientId, reason] of cimdCases) {
     test(`${name}: invalid_client, nothing stored`, async () => {

@@ -31,11 +31,12 @@ describe('two mcp-oauth serve instances on one PostgreSQL', () => {
   let issuer = ''
   let store = ''
   const running: ServeProcess[] = []
-  const start = async () => {
+  // Metadata and redirects carry the issuer, so A listens on the issuer's port (as a load balancer would).
+  const start = async (port = '0') => {
     const instance = await spawnServe(
       [
         '--port',
-        '0',
+        port,
         '--issuer',
         issuer,
         '--store',
@@ -71,7 +72,7 @@ describe('two mcp-oauth serve instances on one PostgreSQL', () => {
 
   test('sign in via A, refresh and introspect via B, stop A, lose nothing', async (t) => {
     if (!need(t, 'PostgreSQL', available)) return
-    const [a, b] = await Promise.all([start(), start()])
+    const [a, b] = await Promise.all([start(new URL(issuer).port), start()])
     assert.equal(a!.ready.issuer, issuer)
     assert.equal(a!.ready.mcp, `${issuer}/mcp`)
     const A = origin(a!)
@@ -134,7 +135,7 @@ describe('two mcp-oauth serve instances on one PostgreSQL', () => {
     )
     assert.ok(afterStop['access_token'], JSON.stringify(afterStop))
 
-    const a2 = await start()
+    const a2 = await start(new URL(issuer).port)
     const viaRestartedA = await json(
       await fetch(
         `${origin(a2)}/token`,

@@ -20,6 +20,7 @@ export const CHROMIUM_ARGS = [
 ]
 export const POSTGRES_URL =
   process.env['MCP_OAUTH_TEST_POSTGRES'] ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const REDIS_URL = process.env['MCP_OAUTH_TEST_REDIS'] ?? 'redis://127.0.0.1:6379'
 export const inCI = process.env['CI'] === 'true' || process.env['CI'] === '1'
 
 /** Skip (laptop) or fail (CI) when `available` is false. Returns whether the test may go on. */
@@ -34,10 +35,18 @@ export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM_PATH)
 }
 
+export async function redisAvailable(): Promise<boolean> {
+  return await reachable(REDIS_URL, 6379)
+}
+
 export async function postgresAvailable(): Promise<boolean> {
-  const url = new URL(POSTGRES_URL)
+  return await reachable(POSTGRES_URL, 5432)
+}
+
+async function reachable(address: string, defaultPort: number): Promise<boolean> {
+  const url = new URL(address)
   return await new Promise((resolve) => {
-    const socket = net.connect({ host: url.hostname, port: Number(url.port || 5432) })
+    const socket = net.connect({ host: url.hostname, port: Number(url.port || defaultPort) })
     socket.setTimeout(1000)
     socket.once('connect', () => {
       socket.destroy()

@@ -3,6 +3,9 @@
  * by (model, hashed id), one table of sealed server secrets. Dialect differences live in the driver.
  * @see https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
  */
+
+import type { SharedCounters } from '../counters.ts'
+import { createSqlCounters } from '../counters-sql.ts'
 import { currentRefreshRotation } from './rotation.ts'
 import type { Sealer } from './sealing.ts'
 
@@ -45,6 +48,8 @@ export interface AuthorizationServerStorage {
   updateSecret(name: string, update: (current: string | undefined) => string): Promise<string>
   /** Deletes expired artifacts and registrations unused for too long; returns the rows removed. */
   purge(): Promise<number>
+  /** Rate-limit counters and DPoP replay markers in the same database, shared by every instance on it. */
+  counters?: SharedCounters
   /** Stops the purge timer and closes connections. */
   close(): Promise<void>
 }
@@ -305,14 +310,17 @@ export async function createSqlStorage(
         }, intervalSeconds * 1000)
       : undefined
   timer?.unref()
+  const counters = await createSqlCounters(driver, prefix)
 
   return {
     adapter,
     loadSecret,
     updateSecret,
     purge,
+    counters,
     async close() {
       if (timer) clearInterval(timer)
+      await counters.close()
       await driver.close()
     },
   }

@@ -4,29 +4,24 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createMcpHandler } from '@modelcontextprotocol/server'
 import {
   type AuthorizationServer,
-  type AuthorizationServerStorage,
   createAuthorizationServer,
-  createPostgresStorage,
-  createSealer,
-  createSqliteStorage,
   createStoredUsers,
-  generateStorageKey,
   hashPassword,
   jsonLinesAudit,
   type LocalUser,
+  parseRateLimits,
+  type RateLimits,
+  type SharedCounters,
   type UpstreamOptions,
 } from '../../authorization-server/index.ts'
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
-import { appDirectory } from '../../shared/base-directories.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
@@ -39,6 +34,9 @@ import {
   SCOPE_DESCRIPTIONS,
   SCOPES,
 } from './serve-demo.ts'
+import { openStore } from './serve-store.ts'
+
+export { dataDir, openStore } from './serve-store.ts'
 
 /** Usage of `mcp-oauth serve`. */
 export const usage = `Usage: mcp-oauth serve [options]
@@ -58,6 +56,14 @@ Options:
   --upstream ISSUER     also offer sign-in at this OpenID Connect provider (register <issuer>/upstream/callback there)
   --upstream-client-id ID   this server's client id at that provider (secret: MCP_OAUTH_UPSTREAM_CLIENT_SECRET)
   --upstream-name NAME  button label (default: the provider's host)
+  --rate-limit NAME=MAX/SECONDS  change one request limit (repeatable); NAME is one of registration, token,
+                        par, revocation, introspection (per client_id and address), authorization (per
+                        address), login (failed sign-ins per address), login-account (failed sign-ins per
+                        account, from any address), cimd-fetch (metadata document fetches per address)
+  --no-rate-limits      turn every limit off (testing only)
+  --redis URL           keep limit counters and DPoP replay markers in Redis (redis://…) instead of the store,
+                        so every instance pointing at it shares them (with postgres://… the store already does)
+  --redis-prefix P      prefix of the Redis keys (default mcp-oauth:)
   --quiet               no audit log on stderr
   --json                print one JSON line {"mcp","issuer",…} on stdout once ready
 
@@ -71,54 +77,6 @@ Demo tools: whoami, server_time (scope tools:read), create_note (notes:write), a
 
 function usageError(message: string, hint: string): InvalidArgumentError {
   return new InvalidArgumentError('invalid_argument', message, { hint })
-}
-
-/** Where the default SQLite store lives; empty variables count as unset. @see https://specifications.freedesktop.org/basedir-spec/latest/#variables */
-export function dataDir(env: Record<string, string | undefined> = process.env): string {
-  return env['MCP_OAUTH_DATA_DIR'] || appDirectory('data', env, homedir())
-}
-
-/** Opens the store named by `--store`, resolving the storage key (shared with `mcp-oauth users`). */
-export async function openStore(
-  spec: string | undefined,
-): Promise<{ storage: AuthorizationServerStorage; kind: string }> {
-  const envKey = process.env['MCP_OAUTH_STORAGE_KEY']
-  if (spec === 'memory') {
-    return {
-      storage: await createSqliteStorage(':memory:', { sealer: createSealer(generateStorageKey()) }),
-      kind: 'memory',
-    }
-  }
-  if (spec?.startsWith('postgres://') || spec?.startsWith('postgresql://')) {
-    if (!envKey) {
-      throw usageError(
-        'a PostgreSQL store needs MCP_OAUTH_STORAGE_KEY',
-        'generate one with `openssl rand -base64 32 | tr "+/" "-_"` and give every instance the same value',
-      )
-    }
-    return { storage: await createPostgresStorage(spec, { sealer: createSealer(envKey) }), kind: 'postgres' }
-  }
-  if (spec !== undefined && !spec.startsWith('sqlite:')) {
-    throw usageError(
-      `unknown store "${spec.slice(0, 40)}"`,
-      'use sqlite:PATH, postgres://USER@HOST/DB or memory',
-    )
-  }
-  const path = spec ? spec.slice('sqlite:'.length) : join(dataDir(), 'authorization-server.db')
-  if (!path) throw usageError('sqlite: needs a file path', 'use e.g. --store sqlite:./as.db')
-  // The key file is written before SQLite opens the database: its folder must exist first (private, 0700).
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-  const storage = await createSqliteStorage(path, { sealer: createSealer(envKey ?? storageKeyBeside(path)) })
-  return { storage, kind: 'sqlite' }
-}
-
-/** The key lives in a 0600 file next to the database, never inside it. */
-function storageKeyBeside(path: string): string {
-  const file = `${path}.key`
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  const key = generateStorageKey()
-  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' })
-  return key
 }
 
 /** A running `serve`. */
@@ -146,11 +104,30 @@ export interface ServeOptions {
   cimdCa?: string
   audit?: (line: string) => void
   upstream?: UpstreamOptions
+  /** Limits changed from their defaults, or false for none. */
+  rateLimits?: Partial<RateLimits> | false
+  /** Redis URL and key prefix for shared counters. */
+  redis?: { url: string; prefix?: string }
 }
 
 /** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function startServe(options: ServeOptions): Promise<Serving> {
   const { storage, kind } = await openStore(options.store)
+  let counters: SharedCounters | undefined
+  if (options.redis) {
+    const { createRedisCounters } = await import('../../authorization-server/counters-redis.ts')
+    try {
+      counters = await createRedisCounters(options.redis.url, {
+        ...(options.redis.prefix ? { keyPrefix: options.redis.prefix } : {}),
+      })
+    } catch (error) {
+      await storage.close()
+      throw usageError(
+        `cannot connect to Redis: ${(error as Error).message.slice(0, 200)}`,
+        'check --redis redis://HOST:PORT (or drop --redis to share limits through the store)',
+      )
+    }
+  }
   const server = createServer()
   // Requests wait for the handler instead of hanging; with a known port the socket even opens only then.
   let dispatch: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
@@ -172,7 +149,11 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   }
   // Only a port picked by the system, without --issuer, needs the socket before the issuer is known.
   const portFirst = options.port === 0 && options.issuer === undefined
-  if (portFirst) await listen(() => storage.close())
+  if (portFirst)
+    await listen(async () => {
+      await counters?.close()
+      await storage.close()
+    })
   const host = options.host.includes(':') ? `[${options.host}]` : options.host
   const issuer = (
     options.issuer ?? `http://${host}:${portFirst ? (server.address() as AddressInfo).port : options.port}`
@@ -208,6 +189,8 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
     },
     scopeDescriptions: SCOPE_DESCRIPTIONS,
+    ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
+    ...(counters ? { counters } : {}),
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
     ...(options.upstream ? { upstream: options.upstream } : {}),
   })
@@ -257,6 +240,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   if (!portFirst)
     await listen(async () => {
       await as.close()
+      await counters?.close()
       await storage.close()
     })
   void kind
@@ -276,6 +260,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       clearInterval(idle)
       clearTimeout(force)
       await as.close()
+      await counters?.close()
       await storage.close()
     },
   }
@@ -300,6 +285,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       upstream: { type: 'string' },
       'upstream-client-id': { type: 'string' },
       'upstream-name': { type: 'string' },
+      'rate-limit': { type: 'string', multiple: true },
+      'no-rate-limits': { type: 'boolean', default: false },
+      redis: { type: 'string' },
+      'redis-prefix': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -353,6 +342,15 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
     ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
     ...(upstream ? { upstream } : {}),
+    rateLimits: values['no-rate-limits'] ? false : parseRateLimits(values['rate-limit'] ?? []),
+    ...(values.redis
+      ? {
+          redis: {
+            url: values.redis,
+            ...(values['redis-prefix'] ? { prefix: values['redis-prefix'] } : {}),
+          },
+        }
+      : {}),
   })
   io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
   io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
