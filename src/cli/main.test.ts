@@ -48,3 +48,22 @@ test('serve --help prints its usage; a bad option is a usage error naming the ne
   assert.equal(await main(['serve', '--upstream', 'https://idp.example', '--port', '0'], upstream.io), 2)
   assert.match(upstream.err(), /--upstream needs --upstream-client-id[\s\S]*next: /)
 })
+
+test('under npx, commands to run next name the package (npx -y mcp-oauth-toolkit …), never a bare mcp-oauth', async () => {
+  const saved = process.env['npm_lifecycle_event']
+  process.env['npm_lifecycle_event'] = 'npx'
+  try {
+    const c = capture()
+    assert.equal(await main(['no-such-command'], c.io), 2)
+    assert.match(c.err(), /Run `npx -y mcp-oauth-toolkit --help`/)
+    assert.doesNotMatch(c.err(), /`mcp-oauth /)
+    // The "mcp-oauth:" prefix of a line is a name, not a command: it stays.
+    assert.match(c.err(), /^mcp-oauth: unknown command/)
+  } finally {
+    if (saved === undefined) delete process.env['npm_lifecycle_event']
+    else process.env['npm_lifecycle_event'] = saved
+  }
+  const plain = capture()
+  await main(['no-such-command'], plain.io)
+  assert.match(plain.err(), /Run `mcp-oauth --help`/)
+})

@@ -64,7 +64,8 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
  * Dispatches `argv` (without node and script) to a command and returns the exit code.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
-export async function main(argv: string[], io: CliIo = process): Promise<number> {
+export async function main(argv: string[], given: CliIo = process): Promise<number> {
+  const io = launchedByNpx() ? { stdout: given.stdout, stderr: npxCommands(given.stderr) } : given
   const [name, ...rest] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined
@@ -121,4 +122,21 @@ function describeUnredacted(command: string, error: unknown): string {
   if (isUsageError(error))
     return `mcp-oauth ${command}: ${message}\n  next: run \`mcp-oauth ${command} --help\``
   return `mcp-oauth ${command}: ${message}\n  next: fix the cause above and retry; run \`mcp-oauth ${command} --help\` for options`
+}
+
+/** Whether npx (npm exec) started this process: then `mcp-oauth` is not on the person's PATH. @see https://docs.npmjs.com/cli/commands/npx */
+export function launchedByNpx(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env['npm_lifecycle_event'] === 'npx'
+}
+
+/**
+ * stderr whose commands to run next say `npx -y mcp-oauth-toolkit …`: under npx there is no `mcp-oauth` on PATH,
+ * and `npx mcp-oauth` would run an unrelated package of that name.
+ * @see https://docs.npmjs.com/cli/commands/npx
+ */
+export function npxCommands(stderr: CliIo['stderr']): CliIo['stderr'] {
+  return {
+    write: (text: string) =>
+      stderr.write(text.replace(/([`"'])mcp-oauth (?=[a-z-])/g, '$1npx -y mcp-oauth-toolkit ')),
+  }
 }

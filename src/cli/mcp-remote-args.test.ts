@@ -1,9 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the literal ${ENV} syntax mcp-remote argument lists carry
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { McpOAuthError } from '../shared/errors.ts'
 import type { JsonRpc } from './bridge/protocol.ts'
 import { toolFilter, toolIgnored, translateMcpRemoteArgs } from './mcp-remote-args.ts'
@@ -80,14 +82,20 @@ describe('mcp-remote arguments', () => {
     assert.match(t.warning!, /--static-oauth-client-metadata keys contacts/)
   })
 
-  it('without a port, a static client gets the port mcp-remote derives from the URL; a dynamic client an ephemeral one', () => {
+  it('without a port, any mcp-remote argument list gets the port mcp-remote derives from the URL', () => {
     const a = parsed([URL_, '--static-oauth-client-info', '{"client_id":"c"}']).values['callback-port']
     const b = parsed([`${URL_}2`, '--static-oauth-client-info', '{"client_id":"c"}']).values['callback-port']
     for (const p of [a, b]) assert.ok(Number(p) >= 3335 && Number(p) < 3335 + 45816, String(p))
     assert.notEqual(a, b)
     // The port mcp-remote 0.15.1 itself derives for the seed's URL (calculateDefaultPort in its dist/).
     assert.equal(a, '8472')
-    assert.equal(parsed([URL_, '--debug']).values['callback-port'], undefined)
+    // mcp-remote derives it with dynamic registration too: the redirect URI it registers carries it.
+    assert.equal(parsed([URL_, '--debug']).values['callback-port'], '8472')
+    assert.equal(
+      parsed([URL_]).values['callback-port'],
+      undefined,
+      'our own argument list: an ephemeral port',
+    )
   })
 
   it('maps flags with the same meaning and names every unmatched one in a single warning line', () => {
@@ -106,7 +114,6 @@ describe('mcp-remote arguments', () => {
         '127.0.0.1',
         '--debug',
         '--silent',
-        '--enable-proxy',
         '--ignore-tool',
         'delete*',
         '--auth-timeout',
@@ -181,5 +188,127 @@ describe('mcp-remote arguments', () => {
     )
     const other = { jsonrpc: '2.0', id: 9, result: { tools: [{ name: 'delete_all' }] } } as unknown as JsonRpc
     assert.equal(f.filter(other), other, 'only answers to tools/list are filtered')
+  })
+})
+
+/** What mcp-remote 0.15.1 itself makes of an argument list: its own parseCommandLineArgs, from its dist/. */
+async function mcpRemoteReads(
+  args: string[],
+): Promise<{ callbackPort: number; callbackPath: string; host: string }> {
+  const pkg = createRequire(import.meta.url).resolve('mcp-remote/package.json')
+  const dist = join(dirname(pkg), 'dist')
+  const chunk = readdirSync(dist).find(
+    (f) =>
+      f.endsWith('.js') &&
+      readFileSync(join(dist, f), 'utf8').includes('async function parseCommandLineArgs('),
+  )
+  assert.ok(chunk, 'mcp-remote exports parseCommandLineArgs from a chunk of its dist/')
+  const { parseCommandLineArgs } = (await import(pathToFileURL(join(dist, chunk)).href)) as {
+    parseCommandLineArgs: (
+      a: string[],
+      usage: string,
+    ) => Promise<{ callbackPort: number; callbackPath: string; host: string }>
+  }
+  // Without a static client it checks its registration store: keep that in a temporary folder, not in HOME.
+  process.env['MCP_REMOTE_CONFIG_DIR'] = join(dir, 'mcp-remote-config')
+  const log = console.error
+  console.error = () => {}
+  try {
+    return await parseCommandLineArgs([...args], 'usage')
+  } finally {
+    console.error = log
+  }
+}
+
+describe("the same argument list as mcp-remote's own parser reads it", () => {
+  it('positional port: args[1] once --header pairs are removed, else the derived port', async () => {
+    const lists = [
+      [URL_, '63113'],
+      [URL_, '--header', 'A: 1', '63113'],
+      [URL_, '--allow-http', '63113'],
+      [URL_, '--header-file', join(dir, 'h'), '63113', '--allow-http'],
+      [URL_, '63113abc'],
+    ]
+    writeFileSync(join(dir, 'h'), 'B: 2\n')
+    for (const list of lists) {
+      const theirs = await mcpRemoteReads(list)
+      const { values, t } = parsed(list)
+      assert.equal(values['callback-port'], String(theirs.callbackPort), list.join(' '))
+      assert.equal(values['callback-host'], theirs.host)
+      assert.equal(t.callbackPath, theirs.callbackPath)
+    }
+    // A number mcp-remote never reads is named, not used.
+    assert.match(
+      parsed([URL_, '--allow-http', '63113']).t.warning!,
+      /63113 \(mcp-remote takes a callback port only right after the URL\)/,
+    )
+  })
+
+  it('the derived port hashes header values as mcp-remote keeps them (trailing blanks included)', async () => {
+    const list = [URL_, '--header', 'X-Team:  blue  ', '--static-oauth-client-info', '{"client_id":"c"}']
+    const theirs = await mcpRemoteReads(list)
+    assert.equal(parsed(list).values['callback-port'], String(theirs.callbackPort))
+    const trimmed = [URL_, '--header', 'X-Team: blue', '--static-oauth-client-info', '{"client_id":"c"}']
+    assert.notEqual(parsed(trimmed).values['callback-port'], String(theirs.callbackPort), 'the blanks count')
+  })
+
+  it('--client-metadata-url alone is an mcp-remote list: its redirect URI, with the port derived as it does', async () => {
+    for (const cimd of [
+      'https://app.example/client.json',
+      ' https://app.example/client.json ',
+      'https://app.example/',
+    ]) {
+      const list = [URL_, '--client-metadata-url', cimd]
+      const theirs = await mcpRemoteReads(list)
+      const { values, t } = parsed(list)
+      assert.equal(t.used, true)
+      assert.equal(values['callback-port'], String(theirs.callbackPort), cimd)
+      assert.equal(values['callback-host'], theirs.host)
+      assert.equal(t.callbackPath, '/oauth/callback')
+    }
+  })
+
+  it('--resource and --token-endpoint enter the derived port as mcp-remote reads them', async () => {
+    const lists = [
+      [URL_, '--resource', ' https://r.example/mcp ', '--resource', 'https://other.example', '--debug'],
+      [URL_, '--resource', 'https://r.example/mcp', '--disable-resource-parameter'],
+      [
+        URL_,
+        '--client-credentials',
+        '--token-endpoint',
+        'https://as.example/token',
+        '--static-oauth-client-info',
+        '{"client_id":"c"}',
+      ],
+      [URL_, '--authorize-param', 'audience=x ', '--debug'],
+    ]
+    for (const list of lists) {
+      const theirs = await mcpRemoteReads(list)
+      assert.equal(parsed(list).values['callback-port'], String(theirs.callbackPort), list.join(' '))
+    }
+  })
+
+  it('proxy variables: ignored without --enable-proxy, as mcp-remote does; our own lists honour them', () => {
+    assert.equal(parsed([URL_, '63113']).t.envProxy, false)
+    assert.equal(parsed([URL_, '63113', '--enable-proxy']).t.envProxy, true)
+    assert.equal(parsed([URL_, '--callback-port', '8080']).t.envProxy, true)
+  })
+
+  it('--protocol legacy (mcp-remote default) and auto are no difference worth a warning; a bad value is named', () => {
+    assert.equal(parsed([URL_, '63113', '--protocol', 'legacy']).t.warning, undefined)
+    assert.equal(parsed([URL_, '63113', '--protocol', 'auto']).t.warning, undefined)
+    assert.match(parsed([URL_, '63113', '--protocol', 'v9']).t.warning!, /--protocol v9/)
+  })
+
+  it('an unset ${VAR} in --static-oauth-client-info names that argument in the hint', () => {
+    assert.throws(
+      () => translateMcpRemoteArgs([URL_, '--static-oauth-client-info', '{"client_id":"${NOPE}"}'], {}),
+      (e: unknown) => {
+        assert.ok(e instanceof McpOAuthError)
+        assert.match(e.message, /NOPE is not set/)
+        assert.equal(e.hint, 'Set NOPE or change the --static-oauth-client-info value.')
+        return true
+      },
+    )
   })
 })

@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { InvalidArgumentError } from '../shared/errors.ts'
-import type { JsonRpc } from './bridge/protocol.ts'
 import { expandEnv, SESSION_FLAGS } from './options.ts'
+
+export { toolFilter, toolIgnored } from './tool-filter.ts'
 
 /** mcp-remote's callback path: its redirect URI is `http://{host}:{port}/oauth/callback`. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export const MCP_REMOTE_CALLBACK_PATH = '/oauth/callback'
@@ -16,7 +17,7 @@ export const MCP_REMOTE_CALLBACK_PATH = '/oauth/callback'
 /** Registration metadata fields `connect` sends itself (RFC 7591 §2), taken from `--static-oauth-client-metadata`. */
 const IDENTITY_KEYS = ['client_name', 'client_uri', 'logo_uri', 'software_id', 'software_version'] as const
 
-/** mcp-remote flags that take a value and have no equivalent here. */
+/** mcp-remote flags that take a value and have no equivalent here (--token-endpoint is ours with --authorization-endpoint). */
 const IGNORED_WITH_VALUE = new Set([
   '--auth-success-url',
   '--token-endpoint',
@@ -46,6 +47,11 @@ export interface McpRemoteTranslation {
   grant?: 'client_credentials'
   /** `--silent`: the bridge's own progress and failure lines are not written. */
   silent: boolean
+  /**
+   * Whether HTTPS_PROXY and friends apply. mcp-remote ignores them unless `--enable-proxy` is given, so an
+   * mcp-remote argument list without it keeps its direct connections here too.
+   */
+  envProxy: boolean
   /** The one warning line naming what has no equivalent; undefined when everything maps. */
   warning?: string
 }
@@ -66,7 +72,7 @@ function readJsonArgument(flag: string, raw: string, env: Record<string, string 
       )
     }
   }
-  if (flag === '--static-oauth-client-info') text = expandEnv(text, env)
+  if (flag === '--static-oauth-client-info') text = expandEnv(text, env, flag)
   try {
     const value = JSON.parse(text) as unknown
     if (value && typeof value === 'object' && !Array.isArray(value)) return value
@@ -81,8 +87,8 @@ interface DerivedPortInputs {
   resource?: string
   authorizeParams: Record<string, string>
   headers: Record<string, string>
-  cimd?: string
-  tokenEndpoint?: string
+  cimd?: string | undefined
+  tokenEndpoint?: string | undefined
 }
 
 /** mcp-remote's default callback port, derived from the server URL and what else names the session. */
@@ -95,6 +101,30 @@ function derivedPort(url: string, named: DerivedPortInputs): number {
   if (named.tokenEndpoint) parts.push(named.tokenEndpoint)
   const hash = createHash('md5').update(parts.join('|')).digest('hex')
   return 3335 + (Number.parseInt(hash.slice(0, 4), 16) % 45816)
+}
+
+/** mcp-remote's header line form: a token name, a colon, optional blanks, the value kept as is (trailing blanks too). */
+function headerEntry(line: string): [string, string] | undefined {
+  const m = /^([A-Za-z0-9_-]+):\s*(.*)$/.exec(line)
+  return m ? [m[1]!, m[2]!] : undefined
+}
+
+/**
+ * Where mcp-remote reads its server URL and callback port: `args[0]` and `args[1]` once the
+ * `--header`/`--header-file` pairs are removed, the port only when `parseInt` gives a non-zero number there.
+ * Indexes are in `input`; -1 when absent.
+ */
+function mcpRemoteSlots(input: readonly string[]): { urlAt: number; portAt: number } {
+  const kept: number[] = []
+  for (let i = 0; i < input.length; i++) {
+    if ((input[i] === '--header' || input[i] === '--header-file') && i < input.length - 1) i++
+    else kept.push(i)
+  }
+  const at = kept[1]
+  return {
+    urlAt: kept[0] ?? -1,
+    portAt: at !== undefined && Number.parseInt(input[at]!, 10) ? at : -1,
+  }
 }
 
 function headerLines(file: string): string[] {
@@ -111,6 +141,24 @@ function headerLines(file: string): string[] {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
+}
+
+/** mcp-remote's test for a Client ID Metadata Document URL: https with a path. */
+function isClientMetadataUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return url.protocol === 'https:' && url.pathname !== '/'
+  } catch {
+    return false
+  }
+}
+
+function normalUrl(value: string): string | undefined {
+  try {
+    return new URL(value).toString()
+  } catch {
+    return undefined
+  }
 }
 
 const TRANSPORTS: Record<string, 'auto' | 'http' | 'sse'> = {
@@ -140,15 +188,21 @@ export function translateMcpRemoteArgs(
   const out: string[] = []
   const positionals: string[] = []
   const ignored: string[] = []
-  const t: McpRemoteTranslation = { args: out, used: false, ignoreTools: [], identity: {}, silent: false }
+  const t: McpRemoteTranslation = {
+    args: out,
+    used: false,
+    ignoreTools: [],
+    identity: {},
+    silent: false,
+    envProxy: true,
+  }
+  const { urlAt, portAt } = mcpRemoteSlots(input)
+  let enableProxy = false
   const given = new Set<string>()
-  let staticClient = false
   let port: number | undefined
   let host: string | undefined
   const named: DerivedPortInputs = { authorizeParams: {}, headers: {} }
-  const givesEndpoints = input.some(
-    (a) => a.split('=')[0] === '--authorization-endpoint' || a.split('=')[0] === '--as-metadata',
-  )
+  const givesEndpoints = input.some((a) => /^--(authorization-endpoint|as-metadata)(=|$)/.test(a))
   const headers = named.headers
   for (let i = 0; i < input.length; i++) {
     const arg = input[i]!
@@ -161,13 +215,19 @@ export function translateMcpRemoteArgs(
     const mcpRemote = () => {
       t.used = true
     }
+    if (i === portAt) {
+      mcpRemote()
+      port = Number.parseInt(arg, 10)
+      if (port < 1 || port > 65535)
+        throw usageError(`bad callback port ${arg}`, 'Pass a port between 1 and 65535.')
+      continue
+    }
     if (!arg.startsWith('-') || arg === '-') {
       positionals.push(arg)
-      if (positionals.length === 2 && /^\d+$/.test(arg)) {
+      // mcp-remote reads only args[1] as the port and never looks at later positionals.
+      if (positionals.length > 1 && /^\d+$/.test(arg)) {
         mcpRemote()
-        port = Number(arg)
-        if (port < 1 || port > 65535)
-          throw usageError(`bad callback port ${arg}`, 'Pass a port between 1 and 65535.')
+        ignored.push(`${arg} (mcp-remote takes a callback port only right after the URL)`)
       } else out.push(arg)
       continue
     }
@@ -182,7 +242,6 @@ export function translateMcpRemoteArgs(
           '--client-info',
           JSON.stringify(Object.fromEntries(keep.filter((k) => k in info).map((k) => [k, info[k]]))),
         )
-        staticClient = true
         break
       }
       case '--static-oauth-client-metadata': {
@@ -202,15 +261,15 @@ export function translateMcpRemoteArgs(
         mcpRemote()
         for (const line of headerLines(value())) {
           out.push('--header', line)
-          const c = line.indexOf(':')
-          if (c > 0) headers[line.slice(0, c).trim()] = line.slice(c + 1).trim()
+          const entry = headerEntry(line)
+          if (entry) headers[entry[0]] = entry[1]
         }
         break
       case '--header': {
         const h = value()
         out.push(arg, h)
-        const c = h.indexOf(':')
-        if (c > 0) headers[h.slice(0, c).trim()] = h.slice(c + 1).trim()
+        const entry = headerEntry(h)
+        if (entry) headers[entry[0]] = entry[1]
         break
       }
       case '--transport': {
@@ -225,7 +284,8 @@ export function translateMcpRemoteArgs(
       case '--protocol': {
         mcpRemote()
         const v = value()
-        if (v !== 'auto') ignored.push(`--protocol ${v} (the protocol revision is negotiated)`)
+        // legacy (mcp-remote's default) and auto both reach every server mcp-remote reaches: see docs/cli.md.
+        if (v !== 'auto' && v !== 'legacy') ignored.push(`--protocol ${v} (not legacy or auto)`)
         break
       }
       case '--host':
@@ -245,26 +305,18 @@ export function translateMcpRemoteArgs(
         t.callbackPath = v
         break
       }
+      case '--disable-resource-parameter':
       case '--resource': {
-        const v = value().trim()
+        // `--resource ""` and --disable-resource-parameter both mean: send no resource indicator.
+        const v = arg === '--resource' ? value().trim() : ''
         if (v) {
           out.push(arg, v)
-          named.resource = v
+          // mcp-remote reads the first --resource.
+          named.resource ??= v
         } else {
           mcpRemote()
           out.push('--resource-parameter', 'omit')
         }
-        break
-      }
-      case '--disable-resource-parameter':
-        mcpRemote()
-        out.push('--resource-parameter', 'omit')
-        break
-      case '--authorize-param': {
-        const v = value()
-        const eq = v.indexOf('=')
-        if (eq > 0) named.authorizeParams[v.slice(0, eq).trim()] = v.slice(eq + 1)
-        out.push(arg, v)
         break
       }
       case '--ignore-tool':
@@ -291,24 +343,27 @@ export function translateMcpRemoteArgs(
         mcpRemote()
         t.silent = true
         break
-      // Already how connect behaves: proxy variables are always honoured and no cookies are kept.
       case '--enable-proxy':
+        mcpRemote()
+        enableProxy = true
+        break
+      // Already how connect behaves: no cookies are kept.
       case '--disable-cookies':
         mcpRemote()
         break
       case '--client-metadata-url': {
-        const v = value()
+        // mcp-remote's too: its redirect URI (derived port, /oauth/callback) is what the document must list.
+        mcpRemote()
+        const v = value().trim()
         out.push(arg, v)
-        named.cimd = v
+        named.cimd ??= isClientMetadataUrl(v) ? v : undefined
         break
       }
       default:
-        // mcp-remote's lone --token-endpoint has no equivalent; with --authorization-endpoint (or --as-metadata)
-        // it is ours: the endpoints of an authorization server without metadata.
         if (IGNORED_WITH_VALUE.has(arg) && !(arg === '--token-endpoint' && givesEndpoints)) {
           mcpRemote()
           const v = value()
-          if (arg === '--token-endpoint') named.tokenEndpoint = v.trim()
+          if (arg === '--token-endpoint') named.tokenEndpoint ??= normalUrl(v.trim())
           ignored.push(arg)
         } else if (IGNORED_SWITCHES.has(arg)) {
           mcpRemote()
@@ -319,6 +374,8 @@ export function translateMcpRemoteArgs(
           given.add(name)
           out.push(arg)
           if (ours.get(name) && !arg.includes('=') && input[i + 1] !== undefined) out.push(input[++i]!)
+          const kv = /^([^=]+)=(.*)$/s.exec(out.at(-1)!.slice(arg.indexOf('=') + 1))
+          if (kv && name === '--authorize-param') named.authorizeParams[kv[1]!.trim()] = kv[2]!
         }
     }
   }
@@ -327,55 +384,15 @@ export function translateMcpRemoteArgs(
     if (!host && !given.has('--callback-host'))
       out.push('--callback-host', platform === 'win32' ? '127.0.0.1' : 'localhost')
     t.callbackPath ??= MCP_REMOTE_CALLBACK_PATH
-    if (port === undefined && staticClient && positionals[0]) port = derivedPort(positionals[0], named)
+    // As mcp-remote: a resource indicator turned off names no resource, a token endpoint counts only with its grant.
+    if (input.includes('--disable-resource-parameter')) delete named.resource
+    if (!t.grant) delete named.tokenEndpoint
+    const url = input[urlAt]
+    if (port === undefined && url) port = derivedPort(url, named)
     if (port !== undefined && !given.has('--callback-port')) out.push('--callback-port', String(port))
+    t.envProxy = enableProxy
   }
   if (ignored.length)
     t.warning = `mcp-oauth: ignoring mcp-remote arguments with no equivalent here: ${ignored.join('; ')} (see "From mcp-remote" in docs/cli.md)`
   return t
-}
-
-/** mcp-remote's `--ignore-tool` match: `*` is a wildcard, case-insensitive, whole name. @see https://modelcontextprotocol.io/specification/2026-07-28/server/tools */
-export function toolIgnored(patterns: readonly string[], name: string): boolean {
-  return patterns.some((p) =>
-    new RegExp(
-      `^${p
-        .split('*')
-        .map((s) => s.replace(/\W/g, '\\$&'))
-        .join('.*')}$`,
-      'i',
-    ).test(name),
-  )
-}
-
-/**
- * Hide ignored tools from the host: tools/list results are filtered and tools/call of an ignored tool is answered
- * with an error without reaching the server.
- * @see https://modelcontextprotocol.io/specification/2026-07-28/server/tools
- */
-export function toolFilter(patterns: readonly string[]) {
-  const listIds = new Set<string>()
-  return {
-    /** A host message: the error answer when it calls an ignored tool, else undefined (forward it). */
-    refuse(message: JsonRpc): JsonRpc | undefined {
-      const m = message as { id?: unknown; method?: string; params?: { name?: unknown } }
-      if (!patterns.length || m.id === undefined) return undefined
-      if (m.method === 'tools/list') listIds.add(JSON.stringify(m.id))
-      if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') return undefined
-      if (!toolIgnored(patterns, m.params.name)) return undefined
-      return {
-        jsonrpc: '2.0',
-        id: m.id,
-        error: { code: -32603, message: `Tool "${m.params.name}" is not available` },
-      } as unknown as JsonRpc
-    },
-    /** A message for the host, with ignored tools removed from a tools/list result. */
-    filter(message: JsonRpc): JsonRpc {
-      const m = message as { id?: unknown; method?: string; result?: { tools?: { name: string }[] } }
-      if (!patterns.length || m.method !== undefined || m.id === undefined) return message
-      if (!listIds.delete(JSON.stringify(m.id)) || !Array.isArray(m.result?.tools)) return message
-      const tools = m.result.tools.filter((tool) => !toolIgnored(patterns, tool.name))
-      return { ...m, result: { ...m.result, tools } } as unknown as JsonRpc
-    },
-  }
 }

@@ -19,7 +19,7 @@ import {
   type TokenStore,
 } from '../client/index.ts'
 import { InvalidArgumentError, SPEC, UnsupportedRuntimeError } from '../shared/errors.ts'
-import { redactUrlsIn } from '../shared/redact.ts'
+import { redactInput, redactUrlsIn } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 import {
   AUTHORIZATION_SERVER_FLAGS,
@@ -95,6 +95,8 @@ export type SessionFlags = AuthorizationServerFlags & {
   'store-dir'?: string
   verbose?: boolean
   json?: boolean
+  /** Not a flag: false for an mcp-remote argument list without --enable-proxy (mcp-remote ignores proxy variables then). */
+  envProxy?: boolean
 }
 
 function usageError(message: string, hint: string): InvalidArgumentError {
@@ -112,12 +114,19 @@ export function parseCommandArgs<
   }
 }
 
-/** Expand ${NAME} from the environment in a header value. */
-export function expandEnv(value: string, env: Record<string, string | undefined> = process.env): string {
+/** Expand ${NAME} from the environment in an argument's value; `argument` names it in the hint. */
+export function expandEnv(
+  value: string,
+  env: Record<string, string | undefined> = process.env,
+  argument = '--header',
+): string {
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
     const v = env[name]
     if (v === undefined)
-      throw usageError(`environment variable ${name} is not set`, `Set ${name} or change the --header value.`)
+      throw usageError(
+        `environment variable ${name} is not set`,
+        `Set ${name} or change the ${argument} value.`,
+      )
     return v
   })
 }
@@ -125,10 +134,15 @@ export function expandEnv(value: string, env: Record<string, string | undefined>
 /** `--header "Name: value"` list → header record. */
 export function parseHeaders(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const h of list ?? []) {
+  for (const [n, h] of (list ?? []).entries()) {
     const i = h.indexOf(':')
+    // The text is never echoed: a header without its name is most often a bare credential.
     if (i <= 0)
-      throw usageError(`bad --header "${h.slice(0, 40)}"`, 'Write headers as --header "Name: value".')
+      throw usageError(
+        `bad --header (number ${n + 1}): it has no "Name:" part (its text is not shown: it may hold a secret)`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${ENV} syntax --header expands itself
+        'Write headers as --header "Name: value", e.g. --header "Authorization: Bearer ${TOKEN}".',
+      )
     out[h.slice(0, i).trim()] = expandEnv(h.slice(i + 1).trim())
   }
   return out
@@ -158,10 +172,11 @@ export function applyNetworkSettings(flags: SessionFlags): void {
     tls.setDefaultCACertificates([...tls.getCACertificates('default'), ...extra])
   }
   if (
-    process.env['HTTPS_PROXY'] ||
-    process.env['https_proxy'] ||
-    process.env['HTTP_PROXY'] ||
-    process.env['http_proxy']
+    flags.envProxy !== false &&
+    (process.env['HTTPS_PROXY'] ||
+      process.env['https_proxy'] ||
+      process.env['HTTP_PROXY'] ||
+      process.env['http_proxy'])
   ) {
     // Added in Node 24.14 / 25.4; older ones apply the variables only when started with NODE_USE_ENV_PROXY=1.
     if (typeof http.setGlobalProxyFromEnv === 'function') http.setGlobalProxyFromEnv()
@@ -269,11 +284,9 @@ export async function openSession(
   try {
     url = new URL(serverUrl)
   } catch {
-    throw usageError(
-      `not a URL: ${redactUrlsIn(serverUrl.slice(0, 100))}`,
-      'Pass the full URL, including https://',
-    )
+    throw usageError(`not a URL: ${redactInput(serverUrl)}`, 'Pass the full URL, including https://')
   }
+  rejectUserinfo(url)
   if (url.protocol === 'http:' && !isLoopbackUrl(url) && !flags['allow-http']) {
     throw usageError(
       `${url.origin} is plain http`,
@@ -319,4 +332,18 @@ export async function openSession(
     },
   })
   return { session, store, authorizer, headers, close: () => authorizer.close() }
+}
+
+/**
+ * A server URL with `user:password@` is refused before anything is sent: fetch cannot carry it, and echoing it
+ * back would print the password.
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-3.2.1
+ */
+export function rejectUserinfo(url: URL): void {
+  if (url.username || url.password)
+    throw usageError(
+      `the server URL ${redactInput(url.href)} carries a user name or password, which mcp-oauth never sends`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal ${ENV} syntax --header expands itself
+      'Remove the user name and password (the part before "@") from the URL; a credential the server needs besides OAuth goes in --header "Name: ${ENV_VAR}".',
+    )
 }

@@ -9,6 +9,7 @@ import { type FetchLike, networkError } from '../client/http.ts'
 import {
   type AuthorizeContext,
   authorizedFetch,
+  type ChooseAuthorizerOptions,
   formatRemaining,
   type Session,
   type SessionOptions,
@@ -25,6 +26,7 @@ import { readMcpChallenge } from '../shared/www-authenticate.ts'
 import { type CliIo, describeError } from './main.ts'
 import { notAnMcpEndpoint, notMcpAnswer } from './mcp-endpoint.ts'
 import { type CliSession, openSession, type SessionFlags } from './options.ts'
+import { type SignInShape, signInCommandFor } from './sign-in-command.ts'
 
 /** Exit codes of the session commands (docs/cli.md). */
 export const EXIT_CODES = { ok: 0, failure: 1, usage: 2, signInRequired: 3 } as const
@@ -219,6 +221,26 @@ export function showBrowserWait(
   }
 }
 
+/** What a command adds to the shared flags (login's mcp-remote arguments): session options, interaction, callback path. */
+export interface SessionShape {
+  extra?: Partial<SessionOptions>
+  interaction?: Partial<ChooseAuthorizerOptions>
+  shape?: SignInShape
+}
+
+/**
+ * The interaction options of a CLI session: hints name `mcp-oauth login` for the URL as given with the flags that
+ * shaped this sign-in (the library knows no flag names).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#step-up-authorization-flow
+ */
+export function cliInteraction(
+  url: string | undefined,
+  flags: SessionFlags,
+  more: SessionShape = {},
+): Partial<ChooseAuthorizerOptions> {
+  return { ...more.interaction, ...(url ? { signInCommand: signInCommandFor(url, flags, more.shape) } : {}) }
+}
+
 /**
  * Opens the session for `url` (with the browser wait on a terminal), runs `body` with it and closes it whatever
  * happens: the frame of login, token, tools and call.
@@ -230,8 +252,15 @@ export async function withSession<T>(
   io: CliIo,
   overrides: SessionOverrides,
   body: (cli: CliSession) => Promise<T>,
+  more: SessionShape = {},
 ): Promise<T> {
-  const cli = await openSession(url, flags, io.stderr, overrides)
+  const cli = await openSession(
+    url,
+    flags,
+    io.stderr,
+    { ...more.extra, ...overrides },
+    cliInteraction(url, flags, more),
+  )
   showBrowserWait(cli, io.stderr)
   try {
     return await body(cli)

@@ -23,6 +23,11 @@ export interface LogoutResult {
   revoked: boolean
   refresh_token_revoked?: boolean
   access_token_revoked?: boolean
+  /**
+   * Why no token was sent: the AS offers no revocation endpoint, the server now names another AS than the one
+   * that issued the tokens (they go only to their issuer), or the client registration is gone from the store.
+   */
+  not_sent?: 'no_revocation_endpoint' | 'issuer_changed' | 'no_client'
   failures?: LogoutFailure[]
 }
 

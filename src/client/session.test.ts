@@ -323,7 +323,7 @@ describe('hardening', () => {
       return w.fetch(input, init)
     }
     const s = new Session({ serverUrl: MCP, fetch: moved, store })
-    assert.deepEqual(await s.logout(), { revoked: false, signed_in: true })
+    assert.deepEqual(await s.logout(), { revoked: false, signed_in: true, not_sent: 'issuer_changed' })
     assert.equal(w.calls.filter((c) => c.url.includes('evil.example/revoke')).length, 0)
   })
 

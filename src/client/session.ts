@@ -337,7 +337,10 @@ export class Session {
       const d = await this.discovery()
       const client = await this.#client(cur.entry.value.issuer, cur.entry.value.client_id)
       // Tokens and client credentials go only to the authorization server that issued them.
-      if (client && d.issuer === cur.entry.value.issuer && d.metadata.revocation_endpoint) {
+      if (!client) result.not_sent = 'no_client'
+      else if (d.issuer !== cur.entry.value.issuer) result.not_sent = 'issuer_changed'
+      else if (!d.metadata.revocation_endpoint) result.not_sent = 'no_revocation_endpoint'
+      else {
         const ctx = { metadata: d.metadata, client, policy: this.#policy() }
         const t = cur.entry.value.tokens
         // Revoking the refresh token ends the grant; many servers (JWT access tokens) refuse to revoke

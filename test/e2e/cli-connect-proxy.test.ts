@@ -1,6 +1,7 @@
 /**
  * HTTP_PROXY / NO_PROXY are honoured by `mcp-oauth connect`: requests go through a forward proxy on loopback,
- * and bypass it when NO_PROXY names the host.
+ * and bypass it when NO_PROXY names the host. An mcp-remote argument list ignores them unless --enable-proxy is
+ * given, as mcp-remote does.
  */
 import assert from 'node:assert/strict'
 import { createServer, request as httpRequest, type Server } from 'node:http'
@@ -67,13 +68,13 @@ after(async () => {
   }
 })
 
-async function listThrough(env: Record<string, string>) {
+async function listThrough(env: Record<string, string>, extra: string[] = []) {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(https?|no)_proxy$/i.test(k)),
   ) as Record<string, string>
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [BIN, 'connect', url, '--store', 'memory'],
+    args: [BIN, 'connect', url, ...extra, '--store', 'memory'],
     env: { ...base, ...env },
     stderr: 'pipe',
   })
@@ -93,5 +94,12 @@ describe('connect behind a proxy', () => {
     proxied = 0
     await listThrough({ HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' })
     assert.equal(proxied, 0)
+  })
+  it('an mcp-remote argument list ignores HTTP_PROXY without --enable-proxy, as mcp-remote does', async () => {
+    proxied = 0
+    await listThrough({ HTTP_PROXY: proxyUrl, NO_PROXY: '' }, ['--transport', 'http-first'])
+    assert.equal(proxied, 0)
+    await listThrough({ HTTP_PROXY: proxyUrl, NO_PROXY: '' }, ['--transport', 'http-first', '--enable-proxy'])
+    assert.ok(proxied >= 2, `the proxy saw ${proxied} requests`)
   })
 })

@@ -277,6 +277,11 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     assert.equal(r.code, 1, r.stderr)
     assert.match(r.stderr, /offers no device grant \(its metadata has no device_authorization_endpoint\)/)
     assert.match(r.stderr, /next: Drop --device-code/)
+    // The command to run instead: this URL and store, without --device-code.
+    assert.ok(
+      r.stderr.includes(`run \`mcp-oauth login ${serve!.ready.mcp} --store file --store-dir `),
+      r.stderr,
+    )
     assert.doesNotMatch(r.stderr, /open this URL|paste/i)
   })
 
@@ -326,14 +331,15 @@ describe('against mcp-oauth serve', { concurrency: false }, () => {
     assert.ok(!Number.isNaN(Date.parse(String(o['valid_until']))))
   })
 
-  it('a non-interactive step-up names `login --scope "…"`, and that command makes the call succeed', async (t) => {
+  it("a non-interactive step-up names `login --scope '…'`, and that command makes the call succeed", async (t) => {
     const mcp = ready(t)
     if (!mcp) return
     const store = 'step-up'
     await signedIn(['login', mcp], store)
     const up = await cli(['call', mcp, 'admin_report'], { store })
     assert.equal(up.code, 3, up.stderr)
-    const m = /`mcp-oauth login (\S+) --scope "([^"]+)"`/.exec(up.stderr)
+    // The URL, the flags of this sign-in (here the store) and the scope, shell-quoted.
+    const m = /`mcp-oauth login (\S+) --store file --store-dir \S+ --scope '([^']+)'`/.exec(up.stderr)
     assert.ok(m, up.stderr)
     assert.equal(m[1], mcp)
     const asked = m[2]!.split(' ')

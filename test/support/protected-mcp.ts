@@ -51,27 +51,31 @@ function buildServer(versions: string[]): McpServer {
 
 /**
  * Start it. `era`: 'modern' accepts only 2026-07-28; 'legacy' only the given 2025 versions, with sessions.
- * `authorizationServer` adds options (e.g. no registration, pre-registered clients).
+ * `authorizationServer` adds options (e.g. no registration, pre-registered clients); `resourceAtOrigin` makes the
+ * published protected resource the origin rather than the /mcp URL.
  */
 export async function startProtectedMcp(
   era: 'modern' | 'legacy',
   versions: string[] = era === 'modern' ? ['2026-07-28'] : ['2025-11-25', '2025-06-18'],
   authorizationServer: Partial<AuthorizationServerOptions> = {},
+  shape: { resourceAtOrigin?: boolean } = {},
 ): Promise<ProtectedMcp> {
   const http = createServer()
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
   const port = (http.address() as AddressInfo).port
   const issuer = `http://127.0.0.1:${port}`
   const mcp = `${issuer}/mcp`
+  // Some servers publish their origin as the protected resource while the MCP endpoint is a path below it.
+  const resource = shape.resourceAtOrigin ? issuer : mcp
   const as = await createAuthorizationServer({
     issuer,
     users: [{ username: USER.username, passwordHash: await hashPassword(USER.password) }],
-    resources: [{ uri: mcp, scopes: ['tools', 'admin'], defaultScopes: ['tools'] }],
+    resources: [{ uri: resource, scopes: ['tools', 'admin'], defaultScopes: ['tools'] }],
     rateLimits: false,
     ...authorizationServer,
   })
   const rs = createResourceServer({
-    resource: mcp,
+    resource,
     authorizationServers: [issuer],
     scopesSupported: ['tools', 'admin'],
     verifier: jwtVerifier({ issuer, keys: as.jwks as never }),

@@ -5,6 +5,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports#stdio
  */
 import { parseArgs } from 'node:util'
+import { redactInput } from '../../shared/redact.ts'
 import type { CliIo } from '../main.ts'
 import { SESSION_FLAGS } from '../options.ts'
 import { EXIT_CODES, expectPositionals, guard, usageError } from '../session-command.ts'
@@ -140,8 +141,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     try {
       url = new URL(urlArg)
     } catch {
-      throw usageError('config', `not a URL: ${urlArg.slice(0, 100)}`)
+      throw usageError('config', `not a URL: ${redactInput(urlArg)}`)
     }
+    if (url.username || url.password)
+      throw usageError(
+        'config',
+        `the server URL ${redactInput(url.href)} carries a user name or password; remove the part before "@" (connect refuses it)`,
+      )
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw usageError('config', `the MCP server URL must be https:// (got ${url.protocol})`)
     }
@@ -154,8 +160,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
     io.stdout.write(snippet(host, launch))
     io.stderr.write(`${WHERE[host]}\n`)
+    // A query may hold a credential: the hint then points at the snippet instead of printing it again.
+    const login = url.search || url.hash ? '<the URL in the snippet>' : shellQuote(url.href)
     io.stderr.write(
-      `Sign in once beforehand so the host never waits on a browser: npx -y ${pkg} login ${url.href}\n`,
+      `Sign in once beforehand so the host never waits on a browser: npx -y ${shellQuote(pkg)} login ${login}\n`,
     )
     return EXIT_CODES.ok
   })

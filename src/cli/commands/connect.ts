@@ -13,6 +13,7 @@ import type { JsonRpc } from '../bridge/protocol.ts'
 import type { CliIo } from '../main.ts'
 import { toolFilter, translateMcpRemoteArgs } from '../mcp-remote-args.ts'
 import { openSession, parseCommandArgs, SESSION_FLAGS_HELP } from '../options.ts'
+import { cliInteraction } from '../session-command.ts'
 
 /** Usage text. */
 export const usage = `Usage: mcp-oauth connect <url> [options]
@@ -30,8 +31,8 @@ mcp-remote compatibility: mcp-remote 0.15.1's arguments are accepted with its me
 the positional callback port (redirect URI http://localhost:PORT/oauth/callback), --static-oauth-client-info
 and --static-oauth-client-metadata (JSON or @file), --header-file, --transport http-first|sse-first|http-only|
 sse-only, --host, --callback-path, --ignore-tool PATTERN, --auth-timeout S, --debug, --silent, --enable-proxy,
---client-credentials. Arguments with no equivalent are named in one warning line on stderr.
-See "From mcp-remote" in docs/cli.md.`
+--client-credentials. As in mcp-remote, such an argument list ignores proxy variables unless --enable-proxy is
+given. Arguments with no equivalent are named in one warning line on stderr. See "From mcp-remote" in docs/cli.md.`
 
 /** Run the bridge until stdin closes or a signal arrives. */
 export async function run(
@@ -52,17 +53,20 @@ export async function run(
   const noTty = Object.assign(new PassThrough(), { isTTY: false })
   const cli = await openSession(
     positionals[0],
-    values,
+    compat.used ? { ...values, envProxy: compat.envProxy } : values,
     io.stderr,
     {
       ...(Object.keys(compat.identity).length ? { identity: compat.identity } : {}),
       ...(compat.grant ? { grant: compat.grant } : {}),
     },
-    {
-      input: noTty,
-      ...(compat.callbackPath ? { path: compat.callbackPath } : {}),
-      ...(compat.authTimeoutMs ? { timeoutMs: compat.authTimeoutMs } : {}),
-    },
+    cliInteraction(positionals[0], values, {
+      interaction: {
+        input: noTty,
+        ...(compat.callbackPath ? { path: compat.callbackPath } : {}),
+        ...(compat.authTimeoutMs ? { timeoutMs: compat.authTimeoutMs } : {}),
+      },
+      shape: { 'callback-path': compat.callbackPath },
+    }),
   )
   const log =
     compat.silent && !values.verbose

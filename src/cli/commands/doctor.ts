@@ -6,7 +6,8 @@
 import type { Authorizer } from '../../client/authorizer.ts'
 import type { FetchLike } from '../../client/http.ts'
 import { Session } from '../../client/session.ts'
-import { renderReport } from '../doctor/report.ts'
+import { redactUrl, redactUrlsIn } from '../../shared/redact.ts'
+import { type Report, renderReport } from '../doctor/report.ts'
 import { DEFAULT_ORIGIN, runDoctor } from '../doctor/run.ts'
 import type { CliIo } from '../main.ts'
 import {
@@ -62,7 +63,9 @@ export async function runDoctorCommand(args: string[], io: CliIo, hooks: DoctorH
     'call-tool'?: string[]
   }
   const progress =
-    flags.verbose || flags.login ? (line: string) => void io.stderr.write(`doctor: ${line}\n`) : undefined
+    flags.verbose || flags.login
+      ? (line: string) => void io.stderr.write(`doctor: ${redactUrlsIn(line)}\n`)
+      : undefined
   let cli: Awaited<ReturnType<typeof openSession>> | undefined
   if (flags.login) {
     // Always a memory store: doctor signs out and revokes at the end, which must never touch the person's session.
@@ -78,29 +81,45 @@ export async function runDoctorCommand(args: string[], io: CliIo, hooks: DoctorH
   }
   const base = cli.session.options
   try {
-    const report = await runDoctor(positionals[0]!, {
-      headers: parseHeaders(flags.header),
-      ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
-      allowHttp: flags['allow-http'] ?? false,
-      ...(flags.origin ? { origin: flags.origin } : {}),
-      register: flags.register ?? false,
-      preRegisteredClientId: flags['client-id'],
-      clientMetadataUrl: flags['client-metadata-url'],
-      authorizationServer: base.authorizationServerMetadata,
-      ...(flags.login
-        ? {
-            login: {
-              session: (offlineAccess: boolean) => new Session({ ...base, offlineAccess }),
-              callTools: flags['call-tool'] ?? [],
-            },
-          }
-        : {}),
-      ...(progress ? { progress } : {}),
-    })
+    const report = redactReport(
+      await runDoctor(positionals[0]!, {
+        headers: parseHeaders(flags.header),
+        ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+        allowHttp: flags['allow-http'] ?? false,
+        ...(flags.origin ? { origin: flags.origin } : {}),
+        register: flags.register ?? false,
+        preRegisteredClientId: flags['client-id'],
+        clientMetadataUrl: flags['client-metadata-url'],
+        authorizationServer: base.authorizationServerMetadata,
+        ...(flags.login
+          ? {
+              login: {
+                session: (offlineAccess: boolean) => new Session({ ...base, offlineAccess }),
+                callTools: flags['call-tool'] ?? [],
+              },
+            }
+          : {}),
+        ...(progress ? { progress } : {}),
+      }),
+    )
     io.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report))
     return report.ok ? 0 : 1
   } finally {
     if (flags.login) await cli.close()
+  }
+}
+
+// The URL a person passes may carry a query with a credential; every URL in the report is shown without it.
+function redactReport(report: Report): Report {
+  return {
+    ...report,
+    server: redactUrl(report.server),
+    checks: report.checks.map((c) => ({
+      ...c,
+      title: redactUrlsIn(c.title),
+      detail: redactUrlsIn(c.detail),
+      ...(c.fix ? { fix: redactUrlsIn(c.fix) } : {}),
+    })),
   }
 }
 

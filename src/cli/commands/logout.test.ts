@@ -84,12 +84,13 @@ describe('mcp-oauth logout says nothing was revoked when the authorization serve
       assert.equal(o.revoked, false)
       assert.equal(o.refresh_token_revoked, undefined)
       assert.equal(o.access_token_revoked, undefined)
+      assert.equal(o.not_sent, 'no_revocation_endpoint')
       assert.ok(!Number.isNaN(Date.parse(o.valid_until)))
       const human = capture()
       await run([url], human.io, { store: await seededStore(url, { issuer: origin }) })
       assert.match(
         human.out.stderr,
-        /locally; nothing was revoked: the authorization server offers no revocation/,
+        /locally; nothing was revoked: the authorization server offers no revocation \(RFC 7009\)/,
       )
       assert.doesNotMatch(human.out.stderr, /revoked the/)
     } finally {
@@ -204,6 +205,27 @@ describe('mcp-oauth logout reports each token as the revocation endpoint answere
         out.stderr,
         /revoked the access token; the refresh token was NOT revoked \(see above\): it stays valid until the server expires it/,
       )
+    } finally {
+      as.close()
+    }
+  })
+})
+
+describe('mcp-oauth logout when no token could be sent to the authorization server', () => {
+  it('the client registration is gone from the store: says so, not "offers no revocation"; an expired token is said to have expired', async () => {
+    const as = await revokingServer(() => ({ status: 200 }))
+    try {
+      const store = await seededStore(as.url, { issuer: as.origin, expiresInMs: -60_000 })
+      await store.delete(storeKey.registration(as.origin))
+      const { io, out } = capture()
+      assert.equal(await run([as.url], io, { store }), 0, out.stderr)
+      assert.match(
+        out.stderr,
+        /nothing was revoked: the client registration these tokens were issued to is no longer in the store/,
+      )
+      assert.match(out.stderr, /until it expires \(it already did, at /)
+      assert.doesNotMatch(out.stderr, /offers no revocation|ago\)/)
+      assert.equal(as.seen.length, 0)
     } finally {
       as.close()
     }

@@ -29,7 +29,7 @@ Options:
   --all                      sign out of every server in the store
   --json                     one JSON line per server on stdout:
                              {"server","signed_in","revoked","refresh_token_revoked"?,"access_token_revoked"?,
-                              "valid_until"?,"error"?}
+                              "valid_until"?,"not_sent"?,"error"?}
 
 Exit codes: 0 signed out (or was not signed in), 1 failure (revocation failed: the local copy is
 still deleted), 2 usage.
@@ -39,7 +39,10 @@ ${SESSION_FLAGS_HELP}`
 interface Outcome {
   server: string
   signed_in: boolean
-  /** Something was revoked at the authorization server: the session can no longer be renewed. */
+  /**
+   * The authorization server revoked at least one token. Whether the session can still be renewed is
+   * `refresh_token_revoked`; whether the access token still works is `access_token_revoked` / `valid_until`.
+   */
   revoked: boolean
   /** The refresh token (the grant) was revoked; absent when there was none. */
   refresh_token_revoked?: boolean
@@ -50,6 +53,8 @@ interface Outcome {
   access_token_revoked?: boolean
   /** When the access token that was not revoked stops working. */
   valid_until?: string
+  /** Why no token was sent to the authorization server (see `LogoutResult.not_sent`). */
+  not_sent?: 'no_revocation_endpoint' | 'issuer_changed' | 'no_client'
   error?: string
 }
 
@@ -81,6 +86,7 @@ async function signOut(session: Session, io: CliIo): Promise<Outcome> {
   if (!r.signed_in) return { server, signed_in: false, revoked: false }
   const out: Outcome = { server, signed_in: true, revoked: false }
   if (jwt) withJwt.add(out)
+  if (r.not_sent) out.not_sent = r.not_sent
   if (r.refresh_token_revoked !== undefined) out.refresh_token_revoked = r.refresh_token_revoked
   // RFC 7009 §2.2: a 200 also answers for tokens the AS did not or could not revoke; for a JWT it proves nothing.
   if (r.access_token_revoked !== undefined) out.access_token_revoked = r.access_token_revoked && !jwt
@@ -109,8 +115,18 @@ async function signOut(session: Session, io: CliIo): Promise<Outcome> {
 }
 
 function until(iso: string | undefined): string {
-  return iso ? ` until ${iso} (${relative(Date.parse(iso) - Date.now())})` : ' until it expires'
+  if (!iso) return ' until it expires'
+  const left = Date.parse(iso) - Date.now()
+  return left > 0 ? ` until ${iso} (${relative(left)})` : ` until it expires (it already did, at ${iso})`
 }
+
+const NOT_SENT = {
+  no_revocation_endpoint: 'the authorization server offers no revocation (RFC 7009)',
+  issuer_changed:
+    'the server now names another authorization server than the one that issued the tokens, and tokens go only to their issuer',
+  no_client:
+    'the client registration these tokens were issued to is no longer in the store, so they could not be presented',
+} as const
 
 function describe(o: Outcome, jwt: boolean): string {
   if (!o.signed_in) return `Not signed in to ${o.server}; nothing to do.`
@@ -131,7 +147,8 @@ function describe(o: Outcome, jwt: boolean): string {
     return `Signed out of ${o.server}: the authorization server revoked the access token${refresh}.`
   }
   if (o.error) return `Signed out of ${o.server} locally; nothing was revoked (see above).`
-  return `Signed out of ${o.server} locally; nothing was revoked: the authorization server offers no revocation (RFC 7009) or cannot revoke these tokens, so the access token stays valid${until(o.valid_until)} and any refresh token until the server expires it.`
+  const why = o.not_sent ? NOT_SENT[o.not_sent] : 'the authorization server did not revoke these tokens'
+  return `Signed out of ${o.server} locally; nothing was revoked: ${why}, so the access token stays valid${until(o.valid_until)} and any refresh token until the server expires it.`
 }
 
 /** Runs `mcp-oauth logout`. @see https://www.rfc-editor.org/rfc/rfc7009 */

@@ -4,7 +4,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
  */
 import { FileStore, Session, type SessionStatus, storeKey, type TokenStore } from '../../client/index.ts'
-import { redactUrl, redactUrlsIn } from '../../shared/redact.ts'
+import { redactInput, redactUrl } from '../../shared/redact.ts'
 import type { CliIo } from '../main.ts'
 import { openCliStore, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
 import {
@@ -132,7 +132,7 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
       try {
         new URL(url)
       } catch {
-        throw usageError('status', `not a URL: ${redactUrlsIn(url.slice(0, 100))}`)
+        throw usageError('status', `not a URL: ${redactInput(url)}`)
       }
     }
     const servers = url !== undefined ? [url] : await storedServers(store)

@@ -193,16 +193,24 @@ describe('helpers', () => {
 })
 
 describe('the commands the hints name', () => {
-  it('step-up: login --scope with the scope the authorization request asked for, for the redacted URL', () => {
+  it("step-up: the app's sign-in command with the scope the authorization request asked for", () => {
     const url = new URL('https://as.example/authorize?scope=tools%3Aread+admin&state=s')
-    assert.equal(
-      loginCommand('https://u:pw@mcp.example/mcp?token=abc', url, 'step-up'),
-      'mcp-oauth login https://mcp.example/mcp --scope "tools:read admin"',
-    )
-    assert.equal(
-      loginCommand('https://mcp.example/mcp', url, 'login'),
-      'mcp-oauth login https://mcp.example/mcp',
-    )
+    const asked: Array<string | undefined> = []
+    const command = (scope: string | undefined) => {
+      asked.push(scope)
+      return `\`app login${scope ? ` --scope '${scope}'` : ''}\``
+    }
+    const ctx = { reason: 'step-up', resource: 'https://mcp.example' } as const
+    assert.equal(loginCommand(url, ctx, command), "`app login --scope 'tools:read admin'`")
+    assert.equal(loginCommand(url, { ...ctx, reason: 'login' }, command), '`app login`')
+    assert.deepEqual(asked, ['tools:read admin', undefined])
+  })
+
+  it("without the app's command, names no command for the resource (it may not be the URL the app was given)", () => {
+    const url = new URL('https://as.example/authorize?scope=admin&state=s')
+    const said = loginCommand(url, { reason: 'step-up', resource: 'https://u:pw@mcp.example/?token=abc' })
+    assert.doesNotMatch(said, /mcp-oauth login|pw|token=abc/)
+    assert.match(said, /https:\/\/mcp\.example with scope "admin"/)
   })
 
   it('--device-code without a device grant: a typed error naming the issuer and what to run instead', async () => {
@@ -212,12 +220,16 @@ describe('the commands the hints name', () => {
       platform: 'linux',
       output: sink(),
       input: sink(true),
+      signInCommand: () => '`app login https://mcp.example/mcp --store file`',
     })
     try {
       await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) => {
         assert.ok(isMcpOAuthError(e, 'device_grant_unsupported'))
         assert.match(e.message, /offers no device grant/)
-        assert.match(e.hint, /Drop --device-code/)
+        assert.match(
+          e.hint,
+          /Drop --device-code: run `app login https:\/\/mcp\.example\/mcp --store file` where/,
+        )
         return true
       })
     } finally {

@@ -33,7 +33,19 @@ export interface ChooseAuthorizerOptions extends Omit<LoopbackOptions, 'open' | 
   /** Terminal streams (default stdin/stderr). Human output only ever goes to `output`. */
   input?: NodeJS.ReadableStream & { isTTY?: boolean }
   output?: NodeJS.WritableStream & { isTTY?: boolean }
+  /**
+   * How a hint tells the person to sign in again the way this session was opened (its URL and flags), with
+   * `scope` on step-up: the app knows its own command line, the library does not. Returns the instruction with the
+   * command in backticks.
+   */
+  signInCommand?: SignInCommand
 }
+
+/**
+ * Builds the sign-in instruction a hint names (command in backticks), asking for `scope` when a step-up needs it.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#step-up-authorization-flow
+ */
+export type SignInCommand = (scope: string | undefined) => string
 
 /** The authorizer {@link chooseAuthorizer} returns: which mode it picked, and its loopback listener. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface ChosenAuthorizer extends Authorizer {
@@ -44,32 +56,39 @@ export interface ChosenAuthorizer extends Authorizer {
 }
 
 /**
- * The command that gets what this sign-in was for: on step-up, `login --scope` with the scope the authorization
+ * The instruction that gets what this sign-in was for: on step-up, a sign-in with the scope the authorization
  * request asked for (a plain login would ask only for what the server challenges first, never the wider scope).
+ * Without the app's {@link SignInCommand} no command can be named truthfully (the context knows the protected
+ * resource, not the URL the app was given), so it says what to do in words.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#step-up-authorization-flow
  */
 export function loginCommand(
-  resource: string,
   authorizationUrl: URL,
-  reason: AuthorizeContext['reason'],
+  context: Pick<AuthorizeContext, 'reason' | 'resource'>,
+  signInCommand?: SignInCommand,
 ): string {
-  const scope = authorizationUrl.searchParams.get('scope')
-  const base = `mcp-oauth login ${redactUrl(resource)}`
-  return reason !== 'login' && scope ? `${base} --scope "${scope.replace(/["\\$`]/g, '')}"` : base
+  const asked = authorizationUrl.searchParams.get('scope') ?? undefined
+  const scope = context.reason !== 'login' && asked ? asked : undefined
+  if (signInCommand) return signInCommand(scope)
+  const wanted = scope ? ` with scope "${scope.replace(/["\\$`]/g, '')}"` : ''
+  return `an interactive sign-in to ${redactUrl(context.resource)}${wanted} from a process that can ask a person`
 }
 
 /**
  * `--device-code` against an authorization server without the device grant: say so instead of falling back.
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-4
  */
-export function noDeviceGrant(context: AuthorizeContext): McpOAuthError {
+export function noDeviceGrant(context: AuthorizeContext, signInCommand?: SignInCommand): McpOAuthError {
   const resource = redactUrl(context.resource)
+  const instead = signInCommand
+    ? `run ${signInCommand(undefined)} where a browser can open, or add --no-browser to open the printed URL yourself (over SSH, forward the callback port)`
+    : 'sign in with a browser (or the printed URL, opened yourself) instead'
   return new McpOAuthError(
     'device_grant_unsupported',
     `the authorization server ${redactUrl(context.expectedIssuer)} offers no device grant (its metadata has no device_authorization_endpoint), so --device-code cannot sign in to ${resource}`,
     {
       spec: SPEC.rfc8628,
-      hint: `Drop --device-code: run \`mcp-oauth login ${resource}\` where a browser can open, or \`mcp-oauth login ${resource} --no-browser\` to open the printed URL yourself (over SSH, forward the callback port).`,
+      hint: `Drop --device-code: ${instead}.`,
       details: { issuer: context.expectedIssuer },
     },
   )
@@ -124,9 +143,9 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
       // An explicit `paste` (--no-browser) without a terminal still prints the URL and waits on the loopback
       // listener: the person opens the URL in a browser on this machine.
       // --device-code was asked for, and the engine only calls authorize in device mode when the AS lacks the grant.
-      if (options.mode === 'device') throw noDeviceGrant(context)
+      if (options.mode === 'device') throw noDeviceGrant(context, options.signInCommand)
       if (mode === 'none' || (mode === 'device' && !input.isTTY)) {
-        const command = loginCommand(context.resource, url, context.reason)
+        const command = loginCommand(url, context, options.signInCommand)
         throw new InteractionRequiredError(
           'interaction_required',
           `signing in to ${redactUrl(context.resource)} needs a person`,
@@ -134,8 +153,8 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
             spec: context.reason === 'step-up' ? SPEC.mcpStepUp : SPEC.rfc8252,
             hint:
               mode === 'none'
-                ? `interactive sign-in is turned off here; run \`${command}\` first, the session is then shared`
-                : `no display, no terminal, and the authorization server offers no device grant: run \`${command}\` in a terminal first, the session is then shared`,
+                ? `interactive sign-in is turned off here; run ${command} first, the session is then shared`
+                : `no display, no terminal, and the authorization server offers no device grant: run ${command} in a terminal first, the session is then shared`,
             details: { resource: redactUrl(context.resource) },
           },
         )

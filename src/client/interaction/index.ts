@@ -10,6 +10,7 @@ export {
   chooseAuthorizer,
   type InteractionMode,
   pickMode,
+  type SignInCommand,
 } from './choose.ts'
 export { formatRemaining, presentDeviceCode } from './device-code.ts'
 export { type LoopbackAuthorizer, type LoopbackOptions, loopbackAuthorizer } from './loopback.ts'
