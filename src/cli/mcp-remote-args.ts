@@ -17,7 +17,7 @@ export const MCP_REMOTE_CALLBACK_PATH = '/oauth/callback'
 /** Registration metadata fields `connect` sends itself (RFC 7591 §2), taken from `--static-oauth-client-metadata`. */
 const IDENTITY_KEYS = ['client_name', 'client_uri', 'logo_uri', 'software_id', 'software_version'] as const
 
-/** mcp-remote flags that take a value and have no equivalent here. */
+/** mcp-remote flags that take a value and have no equivalent here (--token-endpoint is ours with --authorization-endpoint). */
 const IGNORED_WITH_VALUE = new Set([
   '--auth-success-url',
   '--token-endpoint',
@@ -188,7 +188,6 @@ export function translateMcpRemoteArgs(
   const out: string[] = []
   const positionals: string[] = []
   const ignored: string[] = []
-  let resourceOff = false
   const t: McpRemoteTranslation = {
     args: out,
     used: false,
@@ -203,9 +202,7 @@ export function translateMcpRemoteArgs(
   let port: number | undefined
   let host: string | undefined
   const named: DerivedPortInputs = { authorizeParams: {}, headers: {} }
-  const givesEndpoints = input.some(
-    (a) => a.split('=')[0] === '--authorization-endpoint' || a.split('=')[0] === '--as-metadata',
-  )
+  const givesEndpoints = input.some((a) => /^--(authorization-endpoint|as-metadata)(=|$)/.test(a))
   const headers = named.headers
   for (let i = 0; i < input.length; i++) {
     const arg = input[i]!
@@ -308,8 +305,10 @@ export function translateMcpRemoteArgs(
         t.callbackPath = v
         break
       }
+      case '--disable-resource-parameter':
       case '--resource': {
-        const v = value().trim()
+        // `--resource ""` and --disable-resource-parameter both mean: send no resource indicator.
+        const v = arg === '--resource' ? value().trim() : ''
         if (v) {
           out.push(arg, v)
           // mcp-remote reads the first --resource.
@@ -318,18 +317,6 @@ export function translateMcpRemoteArgs(
           mcpRemote()
           out.push('--resource-parameter', 'omit')
         }
-        break
-      }
-      case '--disable-resource-parameter':
-        mcpRemote()
-        resourceOff = true
-        out.push('--resource-parameter', 'omit')
-        break
-      case '--authorize-param': {
-        const v = value()
-        const eq = v.indexOf('=')
-        if (eq > 0) named.authorizeParams[v.slice(0, eq).trim()] = v.slice(eq + 1)
-        out.push(arg, v)
         break
       }
       case '--ignore-tool':
@@ -373,8 +360,6 @@ export function translateMcpRemoteArgs(
         break
       }
       default:
-        // mcp-remote's lone --token-endpoint has no equivalent; with --authorization-endpoint (or --as-metadata)
-        // it is ours: the endpoints of an authorization server without metadata.
         if (IGNORED_WITH_VALUE.has(arg) && !(arg === '--token-endpoint' && givesEndpoints)) {
           mcpRemote()
           const v = value()
@@ -389,6 +374,8 @@ export function translateMcpRemoteArgs(
           given.add(name)
           out.push(arg)
           if (ours.get(name) && !arg.includes('=') && input[i + 1] !== undefined) out.push(input[++i]!)
+          const kv = /^([^=]+)=(.*)$/s.exec(out.at(-1)!.slice(arg.indexOf('=') + 1))
+          if (kv && name === '--authorize-param') named.authorizeParams[kv[1]!.trim()] = kv[2]!
         }
     }
   }
@@ -398,7 +385,7 @@ export function translateMcpRemoteArgs(
       out.push('--callback-host', platform === 'win32' ? '127.0.0.1' : 'localhost')
     t.callbackPath ??= MCP_REMOTE_CALLBACK_PATH
     // As mcp-remote: a resource indicator turned off names no resource, a token endpoint counts only with its grant.
-    if (resourceOff) delete named.resource
+    if (input.includes('--disable-resource-parameter')) delete named.resource
     if (!t.grant) delete named.tokenEndpoint
     const url = input[urlAt]
     if (port === undefined && url) port = derivedPort(url, named)

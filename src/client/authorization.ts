@@ -90,11 +90,6 @@ export async function buildAuthorizationRequest(p: {
   const state = oauth.generateRandomState()
   const url = new URL(p.metadata.authorization_endpoint)
   const q = url.searchParams
-  // Provider-specific parameters first, so that nothing below can be overridden by them.
-  // Google-style providers return a refresh token for access_type=offline only on a consent screen.
-  if (needsConsentPrompt(p.metadata, p.scope) || p.extraParams?.['access_type'] === 'offline')
-    q.set('prompt', 'consent')
-  for (const [k, v] of Object.entries(p.extraParams ?? {})) q.set(k, v)
   q.set('response_type', 'code')
   q.set('client_id', p.client.client_id)
   q.set('redirect_uri', p.redirectUri)
@@ -105,6 +100,12 @@ export async function buildAuthorizationRequest(p: {
   else q.delete('resource')
   if (p.scope) q.set('scope', p.scope)
   if (p.dpopJkt) q.set('dpop_jkt', p.dpopJkt)
+  const own = new Set(q.keys())
+  // Google-style providers return a refresh token for access_type=offline only on a consent screen.
+  if (needsConsentPrompt(p.metadata, p.scope) || p.extraParams?.['access_type'] === 'offline')
+    q.set('prompt', 'consent')
+  // Provider-specific parameters never replace one the engine set (Session refuses them up front as well).
+  for (const [k, v] of Object.entries(p.extraParams ?? {})) if (!own.has(k) && k !== 'resource') q.set(k, v)
   return {
     url,
     state,
