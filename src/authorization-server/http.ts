@@ -64,6 +64,12 @@ async function requestClientId(req: IncomingMessage): Promise<string | undefined
       return user.slice(0, 200)
     }
   }
+  // A body parser in front (Express, a logging wrapper) already read the stream: oidc-provider takes req.body.
+  const parsed = (req as IncomingMessage & { body?: unknown }).body
+  if (parsed !== null && typeof parsed === 'object') {
+    const id = (parsed as Record<string, unknown>)['client_id']
+    return typeof id === 'string' ? id.slice(0, 200) : undefined
+  }
   if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return
   const raw = await readBody(req, FORM_BODY_LIMIT)
   if (!raw) return null

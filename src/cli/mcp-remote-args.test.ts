@@ -252,13 +252,16 @@ describe("the same argument list as mcp-remote's own parser reads it", () => {
     assert.notEqual(parsed(trimmed).values['callback-port'], String(theirs.callbackPort), 'the blanks count')
   })
 
-  it('--client-metadata-url alone is an mcp-remote list: its redirect URI, with the port derived as it does', async () => {
+  it("--client-metadata-url alone is connect's own flag; in an mcp-remote list the port is derived as mcp-remote does", async () => {
+    const alone = parsed([URL_, '--client-metadata-url', 'https://app.example/client.json'])
+    assert.equal(alone.t.used, false)
+    assert.equal(alone.values['callback-port'], undefined)
     for (const cimd of [
       'https://app.example/client.json',
       ' https://app.example/client.json ',
       'https://app.example/',
     ]) {
-      const list = [URL_, '--client-metadata-url', cimd]
+      const list = [URL_, '--client-metadata-url', cimd, '--debug']
       const theirs = await mcpRemoteReads(list)
       const { values, t } = parsed(list)
       assert.equal(t.used, true)

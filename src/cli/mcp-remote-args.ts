@@ -352,8 +352,8 @@ export function translateMcpRemoteArgs(
         mcpRemote()
         break
       case '--client-metadata-url': {
-        // mcp-remote's too: its redirect URI (derived port, /oauth/callback) is what the document must list.
-        mcpRemote()
+        // connect's own flag first: alone it keeps connect's redirect URI (the document lists connect's). In an
+        // mcp-remote list (any other mcp-remote argument) it enters the derived port as mcp-remote reads it.
         const v = value().trim()
         out.push(arg, v)
         named.cimd ??= isClientMetadataUrl(v) ? v : undefined
