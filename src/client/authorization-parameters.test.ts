@@ -8,127 +8,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isMcpOAuthError, OAuthResponseError } from '../shared/errors.ts'
 import { parseScope } from '../shared/scope.ts'
-import { isResourceRefusal, needsConsentPrompt, resourceRefusalKey } from './authorization-parameters.ts'
+import { needsConsentPrompt } from './authorization-parameters.ts'
+import { AS, call, REDIRECT, world } from './authorization-world.test-helper.ts'
 import { authorizedFetch } from './fetch.ts'
 import { Session } from './session.ts'
-import type { SessionOptions } from './session-options.ts'
 import { MemoryStore, storeKey } from './stores/store.ts'
-import { fakeFetch } from './testing.ts'
-
-const MCP = 'https://mcp.example/mcp'
-const AS = 'https://as.example'
-const REDIRECT = 'http://127.0.0.1:1/cb'
-
-interface WorldOptions {
-  /** The AS holds a client to its registered scope (oidc-provider's default). */
-  ceiling?: boolean
-  /** The token endpoint refuses `resource` the way Entra does. */
-  refuseResource?: boolean
-  /** Extra AS metadata. */
-  metadata?: Record<string, unknown>
-  /** A 200 answer of the token endpoint that is not a token. */
-  tokenAnswer?: Response
-}
-
-/** A fake MCP server (tools need `read`, `admin` on step-up), its PRM, and an AS; the authorizer plays /authorize. */
-function world(o: WorldOptions = {}) {
-  const registered = new Map<string, string | undefined>()
-  const valid = new Map<string, string>()
-  const authorizeUrls: URL[] = []
-  let n = 0
-  let need = 'read'
-  const { fetch, calls } = fakeFetch({
-    'https://mcp.example/.well-known/oauth-protected-resource/mcp': {
-      json: { resource: MCP, authorization_servers: [AS], scopes_supported: ['read', 'admin'] },
-    },
-    [`${AS}/.well-known/oauth-authorization-server`]: {
-      json: {
-        issuer: AS,
-        authorization_endpoint: `${AS}/authorize`,
-        token_endpoint: `${AS}/token`,
-        registration_endpoint: `${AS}/register`,
-        code_challenge_methods_supported: ['S256'],
-        scopes_supported: ['openid', 'offline_access', 'read', 'admin'],
-        ...o.metadata,
-      },
-    },
-    [`POST ${AS}/register`]: async (req) => {
-      const body = (await req.json()) as { scope?: string; redirect_uris: string[] }
-      const id = `c${registered.size + 1}`
-      registered.set(id, body.scope)
-      return { status: 201, json: { client_id: id, redirect_uris: body.redirect_uris, scope: body.scope } }
-    },
-    [`POST ${AS}/token`]: async (req) => {
-      if (o.tokenAnswer) return o.tokenAnswer
-      const body = new URLSearchParams(await req.text())
-      if (o.refuseResource && body.has('resource')) {
-        return {
-          status: 400,
-          json: {
-            error: 'invalid_request',
-            error_description:
-              "AADSTS9010010: The resource parameter provided in the request doesn't match with the requested scopes.",
-          },
-        }
-      }
-      const scope =
-        body.get('grant_type') === 'refresh_token' ? 'read' : body.get('code')!.replace(/^scope:/, '')
-      const at = `at-${++n}`
-      valid.set(at, scope)
-      return {
-        json: { access_token: at, token_type: 'Bearer', expires_in: 3600, refresh_token: `rt-${n}`, scope },
-      }
-    },
-    [`POST ${MCP}`]: (req) => {
-      const scope = valid.get(req.headers.get('authorization')?.replace(/^Bearer /, '') ?? '')
-      if (scope === undefined) return { status: 401, headers: { 'www-authenticate': 'Bearer scope="read"' } }
-      if (!parseScope(scope).includes(need))
-        return {
-          status: 403,
-          headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${need}"` },
-        }
-      return { json: { ok: true } }
-    },
-  })
-  const authorizer = {
-    redirectUri: REDIRECT,
-    async authorize(url: URL, ctx: { state: string }) {
-      authorizeUrls.push(url)
-      const cb = new URL(REDIRECT)
-      cb.searchParams.set('state', ctx.state)
-      const asked = url.searchParams.get('scope') ?? ''
-      const ceiling = registered.get(url.searchParams.get('client_id') ?? '')
-      if (o.ceiling && !parseScope(asked).every((s) => parseScope(ceiling).includes(s))) {
-        cb.searchParams.set('error', 'invalid_scope')
-        cb.searchParams.set('error_description', 'requested scope is not allowed')
-        return cb
-      }
-      cb.searchParams.set('code', `scope:${asked}`)
-      return cb
-    },
-  }
-  const options = (extra: Partial<SessionOptions> = {}): SessionOptions => ({
-    serverUrl: MCP,
-    fetch,
-    authorizer,
-    store: new MemoryStore(),
-    ...extra,
-  })
-  return {
-    calls,
-    registered,
-    authorizeUrls,
-    options,
-    needs(scope: string) {
-      need = scope
-    },
-    count: (pred: (url: string, method: string) => boolean) =>
-      calls.filter((c) => pred(c.url, c.method)).length,
-  }
-}
-
-const call = (f: (u: string, i: RequestInit) => Promise<Response>) =>
-  f(MCP, { method: 'POST', body: '{}' }).then((r) => r.status)
 
 describe('registration never caps a later step-up', () => {
   it('registers with the PRM scopes the AS lists, plus offline_access, so step-up needs no new client', async () => {
@@ -155,6 +39,13 @@ describe('registration never caps a later step-up', () => {
       scope: 'read',
       created_at: 0,
     })
+    // Other sessions share the stored client: it is replaced in one write, never deleted first.
+    const deleted: string[] = []
+    const del = store.delete.bind(store)
+    store.delete = (key, generation) => {
+      deleted.push(key)
+      return del(key, generation)
+    }
     const f = authorizedFetch(w.options({ store }))
     assert.equal(await call(f), 200)
     assert.equal(w.registered.size, 2)
@@ -163,16 +54,42 @@ describe('registration never caps a later step-up', () => {
       ['c1', 'c2'],
     )
     assert.ok(parseScope(w.registered.get('c2')).includes('admin'))
+    assert.deepEqual(deleted, [])
+    assert.equal((await store.get<{ client_id: string }>(storeKey.registration(AS)))?.value.client_id, 'c2')
   })
 
-  it('a second invalid_scope is not retried: the error reaches the caller', async () => {
+  it('an invalid_scope for a scope neither the AS nor the PRM lists keeps the shared client and surfaces', async () => {
+    const w = world({ ceiling: true })
+    const store = new MemoryStore()
+    w.registered.set('c1', 'read')
+    await store.set(storeKey.registration(AS), {
+      issuer: AS,
+      client_id: 'c1',
+      token_endpoint_auth_method: 'none',
+      source: 'dcr',
+      redirect_uris: [REDIRECT],
+      scope: 'read',
+      created_at: 0,
+    })
+    const s = new Session(w.options({ store, offlineAccess: false }))
+    await assert.rejects(
+      s.authorize({ reason: 'login', challengedScope: 'made-up' }),
+      (e: unknown) => e instanceof OAuthResponseError && e.error === 'invalid_scope',
+    )
+    assert.equal(w.authorizeUrls.length, 1, 'no re-registration')
+    assert.equal(w.registered.size, 1)
+    assert.equal((await store.get<{ client_id: string }>(storeKey.registration(AS)))?.value.client_id, 'c1')
+  })
+
+  it('a client registered in this attempt is not registered again on invalid_scope: the error reaches the caller', async () => {
     const w = world({ ceiling: true, metadata: { scopes_supported: ['offline_access'] } })
     const s = new Session(w.options({ offlineAccess: false }))
     await assert.rejects(
       s.authorize({ reason: 'login', challengedScope: 'read' }),
       (e: unknown) => e instanceof OAuthResponseError && e.error === 'invalid_scope',
     )
-    assert.equal(w.authorizeUrls.length, 2, 'one retry after registering again')
+    assert.equal(w.authorizeUrls.length, 1, 'no retry')
+    assert.equal(w.registered.size, 1)
   })
 })
 
@@ -226,48 +143,6 @@ describe('authorization parameters', () => {
         name,
       )
     }
-  })
-})
-
-describe('the resource parameter', () => {
-  it('omit sends no resource; { value } sends that value', async () => {
-    const w = world()
-    await new Session(w.options({ resourceParameter: 'omit' })).authorize({ reason: 'login' })
-    await new Session(w.options({ resourceParameter: { value: 'api://x' } })).authorize({ reason: 'login' })
-    const tokenBodies = w.calls.filter((c) => c.url === `${AS}/token`).map((c) => new URLSearchParams(c.body))
-    assert.equal(w.authorizeUrls[0]!.searchParams.has('resource'), false)
-    assert.equal(tokenBodies[0]!.has('resource'), false)
-    assert.equal(w.authorizeUrls[1]!.searchParams.get('resource'), 'api://x')
-    assert.equal(tokenBodies[1]!.get('resource'), 'api://x')
-  })
-
-  it('an AS refusing resource gets one retry without it, remembered for the issuer, logged and traced', async () => {
-    const w = world({ refuseResource: true })
-    const store = new MemoryStore()
-    const logs: string[] = []
-    const s = new Session(w.options({ store, log: (m) => logs.push(m) }))
-    const t = await s.authorize({ reason: 'login', challengedScope: 'read' })
-    assert.ok(t.access_token)
-    assert.deepEqual(
-      w.authorizeUrls.map((u) => u.searchParams.has('resource')),
-      [true, false],
-    )
-    assert.ok(await store.get(resourceRefusalKey(AS)))
-    assert.ok(logs.some((l) => /refused the resource parameter/.test(l)))
-    assert.ok(s.trace.steps.some((x) => x.code === 'resource_parameter_refused'))
-    // A refresh and the next sign-in leave it out from the start.
-    await s.refresh(t)
-    const refresh = w.calls.filter((c) => c.url === `${AS}/token`).at(-1)!
-    assert.equal(new URLSearchParams(refresh.body).has('resource'), false)
-    await new Session(w.options({ store })).authorize({ reason: 'login', challengedScope: 'read' })
-    assert.equal(w.authorizeUrls.length, 3, 'the next sign-in needs no retry')
-  })
-
-  it('recognizes Entra and RFC 8707 refusals, not other errors', () => {
-    assert.equal(isResourceRefusal(new OAuthResponseError('invalid_target', undefined)), true)
-    assert.equal(isResourceRefusal(new OAuthResponseError('invalid_request', 'AADSTS9010010: …')), true)
-    assert.equal(isResourceRefusal(new OAuthResponseError('invalid_request', 'code expired')), false)
-    assert.equal(isResourceRefusal(new OAuthResponseError('invalid_grant', 'resource')), false)
   })
 })
 

@@ -5,7 +5,7 @@
  * @see https://openid.net/specs/openid-connect-core-1_0.html#OfflineAccess
  */
 import type { AuthorizationServerMetadata } from '../shared/authorization-server.ts'
-import { InvalidArgumentError, OAuthResponseError, SPEC } from '../shared/errors.ts'
+import { InvalidArgumentError, McpOAuthError, OAuthResponseError, SPEC } from '../shared/errors.ts'
 import { parseScope } from '../shared/scope.ts'
 import type { TokenStore } from './stores/store.ts'
 
@@ -81,33 +81,62 @@ export function needsConsentPrompt(
 /**
  * Whether an authorization or token error says the server refuses the `resource` parameter itself (Entra v2:
  * AADSTS9010010 "The resource parameter provided in the request doesn't match with the requested scopes").
+ * A plain `invalid_target` is not one: it is the AS refusing to issue tokens for that resource, and retrying
+ * without `resource` would let it fall back to a default audience another server accepts.
  * @see https://www.rfc-editor.org/rfc/rfc8707#section-2
  */
 export function isResourceRefusal(e: unknown): boolean {
   if (!(e instanceof OAuthResponseError)) return false
-  if (e.error === 'invalid_target') return true
+  if (e.error !== 'invalid_target' && e.error !== 'invalid_request') return false
   const d = e.error_description ?? ''
-  return e.error === 'invalid_request' && (/\bresource\b/i.test(d) || /AADSTS9010010/.test(d))
+  return (
+    /AADSTS9010010/.test(d) || /resource parameter\b.*\b(doesn'?t|does not) match\b.*\bscopes?\b/i.test(d)
+  )
 }
 
-/** Where the engine remembers that an issuer refused `resource`. */
-export function resourceRefusalKey(issuer: string): string {
-  return `resource-refused ${issuer}`
+/**
+ * The error for an AS that refuses to issue tokens for this resource (`invalid_target`): never retried without
+ * `resource`, which could yield a token for the AS's default audience instead.
+ * @see https://www.rfc-editor.org/rfc/rfc8707#section-2
+ */
+export function targetRefusedError(e: OAuthResponseError, issuer: string, resource: string): McpOAuthError {
+  return new McpOAuthError(
+    'resource_not_served',
+    `${issuer} refuses to issue tokens for ${resource} (invalid_target): the server may name an authorization server that does not serve it`,
+    {
+      spec: SPEC.rfc8707,
+      hint: 'Check that this server really uses this authorization server; if the authorization server rejects the resource parameter itself, retry with --resource-parameter omit.',
+      details: { issuer, resource, error: e.error },
+      cause: e,
+    },
+  )
 }
 
-/** What is remembered about an issuer that refused `resource`. */
+/** How long a refusal of `resource` is remembered before the parameter is tried again. */
+export const RESOURCE_REFUSAL_TTL_MS = 24 * 60 * 60 * 1000
+
+/** Where the engine remembers that an issuer refused `resource` for one resource. */
+export function resourceRefusalKey(issuer: string, resource: string): string {
+  return `resource-refused ${issuer} ${resource}`
+}
+
+/** What is remembered about an issuer that refused `resource` for one resource. */
 export interface ResourceRefusal {
   issuer: string
+  resource: string
   error: string
   at: number
+  expires_at: number
 }
 
-/** Whether this issuer was seen refusing `resource` (so it is omitted from then on). @see https://www.rfc-editor.org/rfc/rfc8707#section-2 */
+/** Whether this issuer was seen refusing `resource` for this resource lately (so it is omitted until expiry). @see https://www.rfc-editor.org/rfc/rfc8707#section-2 */
 export async function resourceRefused(
   store: TokenStore,
   issuer: string,
+  resource: string,
 ): Promise<ResourceRefusal | undefined> {
-  return (await store.get<ResourceRefusal>(resourceRefusalKey(issuer)))?.value
+  const v = (await store.get<ResourceRefusal>(resourceRefusalKey(issuer, resource)))?.value
+  return v && typeof v.expires_at === 'number' && v.expires_at > Date.now() ? v : undefined
 }
 
 /**

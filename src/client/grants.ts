@@ -7,14 +7,16 @@ import { assertPkceS256 } from '../shared/authorization-server.ts'
 import { InteractionRequiredError, InvalidArgumentError, OAuthResponseError, SPEC } from '../shared/errors.ts'
 import { redactUrl } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
-import { formatScope, unionScope } from '../shared/scope.ts'
+import { formatScope, parseScope, unionScope } from '../shared/scope.ts'
 import { buildAuthorizationRequest, selectScope, validateCallback } from './authorization.ts'
 import {
   isResourceRefusal,
+  RESOURCE_REFUSAL_TTL_MS,
   type ResourceRefusal,
   resourceRefusalKey,
   resourceRefused,
   resourceToSend,
+  targetRefusedError,
 } from './authorization-parameters.ts'
 import { deviceFlow } from './device.ts'
 import type { DiscoveryResult } from './discovery.ts'
@@ -22,6 +24,7 @@ import type { DpopKey } from './dpop.ts'
 import type { O4wPolicy } from './o4w.ts'
 import { bindPreRegistered, type ClientInfo, forgetClient, resolveClient } from './registration.ts'
 import type { Session } from './session.ts'
+import { storeKey } from './stores/store.ts'
 import { clientCredentials, exchangeCode, exchangeForIdJag, jwtBearer, type TokenSet } from './tokens.ts'
 
 /** Inputs of {@link obtainTokens}. */
@@ -86,7 +89,7 @@ export async function obtainTokens(
       grants !== undefined &&
       !grants.includes('authorization_code') &&
       grants.includes('client_credentials'))
-  const refused = await resourceRefused(session.store, d.issuer)
+  const refused = await resourceRefused(session.store, d.issuer, d.resource)
   let resource = resourceToSend(o.resourceParameter, d.resource, refused !== undefined)
   if (refused && resource === undefined && o.resourceParameter === undefined)
     session.log(`not sending resource to ${d.issuer}: it refused the parameter before (${refused.error})`)
@@ -215,12 +218,21 @@ export async function obtainTokens(
     return formatScope(listed ? all.filter((s) => listed.includes(s)) : all)
   }
   let registrationScope = registrable()
+  let replacing: string | undefined
   const recovered = new Set<string>()
+  // Only a client stored before this attempt may be re-registered on invalid_scope, and only for scopes the AS
+  // (or, when it lists none, the PRM) says exist: a hostile server's made-up scope must not replace the client
+  // other servers' sessions share.
+  const storedBefore = (await session.store.get<ClientInfo>(storeKey.registration(d.issuer)))?.value.client_id
+  const known = d.metadata.scopes_supported ?? d.prm?.scopes_supported ?? []
+  const requested = parseScope(scope)
+  const scopesKnown = requested.length > 0 && requested.every((s) => known.includes(s))
   for (;;) {
     const client = await resolveClient({
       ...base,
       redirectUri,
       ...(registrationScope ? { scope: registrationScope } : {}),
+      ...(replacing ? { replacing } : {}),
     })
     const pending = await buildAuthorizationRequest({
       metadata: d.metadata,
@@ -252,8 +264,13 @@ export async function obtainTokens(
       })
       return { tokens, client }
     } catch (e) {
-      const recovery = recoveryFor(e, client, resource !== undefined, recovered)
-      if (!recovery) throw e
+      const rescope = scopesKnown && client.client_id === storedBefore && client.client_id !== replacing
+      const recovery = recoveryFor(e, client, resource !== undefined, recovered, rescope)
+      if (!recovery) {
+        if (resource !== undefined && e instanceof OAuthResponseError && e.error === 'invalid_target')
+          throw targetRefusedError(e, d.issuer, resource)
+        throw e
+      }
       recovered.add(recovery)
       if (recovery === 'invalid_client') {
         // A purged DCR client: forget it and register again, once.
@@ -262,7 +279,7 @@ export async function obtainTokens(
       } else if (recovery === 'invalid_scope') {
         // A stored DCR client registered with fewer scopes than asked for now: register once more with the union.
         session.log('the authorization server holds this client to its registered scope; registering again')
-        await forgetClient(session.store, client)
+        replacing = client.client_id
         registrationScope = registrable(client.scope)
       } else {
         const error = e instanceof OAuthResponseError ? e.error : 'refused'
@@ -272,11 +289,20 @@ export async function obtainTokens(
           url: d.issuer,
           outcome: 'rejected',
           code: 'resource_parameter_refused',
-          note: `${error}: retried without resource; remembered for this issuer`,
+          note: `${error}: retried without resource; remembered for this issuer and resource for 24 h`,
         })
-        session.trace.warn(`${d.issuer} refuses the resource parameter; it is omitted from now on`)
-        const remembered: ResourceRefusal = { issuer: d.issuer, error, at: Date.now() }
-        await session.store.set(resourceRefusalKey(d.issuer), remembered)
+        session.trace.warn(
+          `${d.issuer} refuses the resource parameter for ${d.resource}; it is omitted for 24 h`,
+        )
+        const at = Date.now()
+        const remembered: ResourceRefusal = {
+          issuer: d.issuer,
+          resource: d.resource,
+          error,
+          at,
+          expires_at: at + RESOURCE_REFUSAL_TTL_MS,
+        }
+        await session.store.set(resourceRefusalKey(d.issuer, d.resource), remembered)
         resource = undefined
       }
     }
@@ -293,11 +319,12 @@ function recoveryFor(
   client: ClientInfo,
   resourceSent: boolean,
   done: ReadonlySet<string>,
+  rescope: boolean,
 ): 'invalid_client' | 'invalid_scope' | 'resource' | undefined {
   if (!(e instanceof OAuthResponseError)) return undefined
   const dcr = client.source === 'dcr'
   if (dcr && e.error === 'invalid_client' && !done.has('invalid_client')) return 'invalid_client'
-  if (dcr && e.error === 'invalid_scope' && !done.has('invalid_scope')) return 'invalid_scope'
+  if (dcr && rescope && e.error === 'invalid_scope' && !done.has('invalid_scope')) return 'invalid_scope'
   if (resourceSent && !done.has('resource') && isResourceRefusal(e)) return 'resource'
   return undefined
 }

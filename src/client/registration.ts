@@ -82,6 +82,8 @@ export interface ResolveClientOptions {
   /** Scope to register with, so ASes that restrict clients to registered scopes allow it. */
   scope?: string
   grantTypes?: string[]
+  /** A stored DCR client to register anew and overwrite in one write (never deleted first: other sessions use it). */
+  replacing?: string
   policy: O4wPolicy
   trace?: DiscoveryTrace
   signal?: AbortSignal
@@ -196,7 +198,8 @@ export async function resolveClient(o: ResolveClientOptions): Promise<ClientInfo
   }
   const key = storeKey.registration(issuer)
   const stored = await store.get<ClientInfo>(key)
-  if (stored && stored.value.issuer === issuer && usable(stored.value, o.redirectUri)) {
+  const replaced = o.replacing !== undefined && stored?.value.client_id === o.replacing
+  if (stored && !replaced && stored.value.issuer === issuer && usable(stored.value, o.redirectUri)) {
     o.trace?.add({ kind: 'registration', url: issuer, outcome: 'cached', note: 'reusing the stored client' })
     return stored.value
   }

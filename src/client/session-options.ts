@@ -25,7 +25,7 @@ export interface SessionOptions {
   resource?: string
   /**
    * Whether to send `resource` at all: `send` (default), `omit`, or `{ value }` to send that value. Under `send`,
-   * an AS that refuses the parameter (Entra: AADSTS9010010) gets one retry without it, remembered per issuer.
+   * an AS that refuses the parameter (Entra: AADSTS9010010) gets one retry without it, remembered per issuer and resource for 24 h; a plain `invalid_target` is never retried.
    */
   resourceParameter?: ResourceParameterPolicy
   /** Provider-specific authorization parameters (Google: `{ access_type: 'offline' }`); never the engine's own. */

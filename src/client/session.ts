@@ -167,7 +167,7 @@ export class Session {
       const d = await this.discovery()
       const client = await this.#client(record.issuer, record.client_id)
       if (!client || d.issuer !== record.issuer) throw needSignIn(this.server)
-      const refused = await resourceRefused(this.store, record.issuer)
+      const refused = await resourceRefused(this.store, record.issuer, record.resource)
       const resource = resourceToSend(this.options.resourceParameter, record.resource, refused !== undefined)
       let next: TokenSet
       try {
