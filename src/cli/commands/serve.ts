@@ -25,7 +25,6 @@ import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener 
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
-import { boundMallocArenas } from '../malloc-arenas.ts'
 import {
   buildDemoServer,
   DEFAULT_SCOPES,
@@ -268,7 +267,6 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
 
 /** Runs `mcp-oauth serve` until SIGINT/SIGTERM. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  boundMallocArenas()
   const { values } = parseArgs({
     args,
     strict: true,
