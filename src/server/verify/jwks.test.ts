@@ -14,7 +14,8 @@ test('unknown kids beyond the waiter cap are refused at once, and the storm stil
     maxUnknownKidWaiters: 4,
   })
   // Only the protected header matters to key selection.
-  const resolve = (kid: string) => set.getKey({ alg: 'ES256', kid }, { payload: '', signature: '' } as never)
+  const resolve = async (kid: string) =>
+    await set.getKey({ alg: 'ES256', kid }, { payload: '', signature: '' } as never)
   await resolve('k1')
   assert.equal(set.fetches, 1)
   // The first unknown kid after the fetch falls inside the cooldown: up to 4 wait, the other 6 are refused now.
