@@ -90,12 +90,12 @@ export function isResourceRefusal(e: unknown): boolean {
   return e.error === 'invalid_request' && (/\bresource\b/i.test(d) || /AADSTS9010010/.test(d))
 }
 
-/** Where the engine remembers that an issuer refused `resource`. */
+/** Where the engine remembers that an issuer refused `resource`. @see https://www.rfc-editor.org/rfc/rfc8707#section-2 */
 export function resourceRefusalKey(issuer: string): string {
   return `resource-refused ${issuer}`
 }
 
-/** What is remembered about an issuer that refused `resource`. */
+/** What is remembered about an issuer that refused `resource`. @see https://www.rfc-editor.org/rfc/rfc8707#section-2 */
 export interface ResourceRefusal {
   issuer: string
   error: string

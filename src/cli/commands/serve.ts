@@ -35,6 +35,7 @@ import {
 } from './serve-demo.ts'
 import { openStore } from './serve-store.ts'
 
+/** Re-exported for `mcp-oauth users` and `keys`, which open serve's store. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
 export { dataDir, openStore } from './serve-store.ts'
 
 /** Usage of `mcp-oauth serve`. */
