@@ -31,7 +31,7 @@ export interface ClientIdMetadataDocumentOptions {
   failureCacheSeconds?: number
 }
 
-/** The one reason shown for any document that could not be fetched or parsed. */
+/** The one reason shown for any document that could not be fetched or parsed. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
 export const DOCUMENT_UNAVAILABLE =
   'the client metadata document could not be used: it must be served with status 200 over https from a public address, as a JSON object within the size limit'
 
@@ -41,7 +41,7 @@ interface Outcome {
   error?: unknown
 }
 
-/** Options of {@link createDocumentFetch}. */
+/** Options of {@link createDocumentFetch}. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
 export interface DocumentFetchOptions {
   /** How long any outcome (document or failure) is reused, in ms; oidc-provider then caches good documents per Cache-Control. */
   reuseMs?: number

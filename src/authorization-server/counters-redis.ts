@@ -5,7 +5,7 @@
  */
 import { counterKey, type SharedCounters } from './counters.ts'
 
-/** Options of {@link createRedisCounters}. */
+/** Options of {@link createRedisCounters}. @see https://redis.io/docs/latest/commands/incr/#pattern-rate-limiter */
 export interface RedisCountersOptions {
   /** Prefix of every key written (default `mcp-oauth:`), so several deployments can share one Redis. */
   keyPrefix?: string

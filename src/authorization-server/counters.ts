@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 
-/** A window's count after a hit, and how long until it resets. */
+/** A window's count after a hit, and how long until it resets. @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
 export interface WindowCount {
   count: number
   resetInMs: number

@@ -36,6 +36,8 @@ export {
   activateSigningKeys,
   addSigningKeys,
   listSigningKeys,
+  RETIRE_MINIMUM_AGE_SECONDS,
+  type RetireOptions,
   retireSigningKeys,
   type SigningKeyInfo,
   type SigningKeyState,

@@ -54,6 +54,7 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600
 /** Pseudo-model recording which grant a JWT access token belongs to, so revoking the grant ends it too. */
 const JWT_GRANT = 'AccessTokenGrant'
 
+/** Re-exported for callers that build {@link AuthorizationServerOptions}. @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ */
 export type { ClientIdMetadataDocumentOptions }
 
 /** Options of {@link createAuthorizationServer}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */

@@ -49,7 +49,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   cimdFetch: { max: 20, windowSeconds: 60 },
 }
 
-/** The command-line names of {@link RateLimits} (`serve --rate-limit NAME=MAX/SECONDS`). */
+/** The command-line names of {@link RateLimits} (`serve --rate-limit NAME=MAX/SECONDS`). @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
 export const RATE_LIMIT_NAMES: Record<string, keyof RateLimits> = {
   registration: 'registration',
   token: 'token',

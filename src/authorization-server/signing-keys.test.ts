@@ -9,6 +9,7 @@ import {
   createSigningKeyRing,
   listSigningKeys,
   retireSigningKeys,
+  type SigningKeyRing,
 } from './signing-keys.ts'
 
 async function signWith(key: { kid: string; alg: string; sign(data: Uint8Array): Promise<Uint8Array> }) {
@@ -57,12 +58,49 @@ test('the ring signs ES256 and RS256 with the active key, follows add/activate/r
       'retiring',
     ])
 
-    await retireSigningKeys(storage)
+    // Too early: the retiring keys stopped signing a moment ago and their tokens may still be valid.
+    await assert.rejects(retireSigningKeys(storage), (e: Error) => {
+      assert.match(e.message, /stopped signing less than 660 s ago.*valid until \d{4}-/)
+      return true
+    })
+    await assert.rejects(retireSigningKeys(storage, { now: () => Date.now() + 600_000 }), {
+      code: 'invalid_key_rotation',
+    })
+    await retireSigningKeys(storage, { now: () => Date.now() + 661_000 })
     await ring.refresh()
     assert.equal(ring.publicJwks().keys.length, 2)
     await assert.rejects(compactVerify(oldToken, createLocalJWKSet(ring.publicJwks())))
     await compactVerify(await signWith(es!), createLocalJWKSet(ring.publicJwks()))
     await compactVerify(await signWith(rs!), createLocalJWKSet(ring.publicJwks()))
+  } finally {
+    ring.close()
+    await storage.close()
+  }
+})
+
+test('only the active key signs (or the one active until the last re-read), never a next or retiring key', async () => {
+  const storage = await createSqliteStorage(':memory:', {
+    sealer: createSealer(generateStorageKey()),
+    purgeIntervalSeconds: 0,
+  })
+  const ring: SigningKeyRing = await createSigningKeyRing(storage, { refreshSeconds: 0 })
+  try {
+    const [es] = ring.providerKeys()
+    const first = es!.kid
+    const headerFor = (kid: string) => ({ kid, alg: 'ES256', sign: (d: Uint8Array) => es!.sign(d) })
+    const next = (await addSigningKeys(storage)).find((k) => k.state === 'next' && k.alg === 'ES256')!.kid
+    await ring.refresh()
+    await assert.rejects(signWith(headerFor(next)), /not the active signing key/)
+    await activateSigningKeys(storage)
+    await ring.refresh()
+    // The rotation race: a header written with the key active until this re-read still gets signed.
+    await signWith(headerFor(first))
+    await signWith(headerFor(next))
+    // A further rotation: the first key is two generations old now and retiring, so it signs nothing.
+    await addSigningKeys(storage)
+    await activateSigningKeys(storage)
+    await ring.refresh()
+    await assert.rejects(signWith(headerFor(first)), /not the active signing key/)
   } finally {
     ring.close()
     await storage.close()

@@ -24,7 +24,7 @@ import type { AuthorizationServerStorage } from './adapters/sql.ts'
 /** Where a signing key is in its life. @see https://www.rfc-editor.org/rfc/rfc7517#section-5 */
 export type SigningKeyState = 'next' | 'active' | 'retiring'
 
-/** The algorithms every generation of keys covers: ES256 for access tokens, RS256 for ID tokens. */
+/** The algorithms every generation of keys covers: ES256 for access tokens, RS256 for ID tokens. @see https://www.rfc-editor.org/rfc/rfc7518#section-3.1 */
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const
 type Alg = (typeof SIGNING_ALGORITHMS)[number]
 
@@ -35,6 +35,8 @@ export interface SigningKeyInfo {
   state: SigningKeyState
   /** When the key was generated, seconds since the epoch (absent for keys made before rotation existed). */
   created?: number
+  /** When a `retiring` key stopped signing, seconds since the epoch (absent for keys retired before this was kept). */
+  retiringSince?: number
 }
 
 type StoredKey = JsonWebKey & {
@@ -42,6 +44,7 @@ type StoredKey = JsonWebKey & {
   alg: Alg
   mcp_oauth_state?: SigningKeyState
   mcp_oauth_created?: number
+  mcp_oauth_retiring_since?: number
 }
 interface RingKey extends SigningKeyInfo {
   privateKey: KeyObject
@@ -78,6 +81,9 @@ function toInfo(key: StoredKey): SigningKeyInfo {
     alg: key.alg,
     state: stateOf(key),
     ...(typeof key.mcp_oauth_created === 'number' ? { created: key.mcp_oauth_created } : {}),
+    ...(typeof key.mcp_oauth_retiring_since === 'number'
+      ? { retiringSince: key.mcp_oauth_retiring_since }
+      : {}),
   }
 }
 
@@ -113,6 +119,9 @@ export async function createSigningKeyRing(
   let text = ''
   let keys: RingKey[] = []
   let active = new Map<Alg, RingKey>()
+  // Kids that may sign: the active ones, and those active until the last re-read (a token whose header was
+  // written just before a rotation). A `next` or `retiring` key never signs.
+  let signing = new Set<string>()
   let published: { keys: Record<string, unknown>[] } = { keys: [] }
 
   const apply = (next: string) => {
@@ -125,6 +134,7 @@ export async function createSigningKeyRing(
       if (!byAlg.has(alg)) throw new Error(`stored signing keys have no active ${alg} key`)
     const rank = { active: 0, next: 1, retiring: 2 }
     keys = ring
+    signing = new Set([...[...active.values()].map((k) => k.kid), ...[...byAlg.values()].map((k) => k.kid)])
     active = byAlg
     published = { keys: [...ring].sort((a, b) => rank[a.state] - rank[b.state]).map((k) => k.publicJwk) }
     text = next
@@ -186,8 +196,10 @@ export async function createSigningKeyRing(
       const header = JSON.parse(
         Buffer.from(Buffer.from(data).toString('latin1').split('.')[0]!, 'base64url').toString(),
       )
-      const key = keys.find((k) => k.kid === header.kid && k.alg === this.#alg)
-      if (!key) throw new Error('the signing key was retired while a token was being signed')
+      const key = signing.has(header.kid)
+        ? keys.find((k) => k.kid === header.kid && k.alg === this.#alg)
+        : undefined
+      if (!key) throw new Error('the token names a key that is not the active signing key')
       return this.#alg === 'ES256'
         ? sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
         : sign('sha256', data, key.privateKey)
@@ -264,21 +276,53 @@ export async function activateSigningKeys(storage: AuthorizationServerStorage): 
     return keys.map((k) => {
       const state = stateOf(k)
       const next: SigningKeyState = state === 'next' ? 'active' : state === 'active' ? 'retiring' : state
-      return { ...k, mcp_oauth_state: next }
+      return state === 'active'
+        ? { ...k, mcp_oauth_state: next, mcp_oauth_retiring_since: Math.floor(Date.now() / 1000) }
+        : { ...k, mcp_oauth_state: next }
     })
   })
 }
 
 /**
- * Removes the `retiring` keys: they leave the JWKS, and tokens they signed stop verifying.
+ * Least time, seconds, between a key ceasing to sign and its removal: the default access-token lifetime (600 s)
+ * plus a minute of clock tolerance, so no unexpired token loses its key.
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
+ */
+export const RETIRE_MINIMUM_AGE_SECONDS = 600 + 60
+
+/** Options of {@link retireSigningKeys}. @see https://www.rfc-editor.org/rfc/rfc7517#section-5 */
+export interface RetireOptions {
+  /** Least seconds since the keys stopped signing (default {@link RETIRE_MINIMUM_AGE_SECONDS}). */
+  minimumAgeSeconds?: number
+  /** Retire even if tokens they signed may still be unexpired. */
+  force?: boolean
+  /** Clock, ms since the epoch (tests). */
+  now?: () => number
+}
+
+/**
+ * Removes the `retiring` keys: they leave the JWKS, and tokens they signed stop verifying. Refused while a
+ * retiring key stopped signing less than `minimumAgeSeconds` ago, unless `force`.
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-5
  */
-export async function retireSigningKeys(storage: AuthorizationServerStorage): Promise<SigningKeyInfo[]> {
+export async function retireSigningKeys(
+  storage: AuthorizationServerStorage,
+  options: RetireOptions = {},
+): Promise<SigningKeyInfo[]> {
+  const minimum = options.minimumAgeSeconds ?? RETIRE_MINIMUM_AGE_SECONDS
   return await change(storage, (keys) => {
-    if (!keys.some((k) => stateOf(k) === 'retiring'))
+    const retiring = keys.filter((k) => stateOf(k) === 'retiring')
+    if (retiring.length === 0)
       throw keysError(
         'no retiring key to remove',
         'run `mcp-oauth keys activate` first (see `mcp-oauth keys list`)',
+      )
+    const since = Math.max(...retiring.map((k) => k.mcp_oauth_retiring_since ?? 0))
+    const safeAt = (since + minimum) * 1000
+    if (!options.force && (options.now ?? Date.now)() < safeAt)
+      throw keysError(
+        `the retiring keys stopped signing less than ${minimum} s ago; tokens they signed may still be valid until ${new Date(safeAt).toISOString()}`,
+        'run `mcp-oauth keys retire` again after that time, or add `--force` to cut those tokens off now',
       )
     return keys.filter((k) => stateOf(k) !== 'retiring')
   })

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import type { SessionOptions } from '../client/index.ts'
 import { InvalidArgumentError } from '../shared/errors.ts'
 
-/** parseArgs option table for these flags. */
+/** parseArgs option table for these flags. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1 */
 export const AUTHORIZATION_SERVER_FLAGS = {
   'authorize-param': { type: 'string', multiple: true },
   'resource-parameter': { type: 'string' },
@@ -19,7 +19,7 @@ export const AUTHORIZATION_SERVER_FLAGS = {
   'as-metadata': { type: 'string' },
 } as const
 
-/** Help lines for these flags. */
+/** Help lines for these flags. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1 */
 export const AUTHORIZATION_SERVER_FLAGS_HELP = `  --authorize-param NAME=VALUE  extra authorization parameter (repeatable), e.g. access_type=offline for
                              Google; never state, PKCE, redirect_uri, client_id, response_type, scope, resource
   --resource-parameter send|omit  send the resource indicator (default; dropped automatically, once and
@@ -29,7 +29,7 @@ export const AUTHORIZATION_SERVER_FLAGS_HELP = `  --authorize-param NAME=VALUE  
                              (GitHub OAuth apps); authorization server discovery is then skipped
   --as-metadata FILE         the same as an RFC 8414 JSON document (the endpoint flags override its fields)`
 
-/** The parsed flags. */
+/** The parsed flags. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1 */
 export type AuthorizationServerFlags = {
   'authorize-param'?: string[]
   'resource-parameter'?: string

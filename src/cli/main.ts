@@ -87,6 +87,10 @@ export async function main(argv: string[], given: CliIo = process): Promise<numb
     io.stderr.write(`mcp-oauth: unknown command "${name}". Run \`mcp-oauth --help\` to list the commands.\n`)
     return EXIT.usage
   }
+  // Before serve's modules load, so a re-exec does not load them twice.
+  if (name === 'serve' && !rest.includes('--help') && !rest.includes('-h')) {
+    ;(await import('./malloc-arenas.ts')).boundMallocArenas()
+  }
   const command = await entry.load()
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${command.usage}\n`)

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { boundMallocArenas } from './malloc-arenas.ts'
+import { boundMallocArenas, type ReexecDependencies, type ReexecProcess } from './malloc-arenas.ts'
 
 function fake(
-  overrides: Partial<{ platform: NodeJS.Platform; env: NodeJS.ProcessEnv; argv: string[] }> = {},
+  overrides: Partial<ReexecProcess> = {},
+  deps: Partial<ReexecDependencies> = {},
+  warnings: string[] = [],
 ) {
   const calls: { file: string; args: readonly string[]; env: NodeJS.ProcessEnv }[] = []
   const proc = {
@@ -17,7 +19,7 @@ function fake(
     }) as never,
     ...overrides,
   }
-  boundMallocArenas(proc)
+  boundMallocArenas(proc, { access: () => {}, warn: (line) => warnings.push(line), ...deps })
   return calls
 }
 
@@ -40,4 +42,43 @@ test('no re-execution when the operator chose arenas, off Linux, or when not sta
   assert.equal(fake({ env: { MALLOC_ARENA_MAX: '8' } }).length, 0)
   assert.equal(fake({ platform: 'darwin' }).length, 0)
   assert.equal(fake({ argv: ['/opt/node', '/usr/lib/node_modules/test-runner.js', 'serve'] }).length, 0)
+})
+
+test('under the permission model without child processes, serve runs as is and says how to bound memory', () => {
+  const warnings: string[] = []
+  const calls = fake({ permission: { has: (scope) => scope !== 'child' } }, {}, warnings)
+  assert.equal(calls.length, 0)
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0] ?? '', /MALLOC_ARENA_MAX=2/)
+  // Allowed child processes: the re-exec goes ahead.
+  assert.equal(fake({ permission: { has: () => true } }).length, 1)
+})
+
+test('a Node binary that is no longer executable is never exec-ed (a failed execve would abort)', () => {
+  const warnings: string[] = []
+  const calls = fake(
+    {},
+    {
+      access: () => {
+        throw Object.assign(new Error('EACCES'), { code: 'EACCES' })
+      },
+    },
+    warnings,
+  )
+  assert.equal(calls.length, 0)
+  assert.match(warnings[0] ?? '', /not executable.*MALLOC_ARENA_MAX=2/)
+})
+
+test('an execve that throws falls back to running without the re-exec', () => {
+  const warnings: string[] = []
+  fake(
+    {
+      execve: (() => {
+        throw Object.assign(new Error('denied'), { code: 'ERR_ACCESS_DENIED' })
+      }) as never,
+    },
+    {},
+    warnings,
+  )
+  assert.match(warnings[0] ?? '', /ERR_ACCESS_DENIED.*MALLOC_ARENA_MAX=2/)
 })

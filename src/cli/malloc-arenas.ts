@@ -3,30 +3,78 @@
  * crypto and hashing workers, V8's helper threads) its own malloc arena and keeps what they free, so a loaded
  * server's resident size grew by hundreds of MB and never came back while its JavaScript heap stayed flat.
  * Two arenas bound that; the variable must be set before the process starts, so `serve` re-executes itself
- * once (same PID, same arguments, same stdio) with it.
+ * once (same PID, same arguments, same stdio) with it — only when that cannot fail: a failed execve aborts
+ * Node (SIGABRT) where no try/catch reaches, and the permission model refuses it outright.
  * @see https://www.gnu.org/software/libc/manual/html_node/Memory-Allocation-Tunables.html
  */
+import { accessSync, constants } from 'node:fs'
 import { basename } from 'node:path'
 
-/** Arenas `serve` runs with unless the operator set `MALLOC_ARENA_MAX` themselves. */
+/** Arenas `serve` runs with unless the operator set `MALLOC_ARENA_MAX` themselves. @see https://www.gnu.org/software/libc/manual/html_node/Memory-Allocation-Tunables.html */
 export const SERVE_MALLOC_ARENAS = '2'
 
+/** The parts of `process` {@link boundMallocArenas} reads, injectable for tests. @see https://nodejs.org/api/process.html#processexecvefile-args-env */
+export interface ReexecProcess
+  extends Pick<NodeJS.Process, 'platform' | 'env' | 'argv' | 'execArgv' | 'execPath'> {
+  execve?: (file: string, args?: readonly string[], env?: NodeJS.ProcessEnv) => never
+  /** Node's permission model; set when the process runs under `--permission`. */
+  permission?: { has(scope: string, reference?: string): boolean } | undefined
+}
+
+/** Collaborators of {@link boundMallocArenas}, injectable for tests. @see https://nodejs.org/api/fs.html#fsaccesssyncpath-mode */
+export interface ReexecDependencies {
+  /** Throws unless the file may be executed (the `fs.accessSync(path, X_OK)` contract). */
+  access: (file: string) => void
+  /** Where the one-line fallback notice goes. */
+  warn: (line: string) => void
+}
+
+const DEFAULTS: ReexecDependencies = {
+  access: (file) => accessSync(file, constants.X_OK),
+  warn: (line) => process.stderr.write(`${line}\n`),
+}
+
 /**
- * Re-executes this process with `MALLOC_ARENA_MAX` set, when it was started as the `mcp-oauth` command on Linux
- * and the variable is unset; otherwise returns (and does nothing) so in-process callers are never replaced.
+ * Re-executes this process with `MALLOC_ARENA_MAX` set, when it was started as the `mcp-oauth` command on Linux,
+ * the variable is unset, the permission model (if on) allows child processes and the Node binary is still
+ * executable; otherwise returns so the caller runs as is (with a one-line notice when the re-exec was wanted).
  * @see https://nodejs.org/api/process.html#processexecvefile-args-env
  */
-export function boundMallocArenas(
-  proc: Pick<NodeJS.Process, 'platform' | 'env' | 'argv' | 'execArgv' | 'execPath'> & {
-    execve?: (file: string, args?: readonly string[], env?: NodeJS.ProcessEnv) => never
-  } = process,
-): void {
+export function boundMallocArenas(proc: ReexecProcess = process, deps: ReexecDependencies = DEFAULTS): void {
   if (proc.platform !== 'linux' || proc.env['MALLOC_ARENA_MAX'] !== undefined) return
   if (typeof proc.execve !== 'function') return
   const script = proc.argv[1]
   if (!script || !/^mcp-oauth(\.js)?$/.test(basename(script))) return
-  proc.execve(proc.execPath, [proc.execPath, ...proc.execArgv, ...proc.argv.slice(1)], {
-    ...proc.env,
-    MALLOC_ARENA_MAX: SERVE_MALLOC_ARENAS,
-  })
+  const fallBack = (why: string) =>
+    deps.warn(
+      `mcp-oauth serve: not re-executing with MALLOC_ARENA_MAX=${SERVE_MALLOC_ARENAS} (${why}); resident memory may grow under load. Start it with MALLOC_ARENA_MAX=${SERVE_MALLOC_ARENAS} in the environment to bound it.`,
+    )
+  // Under --permission, execve needs --allow-child-process and throws ERR_ACCESS_DENIED without it.
+  if (proc.permission && !safeHas(proc.permission, 'child')) {
+    fallBack('the permission model forbids it')
+    return
+  }
+  try {
+    // execve failing after the check aborts the process; checking first turns the common causes into a fallback.
+    deps.access(proc.execPath)
+  } catch {
+    fallBack(`${proc.execPath} is not executable`)
+    return
+  }
+  try {
+    proc.execve(proc.execPath, [proc.execPath, ...proc.execArgv, ...proc.argv.slice(1)], {
+      ...proc.env,
+      MALLOC_ARENA_MAX: SERVE_MALLOC_ARENAS,
+    })
+  } catch (error) {
+    fallBack(error instanceof Error && 'code' in error ? String(error.code) : 'execve failed')
+  }
+}
+
+function safeHas(permission: NonNullable<ReexecProcess['permission']>, scope: string): boolean {
+  try {
+    return permission.has(scope)
+  } catch {
+    return false
+  }
 }

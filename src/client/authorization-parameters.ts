@@ -112,15 +112,15 @@ export function targetRefusedError(e: OAuthResponseError, issuer: string, resour
   )
 }
 
-/** How long a refusal of `resource` is remembered before the parameter is tried again. */
+/** How long a refusal of `resource` is remembered before the parameter is tried again. @see https://www.rfc-editor.org/rfc/rfc8707#section-2 */
 export const RESOURCE_REFUSAL_TTL_MS = 24 * 60 * 60 * 1000
 
-/** Where the engine remembers that an issuer refused `resource` for one resource. */
+/** Where the engine remembers that an issuer refused `resource` for one resource. @see https://www.rfc-editor.org/rfc/rfc8707#section-2 */
 export function resourceRefusalKey(issuer: string, resource: string): string {
   return `resource-refused ${issuer} ${resource}`
 }
 
-/** What is remembered about an issuer that refused `resource` for one resource. */
+/** What is remembered about an issuer that refused `resource` for one resource. @see https://www.rfc-editor.org/rfc/rfc8707#section-2 */
 export interface ResourceRefusal {
   issuer: string
   resource: string

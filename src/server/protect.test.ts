@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { parseWwwAuthenticate } from '../shared/www-authenticate.ts'
 import { parseAuthorization } from './authorization.ts'
-import { createResourceServer } from './protect.ts'
+import { createResourceServer, withoutHosts } from './protect.ts'
 import { testIssuer } from './testing/keys.test-helper.ts'
 import { jwtVerifier } from './verify/jwt.ts'
 
@@ -304,5 +304,28 @@ describe('protect: jwtVerifier additionalAudiences', () => {
     const other = await rs.protect(call(await as.mint({ aud: 'api://other' }), toolsCall('x')))
     assert.ok(other instanceof Response)
     assert.equal(other.status, 401)
+  })
+})
+
+describe('withoutHosts', () => {
+  it('removes single-label hosts with a port and the host named after a resolver or socket error code', () => {
+    for (const [message, host] of [
+      ['fetch failed: connect ECONNREFUSED keycloak:8080', 'keycloak'],
+      ['getaddrinfo ENOTFOUND authsvc', 'authsvc'],
+      ['getaddrinfo EAI_AGAIN authsvc-internal', 'authsvc-internal'],
+      ['request to idp:443 timed out', 'idp'],
+      ['connect ECONNREFUSED 10.0.0.7:8443', '10.0.0.7'],
+      ['JWKS at https://auth.internal.corp/jwks answered 500', 'auth.internal.corp'],
+    ] as const) {
+      const cleaned = withoutHosts(message)
+      assert.ok(!cleaned.includes(host), `${message} → ${cleaned}`)
+      assert.match(cleaned, /the authorization server/)
+    }
+    // The error code itself stays: it is what an operator searches for.
+    assert.equal(
+      withoutHosts('getaddrinfo ENOTFOUND authsvc'),
+      'getaddrinfo ENOTFOUND the authorization server',
+    )
+    assert.equal(withoutHosts('the key set is not valid JSON'), 'the key set is not valid JSON')
   })
 })

@@ -348,9 +348,12 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   }
 }
 
-// URLs, IP addresses (with a port or not) and dotted host names.
+// URLs, IP addresses (with a port or not), dotted host names, and single-label hosts with a port (`keycloak:8080`).
 const HOST_LIKE =
-  /\b[a-z][a-z0-9+.-]*:\/\/\S+|\[[0-9a-f:.]+\](?::\d+)?|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]+(?::\d+)?\b/gi
+  /\b[a-z][a-z0-9+.-]*:\/\/\S+|\[[0-9a-f:.]+\](?::\d+)?|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]+(?::\d+)?\b|\b[a-z0-9][a-z0-9_-]*:\d{1,5}\b/gi
+// Node's resolver and socket errors name the host right after the code, dotted or not (`ENOTFOUND authsvc`).
+const AFTER_ERROR_CODE =
+  /\b(ENOTFOUND|EAI_AGAIN|EAI_NONAME|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\s+[^\s,;)]+/g
 
 /**
  * A 503 body goes to anyone who sends a token: whatever a verifier (ours or a custom one) put in its message,
@@ -358,5 +361,7 @@ const HOST_LIKE =
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4
  */
 export function withoutHosts(message: string): string {
-  return message.replace(HOST_LIKE, 'the authorization server')
+  return message
+    .replace(AFTER_ERROR_CODE, '$1 the authorization server')
+    .replace(HOST_LIKE, 'the authorization server')
 }

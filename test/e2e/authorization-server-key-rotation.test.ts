@@ -55,10 +55,14 @@ describe('mcp-oauth keys: rotation across two serve instances on one store', () 
   let refreshToken: string
 
   const env = () => ({ MCP_OAUTH_DATA_DIR: dir })
-  const keys = async (action: string) => {
-    const { stdout } = await run(process.execPath, [bin, 'keys', action, '--store', store, '--json'], {
-      env: { ...process.env, ...env() },
-    })
+  const keys = async (action: string, ...more: string[]) => {
+    const { stdout } = await run(
+      process.execPath,
+      [bin, 'keys', action, ...more, '--store', store, '--json'],
+      {
+        env: { ...process.env, ...env() },
+      },
+    )
     return JSON.parse(stdout) as { keys: { kid: string; alg: string; state: string }[] }
   }
   const jwks = async (serve: ServeProcess) =>
@@ -192,7 +196,9 @@ describe('mcp-oauth keys: rotation across two serve instances on one store', () 
     assert.equal(await verifiesAgainst(b, shownEarly), true)
 
     // retire: the old key leaves both JWKS; its tokens stop verifying, new ones keep working.
-    const retired = await keys('retire')
+    // Right after activate, tokens of the old key are unexpired: retire is refused unless forced.
+    await assert.rejects(keys('retire'), /stopped signing less than .* until .*--force/s)
+    const retired = await keys('retire', '--force')
     assert.ok(!retired.keys.some((k) => k.kid === oldEs))
     for (const serve of [a, b])
       await waitFor(`instance ${serve.ready.pid} drops the retired key`, async () =>

@@ -71,6 +71,8 @@ export interface SqlStorageOptions {
   unusedClientTtlSeconds?: number
   /** How often expired rows are purged, in seconds. Default 300; 0 disables the timer. */
   purgeIntervalSeconds?: number
+  /** Clock in ms since the epoch for expiry and the grace window (default `Date.now`; tests move it). */
+  now?: () => number
 }
 
 const SEALED_ID = 'mcp_oauth_sealed_id'
@@ -89,6 +91,7 @@ export async function createSqlStorage(
   const secrets = `${prefix}secrets`
   const { sealer } = options
   const graceMs = (options.refreshReuseGraceSeconds ?? 30) * 1000
+  const clock = options.now ?? Date.now
   const unusedClientMs = (options.unusedClientTtlSeconds ?? 30 * 24 * 3600) * 1000
 
   await driver.exec(`
@@ -129,7 +132,7 @@ export async function createSqlStorage(
     const consumedAt = rotatedAt ?? (row['consumed_at'] == null ? undefined : Number(row['consumed_at']))
     // Within the grace window a rotated token still passes oidc-provider's checks; the adapter then answers
     // with the recorded successor (see commitRotation), so a retry continues the one chain.
-    if (consumedAt !== undefined && !(rotatedAt !== undefined && Date.now() - rotatedAt < graceMs)) {
+    if (consumedAt !== undefined && !(rotatedAt !== undefined && clock() - rotatedAt < graceMs)) {
       payload['consumed'] = Math.floor(consumedAt / 1000)
     }
     return payload
@@ -138,7 +141,7 @@ export async function createSqlStorage(
   const live = `(expires_at IS NULL OR expires_at > ?)`
 
   async function findWhere(model: string, column: string, value: string, id?: string) {
-    const now = Date.now()
+    const now = clock()
     const rows = await driver.all(
       `SELECT payload, consumed_at, last_used_at FROM ${models} WHERE model = ? AND ${column} = ? AND ${live}`,
       [model, sealer.hash(value), now],
@@ -171,7 +174,7 @@ export async function createSqlStorage(
    * wins); returns the winner's successor, which is `successor` unless another request rotated first.
    */
   async function commitRotation(predecessor: string, successor: string): Promise<string> {
-    const now = Date.now()
+    const now = clock()
     const key = sealer.hash(predecessor)
     // The rotation row shares the token's grant (revoked with it) and expiry (purged with it).
     const won = await driver.run(
@@ -198,7 +201,7 @@ export async function createSqlStorage(
   function adapter(model: string): Adapter {
     return {
       async upsert(id, payload, expiresIn) {
-        const now = Date.now()
+        const now = clock()
         const expiresAt = typeof expiresIn === 'number' ? now + expiresIn * 1000 : null
         await driver.run(
           `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
@@ -238,7 +241,7 @@ export async function createSqlStorage(
         // The first use time is kept, so repeated presentations cannot stretch the grace window.
         await driver.run(
           `UPDATE ${models} SET consumed_at = COALESCE(consumed_at, ?) WHERE model = ? AND id = ?`,
-          [Date.now(), model, sealer.hash(id)],
+          [clock(), model, sealer.hash(id)],
         )
       },
       async destroy(id) {
@@ -290,7 +293,7 @@ export async function createSqlStorage(
   }
 
   async function purge(): Promise<number> {
-    const now = Date.now()
+    const now = clock()
     let removed = await driver.run(`DELETE FROM ${models} WHERE expires_at IS NOT NULL AND expires_at <= ?`, [
       now,
     ])

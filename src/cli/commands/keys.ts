@@ -8,6 +8,7 @@ import {
   activateSigningKeys,
   addSigningKeys,
   listSigningKeys,
+  RETIRE_MINIMUM_AGE_SECONDS,
   retireSigningKeys,
   type SigningKeyInfo,
 } from '../../authorization-server/index.ts'
@@ -15,8 +16,9 @@ import { InvalidArgumentError } from '../../shared/errors.ts'
 import type { CliIo } from '../main.ts'
 import { openStore } from './serve.ts'
 
-/** Usage of `mcp-oauth keys`. */
+/** Usage of `mcp-oauth keys`. @see https://www.rfc-editor.org/rfc/rfc7517#section-5 */
 export const usage = `Usage: mcp-oauth keys list|add|activate|retire [--store SPEC] [--json]
+                    [--access-token-ttl SECONDS] [--force]
 
 Rotates the token signing keys of \`mcp-oauth serve\` in its store (same --store and MCP_OAUTH_STORAGE_KEY as
 serve). Running instances pick each change up within 2 seconds; no restart.
@@ -25,11 +27,14 @@ serve). Running instances pick each change up within 2 seconds; no restart.
   add       generate new ES256 and RS256 keys as "next": published in the JWKS, not signing yet
   activate  the "next" keys start signing; the active ones become "retiring" (still published, so the
             tokens they signed keep verifying)
-  retire    remove the "retiring" keys from the JWKS; tokens they signed stop verifying
+  retire    remove the "retiring" keys from the JWKS; tokens they signed stop verifying. Refused until
+            the access-token lifetime plus a minute has passed since \`activate\` (the message names
+            when); --access-token-ttl gives serve's value if you changed it (default 600), --force
+            retires at once and cuts off the tokens those keys signed
 
 Rotation: \`keys add\`; wait until resource servers have refetched the JWKS (their cache age, 10 minutes for
-mcp-oauth-toolkit/server); \`keys activate\`; wait at least the access-token lifetime (1 hour by default);
-\`keys retire\`.
+mcp-oauth-toolkit/server); \`keys activate\`; wait at least the access-token lifetime (10 minutes by
+default) plus a minute; \`keys retire\`.
 
 --json prints the keys after the change as JSON on stdout.`
 
@@ -48,14 +53,30 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     args,
     strict: true,
     allowPositionals: true,
-    options: { store: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      store: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'access-token-ttl': { type: 'string' },
+      force: { type: 'boolean', default: false },
+    },
   })
   const [action] = positionals
+  const ttl = values['access-token-ttl']
+  if (ttl !== undefined && !/^[1-9]\d{0,6}$/.test(ttl))
+    throw new InvalidArgumentError(
+      'invalid_argument',
+      `--access-token-ttl must be a number of seconds, got "${ttl}"`,
+      {
+        hint: 'run `mcp-oauth keys retire --access-token-ttl 600`',
+      },
+    )
+  const minimumAgeSeconds = ttl === undefined ? RETIRE_MINIMUM_AGE_SECONDS : Number(ttl) + 60
   const actions = {
     list: listSigningKeys,
     add: addSigningKeys,
     activate: activateSigningKeys,
-    retire: retireSigningKeys,
+    retire: (storage: Parameters<typeof retireSigningKeys>[0]) =>
+      retireSigningKeys(storage, { minimumAgeSeconds, force: values.force }),
   }
   if (positionals.length !== 1 || !action || !(action in actions)) {
     throw new InvalidArgumentError(

@@ -24,7 +24,7 @@ export function dataDir(env: Record<string, string | undefined> = process.env): 
   return env['MCP_OAUTH_DATA_DIR'] || appDirectory('data', env, homedir())
 }
 
-/** Opens the store named by `--store`, resolving the storage key (shared with `mcp-oauth users`). */
+/** Opens the store named by `--store`, resolving the storage key (shared with `mcp-oauth users`). @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
 export async function openStore(
   spec: string | undefined,
 ): Promise<{ storage: AuthorizationServerStorage; kind: string }> {

@@ -25,7 +25,6 @@ import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener 
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
-import { boundMallocArenas } from '../malloc-arenas.ts'
 import {
   buildDemoServer,
   DEFAULT_SCOPES,
@@ -36,6 +35,7 @@ import {
 } from './serve-demo.ts'
 import { openStore } from './serve-store.ts'
 
+/** Re-exported for `mcp-oauth users` and `keys`, which open serve's store. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
 export { dataDir, openStore } from './serve-store.ts'
 
 /** Usage of `mcp-oauth serve`. */
@@ -268,7 +268,6 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
 
 /** Runs `mcp-oauth serve` until SIGINT/SIGTERM. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  boundMallocArenas()
   const { values } = parseArgs({
     args,
     strict: true,

@@ -11,7 +11,7 @@ import { McpOAuthError } from '../../shared/errors.ts'
 import { parseScope } from '../../shared/scope.ts'
 import { type Check, check, SPECS } from './report.ts'
 
-/** What doctor learned that reveals a quirk. */
+/** What doctor learned that reveals a quirk. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export interface QuirkFacts {
   result?: DiscoveryResult | undefined
   error?: unknown

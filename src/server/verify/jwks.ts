@@ -17,7 +17,12 @@ export interface RemoteKeySetOptions {
   cacheMaxAgeMs: number
   /** Longest wait for the cooldown's end before answering "no key" for an unknown `kid`, ms. */
   unknownKidWaitMs: number
+  /** Most tokens with an unknown `kid` held waiting at once; beyond it they are answered "no key" at once (default 64). */
+  maxUnknownKidWaiters?: number
 }
+
+/** Default cap on tokens waiting for the cooldown's end, so random `kid`s cannot pile up held requests. @see https://www.rfc-editor.org/rfc/rfc7517#section-5 */
+export const MAX_UNKNOWN_KID_WAITERS = 64
 
 /** A key resolver for `jwtVerify`, plus how many times the set was fetched. @see https://www.rfc-editor.org/rfc/rfc7517 */
 export interface RemoteKeySet {
@@ -36,6 +41,8 @@ export function remoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   let pending: Promise<void> | undefined
   // One timer per cooldown, shared by every request waiting for it.
   let cooldownEnd: { at: number; promise: Promise<void> } | undefined
+  let waiters = 0
+  const maxWaiters = options.maxUnknownKidWaiters ?? MAX_UNKNOWN_KID_WAITERS
 
   const reload = (): Promise<void> => {
     pending ??= (async () => {
@@ -71,8 +78,14 @@ export function remoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
     const seen = fetchedAt
     const end = seen + options.cooldownMs
     if (Date.now() < end) {
-      if (end - Date.now() > options.unknownKidWaitMs) throw new errors.JWKSNoMatchingKey()
-      await waitForCooldownEnd(end)
+      if (end - Date.now() > options.unknownKidWaitMs || waiters >= maxWaiters)
+        throw new errors.JWKSNoMatchingKey()
+      waiters++
+      try {
+        await waitForCooldownEnd(end)
+      } finally {
+        waiters--
+      }
     }
     // Whoever wakes first refetches; the others share that fetch or find it done.
     if (fetchedAt === seen) await reload()

@@ -59,7 +59,7 @@ export interface JwtVerifierOptions {
   timeoutMs?: number
   /** Least time between two JWKS refetches caused by an unknown `kid`, ms (default 5000). */
   cooldownMs?: number
-  /** A token with an unknown `kid` during the cooldown waits up to this long for its end and the refetch, ms (default 5000; 0 answers 401 at once). */
+  /** A token with an unknown `kid` during the cooldown waits up to this long for its end and the refetch, ms (default 1000; 0 answers 401 at once). */
   unknownKidWaitMs?: number
   /** Longest time keys are used before refetching, ms (default 600000). */
   cacheMaxAgeMs?: number
@@ -170,7 +170,7 @@ export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
         load: () => loadJwks(uri),
         cooldownMs: options.cooldownMs ?? 5000,
         cacheMaxAgeMs: options.cacheMaxAgeMs ?? 600_000,
-        unknownKidWaitMs: options.unknownKidWaitMs ?? 5000,
+        unknownKidWaitMs: options.unknownKidWaitMs ?? 1000,
       }).getKey
     })()
     return keySet
