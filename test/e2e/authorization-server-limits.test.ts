@@ -4,11 +4,13 @@
  * per-account sign-in; metadata from the issuer only; consent that names what it cannot verify.
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { createMemoryCounters } from '../../src/authorization-server/index.ts'
 import {
   HeadlessAgent,
   pkce,
@@ -214,6 +216,52 @@ describe('authorization server: limits, CIMD policy, metadata and consent', () =
       statuses.toSorted((a, b) => a - b),
       [401, 401, 429, 429, 429, 429, 429, 429],
     )
+  })
+
+  test('a replay marker that cannot be recorded refuses the DPoP proof, saying why (fail closed)', async () => {
+    const storeDown = {
+      ...createMemoryCounters(),
+      once: async () => {
+        throw new Error('counter store unavailable')
+      },
+    }
+    const server = await startAuthorizationServer({
+      resources: [{ uri: RESOURCE, scopes: ['tools:read'] }],
+      users: [alice.user],
+      counters: storeDown,
+    })
+    try {
+      const client = await registerClient(server.issuer, [REDIRECT])
+      const { verifier, challenge } = pkce()
+      const { callback } = await new HeadlessAgent().authorize(
+        authorizeUrl(server, client['client_id'], { scope: 'tools:read', code_challenge: challenge }),
+        REDIRECT,
+        alice,
+      )
+      const { privateKey, publicKey } = await generateKeyPair('ES256')
+      const proof = await new SignJWT({ htm: 'POST', htu: `${server.issuer}/token`, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(publicKey) })
+        .setIssuedAt()
+        .sign(privateKey)
+      const response = await fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+        body: new URLSearchParams({
+          client_id: client['client_id'],
+          grant_type: 'authorization_code',
+          code: new URL(callback).searchParams.get('code')!,
+          redirect_uri: REDIRECT,
+          code_verifier: verifier,
+        }),
+      })
+      const answer = (await response.json()) as Record<string, string>
+      assert.equal(response.status, 400, JSON.stringify(answer))
+      assert.equal(answer['error'], 'temporarily_unavailable')
+      assert.match(answer['error_description']!, /replay check could not be recorded/)
+      assert.equal(answer['access_token'], undefined)
+    } finally {
+      await server.close()
+    }
   })
 
   test('a token request body beyond 64 KiB is refused before oidc-provider reads it', async () => {
