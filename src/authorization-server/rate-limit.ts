@@ -147,7 +147,7 @@ export function limiterFactory(
     if (warned) return
     warned = true
     process.stderr.write(
-      `mcp-oauth: rate-limit counters unavailable (${(error as Error)?.message ?? 'unknown error'}); requests pass unlimited until the store answers again. Check the store with: redis-cli ping\n`,
+      `mcp-oauth: rate-limit counters unavailable (${(error as Error)?.message ?? 'unknown error'}); requests pass unlimited until it answers again. Check it with: redis-cli -u <your --redis URL> ping (or your database's own client)\n`,
     )
   }
   return (name) => (limits ? createRateLimiter(limits[name], counters, name, onStoreError) : undefined)
