@@ -48,6 +48,12 @@ export async function createSqlCounters(
       if (!row) return { count: 0, resetInMs: 0 }
       return { count: Number(row['count']), resetInMs: Number(row['reset_at']) - now }
     },
+    async release(key) {
+      await driver.run(`UPDATE ${table} SET count = count - 1 WHERE key = ? AND reset_at > ? AND count > 0`, [
+        counterKey(`hit:${key}`),
+        Date.now(),
+      ])
+    },
     async once(key, ttlMs) {
       const now = Date.now()
       // Inserted, or replaced an expired marker: first use. A live marker leaves the row untouched (0 rows).

@@ -15,6 +15,11 @@ async function exercise(counters: SharedCounters) {
   assert.equal(second.count, 2)
   assert.ok(second.resetInMs > 0 && second.resetInMs <= 60_000)
   assert.equal((await counters.peek(key)).count, 2)
+  await counters.release(key)
+  assert.equal((await counters.peek(key)).count, 1, 'a released hit is given back')
+  await counters.release(`${key}-never-hit`)
+  assert.equal((await counters.peek(`${key}-never-hit`)).count, 0, 'releasing nothing leaves nothing')
+  assert.equal((await counters.hit(key, 60_000)).count, 2)
   assert.equal(await counters.once(`${key}-jti`, 60_000), true)
   assert.equal(await counters.once(`${key}-jti`, 60_000), false, 'a marker is seen once')
   // An elapsed window starts over at 1 (1 ms windows have ended by the next statement).
@@ -29,6 +34,25 @@ async function exercise(counters: SharedCounters) {
 
 test('memory counters: fixed windows and once-markers', async () => {
   await exercise(createMemoryCounters())
+})
+
+test('memory counters: a flood of limit keys cannot evict a replay marker; full of live markers, once refuses', async () => {
+  const counters = createMemoryCounters(4, 3)
+  assert.equal(await counters.once('proof-1', 60_000), true)
+  for (let i = 0; i < 20; i++) await counters.hit(`flood-${i}`, 60_000)
+  assert.equal(await counters.once('proof-1', 60_000), false, 'the marker survived the flood: replay refused')
+  assert.equal(await counters.once('proof-2', 60_000), true)
+  assert.equal(await counters.once('proof-3', 60_000), true)
+  assert.equal(
+    await counters.once('proof-4', 60_000),
+    false,
+    'full of live markers: fail closed, evict nothing',
+  )
+  assert.equal(await counters.once('proof-1', 60_000), false, 'the oldest marker is still there')
+  const expiring = createMemoryCounters(4, 1)
+  assert.equal(await expiring.once('short', 1), true)
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  assert.equal(await expiring.once('next', 60_000), true, 'expired markers make room')
 })
 
 test('SQL counters (SQLite): one atomic upsert per hit, markers set once', async () => {

@@ -164,8 +164,11 @@ export function createFrontHandler(
     clientId?: string,
   ) => {
     const address = requestAddress(req)
-    const key = clientId === undefined ? address : `${clientId.length}:${clientId}:${address}`
-    const wait = (await limiter?.take(key)) ?? 0
+    // client_id is whatever the unauthenticated request says: takeClient also spends the address's ceiling.
+    const wait =
+      (clientId === undefined
+        ? await limiter?.take(address)
+        : await limiter?.takeClient(clientId, address)) ?? 0
     if (wait === 0) return false
     context.audit({ type: 'rate_limited', endpoint: bucket })
     sendJson(

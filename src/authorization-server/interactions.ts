@@ -268,12 +268,12 @@ export async function handleInteraction(
     const address = requestAddress(req)
     const account = username.toLowerCase().slice(0, 200)
     const limits = context.loginLimits ?? {}
-    // Checked before the password: once an account or address has spent its failures, even the right
-    // password waits, so guessing from many addresses gains nothing.
-    const wait = Math.max(
-      (await limits.address?.check(address)) ?? 0,
-      (await limits.account?.check(account)) ?? 0,
-    )
+    // A slot is taken before the (slow) password check, atomically in the shared counters: parallel guesses
+    // each spend one, so no burst gets more than the budget through to verification. The address is charged
+    // first so a blocked address cannot keep spending an account's budget. Once either is spent, even the right
+    // password waits; a right password gives its slots back, so only failures count.
+    const addressWait = (await limits.address?.take(address)) ?? 0
+    const wait = addressWait || ((await limits.account?.take(account)) ?? 0)
     if (wait > 0) {
       context.audit({ type: 'rate_limited', endpoint: 'login', client_id: client.clientId })
       res.setHeader('retry-after', String(wait))
@@ -294,8 +294,6 @@ export async function handleInteraction(
     }
     const user = await context.users.verify(username, form.get('password') ?? '')
     if (!user) {
-      await limits.address?.take(address)
-      await limits.account?.take(account)
       context.audit({ type: 'login.failed', client_id: client.clientId, username: username.slice(0, 100) })
       sendPage(
         res,
@@ -312,6 +310,8 @@ export async function handleInteraction(
       )
       return true
     }
+    await limits.address?.release(address)
+    await limits.account?.release(account)
     context.audit({ type: 'login.succeeded', client_id: client.clientId, sub: user.username })
     await provider.interactionFinished(
       req,

@@ -49,6 +49,9 @@ declare module 'oidc-provider' {
     static InvalidClientMetadata: new (
       description?: string,
     ) => Error
+    static TemporarilyUnavailable: new (
+      description?: string,
+    ) => Error
   }
 
   /** A signing key whose private half oidc-provider never sees (experimental `externalSigningSupport`). */

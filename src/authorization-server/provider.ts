@@ -326,8 +326,13 @@ export async function createAuthorizationServer(
   provider.use(idempotentRefreshRotation)
   // DPoP proof (and client assertion) jtis are marked atomically in the shared counters, so a proof replayed
   // to another instance is refused too.
+  // A store that cannot record the jti fails the request (closed), saying so rather than a bare server_error.
   provider.ReplayDetection.unique = async (iss: string, jti: string, exp: number) =>
-    await counters.once(`replay:${iss}:${jti}`, Math.max(1, exp * 1000 - Date.now()))
+    await counters.once(`replay:${iss}:${jti}`, Math.max(1, exp * 1000 - Date.now())).catch(() => {
+      throw new errors.TemporarilyUnavailable(
+        'the DPoP replay check could not be recorded (counter store unavailable); retry shortly',
+      )
+    })
   publishCurrentKeys(provider, signingKeys)
 
   const registrationScopes = allResourceScopes

@@ -62,10 +62,21 @@ export const RATE_LIMIT_NAMES: Record<string, keyof RateLimits> = {
   'cimd-fetch': 'cimdFetch',
 }
 
+/**
+ * How many times a per-client budget one address may spend across all the client_ids it names: client_id is
+ * unauthenticated, so without this ceiling an address rotating it would have no limit at all.
+ * @see https://www.rfc-editor.org/rfc/rfc6585#section-4
+ */
+export const ADDRESS_CEILING_FACTOR = 5
+
 /** A limiter: `take(key)` counts a request and answers 0 when allowed, else the seconds to wait; `check` only reads. @see https://www.rfc-editor.org/rfc/rfc6585#section-4 */
 export interface RateLimiter {
   take(key: string): Promise<number>
   check(key: string): Promise<number>
+  /** Gives back one request counted by `take` (a sign-in that succeeded is not a failure). */
+  release(key: string): Promise<void>
+  /** Counts a request against the address's ceiling ({@link ADDRESS_CEILING_FACTOR} budgets), then the client's own budget at that address. */
+  takeClient(clientId: string, address: string): Promise<number>
 }
 
 /**
@@ -73,18 +84,37 @@ export interface RateLimiter {
  * when Redis is briefly away); DPoP replay detection, which must not fail open, does not use this.
  * @see https://www.rfc-editor.org/rfc/rfc6585#section-4
  */
-export function createRateLimiter(limit: RateLimit, counters: SharedCounters, name: string): RateLimiter {
+export function createRateLimiter(
+  limit: RateLimit,
+  counters: SharedCounters,
+  name: string,
+  onStoreError: (error: unknown) => void = () => {},
+): RateLimiter {
   const windowMs = limit.windowSeconds * 1000
-  const wait = (count: number, resetInMs: number) =>
-    count <= limit.max ? 0 : Math.max(1, Math.ceil(resetInMs / 1000))
+  const wait = (max: number, count: number, resetInMs: number) =>
+    count <= max ? 0 : Math.max(1, Math.ceil(resetInMs / 1000))
+  const failOpen = (error: unknown) => {
+    onStoreError(error)
+    return undefined
+  }
+  const take = async (key: string) => {
+    const result = await counters.hit(`${name}:${key}`, windowMs).catch(failOpen)
+    return result ? wait(limit.max, result.count, result.resetInMs) : 0
+  }
   return {
-    async take(key) {
-      const result = await counters.hit(`${name}:${key}`, windowMs).catch(() => undefined)
-      return result ? wait(result.count, result.resetInMs) : 0
-    },
+    take,
     async check(key) {
-      const result = await counters.peek(`${name}:${key}`).catch(() => undefined)
+      const result = await counters.peek(`${name}:${key}`).catch(failOpen)
       return result && result.count >= limit.max ? Math.max(1, Math.ceil(result.resetInMs / 1000)) : 0
+    },
+    async release(key) {
+      await counters.release(`${name}:${key}`).catch(failOpen)
+    },
+    async takeClient(clientId, address) {
+      // The ceiling first: once an address is over it, no per-client counter is written for new client_ids.
+      const ceiling = await counters.hit(`${name}@address:${address}`, windowMs).catch(failOpen)
+      const over = ceiling ? wait(limit.max * ADDRESS_CEILING_FACTOR, ceiling.count, ceiling.resetInMs) : 0
+      return over || (await take(`${clientId.length}:${clientId}:${address}`))
     },
   }
 }
@@ -111,5 +141,14 @@ export function limiterFactory(
   counters: SharedCounters,
 ): (name: keyof RateLimits) => RateLimiter | undefined {
   const limits = option === false ? undefined : { ...DEFAULT_RATE_LIMITS, ...option }
-  return (name) => (limits ? createRateLimiter(limits[name], counters, name) : undefined)
+  let warned = false
+  // Said once per server, not per request: an outage must not flood the log.
+  const onStoreError = (error: unknown) => {
+    if (warned) return
+    warned = true
+    process.stderr.write(
+      `mcp-oauth: rate-limit counters unavailable (${(error as Error)?.message ?? 'unknown error'}); requests pass unlimited until it answers again. Check it with: redis-cli -u <your --redis URL> ping (or your database's own client)\n`,
+    )
+  }
+  return (name) => (limits ? createRateLimiter(limits[name], counters, name, onStoreError) : undefined)
 }

@@ -4,10 +4,13 @@
  * per-account sign-in; metadata from the issuer only; consent that names what it cannot verify.
  */
 import assert from 'node:assert/strict'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { createMemoryCounters } from '../../src/authorization-server/index.ts'
 import {
   HeadlessAgent,
   pkce,
@@ -28,9 +31,11 @@ describe('authorization server: limits, CIMD policy, metadata and consent', () =
   let origin: string
   const hits = new Map<string, number>()
   let alice: Awaited<ReturnType<typeof testUser>>
+  let bob: Awaited<ReturnType<typeof testUser>>
 
   before(async () => {
     alice = await testUser()
+    bob = await testUser('bob', randomBytes(12).toString('base64url'))
     const tls = await selfSignedCertificate()
     documents = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
       const path = req.url ?? '/'
@@ -63,7 +68,7 @@ describe('authorization server: limits, CIMD policy, metadata and consent', () =
     const two = { max: 2, windowSeconds: 600 }
     limited = await startAuthorizationServer({
       resources: [{ uri: RESOURCE, scopes: ['tools:read'] }],
-      users: [alice.user],
+      users: [alice.user, bob.user],
       clientIdMetadataDocuments: cimd,
       trustProxy: true,
       rateLimits: { par: two, revocation: two, introspection: two, loginAccount: two, cimdFetch: two },
@@ -161,6 +166,101 @@ describe('authorization server: limits, CIMD policy, metadata and consent', () =
       assert.equal(third.status, 429, path)
       assert.ok(Number(third.headers.get('retry-after')) >= 1)
       assert.notEqual((await post('b')).status, 429, `${path}: another client keeps its own budget`)
+    }
+  })
+
+  test('an address rotating client_id meets its ceiling (five per-client budgets) and writes no more counters', async () => {
+    const post = (clientId: string, address: string) =>
+      fetch(`${limited.issuer}/request`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': address },
+        body: new URLSearchParams({ client_id: clientId, response_type: 'code' }),
+      })
+    const statuses: number[] = []
+    for (let i = 0; i < 12; i++) statuses.push((await post(`rotated-${i}`, '198.51.100.20')).status)
+    // par is 2 per client_id and address here, so the address's ceiling is 10 whatever client_id it names.
+    assert.ok(!statuses.slice(0, 10).includes(429), `within the ceiling: ${statuses}`)
+    assert.deepEqual(statuses.slice(10), [429, 429])
+    assert.notEqual(
+      (await post('rotated-0', '198.51.100.21')).status,
+      429,
+      'another address keeps its own ceiling',
+    )
+  })
+
+  test('parallel wrong passwords for one account: no more than the budget reaches verification', async () => {
+    const client = await registerClient(limited.issuer, [REDIRECT])
+    const agent = new HeadlessAgent()
+    let response = await agent.request(authorizeUrl(limited, client['client_id'], { scope: 'tools:read' }))
+    while (response.status === 302 || response.status === 303)
+      response = await agent.request(new URL(response.headers.get('location')!, limited.issuer).href)
+    const html = await response.text()
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!
+    const action = new URL(/action="([^"]+\/login)"/.exec(html)![1]!, limited.issuer).href
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        agent
+          .request(action, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'x-forwarded-for': `192.0.2.${i + 1}`,
+            },
+            body: new URLSearchParams({ csrf, username: bob.username, password: `wrong-${i}` }).toString(),
+          })
+          .then((answer) => answer.status),
+      ),
+    )
+    // loginAccount is 2 here: two guesses are verified (401), every other one is refused before scrypt (429).
+    assert.deepEqual(
+      statuses.toSorted((a, b) => a - b),
+      [401, 401, 429, 429, 429, 429, 429, 429],
+    )
+  })
+
+  test('a replay marker that cannot be recorded refuses the DPoP proof, saying why (fail closed)', async () => {
+    const storeDown = {
+      ...createMemoryCounters(),
+      once: async () => {
+        throw new Error('counter store unavailable')
+      },
+    }
+    const server = await startAuthorizationServer({
+      resources: [{ uri: RESOURCE, scopes: ['tools:read'] }],
+      users: [alice.user],
+      counters: storeDown,
+    })
+    try {
+      const client = await registerClient(server.issuer, [REDIRECT])
+      const { verifier, challenge } = pkce()
+      const { callback } = await new HeadlessAgent().authorize(
+        authorizeUrl(server, client['client_id'], { scope: 'tools:read', code_challenge: challenge }),
+        REDIRECT,
+        alice,
+      )
+      const { privateKey, publicKey } = await generateKeyPair('ES256')
+      const proof = await new SignJWT({ htm: 'POST', htu: `${server.issuer}/token`, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(publicKey) })
+        .setIssuedAt()
+        .sign(privateKey)
+      const response = await fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
+        body: new URLSearchParams({
+          client_id: client['client_id'],
+          grant_type: 'authorization_code',
+          code: new URL(callback).searchParams.get('code')!,
+          redirect_uri: REDIRECT,
+          code_verifier: verifier,
+        }),
+      })
+      const answer = (await response.json()) as Record<string, string>
+      assert.equal(response.status, 400, JSON.stringify(answer))
+      assert.equal(answer['error'], 'temporarily_unavailable')
+      assert.match(answer['error_description']!, /replay check could not be recorded/)
+      assert.equal(answer['access_token'], undefined)
+    } finally {
+      await server.close()
     }
   })
 
