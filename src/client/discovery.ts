@@ -15,8 +15,11 @@ import {
   validateProtectedResourceMetadata,
 } from '../shared/protected-resource.ts'
 import { canonicalResource, isLoopbackUrl } from '../shared/resource.ts'
+import { DEFAULT_TTL_MS, freshnessMs } from './freshness.ts'
 import { type HttpOptions, requestJson } from './http.ts'
 import { DiscoveryTrace } from './trace.ts'
+
+export { freshnessMs } from './freshness.ts'
 
 /** What discovery found for one server. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/authorization-server-discovery */
 export interface DiscoveryResult {
@@ -61,23 +64,6 @@ export interface DiscoverOptions extends HttpOptions {
   resourceMetadataPolicy?: 'same-origin' | 'https'
   /** Skip these issuers (e.g. one that just failed). */
   skipIssuers?: readonly string[]
-}
-
-const DEFAULT_TTL_MS = 60 * 60 * 1000
-const MAX_TTL_MS = 24 * 60 * 60 * 1000
-
-/** Freshness from Cache-Control / Expires, bounded to a day; `no-store`/`no-cache` → 0. @see https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1 */
-export function freshnessMs(headers: Record<string, string> | undefined): number {
-  const cc = headers?.['cache-control']?.toLowerCase() ?? ''
-  if (/\bno-store\b|\bno-cache\b/.test(cc)) return 0
-  const m = /\bmax-age=(\d+)/.exec(cc)
-  if (m) return Math.min(Number(m[1]) * 1000, MAX_TTL_MS)
-  const expires = headers?.['expires']
-  if (expires) {
-    const t = Date.parse(expires) - Date.now()
-    if (Number.isFinite(t)) return Math.max(0, Math.min(t, MAX_TTL_MS))
-  }
-  return DEFAULT_TTL_MS
 }
 
 function mayFollowResourceMetadata(url: string, server: string, policy: 'same-origin' | 'https'): boolean {
