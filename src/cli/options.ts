@@ -43,6 +43,7 @@ export const SESSION_FLAGS = {
   'ca-file': { type: 'string', multiple: true },
   'device-code': { type: 'boolean' },
   'no-browser': { type: 'boolean' },
+  'no-interaction': { type: 'boolean' },
   dpop: { type: 'string' },
   store: { type: 'string' },
   'store-dir': { type: 'string' },
@@ -67,6 +68,9 @@ ${AUTHORIZATION_SERVER_FLAGS_HELP}
   --ca-file FILE             extra CA certificates (PEM) for corporate TLS or self-signed development servers
   --device-code              sign in with a device code instead of a browser (SSH, containers)
   --no-browser               do not open a browser; print the URL (and offer to paste the result)
+  --no-interaction           never ask a person (CI, scheduled jobs): use and refresh the stored session, or
+                             exit with code 3 and the command to run where a browser is; also
+                             MCP_OAUTH_NO_INTERACTION=1
   --dpop auto|never|always   DPoP-bound tokens (default auto: when the authorization server offers them);
                              never gives plain Bearer tokens, e.g. for \`mcp-oauth token\` in scripts
   --store KIND               keychain | file | memory | auto (default auto: keychain, else encrypted file)
@@ -90,6 +94,7 @@ export type SessionFlags = AuthorizationServerFlags & {
   'ca-file'?: string[]
   'device-code'?: boolean
   'no-browser'?: boolean
+  'no-interaction'?: boolean
   dpop?: string
   store?: string
   'store-dir'?: string
@@ -301,8 +306,17 @@ export async function openSession(
     throw usageError(`bad --callback-port ${flags['callback-port']}`, 'Pass a port between 1 and 65535.')
   }
   const openUrl = browserFromEnv()
+  const noInteraction = interactionOff(flags)
   const authorizer = chooseAuthorizer({
-    mode: flags['device-code'] ? 'device' : flags['no-browser'] ? 'paste' : openUrl ? 'browser' : 'auto',
+    mode: noInteraction
+      ? 'none'
+      : flags['device-code']
+        ? 'device'
+        : flags['no-browser']
+          ? 'paste'
+          : openUrl
+            ? 'browser'
+            : 'auto',
     store,
     ...(openUrl ? { openUrl } : {}),
     ...(port ? { port } : {}),
@@ -332,6 +346,26 @@ export async function openSession(
     },
   })
   return { session, store, authorizer, headers, close: () => authorizer.close() }
+}
+
+/**
+ * Whether this run must never ask a person: `--no-interaction`, or `MCP_OAUTH_NO_INTERACTION` set to anything but
+ * empty, `0` or `false` (for CI and scheduled jobs, where nobody answers a browser or a prompt). Contradicting
+ * `--device-code` or `--no-browser` is a usage error rather than a silent choice.
+ * @see https://www.rfc-editor.org/rfc/rfc8252
+ */
+export function interactionOff(
+  flags: Pick<SessionFlags, 'no-interaction' | 'device-code' | 'no-browser'>,
+  env: Record<string, string | undefined> = process.env,
+): boolean {
+  const variable = env['MCP_OAUTH_NO_INTERACTION']?.trim().toLowerCase()
+  const off = flags['no-interaction'] === true || (!!variable && variable !== '0' && variable !== 'false')
+  if (off && (flags['device-code'] || flags['no-browser']))
+    throw usageError(
+      `${flags['device-code'] ? '--device-code' : '--no-browser'} asks a person, but ${flags['no-interaction'] ? '--no-interaction' : 'MCP_OAUTH_NO_INTERACTION'} says nobody is there`,
+      'Drop one of them: --no-interaction (or MCP_OAUTH_NO_INTERACTION=1) for CI, --device-code or --no-browser to sign in by hand.',
+    )
+  return off
 }
 
 /**

@@ -153,7 +153,7 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
             spec: context.reason === 'step-up' ? SPEC.mcpStepUp : SPEC.rfc8252,
             hint:
               mode === 'none'
-                ? `interactive sign-in is turned off here; run ${command} first, the session is then shared`
+                ? `interactive sign-in is turned off here (--no-interaction, MCP_OAUTH_NO_INTERACTION); run ${command} where a browser is, with the same store, then run this again`
                 : `no display, no terminal, and the authorization server offers no device grant: run ${command} in a terminal first, the session is then shared`,
             details: { resource: redactUrl(context.resource) },
           },
