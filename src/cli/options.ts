@@ -44,6 +44,7 @@ export const SESSION_FLAGS = {
   'device-code': { type: 'boolean' },
   'no-browser': { type: 'boolean' },
   'no-interaction': { type: 'boolean' },
+  handoff: { type: 'boolean' },
   dpop: { type: 'string' },
   store: { type: 'string' },
   'store-dir': { type: 'string' },
@@ -68,6 +69,9 @@ ${AUTHORIZATION_SERVER_FLAGS_HELP}
   --ca-file FILE             extra CA certificates (PEM) for corporate TLS or self-signed development servers
   --device-code              sign in with a device code instead of a browser (SSH, containers)
   --no-browser               do not open a browser; print the URL (and offer to paste the result)
+  --handoff                  the browser is on another computer (SSH, containers): print the URL and the
+                             \`ssh -L\` forward for the callback port, and take a pasted address as the fallback
+                             (automatic over SSH without a display)
   --no-interaction           never ask a person (CI, scheduled jobs): use and refresh the stored session, or
                              exit with code 3 and the command to run where a browser is; also
                              MCP_OAUTH_NO_INTERACTION=1
@@ -95,6 +99,7 @@ export type SessionFlags = AuthorizationServerFlags & {
   'device-code'?: boolean
   'no-browser'?: boolean
   'no-interaction'?: boolean
+  handoff?: boolean
   dpop?: string
   store?: string
   'store-dir'?: string
@@ -312,11 +317,13 @@ export async function openSession(
       ? 'none'
       : flags['device-code']
         ? 'device'
-        : flags['no-browser']
-          ? 'paste'
-          : openUrl
-            ? 'browser'
-            : 'auto',
+        : flags.handoff
+          ? 'handoff'
+          : flags['no-browser']
+            ? 'paste'
+            : openUrl
+              ? 'browser'
+              : 'auto',
     store,
     ...(openUrl ? { openUrl } : {}),
     ...(port ? { port } : {}),
@@ -355,15 +362,22 @@ export async function openSession(
  * @see https://www.rfc-editor.org/rfc/rfc8252
  */
 export function interactionOff(
-  flags: Pick<SessionFlags, 'no-interaction' | 'device-code' | 'no-browser'>,
+  flags: Pick<SessionFlags, 'no-interaction' | 'device-code' | 'no-browser' | 'handoff'>,
   env: Record<string, string | undefined> = process.env,
 ): boolean {
   const variable = env['MCP_OAUTH_NO_INTERACTION']?.trim().toLowerCase()
   const off = flags['no-interaction'] === true || (!!variable && variable !== '0' && variable !== 'false')
-  if (off && (flags['device-code'] || flags['no-browser']))
+  const asking = flags['device-code']
+    ? '--device-code'
+    : flags['no-browser']
+      ? '--no-browser'
+      : flags.handoff
+        ? '--handoff'
+        : undefined
+  if (off && asking)
     throw usageError(
-      `${flags['device-code'] ? '--device-code' : '--no-browser'} asks a person, but ${flags['no-interaction'] ? '--no-interaction' : 'MCP_OAUTH_NO_INTERACTION'} says nobody is there`,
-      'Drop one of them: --no-interaction (or MCP_OAUTH_NO_INTERACTION=1) for CI, --device-code or --no-browser to sign in by hand.',
+      `${asking} asks a person, but ${flags['no-interaction'] ? '--no-interaction' : 'MCP_OAUTH_NO_INTERACTION'} says nobody is there`,
+      'Drop one of them: --no-interaction (or MCP_OAUTH_NO_INTERACTION=1) for CI, --device-code, --handoff or --no-browser to sign in by hand.',
     )
   return off
 }

@@ -10,17 +10,24 @@ import type { AuthorizeContext, Authorizer, DeviceCodePrompt } from '../authoriz
 import type { TokenStore } from '../stores/store.ts'
 import { hasDisplay, openBrowser } from './browser.ts'
 import { presentDeviceCode } from './device-code.ts'
+import { detectSsh, handoffInstructions, type SshConnection } from './handoff.ts'
 import { type LoopbackAuthorizer, type LoopbackOptions, loopbackAuthorizer } from './loopback.ts'
 import { promptForCallback } from './paste.ts'
 import { claimPrompt, type PromptPermit, releasePrompt } from './rate-limit.ts'
 
 /** How the person is asked. @see https://www.rfc-editor.org/rfc/rfc8252 */
-export type InteractionMode = 'browser' | 'device' | 'paste' | 'none'
+export type InteractionMode = 'browser' | 'device' | 'paste' | 'handoff' | 'none'
 
 /** Options of {@link chooseAuthorizer}. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface ChooseAuthorizerOptions extends Omit<LoopbackOptions, 'open' | 'log'> {
-  /** Force a mode; default: decided from the display and the terminal. */
+  /**
+   * Force a mode; default: decided from the display and the terminal. `handoff`: the browser is on another
+   * computer (SSH): print the URL with the `ssh -L` forward for the callback port, wait for the callback and take
+   * a pasted address as the fallback; without a display over SSH, `auto` adds the same forward line.
+   */
   mode?: InteractionMode | 'auto'
+  /** The SSH connection to build the forward from (default: read from SSH_CONNECTION). */
+  ssh?: SshConnection
   /** Shared store: the time of the last browser tab is kept there so several processes respect the limit. */
   store?: TokenStore
   /** At most one browser tab per session per this many ms. Default 60 s. */
@@ -116,7 +123,21 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
   const headless = mode !== 'browser'
   const countdowns = new Set<() => void>()
 
+  // Over SSH without a display (or when asked) the loopback callback must come back through a port forward.
+  const ssh = mode === 'browser' || mode === 'none' ? undefined : (options.ssh ?? detectSsh(options.env))
+  const handoff = mode === 'handoff' || ssh !== undefined
+  // A pipe may carry a pasted address when the person asked for the hand-off; a host's JSON-RPC channel is
+  // passed in marked `isTTY: false` and is never read.
+  const canPaste = input.isTTY === true || (mode === 'handoff' && input.isTTY !== false)
+
   const open = async (url: URL, context: AuthorizeContext) => {
+    if (handoff) {
+      const redirectUri = await loopback.redirectUri()
+      const fallback = canPaste
+        ? 'Open the URL anyway and paste the address your browser ends on (below).'
+        : `Stop this process, then run ${options.signInCommand ? options.signInCommand(undefined).replace(/`$/, ' --handoff`') : 'a sign-in with --handoff from a terminal'} here and paste the address your browser ends on.`
+      log(handoffInstructions(redirectUri, ssh ?? { host: '', port: 22 }, fallback))
+    }
     if (headless) return
     if (options.store) {
       // A store that cannot record the claim must not keep the person from signing in.
@@ -144,7 +165,8 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
       // listener: the person opens the URL in a browser on this machine.
       // --device-code was asked for, and the engine only calls authorize in device mode when the AS lacks the grant.
       if (options.mode === 'device') throw noDeviceGrant(context, options.signInCommand)
-      if (mode === 'none' || (mode === 'device' && !input.isTTY)) {
+      // Over SSH the person can still reach the loopback listener through a forward: wait for it.
+      if (mode === 'none' || (mode === 'device' && !input.isTTY && !ssh)) {
         const command = loginCommand(url, context, options.signInCommand)
         throw new InteractionRequiredError(
           'interaction_required',
@@ -159,7 +181,7 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
           },
         )
       }
-      if (!headless || !input.isTTY) {
+      if (!headless || !canPaste) {
         const callback = await loopback.authorize(url, context)
         // The limit is against storms of unanswered tabs: a completed sign-in lifts it, so a deliberate
         // logout-and-login within the minute opens the browser again.

@@ -1,8 +1,10 @@
 /**
- * CI mode against a spawned `mcp-oauth serve --access-token-ttl 2`: with `--no-interaction` (or
+ * Sign-in away from a browser, against one spawned serve. CI mode against a spawned `mcp-oauth serve --access-token-ttl 2`: with `--no-interaction` (or
  * MCP_OAUTH_NO_INTERACTION=1) and no session, `tools` exits 3 at once, prints no sign-in URL and names the
  * `mcp-oauth login` command to run where a browser is; once a person has signed in, the same command refreshes the
- * expired access token and succeeds without asking anyone.
+ * expired access token and succeeds without asking anyone. The SSH hand-off: `login --handoff` with
+ * SSH_CONNECTION set prints the URL and the `ssh -L P:127.0.0.1:P` line for its callback port; the callback arriving
+ * on that port (the far end of the forward) completes it, and so does the address pasted on stdin.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -59,8 +61,15 @@ describe('--no-interaction (CI mode)', () => {
 
   const store = () => ['--store', 'file', '--store-dir', join(root, 'store')]
 
-  /** `mcp-oauth …args`; with `signIn`, a printed sign-in URL is completed over HTTP on serve's forms. */
-  function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}, signIn = false): Promise<Run> {
+  /**
+   * `mcp-oauth …args`; with `signIn`, a printed sign-in URL is completed over HTTP on serve's forms and the
+   * browser's final address is delivered to the callback (`deliver`) or pasted on stdin (`paste`).
+   */
+  function cli(
+    args: string[],
+    extraEnv: NodeJS.ProcessEnv = {},
+    signIn: false | 'deliver' | 'paste' | true = false,
+  ): Promise<Run> {
     const started = performance.now()
     const child = spawn(process.execPath, [bin, ...args], {
       env: { ...env, ...extraEnv },
@@ -77,12 +86,16 @@ describe('--no-interaction (CI mode)', () => {
         started2 = true
         const redirectUri = new URL(url).searchParams.get('redirect_uri')!
         person = new HeadlessAgent().authorize(url, redirectUri, user).then(async ({ callback }) => {
+          if (signIn === 'paste') {
+            child.stdin.end(`${callback}\n`)
+            return
+          }
           const delivered = await fetch(callback)
           await delivered.arrayBuffer()
         })
       }
     })
-    child.stdin.end()
+    if (signIn !== 'paste') child.stdin.end()
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL')
@@ -140,5 +153,32 @@ describe('--no-interaction (CI mode)', () => {
       serve.stderr().split('"token.refreshed"').length > refreshesBefore,
       'the authorization server issued a refreshed token',
     )
+  })
+
+  const ssh = { SSH_CONNECTION: '203.0.113.9 50122 10.0.0.5 22', USER: 'dev' }
+
+  it('login --handoff over SSH: the URL, the ssh -L line for its callback port, finished through that port', async () => {
+    const dir = ['--store', 'file', '--store-dir', join(root, 'handoff')]
+    const run = await cli(['login', serve.ready.mcp, '--handoff', ...dir], ssh, 'deliver')
+    assert.equal(run.code, 0, run.stderr)
+    const url = /open this URL in a browser:\n\s+(\S+)/.exec(run.stderr)?.[1]
+    assert.ok(url, run.stderr)
+    const port = new URL(new URL(url).searchParams.get('redirect_uri')!).port
+    assert.match(
+      run.stderr,
+      new RegExp(`\\n  ssh -L ${port}:127\\.0\\.0\\.1:${port} -N dev@10\\.0\\.0\\.5\\n`),
+    )
+    assert.match(run.stderr, /Signed in\./)
+  })
+
+  it('login --handoff: the address pasted on stdin when no forward is possible', async () => {
+    const dir = ['--store', 'file', '--store-dir', join(root, 'pasted')]
+    const run = await cli(['login', serve.ready.mcp, '--handoff', ...dir], ssh, 'paste')
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stderr, /Paste the full URL/)
+    assert.match(run.stderr, /Signed in\./)
+    const tools = await cli(['tools', serve.ready.mcp, '--no-interaction', ...dir])
+    assert.equal(tools.code, 0, tools.stderr)
+    assert.match(tools.stdout, /whoami/)
   })
 })
