@@ -45,6 +45,7 @@ export const SESSION_FLAGS = {
   'no-browser': { type: 'boolean' },
   'no-interaction': { type: 'boolean' },
   handoff: { type: 'boolean' },
+  account: { type: 'string' },
   dpop: { type: 'string' },
   store: { type: 'string' },
   'store-dir': { type: 'string' },
@@ -77,6 +78,8 @@ ${AUTHORIZATION_SERVER_FLAGS_HELP}
                              MCP_OAUTH_NO_INTERACTION=1
   --dpop auto|never|always   DPoP-bound tokens (default auto: when the authorization server offers them);
                              never gives plain Bearer tokens, e.g. for \`mcp-oauth token\` in scripts
+  --account NAME             one of several sessions with the same server (work, home…); default: the one
+                             session kept before accounts; a named account's sign-in asks to authenticate again
   --store KIND               keychain | file | memory | auto (default auto: keychain, else encrypted file)
   --store-dir DIR            where the file store keeps its files (default: per-user config directory)
   --verbose, -v              progress on stderr (redacted: never a token)
@@ -100,6 +103,7 @@ export type SessionFlags = AuthorizationServerFlags & {
   'no-browser'?: boolean
   'no-interaction'?: boolean
   handoff?: boolean
+  account?: string
   dpop?: string
   store?: string
   'store-dir'?: string
@@ -340,6 +344,7 @@ export async function openSession(
     ...(flags.scope ? { scope: flags.scope } : {}),
     ...(flags.resource ? { resource: flags.resource } : {}),
     ...(flags.dpop ? { dpop: dpopMode(flags.dpop) } : {}),
+    ...(flags.account ? { account: flags.account } : {}),
     ...authorizationServerOptions(flags),
     allowHttp: flags['allow-http'] ?? false,
     ...(log ? { log } : {}),

@@ -24,7 +24,7 @@ import type { DpopKey } from './dpop.ts'
 import type { O4wPolicy } from './o4w.ts'
 import { bindPreRegistered, type ClientInfo, forgetClient, resolveClient } from './registration.ts'
 import type { Session } from './session.ts'
-import { storeKey } from './stores/store.ts'
+import { DEFAULT_ACCOUNT, storeKey } from './stores/store.ts'
 import { clientCredentials, exchangeCode, exchangeForIdJag, jwtBearer, type TokenSet } from './tokens.ts'
 
 /** Inputs of {@link obtainTokens}. */
@@ -243,6 +243,7 @@ export async function obtainTokens(
       legacy: d.defaultEndpoints ?? false,
       dpopJkt: i.dpop?.jkt,
       extraParams: o.authorizationParams,
+      reauthenticate: session.account !== DEFAULT_ACCOUNT,
     })
     session.log(`signing in to ${redactUrl(session.server)} at ${d.issuer}`)
     const callback = await authorizer.authorize(pending.url, {
