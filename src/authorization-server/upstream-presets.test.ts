@@ -159,3 +159,32 @@ test('the provider authorization URL carries PKCE S256 and state; extra paramete
   assert.equal(url.searchParams.get('allow_signup'), 'false')
   assert.equal(url.searchParams.get('scope'), 'read:user user:email')
 })
+
+test('authorizationParams may not replace what the login sets itself', async () => {
+  const { createUpstreamLogin } = await import('./upstream.ts')
+  const { createSqliteStorage } = await import('./adapters/sqlite.ts')
+  const { createSealer, generateStorageKey } = await import('./adapters/sealing.ts')
+  const storage = await createSqliteStorage(':memory:', { sealer: createSealer(generateStorageKey()) })
+  try {
+    assert.throws(
+      () =>
+        createUpstreamLogin(
+          { preset: 'google', clientId: 'c', authorizationParams: { nonce: 'fixed' } },
+          'https://as.example.com',
+          storage,
+        ),
+      /may not set nonce/,
+    )
+    const login = createUpstreamLogin(
+      { preset: 'github', clientId: 'c', authorizationParams: { allow_signup: 'false' } },
+      'https://as.example.com',
+      storage,
+    )
+    const url = await login.start('uid-1')
+    assert.equal(url.searchParams.get('allow_signup'), 'false')
+    assert.equal(url.searchParams.get('redirect_uri'), 'https://as.example.com/upstream/callback')
+    assert.equal(login.name, 'GitHub')
+  } finally {
+    await storage.close()
+  }
+})

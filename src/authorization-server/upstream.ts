@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import * as oidc from 'openid-client'
-import { McpOAuthError } from '../shared/errors.ts'
+import { InvalidArgumentError, McpOAuthError, SPEC } from '../shared/errors.ts'
 import { createSealer } from './adapters/sealing.ts'
 import type { Adapter, AuthorizationServerStorage } from './adapters/sql.ts'
 import { createOutboundFetch } from './outbound-fetch.ts'
@@ -70,6 +70,20 @@ export interface UpstreamAccount {
 }
 
 const PENDING_TTL_SECONDS = 600
+/** Parameters the login sets itself; `authorizationParams` may not replace them. */
+const PROTECTED_PARAMS = new Set([
+  'client_id',
+  'response_type',
+  'response_mode',
+  'redirect_uri',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'request',
+  'request_uri',
+])
 /** Tokens wait this long for the authorization code that binds them to a grant. */
 const UNBOUND_TOKENS_TTL_SECONDS = 3600
 const GRANT_TTL_SECONDS = 365 * 24 * 3600
@@ -148,6 +162,16 @@ export function createUpstreamLogin(
   const scope = options.scope ?? preset.scope
   const claimName = options.accountClaim ?? preset.accountClaim
   const extra: Record<string, string> = { ...(options.authorizationParams ?? {}) }
+  const protectedParam = Object.keys(extra).find((k) => PROTECTED_PARAMS.has(k))
+  if (protectedParam)
+    throw new InvalidArgumentError(
+      'invalid_upstream_option',
+      `upstream.authorizationParams may not set ${protectedParam.slice(0, 40)}`,
+      {
+        spec: SPEC.rfc7636,
+        hint: 'leave state, nonce, PKCE, client_id, redirect_uri, scope and response_* to the login',
+      },
+    )
   // Google returns a refresh token only when asked for offline access, and only worth it when tokens are kept.
   if (resolved.preset === 'google' && options.passTokens) extra['access_type'] ??= 'offline'
   let sealer: Promise<ReturnType<typeof createSealer>> | undefined
