@@ -23,6 +23,7 @@ import { type Authorizer, authorizedFetch, createSession, MemoryStore } from '..
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
 import {
   freePort,
+  HeadlessAgent,
   pkce,
   type RunningAuthorizationServer,
   registerClient,
@@ -254,6 +255,7 @@ describe('upstream presets: the person signs in at the provider, the MCP client 
   let github: Awaited<ReturnType<typeof fakeGithub>>
   let callbacks: Awaited<ReturnType<typeof callbackServer>>
   let idp: RunningAuthorizationServer
+  let githubServing: Serving | undefined
   const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-upstream-'))
   const bob = { username: 'bob', password: 'bob has a long password' }
   const cleanups: (() => Promise<unknown> | unknown)[] = []
@@ -335,6 +337,37 @@ describe('upstream presets: the person signs in at the provider, the MCP client 
       'no metadata was looked for',
     )
     const upstreamToken = github.state.issued.at(-1)!
+
+    // --upstream-only refuses the password form even when it is posted by hand.
+    const other = await registerClient(serve.ready.issuer, [callbacks.url], {
+      client_name: 'password poster',
+    })
+    const agent = new HeadlessAgent()
+    let response = await agent.request(
+      `${serve.ready.issuer}/auth?${new URLSearchParams({
+        response_type: 'code',
+        client_id: other['client_id'],
+        redirect_uri: callbacks.url,
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+        scope: 'tools:read',
+      })}`,
+    )
+    while (response.status === 303 || response.status === 302)
+      response = await agent.request(new URL(response.headers.get('location')!, serve.ready.issuer).href)
+    const page = await response.text()
+    const interaction = new URL(response.url).pathname
+    const posted = await agent.request(`${serve.ready.issuer}${interaction}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        csrf: /name="csrf" value="([^"]+)"/.exec(page)![1]!,
+        username: 'dev',
+        password: 'whatever it is',
+      }),
+    })
+    assert.equal(posted.status, 400)
+    assert.match(await posted.text(), /sign-in is not expected at this step/)
     await serve.stop()
     const { bytes, models } = await storeContents(store)
     assert.ok(models.includes('UpstreamAccount'))
@@ -369,12 +402,13 @@ describe('upstream presets: the person signs in at the provider, the MCP client 
       port: 0,
       host: '127.0.0.1',
       store: `sqlite:${store}`,
-      users: [],
+      users: [(await testUser('alice', 'correct horse battery')).user],
       tokenFormat: 'jwt',
       allowPrivateCimd: false,
       upstream,
       audit: (line) => stderr.push(line),
     })
+    githubServing = serving
     cleanups.push(() => serving.close())
     const context = await browser.newContext()
     cleanups.push(() => context.close())
@@ -475,51 +509,54 @@ describe('upstream presets: the person signs in at the provider, the MCP client 
 
   test('a refusal at the provider, or a refused code, ends on an error page with what to do next', async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
-    const serving: Serving = await startServe({
-      port: 0,
-      host: '127.0.0.1',
-      store: 'memory',
-      users: [(await testUser('alice', 'correct horse battery')).user],
-      tokenFormat: 'jwt',
-      allowPrivateCimd: false,
-      upstream: upstreamOptions(
-        { upstream: 'github', 'upstream-base-url': github.base, 'upstream-client-id': GITHUB_CLIENT.id },
-        { MCP_OAUTH_UPSTREAM_CLIENT_SECRET: GITHUB_CLIENT.secret },
-      )!,
-    })
-    cleanups.push(() => serving.close())
+    assert.ok(githubServing, 'the pass-tokens test started the server')
+    const serving = githubServing
     const client = await registerClient(serving.issuer, [callbacks.url], { client_name: 'refusals' })
-    const context = await browser.newContext()
-    cleanups.push(() => context.close())
+    // Plain HTTP with a cookie jar: the browser's part was shown above; here only the pages matter.
     const attempt = async (button: 'Authorize' | 'Cancel') => {
-      const { challenge } = pkce()
-      const page = await context.newPage()
-      await page.goto(
+      const agent = new HeadlessAgent()
+      let response = await agent.request(
         `${serving.issuer}/auth?${new URLSearchParams({
           response_type: 'code',
           client_id: client['client_id'],
           redirect_uri: callbacks.url,
-          code_challenge: challenge,
+          code_challenge: pkce().challenge,
           code_challenge_method: 'S256',
           scope: 'tools:read',
         })}`,
       )
-      assert.ok(await page.locator('#password').count(), 'local users and the provider coexist')
-      await page.click('button:has-text("Sign in with GitHub")')
-      await page.click(`button:has-text("${button}")`)
-      await page.waitForSelector('text=Something went wrong')
-      const text = (await page.textContent('main')) ?? ''
-      await page.close()
-      return text
+      while (response.status === 303 || response.status === 302)
+        response = await agent.request(new URL(response.headers.get('location')!, serving.issuer).href)
+      const login = await response.text()
+      assert.match(login, /id="password"/, 'local users and the provider coexist')
+      const csrf = /name="csrf" value="([^"]+)"/.exec(login)![1]!
+      const action = /<form method="post" action="([^"]+\/upstream)"/.exec(login)![1]!
+      const toProvider = await agent.request(new URL(action, serving.issuer).href, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf }),
+      })
+      assert.equal(toProvider.status, 303)
+      const page = await (await fetch(toProvider.headers.get('location')!)).text()
+      const back = [...page.matchAll(/name="to" value="([^"]+)">\s*<button type="submit">(\w+)/g)].find(
+        (m) => m[2] === button,
+      )![1]!
+      const answer = await agent.request(back)
+      return { status: answer.status, text: await answer.text() }
     }
     const denied = await attempt('Cancel')
-    assert.match(denied, /upstream_denied/)
-    assert.match(denied, /approve the request at the provider/)
+    assert.equal(denied.status, 400)
+    assert.match(denied.text, /upstream_denied/)
+    assert.match(denied.text, /approve the request at the provider/)
     github.state.refuseCode = true
     try {
       const refused = await attempt('Authorize')
-      assert.match(refused, /upstream_token_error: the provider refused the code: bad_verification_code/)
-      assert.match(refused, /MCP_OAUTH_UPSTREAM_CLIENT_SECRET/)
+      assert.equal(refused.status, 400)
+      assert.match(
+        refused.text,
+        /upstream_token_error<\/strong>: the provider refused the code: bad_verification_code/,
+      )
+      assert.match(refused.text, /MCP_OAUTH_UPSTREAM_CLIENT_SECRET/)
     } finally {
       github.state.refuseCode = false
     }
