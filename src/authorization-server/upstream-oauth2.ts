@@ -44,14 +44,14 @@ export interface UpstreamTokenSet {
   expires_at?: number
 }
 
-/** Who signed in, as the provider's user API describes them. */
+/** Who signed in, as the provider's user API describes them. @see https://docs.github.com/en/rest/users/users#get-the-authenticated-user */
 export interface UpstreamIdentity {
   /** Claims in OpenID names where they exist (`sub`, `name`, `email`, `email_verified`), plus the API's own. */
   claims: Record<string, unknown>
   tokens: UpstreamTokenSet
 }
 
-/** Input of {@link oauth2AuthorizationUrl}. */
+/** Input of {@link oauth2AuthorizationUrl}. @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1 */
 export interface OAuth2Request {
   clientId: string
   redirectUri: string

@@ -120,7 +120,7 @@ export const ENTRA_CONSUMERS_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad'
 const ENTRA_ORIGIN = 'https://login.microsoftonline.com'
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-/** What the operator said about the provider (a subset of UpstreamOptions). */
+/** What the operator said about the provider (a subset of UpstreamOptions). @see https://openid.net/specs/openid-connect-discovery-1_0.html#IssuerDiscovery */
 export interface UpstreamPresetInput {
   preset?: UpstreamPresetName | undefined
   issuer?: string | undefined
@@ -132,7 +132,7 @@ export interface UpstreamPresetInput {
   allowInsecureRequests?: boolean | undefined
 }
 
-/** A preset applied to the operator's input: everything the login needs to know. */
+/** A preset applied to the operator's input: everything the login needs to know. @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata */
 export interface ResolvedUpstream {
   preset: UpstreamPresetName
   protocol: 'oidc' | 'oauth2'

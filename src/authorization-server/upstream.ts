@@ -62,7 +62,7 @@ export interface UpstreamOptions extends UpstreamPresetInput {
   authorizationParams?: Record<string, string>
 }
 
-/** A person known through the provider. */
+/** A person known through the provider. @see https://openid.net/specs/openid-connect-core-1_0.html#StandardClaims */
 export interface UpstreamAccount {
   accountId: string
   name?: string
@@ -88,7 +88,7 @@ const PROTECTED_PARAMS = new Set([
 const UNBOUND_TOKENS_TTL_SECONDS = 3600
 const GRANT_TTL_SECONDS = 365 * 24 * 3600
 
-/** The upstream login: start (redirect URL), finish (callback → account), account lookup, kept tokens. */
+/** The upstream login: start (redirect URL), finish (callback → account), account lookup, kept tokens. @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth */
 export interface UpstreamLogin {
   /** Button label. */
   name: string

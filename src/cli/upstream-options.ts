@@ -30,7 +30,7 @@ export const UPSTREAM_FLAGS = {
   'upstream-only': { type: 'boolean' },
 } as const
 
-/** The parsed upstream flags (a configuration file's `upstream` section uses the same names). */
+/** The parsed upstream flags (a configuration file's `upstream` section uses the same names). @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth */
 export type UpstreamFlags = {
   upstream?: string | undefined
   'upstream-issuer'?: string | undefined
@@ -59,7 +59,7 @@ export const UPSTREAM_FLAGS_HELP = `  --upstream PRESET     also offer sign-in a
   --upstream-pass-tokens  keep the provider's tokens sealed for your own code (never sent to MCP clients)
   --upstream-only       hide the password form: sign in at the provider only`
 
-/** Environment variable holding the client secret at the provider. */
+/** Environment variable holding the client secret at the provider. @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 */
 export const UPSTREAM_SECRET_ENV = 'MCP_OAUTH_UPSTREAM_CLIENT_SECRET'
 
 function usageError(message: string, hint: string): InvalidArgumentError {
