@@ -148,8 +148,11 @@ export function createUpstreamLogin(
   const unbound = storage.adapter('UpstreamTokensUnbound')
   const kept = storage.adapter('UpstreamTokens')
   const insecure = options.allowInsecureRequests === true
+  // The operator chose the provider (often on an internal network), so private addresses are allowed; https
+  // (checked on every provider URL, and by openid-client on discovered ones), time and size limits, and the
+  // refusal of redirects still hold.
   const outbound = createOutboundFetch({
-    allowPrivateNetwork: insecure,
+    allowPrivateNetwork: true,
     timeoutMs: 10_000,
     maxBytes: 256 * 1024,
   })
@@ -323,7 +326,12 @@ export function createUpstreamLogin(
           ? await oauth2Identity(callback, record)
           : await oidcIdentity(callback, record, state)
       const { claims } = identity
-      const accountId = `${resolved.accountPrefix}:${accountKey(claims, claimName)}`
+      // Entra: `oid` is unique within its tenant; the pair is the key Microsoft recommends.
+      const key =
+        resolved.preset === 'microsoft' && claimName === 'oid'
+          ? `${accountKey(claims, 'tid')}/${accountKey(claims, 'oid')}`
+          : accountKey(claims, claimName)
+      const accountId = `${resolved.accountPrefix}:${key}`
       const text = (k: string) =>
         typeof claims[k] === 'string' && claims[k] ? (claims[k] as string) : undefined
       const name = text('name') ?? text('login') ?? text('preferred_username')
