@@ -7,11 +7,9 @@
  * the identity is read, unless the operator asks to keep them (sealed, bound to the grant).
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  */
-import { randomBytes } from 'node:crypto'
 import * as oidc from 'openid-client'
 import { InvalidArgumentError, McpOAuthError, SPEC } from '../shared/errors.ts'
-import { createSealer } from './adapters/sealing.ts'
-import type { Adapter, AuthorizationServerStorage } from './adapters/sql.ts'
+import type { AuthorizationServerStorage } from './adapters/sql.ts'
 import { createOutboundFetch } from './outbound-fetch.ts'
 import {
   exchangeOAuth2Code,
@@ -29,7 +27,10 @@ import {
   type UpstreamPresetName,
 } from './upstream-presets.ts'
 
+import { createUpstreamTokenVault } from './upstream-tokens.ts'
+
 export type { UpstreamTokenSet } from './upstream-oauth2.ts'
+export { bindUpstreamTokensOnCode, findUpstreamTokens } from './upstream-tokens.ts'
 
 /** Where and how to reach the upstream identity provider. @see https://openid.net/specs/openid-connect-discovery-1_0.html */
 export interface UpstreamOptions extends UpstreamPresetInput {
@@ -84,9 +85,6 @@ const PROTECTED_PARAMS = new Set([
   'request',
   'request_uri',
 ])
-/** Tokens wait this long for the authorization code that binds them to a grant. */
-const UNBOUND_TOKENS_TTL_SECONDS = 3600
-const GRANT_TTL_SECONDS = 365 * 24 * 3600
 
 /** The upstream login: start (redirect URL), finish (callback → account), account lookup, kept tokens. @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth */
 export interface UpstreamLogin {
@@ -145,8 +143,7 @@ export function createUpstreamLogin(
   const pending = storage.adapter('UpstreamPending')
   const accounts = storage.adapter('UpstreamAccount')
   const tickets = storage.adapter('UpstreamTicket')
-  const unbound = storage.adapter('UpstreamTokensUnbound')
-  const kept = storage.adapter('UpstreamTokens')
+  const vault = createUpstreamTokenVault(storage)
   const insecure = options.allowInsecureRequests === true
   // The operator chose the provider (often on an internal network), so private addresses are allowed; https
   // (checked on every provider URL, and by openid-client on discovered ones), time and size limits, and the
@@ -177,14 +174,6 @@ export function createUpstreamLogin(
     )
   // Google returns a refresh token only when asked for offline access, and only worth it when tokens are kept.
   if (resolved.preset === 'google' && options.passTokens) extra['access_type'] ??= 'offline'
-  let sealer: Promise<ReturnType<typeof createSealer>> | undefined
-  const tokenSealer = () => {
-    sealer ??= storage
-      .loadSecret('upstream-token-key', () => randomBytes(32).toString('base64url'))
-      .then((key) => createSealer(key))
-    return sealer
-  }
-
   let config: Promise<oidc.Configuration> | undefined
   const configuration = () => {
     config ??= oidc
@@ -339,8 +328,7 @@ export function createUpstreamLogin(
       const account: UpstreamAccount = { accountId, ...(name ? { name } : {}), ...(email ? { email } : {}) }
       await accounts.upsert(accountId, { ...account })
       if (options.passTokens) {
-        const sealed = (await tokenSealer()).seal(JSON.stringify(identity.tokens))
-        await unbound.upsert(accountId, { sealed }, UNBOUND_TOKENS_TTL_SECONDS)
+        await vault.park(accountId, identity.tokens)
       }
       // The interaction cookie is scoped to /interaction/<uid>, so the browser is sent there with a ticket.
       const ticket = oidc.randomState()
@@ -361,57 +349,8 @@ export function createUpstreamLogin(
       return { accountId, ...text('name'), ...text('email') }
     },
     async bindTokens(accountId, grantId) {
-      if (!options.passTokens) return
-      const waiting = await unbound.find(accountId)
-      if (!waiting || typeof waiting['sealed'] !== 'string') return
-      // The grant id column ties the row to the grant: revoking or deleting the grant deletes it.
-      await kept.upsert(grantId, { grantId, accountId, sealed: waiting['sealed'] }, GRANT_TTL_SECONDS)
-      await unbound.destroy(accountId)
+      if (options.passTokens) await vault.bind(accountId, grantId)
     },
-    async tokensForGrant(grantId) {
-      const row = await kept.find(grantId)
-      if (!row || typeof row['sealed'] !== 'string') return undefined
-      return JSON.parse((await tokenSealer()).open(row['sealed'])) as UpstreamTokenSet
-    },
+    tokensForGrant: (grantId) => vault.forGrant(grantId),
   }
-}
-
-/**
- * Wraps the adapter factory handed to oidc-provider: saving an authorization code binds the account's kept
- * upstream tokens to the code's grant, so whichever way the grant came (consent now or earlier), it holds the
- * tokens of the sign-in that issued it.
- * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter
- */
-export function bindUpstreamTokensOnCode(
-  factory: (model: string) => Adapter,
-  upstream: UpstreamLogin,
-): (model: string) => Adapter {
-  return (model) => {
-    const adapter = factory(model)
-    if (model !== 'AuthorizationCode') return adapter
-    return {
-      ...adapter,
-      async upsert(id, payload, expiresIn) {
-        await adapter.upsert(id, payload, expiresIn)
-        const { accountId, grantId } = payload
-        if (typeof accountId === 'string' && typeof grantId === 'string')
-          await upstream.bindTokens(accountId, grantId)
-      },
-    }
-  }
-}
-
-/**
- * The kept tokens behind an access token (`jti`, through the store's jti → grant rows) or a grant id.
- * @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2
- */
-export async function findUpstreamTokens(
-  upstream: UpstreamLogin | undefined,
-  jwtGrants: Adapter,
-  reference: { jti: string } | { grantId: string },
-): Promise<UpstreamTokenSet | undefined> {
-  if (!upstream?.keepsTokens) return undefined
-  const grantId =
-    'grantId' in reference ? reference.grantId : (await jwtGrants.find(reference.jti))?.['grantId']
-  return typeof grantId === 'string' ? await upstream.tokensForGrant(grantId) : undefined
 }
