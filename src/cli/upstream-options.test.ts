@@ -84,3 +84,37 @@ test('the banner shows the issuer without credentials or query', () => {
     /upstream keycloak at https:\/\/kc\.example\.com\/realms\/acme;/,
   )
 })
+
+test('a configuration file section goes through the same checks, with the option names', async () => {
+  const { upstreamOptionsFromSection } = await import('./upstream-options.ts')
+  assert.deepEqual(
+    upstreamOptionsFromSection(
+      { issuer: 'https://idp.example.com', clientId: 'c', clientSecret: 'from-file', name: 'SSO' },
+      {},
+    ),
+    {
+      preset: 'oidc',
+      clientId: 'c',
+      issuer: 'https://idp.example.com',
+      clientSecret: 'from-file',
+      name: 'SSO',
+      allowInsecureRequests: false,
+    },
+  )
+  assert.equal(
+    upstreamOptionsFromSection(
+      { preset: 'microsoft', tenant: 'organizations', clientId: 'c', passTokens: true },
+      {},
+    )?.passTokens,
+    true,
+  )
+  assert.throws(
+    () => upstreamOptionsFromSection({ preset: 'github', clientId: 'c', only: 'yes' }, {}),
+    /upstream\.only must be true or false/,
+  )
+  assert.throws(
+    () => upstreamOptionsFromSection({ preset: 'microsoft', clientId: 'c' }, {}),
+    /needs a tenant/,
+  )
+  assert.equal(upstreamOptionsFromSection({}, {}), undefined)
+})

@@ -146,3 +146,48 @@ export function upstreamBanner(options: UpstreamOptions, issuer: string): string
     .join(', ')
   return `upstream ${resolved.preset} at ${redactUrl(where)}${extras ? ` (${extras})` : ''}; register the redirect URI ${issuer}/upstream/callback there`
 }
+
+/**
+ * Where each flag lives in a configuration file's `upstream` section: the authorization server's own option
+ * names, so the section reads like `createAuthorizationServer({ upstream })`.
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#IssuerDiscovery
+ */
+export const UPSTREAM_SECTION_KEYS = {
+  upstream: 'preset',
+  'upstream-issuer': 'issuer',
+  'upstream-tenant': 'tenant',
+  'upstream-base-url': 'baseUrl',
+  'upstream-api-url': 'apiBaseUrl',
+  'upstream-client-id': 'clientId',
+  'upstream-scopes': 'scope',
+  'upstream-name': 'name',
+  'upstream-account-claim': 'accountClaim',
+  'upstream-pass-tokens': 'passTokens',
+  'upstream-only': 'only',
+} as const satisfies Record<keyof UpstreamFlags, string>
+
+/**
+ * The `upstream` option from a configuration file section (keys of {@link UPSTREAM_SECTION_KEYS}, plus a
+ * resolved `clientSecret`), checked exactly as the flags are; a section with an issuer and no preset is `oidc`.
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#IssuerDiscovery
+ */
+export function upstreamOptionsFromSection(
+  section: Record<string, unknown>,
+  env: Record<string, string | undefined> = process.env,
+): UpstreamOptions | undefined {
+  const flags: Record<string, string | boolean | undefined> = {}
+  for (const [flag, key] of Object.entries(UPSTREAM_SECTION_KEYS)) {
+    const value = section[key]
+    if (value === undefined) continue
+    const boolean = flag === 'upstream-pass-tokens' || flag === 'upstream-only'
+    if (boolean ? typeof value !== 'boolean' : typeof value !== 'string')
+      throw usageError(
+        `upstream.${key} must be ${boolean ? 'true or false' : 'a string'}`,
+        `fix upstream.${key} in the configuration file (or pass --${flag})`,
+      )
+    flags[flag] = value as string | boolean
+  }
+  if (flags['upstream'] === undefined && flags['upstream-issuer'] !== undefined) flags['upstream'] = 'oidc'
+  const secret = typeof section['clientSecret'] === 'string' ? section['clientSecret'] : undefined
+  return upstreamOptions(flags as UpstreamFlags, secret ? { ...env, [UPSTREAM_SECRET_ENV]: secret } : env)
+}
