@@ -90,7 +90,12 @@ describe('upstream presets: the person signs in at the provider, the MCP client 
         GITHUB_CLIENT.id,
         '--upstream-only',
       ],
-      { MCP_OAUTH_UPSTREAM_CLIENT_SECRET: GITHUB_CLIENT.secret, MCP_OAUTH_DATA_DIR: dir },
+      // MALLOC_ARENA_MAX set: serve starts once instead of re-executing itself to set it.
+      {
+        MCP_OAUTH_UPSTREAM_CLIENT_SECRET: GITHUB_CLIENT.secret,
+        MCP_OAUTH_DATA_DIR: dir,
+        MALLOC_ARENA_MAX: '2',
+      },
     )
     cleanups.push(() => serve.stop())
     assert.match(serve.stderr(), /upstream github at http:\/\/127\.0\.0\.1:\d+\/login\/oauth\/authorize/)
