@@ -23,8 +23,8 @@ import {
 } from '../../authorization-server/index.ts'
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
-import { isLoopbackUrl } from '../../shared/resource.ts'
 import type { CliIo } from '../main.ts'
+import { UPSTREAM_FLAGS, UPSTREAM_FLAGS_HELP, upstreamBanner, upstreamOptions } from '../upstream-options.ts'
 import {
   buildDemoServer,
   DEFAULT_SCOPES,
@@ -53,9 +53,7 @@ Options:
   --access-token-ttl S  access-token lifetime in seconds (default 600); refresh keeps sessions alive
   --allow-private-cimd  DEVELOPMENT ONLY: fetch client metadata documents from loopback/private addresses
   --cimd-ca FILE        extra CA certificate (PEM) trusted when fetching client metadata documents
-  --upstream ISSUER     also offer sign-in at this OpenID Connect provider (register <issuer>/upstream/callback there)
-  --upstream-client-id ID   this server's client id at that provider (secret: MCP_OAUTH_UPSTREAM_CLIENT_SECRET)
-  --upstream-name NAME  button label (default: the provider's host)
+${UPSTREAM_FLAGS_HELP}
   --rate-limit NAME=MAX/SECONDS  change one request limit (repeatable); NAME is one of registration, token,
                         par, revocation, introspection (per client_id and address), authorization (per
                         address), login (failed sign-ins per address), login-account (failed sign-ins per
@@ -281,9 +279,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       'access-token-ttl': { type: 'string' },
       'allow-private-cimd': { type: 'boolean', default: false },
       'cimd-ca': { type: 'string' },
-      upstream: { type: 'string' },
-      'upstream-client-id': { type: 'string' },
-      'upstream-name': { type: 'string' },
+      ...UPSTREAM_FLAGS,
       'rate-limit': { type: 'string', multiple: true },
       'no-rate-limits': { type: 'boolean', default: false },
       redis: { type: 'string' },
@@ -301,23 +297,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const ttl = values['access-token-ttl'] === undefined ? undefined : Number(values['access-token-ttl'])
   if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 86400))
     throw usageError(`bad --access-token-ttl ${values['access-token-ttl']}`, 'use whole seconds, 1..86400')
-  if (values.upstream && !values['upstream-client-id']) {
-    throw usageError(
-      '--upstream needs --upstream-client-id',
-      'register this server at the provider and pass its client id',
-    )
-  }
-  const upstreamSecret = process.env['MCP_OAUTH_UPSTREAM_CLIENT_SECRET']
-  const upstream: UpstreamOptions | undefined = values.upstream
-    ? {
-        issuer: values.upstream,
-        clientId: values['upstream-client-id']!,
-        ...(upstreamSecret ? { clientSecret: upstreamSecret } : {}),
-        ...(values['upstream-name'] ? { name: values['upstream-name'] } : {}),
-        allowInsecureRequests:
-          new URL(values.upstream).protocol === 'http:' && isLoopbackUrl(values.upstream),
-      }
-    : undefined
+  const upstream = upstreamOptions(values)
   const users: LocalUser[] = []
   let generated: { username: string; password: string } | undefined
   for (const spec of values.user ?? []) {
@@ -354,6 +334,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
   io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
   io.stderr.write(`mcp-oauth serve: MCP server ${serving.mcp}\n`)
+  if (upstream) io.stderr.write(`mcp-oauth serve: ${upstreamBanner(upstream, serving.issuer)}\n`)
   if (generated) {
     io.stderr.write(
       `mcp-oauth serve: development user "${generated.username}" with password "${generated.password}"\n`,
