@@ -172,7 +172,7 @@ export class Session {
       const record = latest.value
       if (!record.tokens.refresh_token) throw needSignIn(this.server)
       const d = await this.discovery()
-      const client = await this.#client(record.issuer, record.client_id)
+      const client = await this.registeredClient(record.issuer, record.client_id)
       if (!client || d.issuer !== record.issuer) throw needSignIn(this.server)
       const refused = await resourceRefused(this.store, record.issuer, record.resource)
       const resource = resourceToSend(this.options.resourceParameter, record.resource, refused !== undefined)
@@ -215,7 +215,8 @@ export class Session {
     }
   }
 
-  async #client(issuer: string, clientId: string): Promise<ClientInfo | undefined> {
+  /** The client `clientId` as this session knows it for `issuer` (stored registration, pre-registered or CIMD). */
+  async registeredClient(issuer: string, clientId: string): Promise<ClientInfo | undefined> {
     const stored = await this.store.get<ClientInfo>(storeKey.registration(issuer))
     if (stored?.value.client_id === clientId) return stored.value
     const { resolveClient } = await import('./registration.ts')
@@ -257,6 +258,11 @@ export class Session {
     await this.#adopt(key, { value: record, generation: result.generation })
     // A new client or issuer for this server: the old session's tokens are of no further use here.
     if (previous && previous !== key) await this.store.delete(previous)
+  }
+
+  /** Save tokens obtained outside `authorize` (a sign-in completed in another request: authorization-callback.ts). */
+  async saveSignIn(record: Omit<SessionRecord, 'updated_at' | 'server'>): Promise<void> {
+    await this.#save({ ...record, server: this.server, updated_at: Date.now() })
   }
 
   /**
@@ -344,7 +350,7 @@ export class Session {
     const failures: LogoutFailure[] = []
     try {
       const d = await this.discovery()
-      const client = await this.#client(cur.entry.value.issuer, cur.entry.value.client_id)
+      const client = await this.registeredClient(cur.entry.value.issuer, cur.entry.value.client_id)
       // Tokens and client credentials go only to the authorization server that issued them.
       if (!client) result.not_sent = 'no_client'
       else if (d.issuer !== cur.entry.value.issuer) result.not_sent = 'issuer_changed'

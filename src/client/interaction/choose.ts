@@ -6,6 +6,7 @@
  */
 import { InteractionRequiredError, McpOAuthError, SPEC } from '../../shared/errors.ts'
 import { redactUrl } from '../../shared/redact.ts'
+import { PENDING_TTL_MS } from '../authorization-code-flow.ts'
 import type { AuthorizeContext, Authorizer, DeviceCodePrompt } from '../authorizer.ts'
 import type { TokenStore } from '../stores/store.ts'
 import { hasDisplay, openBrowser } from './browser.ts'
@@ -160,6 +161,10 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     loopback,
     redirectUri: loopback.redirectUri,
     ...(mode === 'device' ? { preferDeviceCode: true } : {}),
+    // The pending request must outlive the wait for the browser (mcp-remote's --auth-timeout can be long).
+    ...(options.timeoutMs && options.timeoutMs + 60_000 > PENDING_TTL_MS
+      ? { pendingTtlMs: options.timeoutMs + 60_000 }
+      : {}),
     async authorize(url, context) {
       // An explicit `paste` (--no-browser) without a terminal still prints the URL and waits on the loopback
       // listener: the person opens the URL in a browser on this machine.
