@@ -62,9 +62,17 @@ function jsonError(status: number, code: number, message: string): Response {
 function identityFrom(request: Request | undefined): Message | undefined {
   const subject = request?.headers.get('x-mcp-oauth-subject')
   if (!request || !subject) return undefined
-  const scopes = (request.headers.get('x-mcp-oauth-scopes') ?? '').split(/[\s,]+/).filter(Boolean)
+  // Values may be percent-encoded (non-ASCII subjects); decoding a plain value changes nothing.
+  const decode = (v: string) => {
+    try {
+      return decodeURIComponent(v)
+    } catch {
+      return v
+    }
+  }
+  const scopes = (request.headers.get('x-mcp-oauth-scopes') ?? '').split(/\s+/).filter(Boolean).map(decode)
   const clientId = request.headers.get('x-mcp-oauth-client')
-  return { subject, scopes, ...(clientId ? { client_id: clientId } : {}) }
+  return { subject: decode(subject), scopes, ...(clientId ? { client_id: decode(clientId) } : {}) }
 }
 
 /** Spawns the command and serves it as Streamable HTTP on `fetch`. @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http */
