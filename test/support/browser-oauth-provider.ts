@@ -17,7 +17,17 @@ export class BrowserOAuthProvider {
   readonly #browser: Browser
   readonly #credentials: { username: string; password: string }
 
-  constructor(browser: Browser, credentials: { username: string; password: string }) {
+  readonly sdk: 'v1' | 'v2'
+  readonly #keepRefreshToken: boolean
+
+  constructor(
+    browser: Browser,
+    credentials: { username: string; password: string },
+    sdk: 'v1' | 'v2',
+    options: { keepRefreshToken?: boolean } = {},
+  ) {
+    this.sdk = sdk
+    this.#keepRefreshToken = options.keepRefreshToken ?? true
     this.#browser = browser
     this.#credentials = credentials
   }
@@ -43,7 +53,8 @@ export class BrowserOAuthProvider {
     return this.#tokens as never
   }
   saveTokens(tokens: unknown) {
-    this.#tokens = tokens as Record<string, unknown>
+    const { refresh_token, ...rest } = tokens as Record<string, unknown>
+    this.#tokens = this.#keepRefreshToken ? { ...rest, refresh_token } : rest
   }
   saveCodeVerifier(v: string) {
     this.#verifier = v
@@ -84,9 +95,10 @@ export class BrowserOAuthProvider {
 }
 
 interface FinishesAuth {
-  finishAuth(code: string): Promise<void>
+  finishAuth(callback: never): Promise<void>
 }
-const unauthorized = (e: unknown) => (e as Error | undefined)?.name === 'UnauthorizedError'
+// v1's UnauthorizedError keeps the name "Error"; both SDKs name the class.
+const unauthorized = (e: unknown) => (e as object | undefined)?.constructor?.name === 'UnauthorizedError'
 
 /** Connect; on UnauthorizedError finish the sign-in on that transport and connect again with a new one. */
 export async function connectWithSignIn<T extends FinishesAuth>(
@@ -123,8 +135,9 @@ export async function withSignIn<R>(
   }
 }
 
-function take(provider: BrowserOAuthProvider): string {
-  const code = provider.callback!.searchParams.get('code')!
+/** What finishAuth takes: v2 the callback's parameters (it checks RFC 9207 `iss`), v1 the code. */
+function take(provider: BrowserOAuthProvider): never {
+  const params = provider.callback!.searchParams
   provider.callback = undefined
-  return code
+  return (provider.sdk === 'v1' ? params.get('code')! : params) as never
 }
