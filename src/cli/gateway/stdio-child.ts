@@ -29,6 +29,8 @@ export interface StdioChildOptions {
 export interface StdioChildHooks {
   /** A JSON-RPC message (object) read from stdout. */
   message(message: Record<string, unknown>): void
+  /** A stdout line over the limit was dropped; its first and last bytes tell whose answer it was. */
+  overlong(bytes: number, head: string, tail: string): void
   /** The process is running (first start or restart); resolve once it is usable (the handshake). */
   started(generation: number): Promise<void>
   /** The process exited or could not start; `reason` is e.g. "exited with code 1". */
@@ -57,11 +59,19 @@ function childEnvironment(extra: Record<string, string> | undefined): Record<str
   return { ...env, ...extra }
 }
 
+const EDGE = 200
+
 /** Splits a byte stream into lines under a bound; an overlong line is reported, skipped, never buffered whole. */
-function lineSplitter(max: number, line: (text: string) => void, overlong: (bytes: number) => void) {
+function lineSplitter(
+  max: number,
+  line: (text: string) => void,
+  overlong: (bytes: number, head: string, tail: string) => void,
+) {
   let parts: Buffer[] = []
   let size = 0
   let skipping = false
+  let head = ''
+  let tail = Buffer.alloc(0)
   return (chunk: Buffer) => {
     let start = 0
     for (;;) {
@@ -71,11 +81,16 @@ function lineSplitter(max: number, line: (text: string) => void, overlong: (byte
         size += piece.length
         if (size > max) {
           skipping = true
+          head = Buffer.concat(parts).subarray(0, EDGE).toString('utf8')
+          tail = Buffer.from(piece.subarray(-EDGE))
           parts = []
         } else parts.push(piece)
-      } else size += piece.length
+      } else {
+        size += piece.length
+        tail = Buffer.concat([tail, piece]).subarray(-EDGE)
+      }
       if (nl === -1) return
-      if (skipping) overlong(size)
+      if (skipping) overlong(size, head, tail.toString('utf8'))
       else line(Buffer.concat(parts).toString('utf8'))
       parts = []
       size = 0
@@ -151,9 +166,10 @@ export function startStdioChild(options: StdioChildOptions, hooks: StdioChildHoo
     }
     child.stdout.on(
       'data',
-      lineSplitter(maxLine, onLine, (bytes) =>
-        log(`stdout line of ${bytes} bytes is over the ${maxLine}-byte limit (dropped)`),
-      ),
+      lineSplitter(maxLine, onLine, (bytes, head, tail) => {
+        log(`stdout line of ${bytes} bytes is over the ${maxLine}-byte limit (dropped)`)
+        hooks.overlong(bytes, head, tail)
+      }),
     )
     child.stderr.on(
       'data',

@@ -221,6 +221,33 @@ test('a child killed mid-request: that request gets an error, the child restarts
   assert.ok(log.some((l) => l.startsWith('[upstream] restarting in')))
 })
 
+test('past maxSessions the least recently used session ends (404); an answer over the line limit is an error', async () => {
+  const small = await stdioUpstream({
+    command: process.execPath,
+    args: [SERVER],
+    log: () => {},
+    maxSessions: 2,
+    maxMessageBytes: 1024 * 1024,
+  })
+  const saved = upstream
+  upstream = small
+  try {
+    const a = await openSession('a')
+    const b = await openSession('b')
+    assert.equal((await post(a, { jsonrpc: '2.0', id: 2, method: 'ping' })).status, 200)
+    const c = await openSession('c')
+    assert.equal((await post(b, { jsonrpc: '2.0', id: 3, method: 'ping' })).status, 404)
+    for (const sid of [a, c])
+      assert.equal(
+        textOf((await call(sid, 4, 'echo', { value: sid })).at(-1)),
+        JSON.stringify({ value: sid }),
+      )
+  } finally {
+    upstream = saved
+    await small.close()
+  }
+})
+
 test('an unknown session is told 404; a request without one that is not initialize, 400', async () => {
   assert.equal((await post('nope', { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status, 404)
   assert.equal((await post(undefined, { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status, 400)

@@ -34,6 +34,8 @@ export interface StdioUpstreamOptions {
   restartDelayMs?: { initial: number; max: number }
   /** Largest POST body and stdout line in bytes (default 16 MiB). */
   maxMessageBytes?: number
+  /** Sessions kept; past it the least recently used one is ended (its client is told 404). Default 1000. */
+  maxSessions?: number
 }
 
 type Message = Record<string, unknown>
@@ -52,6 +54,7 @@ interface Pending {
 }
 
 const MAX_BODY = 16 * 1024 * 1024
+const MAX_SESSIONS = 1000
 const HANDSHAKE_MS = 30_000
 
 function jsonError(status: number, code: number, message: string): Response {
@@ -278,6 +281,21 @@ export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upst
     },
     {
       message: fromChild,
+      overlong(bytes, head, tail) {
+        // Our ids are integers, so whichever end of the line holds "id" names the request that waits for it.
+        const id = Number(
+          /"id"\s*:\s*(\d+)\s*}\s*$/.exec(tail)?.[1] ?? /^\s*\{[^{[]*?"id"\s*:\s*(\d+)/.exec(head)?.[1],
+        )
+        const p = pending.get(id)
+        if (!p) return
+        pending.delete(id)
+        void answerError(
+          p.session,
+          p.clientId,
+          -32603,
+          `the upstream's answer was ${bytes} bytes, over the gateway's ${maxBytes}-byte limit`,
+        )
+      },
       async started(g) {
         generation = g
         // A restarted child is initialized again as the first client asked; sessions carry on over it.
@@ -301,6 +319,12 @@ export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upst
       onsessioninitialized: (sid) => {
         session.id = sid
         sessions.set(sid, session)
+        // Clients that vanish without DELETE would otherwise keep their transport forever.
+        for (const [old, stale] of sessions) {
+          if (sessions.size <= (options.maxSessions ?? MAX_SESSIONS)) break
+          forget(old)
+          void stale.transport.close().catch(() => {})
+        }
       },
       onsessionclosed: (sid) => void forget(sid),
       maxRequestBodySize: maxBytes,
@@ -334,6 +358,9 @@ export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upst
       if (sid) {
         const session = sessions.get(sid)
         if (!session) return jsonError(404, -32001, 'Session not found')
+        // Most recently used last, so the cap ends the idlest session.
+        sessions.delete(sid)
+        sessions.set(sid, session)
         return session.transport.handleRequest(request)
       }
       if (request.method !== 'POST')
