@@ -26,7 +26,7 @@ import { freePort, type ServeProcess, spawnServe } from './authorization-server-
 const FIXTURE = fileURLToPath(new URL('../support/stdio-server.ts', import.meta.url))
 const BIG_SIZE = 5 * 1024 * 1024
 const USER = { username: 'alice', password: 'correct horse battery' }
-const TOOLS = ['admin_op', 'announce', 'big', 'echo', 'env', 'junk', 'slow', 'whoami']
+const TOOLS = ['admin_op', 'announce', 'big', 'echo', 'env', 'junk', 'roots', 'slow', 'whoami']
 const require = createRequire(import.meta.url)
 const proxyBin = join(dirname(require.resolve('mcp-remote/package.json')), 'dist/proxy.js')
 

@@ -9,6 +9,7 @@
  * - announce: a logging notification and tools/list_changed, without a related request;
  * - junk: writes a line that is not JSON-RPC on stdout, then answers;
  * - env {name}: one environment variable (null when unset);
+ * - roots: asks the client for its roots (a server→client request) and answers them;
  * - admin_op: needs scope `admin` at the gateway (step-up).
  * It writes "stdio-server ready" to stderr at start.
  */
@@ -68,6 +69,9 @@ server.registerTool('junk', { description: 'junk on stdout' }, async () => {
   process.stdout.write('this is not JSON-RPC\n')
   return text('after junk')
 })
+server.registerTool('roots', { description: 'asks the client for its roots' }, async () =>
+  text(JSON.stringify((await server.server.listRoots()).roots)),
+)
 server.registerTool('admin_op', { description: 'needs admin' }, async () => text('admin ok'))
 
 await server.connect(new StdioServerTransport())

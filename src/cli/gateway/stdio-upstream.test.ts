@@ -79,7 +79,11 @@ async function openSession(name: string): Promise<string> {
     jsonrpc: '2.0',
     id: 1,
     method: 'initialize',
-    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name, version: '1' } },
+    params: {
+      protocolVersion: '2025-11-25',
+      capabilities: { roots: {} },
+      clientInfo: { name, version: '1' },
+    },
   })
   assert.equal(response.status, 200)
   const sid = response.headers.get('mcp-session-id')!
@@ -198,6 +202,41 @@ test('server notifications without a request go to every session; a 5 MB result 
   }
   const big = await call(b, 3, 'big')
   assert.equal(textOf(big.at(-1)).length, 5 * 1024 * 1024)
+})
+
+test('a request from the child reaches the one client in flight, under our id; its answer goes back', async () => {
+  const sid = await openSession('roots')
+  const response = await post(sid, {
+    jsonrpc: '2.0',
+    id: 9,
+    method: 'tools/call',
+    params: { name: 'roots', arguments: {} },
+  })
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+  let buffer = ''
+  const next = async (): Promise<Message> => {
+    for (;;) {
+      const cut = buffer.indexOf('\n\n')
+      if (cut !== -1) {
+        const event = buffer.slice(0, cut)
+        buffer = buffer.slice(cut + 2)
+        const data = event.split('\n').find((l) => l.startsWith('data:'))
+        if (data) return JSON.parse(data.slice(5))
+        continue
+      }
+      const { value, done } = await reader.read()
+      if (done) throw new Error('stream ended')
+      buffer += value
+    }
+  }
+  const ask = await next()
+  assert.equal(ask['method'], 'roots/list')
+  const roots = [{ uri: 'file:///srv/a', name: 'a' }]
+  const answered = await post(sid, { jsonrpc: '2.0', id: ask['id'], result: { roots } })
+  assert.equal(answered.status, 202)
+  const result = await next()
+  assert.equal(result['id'], 9)
+  assert.deepEqual(JSON.parse(textOf(result)), roots)
 })
 
 test('junk on stdout is logged, not fatal', async () => {
