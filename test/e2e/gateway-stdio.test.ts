@@ -217,7 +217,7 @@ describe('clients', () => {
     }
   })
 
-  test('mcp-remote 0.15.1: signs in through the browser, lists, calls, progress, 5 MB', async (t) => {
+  test('mcp-remote 0.15.1: signs in through the browser, lists, calls, progress, 5 MB, steps up', async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
     // mcp-remote opens the system browser with `open`; a no-op xdg-open keeps it from escaping the test.
     const bin = join(dir, 'bin')

@@ -242,7 +242,14 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   let mcpListener: ReturnType<typeof nodeListener>
   if (options.stdio) {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
-    const started = await stdio.startStdioGateway(options.stdio, { mcp, resourceServer: rs, log })
+    const started = await stdio
+      .startStdioGateway(options.stdio, { mcp, resourceServer: rs, log })
+      .catch(async (e) => {
+        await as.close()
+        await counters?.close()
+        await storage.close()
+        throw e
+      })
     ;({ upstream, banner } = started)
     mcpListener = nodeListener(started.handler)
   } else {

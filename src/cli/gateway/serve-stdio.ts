@@ -33,7 +33,9 @@ export const STDIO_FLAGS = {
 /** The usage lines of those flags. */
 export const STDIO_USAGE = `  --stdio -- CMD [ARGS…]  protect a local stdio MCP server at /mcp instead of the demo: one process shared by
                         every client; the identity reaches it in params._meta["io.github.mcp-oauth-toolkit/identity"]
-  --restart P           with --stdio: never, on-failure (default) or always, with backoff 0.5 s doubling to 30 s`
+  --restart P           with --stdio: never, on-failure (default) or always, with backoff 0.5 s doubling to 30 s
+  --scopes "A B"        with --stdio: scopes every request needs (default mcp)
+  --tool-scope NAME=SCOPE[,SCOPE]  with --stdio: extra scopes a tool needs (repeatable; clients step up)`
 
 const EXAMPLE = 'mcp-oauth serve --stdio -- npx -y @modelcontextprotocol/server-everything'
 // RFC 6749 §3.3 scope-token: printable ASCII without space, '"' or '\'.

@@ -44,6 +44,8 @@ export interface StdioChild {
   /** Resolves once the current process finished `started`; rejects when it exits first or will not restart. */
   ready(): Promise<void>
   readonly pid: number | undefined
+  /** Resolves when the first process is spawned; rejects with the reason when it cannot be (ENOENT, EACCES). */
+  readonly spawned: Promise<void>
   close(): Promise<void>
 }
 
@@ -120,6 +122,9 @@ export function startStdioChild(options: StdioChildOptions, hooks: StdioChildHoo
     ready.catch(() => {})
   }
   freshReady()
+  let firstSpawn: { resolve(): void; reject(e: Error): void } | undefined
+  const spawned = new Promise<void>((resolve, reject) => (firstSpawn = { resolve, reject }))
+  spawned.catch(() => {})
 
   const onLine = (text: string) => {
     const trimmed = text.trim()
@@ -154,6 +159,7 @@ export function startStdioChild(options: StdioChildOptions, hooks: StdioChildHoo
         stdio: ['pipe', 'pipe', 'pipe'],
       })
     } catch (error) {
+      firstSpawn?.reject(error as Error)
       return void onExit(`could not start: ${(error as Error).message}`, startedAt, true)
     }
     proc = child
@@ -176,12 +182,17 @@ export function startStdioChild(options: StdioChildOptions, hooks: StdioChildHoo
       lineSplitter(maxLine, log, (bytes) => log(`(stderr line of ${bytes} bytes dropped)`)),
     )
     child.stdin.on('error', () => {})
-    child.once('error', (error) => end(`could not start: ${error.message}`))
+    child.once('error', (error) => {
+      firstSpawn?.reject(error)
+      end(`could not start: ${error.message}`)
+    })
     // 'close' comes after stdout ended, so every answer the child wrote is delivered before in-flight ones fail.
     child.once('close', (code, signal) =>
       end(signal ? `was killed by ${signal}` : `exited with code ${code ?? 'unknown'}`),
     )
     child.once('spawn', () => {
+      firstSpawn?.resolve()
+      firstSpawn = undefined
       if (mine !== generation || closing) return
       hooks.started(mine).then(
         () => {
@@ -198,7 +209,9 @@ export function startStdioChild(options: StdioChildOptions, hooks: StdioChildHoo
   const onExit = (reason: string, startedAt: number, failed: boolean) => {
     if (!closing) log(`process ${reason}`)
     hooks.exited(reason)
-    const restart = !closing && (policy === 'always' || (policy === 'on-failure' && failed))
+    // A first start that failed to spawn is reported by `spawned`, not retried.
+    const restart =
+      !closing && firstSpawn === undefined && (policy === 'always' || (policy === 'on-failure' && failed))
     settleReady?.reject(
       new Error(
         closing ? 'the gateway is shutting down' : `the upstream ${reason}${restart ? '; restarting' : ''}`,
@@ -218,6 +231,7 @@ export function startStdioChild(options: StdioChildOptions, hooks: StdioChildHoo
       return proc?.pid
     },
     ready: () => ready,
+    spawned,
     write(message) {
       const line = `${JSON.stringify(message)}\n`
       const attempt = writes.then(

@@ -287,6 +287,16 @@ test('past maxSessions the least recently used session ends (404); an answer ove
   }
 })
 
+test('a command that cannot start is a typed error at once, with a hint', async () => {
+  await assert.rejects(
+    stdioUpstream({ command: 'mcp-oauth-no-such-command', args: [], log: () => {} }),
+    (e: Error & { code?: string; hint?: string }) =>
+      e.code === 'upstream_command_failed' &&
+      /ENOENT/.test(e.message) &&
+      /mcp-oauth serve --stdio --/.test(e.hint ?? ''),
+  )
+})
+
 test('an unknown session is told 404; a request without one that is not initialize, 400', async () => {
   assert.equal((await post('nope', { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status, 404)
   assert.equal((await post(undefined, { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status, 400)

@@ -13,6 +13,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server'
 import { readChunksUpTo } from '../../shared/body.ts'
+import { InvalidArgumentError } from '../../shared/errors.ts'
 import { type RestartPolicy, type StdioChild, startStdioChild } from './stdio-child.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -311,6 +312,18 @@ export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upst
       },
     },
   )
+
+  // A command that cannot run at all (not found, not executable) is a mistake to report now, not to retry.
+  try {
+    await child.spawned
+  } catch (error) {
+    await child.close()
+    throw new InvalidArgumentError(
+      'upstream_command_failed',
+      `cannot start the stdio server "${options.command}": ${(error as Error).message}`,
+      { hint: 'check the command after --, e.g. mcp-oauth serve --stdio -- node server.js', cause: error },
+    )
+  }
 
   const open = (): Session => {
     const session = { id: '', outgoing: new Map() } as unknown as Session
