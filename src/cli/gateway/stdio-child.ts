@@ -212,13 +212,15 @@ export function startStdioChild(options: StdioChildOptions, hooks: StdioChildHoo
     // A first start that failed to spawn is reported by `spawned`, not retried.
     const restart =
       !closing && firstSpawn === undefined && (policy === 'always' || (policy === 'on-failure' && failed))
-    settleReady?.reject(
-      new Error(
-        closing ? 'the gateway is shutting down' : `the upstream ${reason}${restart ? '; restarting' : ''}`,
-      ),
+    const why = new Error(
+      closing
+        ? 'the gateway is shutting down'
+        : `the upstream ${reason}${restart ? '; restarting' : `; not restarted (restart policy ${policy})`}`,
     )
-    if (!restart) return
+    // Whoever waits for this process learns why it is gone; later callers wait for the next one or get `why`.
+    settleReady?.reject(why)
     freshReady()
+    if (!restart) return void settleReady?.reject(why)
     if (Date.now() - startedAt >= STABLE_MS) delay = initialDelay
     log(`restarting in ${(delay / 1000).toFixed(1)} s`)
     timer = setTimeout(spawnOnce, delay)

@@ -287,6 +287,32 @@ test('past maxSessions the least recently used session ends (404); an answer ove
   }
 })
 
+test('--restart never: after the child exits, requests get an error naming the exit, and no restart', async () => {
+  const lines: string[] = []
+  const once = await stdioUpstream({
+    command: process.execPath,
+    args: [SERVER],
+    log: (l) => lines.push(l),
+    restart: 'never',
+  })
+  const saved = upstream
+  upstream = once
+  try {
+    const sid = await openSession('never')
+    const pid = JSON.parse(textOf((await call(sid, 2, 'whoami')).at(-1))).pid as number
+    process.kill(pid, 'SIGTERM')
+    while (!lines.some((l) => l.includes('process was killed by SIGTERM')))
+      await new Promise((r) => setTimeout(r, 10))
+    const [failed] = await call(sid, 3, 'whoami')
+    assert.equal(failed!['error'].code, -32603)
+    assert.match(failed!['error'].message, /was killed by SIGTERM/)
+    assert.ok(!lines.some((l) => l.includes('restarting')), lines.join('\n'))
+  } finally {
+    upstream = saved
+    await once.close()
+  }
+})
+
 test('a command that cannot start is a typed error at once, with a hint', async () => {
   await assert.rejects(
     stdioUpstream({ command: 'mcp-oauth-no-such-command', args: [], log: () => {} }),
