@@ -23,6 +23,8 @@ import {
 } from '../../authorization-server/index.ts'
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
+import * as stdio from '../gateway/serve-stdio.ts'
+import type { Upstream } from '../gateway/upstream.ts'
 import type { CliIo } from '../main.ts'
 import { UPSTREAM_FLAGS, UPSTREAM_FLAGS_HELP, upstreamBanner, upstreamOptions } from '../upstream-options.ts'
 import {
@@ -64,6 +66,7 @@ ${UPSTREAM_FLAGS_HELP}
   --redis-prefix P      prefix of the Redis keys (default mcp-oauth:)
   --quiet               no audit log on stderr
   --json                print one JSON line {"mcp","issuer",…} on stdout once ready
+${stdio.STDIO_USAGE}
 
 Environment:
   MCP_OAUTH_STORAGE_KEY   key sealing secrets in the store (required with postgres://; shared by all instances)
@@ -85,6 +88,8 @@ export interface Serving {
   issuer: string
   server: Server
   authorizationServer: AuthorizationServer
+  /** With --stdio: the lines saying what the gateway protects and how. */
+  gateway?: string[]
   close(): Promise<void>
 }
 
@@ -106,6 +111,10 @@ export interface ServeOptions {
   rateLimits?: Partial<RateLimits> | false
   /** Redis URL and key prefix for shared counters. */
   redis?: { url: string; prefix?: string }
+  /** With --stdio: a gateway in front of that local server instead of the demo. */
+  stdio?: stdio.StdioServeOptions
+  /** The gateway's log (the child's stderr lines); default stderr. */
+  log?: (line: string) => void
 }
 
 /** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
@@ -157,6 +166,9 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     options.issuer ?? `http://${host}:${portFirst ? (server.address() as AddressInfo).port : options.port}`
   ).replace(/\/$/, '')
   const mcp = `${new URL(issuer).origin}/mcp`
+  const shape = options.stdio
+    ? stdio.stdioResource(options.stdio)
+    : { scopes: SCOPES, defaultScopes: DEFAULT_SCOPES, policy: DEMO_POLICY, resourceName: 'mcp-oauth demo' }
   const rsSecret = randomBytes(32).toString('base64url')
   const rsClientId = 'mcp-oauth-demo-resource-server'
   const audit = options.audit
@@ -167,8 +179,8 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     resources: [
       {
         uri: mcp,
-        scopes: SCOPES,
-        defaultScopes: DEFAULT_SCOPES,
+        scopes: shape.scopes,
+        defaultScopes: shape.defaultScopes,
         accessTokenFormat: options.tokenFormat,
         ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
       },
@@ -186,7 +198,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       allowPrivateNetwork: options.allowPrivateCimd,
       ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
     },
-    scopeDescriptions: SCOPE_DESCRIPTIONS,
+    ...(options.stdio ? {} : { scopeDescriptions: SCOPE_DESCRIPTIONS }),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(counters ? { counters } : {}),
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
@@ -210,10 +222,10 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   const rs = createResourceServer({
     resource: mcp,
     authorizationServers: [issuer],
-    scopesSupported: SCOPES,
-    resourceName: 'mcp-oauth demo',
+    scopesSupported: shape.scopes,
+    resourceName: shape.resourceName,
     verifier,
-    policy: DEMO_POLICY,
+    policy: shape.policy,
     ...(audit
       ? {
           onRefusal: (r) =>
@@ -223,11 +235,28 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
         }
       : {}),
   })
-  const notes: string[] = []
-  const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
-  const mcpListener = nodeListener((request) =>
-    rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo })),
-  )
+  let upstream: Upstream | undefined
+  let banner: string[] | undefined
+  let mcpListener: ReturnType<typeof nodeListener>
+  if (options.stdio) {
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+    const started = await stdio
+      .startStdioGateway(options.stdio, { mcp, resourceServer: rs, log })
+      .catch(async (e) => {
+        await as.close()
+        await counters?.close()
+        await storage.close()
+        throw e
+      })
+    ;({ upstream, banner } = started)
+    mcpListener = nodeListener(started.handler)
+  } else {
+    const notes: string[] = []
+    const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
+    mcpListener = nodeListener((request) =>
+      rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo })),
+    )
+  }
   const mcpPath = new URL(mcp).pathname
   dispatch = (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
@@ -237,6 +266,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   for (const [req, res] of early.splice(0)) dispatch(req, res)
   if (!portFirst)
     await listen(async () => {
+      await upstream?.close()
       await as.close()
       await counters?.close()
       await storage.close()
@@ -248,6 +278,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     issuer,
     server,
     authorizationServer: as,
+    ...(banner ? { gateway: banner } : {}),
     async close() {
       // Stop accepting, let in-flight requests finish, close keep-alive sockets as they fall idle; force late.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -257,6 +288,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       await closed
       clearInterval(idle)
       clearTimeout(force)
+      await upstream?.close()
       await as.close()
       await counters?.close()
       await storage.close()
@@ -266,8 +298,9 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
 
 /** Runs `mcp-oauth serve` until SIGINT/SIGTERM. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function run(args: string[], io: CliIo): Promise<number> {
+  const { flags, command } = stdio.splitCommand(args)
   const { values } = parseArgs({
-    args,
+    args: flags,
     strict: true,
     options: {
       port: { type: 'string', default: '8976' },
@@ -286,8 +319,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       'redis-prefix': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      ...stdio.STDIO_FLAGS,
     },
   })
+  const stdioOptions = stdio.parseStdioFlags(values, command)
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw usageError(`bad --port ${values.port}`, 'use 0..65535')
@@ -321,6 +356,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
     ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
     ...(upstream ? { upstream } : {}),
+    ...(stdioOptions ? { stdio: stdioOptions, log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
     rateLimits: values['no-rate-limits'] ? false : parseRateLimits(values['rate-limit'] ?? []),
     ...(values.redis
       ? {
@@ -335,6 +371,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
   io.stderr.write(`mcp-oauth serve: MCP server ${serving.mcp}\n`)
   if (upstream) io.stderr.write(`mcp-oauth serve: ${upstreamBanner(upstream, serving.issuer)}\n`)
+  for (const line of serving.gateway ?? []) io.stderr.write(`mcp-oauth serve: ${line}\n`)
   if (generated) {
     io.stderr.write(
       `mcp-oauth serve: development user "${generated.username}" with password "${generated.password}"\n`,
