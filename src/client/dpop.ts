@@ -4,7 +4,15 @@
  * @see https://www.rfc-editor.org/rfc/rfc9449
  */
 import type { webcrypto } from 'node:crypto'
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose'
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  SignJWT,
+} from 'jose'
 
 /** A session's DPoP key: the pair and its persisted private JWK. @see https://www.rfc-editor.org/rfc/rfc9449#section-4 */
 export interface DpopKey {
@@ -56,7 +64,7 @@ export async function resourceProof(key: DpopKey, method: string, url: string | 
   const u = new URL(String(url))
   const htu = u.origin + u.pathname
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken))
-  const ath = Buffer.from(digest).toString('base64url')
+  const ath = base64url.encode(new Uint8Array(digest))
   const nonce = nonces.get(u.origin)
   return new SignJWT({ htm: method.toUpperCase(), htu, ath, ...(nonce ? { nonce } : {}) })
     .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk })

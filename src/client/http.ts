@@ -51,7 +51,9 @@ export async function readLimited(response: Response, max: number): Promise<stri
   }
   const chunks = await readChunksUpTo(response.body, max)
   if (!chunks) throw tooLarge(response.url, max)
-  return Buffer.concat(chunks).toString('utf8')
+  // Web-standard decoding (no Buffer): the engine also runs in browsers.
+  const decoder = new TextDecoder()
+  return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode()
 }
 
 function tooLarge(url: string, max: number): ProtocolViolationError {

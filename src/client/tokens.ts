@@ -75,7 +75,8 @@ function formEncode(value: string): string {
 
 /** HTTP Basic client authentication. @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 */
 function basicAuth(clientId: string, secret: string): oauth.ClientAuth {
-  const credentials = Buffer.from(`${formEncode(clientId)}:${formEncode(secret)}`).toString('base64')
+  // btoa, not Buffer: the engine also runs in browsers; both halves are form-encoded ASCII.
+  const credentials = btoa(`${formEncode(clientId)}:${formEncode(secret)}`)
   return (_as, _client, _body, headers) => {
     headers.set('authorization', `Basic ${credentials}`)
   }
