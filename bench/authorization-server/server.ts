@@ -160,10 +160,10 @@ async function ceiling(): Promise<(req: IncomingMessage, res: ServerResponse) =>
       )
       return
     }
-    const grant = new provider.Grant({
-      accountId: USER.username,
-      clientId: String(details.params['client_id']),
-    })
+    // As ours does: the session's existing grant is extended (a new one would end the tokens of the old).
+    const grant =
+      (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
+      new provider.Grant({ accountId: USER.username, clientId: String(details.params['client_id']) })
     const missing = details.prompt.details as {
       missingOIDCScope?: string[]
       missingResourceScopes?: Record<string, string[]>
