@@ -6,10 +6,12 @@
 import { McpOAuthError, OAuthResponseError, TransportError } from '../shared/errors.ts'
 import { parseScope } from '../shared/scope.ts'
 import { type McpChallenge, readMcpChallenge } from '../shared/www-authenticate.ts'
-import { isResourceNonceChallenge, rememberNonce, resourceProof } from './dpop.ts'
 import { type FetchLike, networkError } from './http.ts'
 import { Session, type SessionOptions } from './session.ts'
 import type { TokenSet } from './tokens.ts'
+
+/** DPoP proofs (jose) load with the first DPoP-bound token; Bearer sessions never read them. */
+const dpopModule = () => import('./dpop.ts')
 
 /** A request we may send more than once: its URL and an init whose body is replayable. */
 interface Outgoing {
@@ -76,11 +78,12 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
     const headers = new Headers(request.init.headers)
     const dpop = tokens && tokens.token_type.toLowerCase() === 'dpop' ? session.dpopKey : undefined
     if (tokens) headers.set('authorization', `${dpop ? 'DPoP' : 'Bearer'} ${tokens.access_token}`)
+    const proofs = dpop ? await dpopModule() : undefined
     for (let nonceRetry = 0; ; nonceRetry++) {
-      if (dpop && tokens)
+      if (proofs && dpop && tokens)
         headers.set(
           'dpop',
-          await resourceProof(dpop, request.init.method ?? 'GET', request.url, tokens.access_token),
+          await proofs.resourceProof(dpop, request.init.method ?? 'GET', request.url, tokens.access_token),
         )
       let response: Response
       try {
@@ -90,9 +93,9 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
         // A dropped connection is a network problem, never "needs authentication".
         throw networkError(cause, request.url)
       }
-      if (!dpop) return response
-      rememberNonce(request.url, response)
-      if (nonceRetry === 0 && isResourceNonceChallenge(response)) {
+      if (!proofs) return response
+      proofs.rememberNonce(request.url, response)
+      if (nonceRetry === 0 && proofs.isResourceNonceChallenge(response)) {
         await response.body?.cancel().catch(() => {})
         continue
       }

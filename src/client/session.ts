@@ -8,17 +8,24 @@ import { redactUrl } from '../shared/redact.ts'
 import { canonicalResource } from '../shared/resource.ts'
 import { containsScope } from '../shared/scope.ts'
 import { assertAuthorizationParams, resourceRefused, resourceToSend } from './authorization-parameters.ts'
-import { type DiscoveryResult, discover } from './discovery.ts'
-import { createDpopKey, type DpopKey, loadDpopKey } from './dpop.ts'
-import { obtainTokens } from './grants.ts'
+import type { DiscoveryResult } from './discovery.ts'
+import type { DpopKey } from './dpop.ts'
 import type { ClientIdentity, ClientInfo } from './registration.ts'
-import { type LogoutFailure, type LogoutResult, revokeOne, toMcpOAuthError } from './revocation.ts'
+import type { LogoutFailure, LogoutResult } from './revocation.ts'
 import type { SessionOptions, SessionRecord, SessionStatus } from './session-options.ts'
 import { MemoryStore, type StoreEntry, storeKey, type TokenStore } from './stores/store.ts'
-import { refreshTokens, type TokenSet } from './tokens.ts'
+import type { TokenSet } from './tokens.ts'
 import { DiscoveryTrace } from './trace.ts'
 
 export type { EnterpriseIdp, SessionOptions, SessionRecord, SessionStatus } from './session-options.ts'
+
+// The way to new tokens (discovery, registration, grants, browser, DPoP keys) loads on first use: a process that
+// only presents stored tokens (the `connect` bridge in steady state) never reads those modules.
+const discoveryModule = () => import('./discovery.ts')
+const dpopModule = () => import('./dpop.ts')
+const grantsModule = () => import('./grants.ts')
+const revocationModule = () => import('./revocation.ts')
+const tokensModule = () => import('./tokens.ts')
 
 /** Per-process coordination for one server (single flight of refresh and sign-in). */
 interface Current {
@@ -72,7 +79,8 @@ export class Session {
   async #adopt(key: string, entry: StoreEntry<SessionRecord>): Promise<void> {
     this.#current = { key, entry }
     const jwk = entry.value.dpop_jwk
-    if (jwk && this.#dpop?.privateJwk['d'] !== jwk['d']) this.#dpop = await loadDpopKey(jwk)
+    if (jwk && this.#dpop?.privateJwk['d'] !== jwk['d'])
+      this.#dpop = await (await dpopModule()).loadDpopKey(jwk)
     if (!jwk) this.#dpop = undefined
   }
 
@@ -102,6 +110,7 @@ export class Session {
         }
       }
     }
+    const { discover } = await discoveryModule()
     const result = await discover(this.server, {
       ...(opts.resourceMetadataUrl ? { resourceMetadataUrl: opts.resourceMetadataUrl } : {}),
       trace: this.trace,
@@ -171,6 +180,7 @@ export class Session {
       const resource = resourceToSend(this.options.resourceParameter, record.resource, refused !== undefined)
       let next: TokenSet
       try {
+        const { refreshTokens } = await tokensModule()
         next = await refreshTokens(
           { metadata: d.metadata, client, policy: this.#policy(), dpop: this.#dpop },
           record.tokens,
@@ -287,6 +297,7 @@ export class Session {
       const granted =
         this.#current?.entry.value.issuer === d.issuer ? this.#current.entry.value.tokens.scope : undefined
       const dpop = await this.#dpopFor(d)
+      const { obtainTokens } = await grantsModule()
       const { tokens, client } = await obtainTokens(this, {
         discovery: d,
         reason: p.reason,
@@ -318,7 +329,7 @@ export class Session {
     const algs = d.metadata.dpop_signing_alg_values_supported
     if (mode === 'auto' && !algs?.includes('ES256') && !d.prm?.dpop_bound_access_tokens_required)
       return undefined
-    return this.#dpop ?? (await createDpopKey())
+    return this.#dpop ?? (await (await dpopModule()).createDpopKey())
   }
 
   /**
@@ -342,6 +353,7 @@ export class Session {
       else if (!d.metadata.revocation_endpoint) result.not_sent = 'no_revocation_endpoint'
       else {
         const ctx = { metadata: d.metadata, client, policy: this.#policy() }
+        const { revokeOne } = await revocationModule()
         const t = cur.entry.value.tokens
         // Revoking the refresh token ends the grant; many servers (JWT access tokens) refuse to revoke
         // access tokens with unsupported_token_type, which leaves them valid only until they expire.
@@ -351,7 +363,7 @@ export class Session {
         result.access_token_revoked = await revokeOne(ctx, t.access_token, 'access_token', failures)
       }
     } catch (e) {
-      failures.push({ token: 'discovery', error: toMcpOAuthError(e) })
+      failures.push({ token: 'discovery', error: (await revocationModule()).toMcpOAuthError(e) })
     } finally {
       await this.store.delete(cur.key)
       await this.store.delete(storeKey.current(this.server))

@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline'
 import { PassThrough } from 'node:stream'
-import { authorizedFetch } from '../../client/index.ts'
+import { authorizedFetch } from '../../client/fetch.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { Bridge } from '../bridge/bridge.ts'
 import type { JsonRpc } from '../bridge/protocol.ts'
