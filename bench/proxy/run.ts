@@ -258,7 +258,10 @@ async function main() {
     const stdio = (name: string, command: string, args: string[]): Subject => ({
       name,
       async connect() {
-        const transport = new StdioClientTransport({ command, args, env, stderr: 'ignore' })
+        // Each start its own mcp-remote config directory: a start closed right after its first answer can be
+        // killed mid-write, and mcp-remote then fails the next start on its half-renamed file.
+        const own = { ...env, MCP_REMOTE_CONFIG_DIR: mkdtempSync(join(dir, 'mcp-remote-')) }
+        const transport = new StdioClientTransport({ command, args, env: own, stderr: 'ignore' })
         const client = new Client({ name: 'bench-host', version: '1.0.0' })
         await client.connect(transport)
         return { client, pid: transport.pid ?? undefined, close: () => client.close() }

@@ -73,6 +73,14 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
   const session = sessionOrOptions instanceof Session ? sessionOrOptions : new Session(sessionOrOptions)
   const base = session.options.fetch ?? globalThis.fetch
   const stepUps = new Map<string, number>()
+  // A bridge posts to one URL thousands of times: remember the last verdict rather than parse both URLs each time.
+  let checkedUrl = ''
+  const forServer = (url: string) => {
+    if (url === checkedUrl) return true
+    if (!isForServer(url, session.server)) return false
+    checkedUrl = url
+    return true
+  }
 
   async function send(request: Outgoing, tokens: TokenSet | undefined): Promise<Response> {
     const headers = new Headers(request.init.headers)
@@ -106,7 +114,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
   async function run(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = await outgoing(input, init)
     // The token is for this server only: other origins get the request untouched (MCP: no token passthrough).
-    if (!isForServer(request.url, session.server)) return base(request.url, request.init)
+    if (!forServer(request.url)) return base(request.url, request.init)
     const tokens = await session.tokens()
     const response = await send(request, tokens)
     if (response.status !== 401 && response.status !== 403) return response

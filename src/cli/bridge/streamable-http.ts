@@ -103,12 +103,10 @@ export class StreamableHttp implements Upstream {
       const name = field ? m.params?.[field] : undefined
       if (typeof name === 'string') headers['mcp-name'] = headerValue(name)
     }
-    const response = await this.#o.fetch(this.#o.url, {
-      method: 'POST',
-      headers,
-      body,
-      signal: this.#abort.signal,
-    })
+    // No AbortSignal on POSTs: fetch adds a listener to it per request and drops it only when the request is
+    // collected, so one shared signal collects thousands of listeners, each add scanning the rest (measured:
+    // CPU and RSS growing per call). The bridge closes after its answers are out; only the GET stream needs one.
+    const response = await this.#o.fetch(this.#o.url, { method: 'POST', headers, body })
     if (initialize && response.ok) {
       this.#sessionId = response.headers.get('mcp-session-id') ?? undefined
       this.#base = this.#headers()
@@ -116,7 +114,8 @@ export class StreamableHttp implements Upstream {
     if (!response.ok) {
       const text = await response.text().catch(() => '')
       // A JSON-RPC error in a 4xx body answers the request: hand it on rather than a bare HTTP status.
-      if (m.id != null && response.status < 500 && response.status !== 404 && isErrorFor(text, m.id)) {
+      // (A lost 2025 session's 404 carries no id of ours, so it still throws and the bridge starts a new one.)
+      if (m.id != null && response.status < 500 && isErrorFor(text, m.id)) {
         return sink(text)
       }
       throw new HttpStatusError(response.status, text)
