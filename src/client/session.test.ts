@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { authorizedFetch } from './fetch.ts'
-import { expiringSoon, Session, type SessionRecord } from './session.ts'
+import { Session, type SessionRecord } from './session.ts'
+import { expiringSoon } from './session-options.ts'
 import { MemoryStore, storeKey } from './stores/store.ts'
 import { fakeFetch } from './testing.ts'
 
