@@ -214,6 +214,27 @@ describe('Session', () => {
     assert.ok(await store.get(storeKey.registration(AS)))
   })
 
+  it('reads a store written before accounts as the default account; a named account is separate', async () => {
+    const store = new MemoryStore()
+    // The keys of a store from before accounts existed, written literally.
+    const key = `session ${MCP} ${AS} c1`
+    const record: SessionRecord = {
+      server: MCP,
+      resource: MCP,
+      issuer: AS,
+      client_id: 'c1',
+      tokens: { access_token: 'old-at', token_type: 'bearer', issued_at: Date.now() },
+      updated_at: Date.now(),
+    }
+    await store.set(key, record)
+    await store.set(`current ${MCP}`, { key })
+    assert.equal((await new Session({ serverUrl: MCP, store }).load())?.access_token, 'old-at')
+    assert.equal(await new Session({ serverUrl: MCP, store, account: 'work' }).load(), undefined)
+    assert.equal(storeKey.current(MCP), `current ${MCP}`)
+    assert.equal(storeKey.current(MCP, 'work'), `current ${MCP} account=work`)
+    assert.throws(() => new Session({ serverUrl: MCP, store, account: 'a b' }), /bad account name/)
+  })
+
   it('expiringSoon uses 60 s or a fifth of the lifetime', () => {
     const now = Date.now()
     assert.equal(
