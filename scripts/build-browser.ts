@@ -4,7 +4,7 @@
  * build instead of failing in a page.
  * @see https://esbuild.github.io/api/#platform
  */
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 
 /** Bundle the browser entry into `outfile`; returns its size in bytes. */
@@ -24,7 +24,7 @@ export async function buildBrowser(outfile: string): Promise<number> {
   return Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const out = process.argv[2] ?? fileURLToPath(new URL('../dist/browser/client.js', import.meta.url))
   const bytes = await buildBrowser(out)
   process.stderr.write(`build:browser: ${out} (${Math.round(bytes / 1024)} KiB)\n`)

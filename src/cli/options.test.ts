@@ -4,14 +4,8 @@ import http from 'node:http'
 import { describe, it } from 'node:test'
 import tls from 'node:tls'
 import { isMcpOAuthError } from '../shared/errors.ts'
-import {
-  applyNetworkSettings,
-  expandEnv,
-  interactionOff,
-  openSession,
-  parseCommandArgs,
-  parseHeaders,
-} from './options.ts'
+import { interactionOff } from './interaction-options.ts'
+import { applyNetworkSettings, expandEnv, openSession, parseCommandArgs, parseHeaders } from './options.ts'
 
 describe('CLI session options', () => {
   it('expands ${ENV} in --header values and refuses unset variables with a hint', () => {

@@ -27,6 +27,7 @@ import {
   type AuthorizationServerFlags,
   authorizationServerOptions,
 } from './authorization-server-options.ts'
+import { interactionMode } from './interaction-options.ts'
 
 /** parseArgs option table for the shared flags. */
 export const SESSION_FLAGS = {
@@ -315,19 +316,8 @@ export async function openSession(
     throw usageError(`bad --callback-port ${flags['callback-port']}`, 'Pass a port between 1 and 65535.')
   }
   const openUrl = browserFromEnv()
-  const noInteraction = interactionOff(flags)
   const authorizer = chooseAuthorizer({
-    mode: noInteraction
-      ? 'none'
-      : flags['device-code']
-        ? 'device'
-        : flags.handoff
-          ? 'handoff'
-          : flags['no-browser']
-            ? 'paste'
-            : openUrl
-              ? 'browser'
-              : 'auto',
+    mode: interactionMode(flags, openUrl !== undefined),
     store,
     ...(openUrl ? { openUrl } : {}),
     ...(port ? { port } : {}),
@@ -344,7 +334,7 @@ export async function openSession(
     ...(flags.scope ? { scope: flags.scope } : {}),
     ...(flags.resource ? { resource: flags.resource } : {}),
     ...(flags.dpop ? { dpop: dpopMode(flags.dpop) } : {}),
-    ...(flags.account ? { account: flags.account } : {}),
+    ...(flags.account ? { account: flags.account, reauthenticate: true } : {}),
     ...authorizationServerOptions(flags),
     allowHttp: flags['allow-http'] ?? false,
     ...(log ? { log } : {}),
@@ -358,33 +348,6 @@ export async function openSession(
     },
   })
   return { session, store, authorizer, headers, close: () => authorizer.close() }
-}
-
-/**
- * Whether this run must never ask a person: `--no-interaction`, or `MCP_OAUTH_NO_INTERACTION` set to anything but
- * empty, `0` or `false` (for CI and scheduled jobs, where nobody answers a browser or a prompt). Contradicting
- * `--device-code` or `--no-browser` is a usage error rather than a silent choice.
- * @see https://www.rfc-editor.org/rfc/rfc8252
- */
-export function interactionOff(
-  flags: Pick<SessionFlags, 'no-interaction' | 'device-code' | 'no-browser' | 'handoff'>,
-  env: Record<string, string | undefined> = process.env,
-): boolean {
-  const variable = env['MCP_OAUTH_NO_INTERACTION']?.trim().toLowerCase()
-  const off = flags['no-interaction'] === true || (!!variable && variable !== '0' && variable !== 'false')
-  const asking = flags['device-code']
-    ? '--device-code'
-    : flags['no-browser']
-      ? '--no-browser'
-      : flags.handoff
-        ? '--handoff'
-        : undefined
-  if (off && asking)
-    throw usageError(
-      `${asking} asks a person, but ${flags['no-interaction'] ? '--no-interaction' : 'MCP_OAUTH_NO_INTERACTION'} says nobody is there`,
-      'Drop one of them: --no-interaction (or MCP_OAUTH_NO_INTERACTION=1) for CI, --device-code, --handoff or --no-browser to sign in by hand.',
-    )
-  return off
 }
 
 /**

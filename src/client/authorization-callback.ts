@@ -5,15 +5,22 @@
  * other sign-in: beginning runs the ordinary flow and stops it at the redirect.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1
  */
-import { McpOAuthError, SPEC } from '../shared/errors.ts'
+import { McpOAuthError, OAuthResponseError, SPEC } from '../shared/errors.ts'
 import { redactUrl } from '../shared/redact.ts'
 import { validateCallback } from './authorization.ts'
 import { asPendingAuthorization, Redirected, redirectOnly, takePending } from './authorization-code-flow.ts'
+import {
+  isResourceRefusal,
+  RESOURCE_REFUSAL_TTL_MS,
+  type ResourceRefusal,
+  resourceRefusalKey,
+} from './authorization-parameters.ts'
 import { loadDpopKey } from './dpop.ts'
+import { type ClientInfo, forgetClient } from './registration.ts'
 import { Session } from './session.ts'
 import type { SessionOptions } from './session-options.ts'
 import type { TokenStore } from './stores/store.ts'
-import { exchangeCode } from './tokens.ts'
+import { exchangeCode, type TokenSet } from './tokens.ts'
 
 /** Options of {@link beginAuthorization}: the session's, with the app's registered redirect URI. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2 */
 export type BeginOptions = Omit<SessionOptions, 'authorizer' | 'store'> & {
@@ -53,6 +60,13 @@ export async function beginAuthorization(options: BeginOptions): Promise<BeginRe
 /** Options of {@link completeAuthorization}: the session options the sign-in began with, without the URL. @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2 */
 export type CompleteOptions = Omit<SessionOptions, 'serverUrl' | 'account' | 'authorizer' | 'store'> & {
   store: TokenStore
+  /**
+   * The `state` beginAuthorization returned to this person (kept in their cookie or server-side session): a
+   * callback with another state is refused before anything is taken, so nobody can make another person complete
+   * a sign-in they began (RFC 6749 §10.12). Leave it out only where the store itself is the person's (a browser
+   * tab's sessionStorage).
+   */
+  expectedState?: string
 }
 
 /**
@@ -67,8 +81,21 @@ export async function completeAuthorization(
   callbackUrl: string | URL,
 ): Promise<Session> {
   const callback = new URL(callbackUrl)
+  if (options.expectedState !== undefined && callback.searchParams.get('state') !== options.expectedState) {
+    throw new McpOAuthError(
+      'authorization_state_mismatch',
+      'this callback is not the sign-in this person began',
+      {
+        spec: SPEC.rfc6749,
+        hint: 'Start the sign-in again from the same browser (beginAuthorization) and follow its link once.',
+      },
+    )
+  }
   const record = await takePending(options.store, callback)
-  const session = new Session({ ...options, serverUrl: record.server, account: record.account })
+  const { expectedState: _, ...sessionOptions } = options
+  const session = new Session({ ...sessionOptions, serverUrl: record.server, account: record.account })
+  // Loaded, so that saving replaces (and deletes) the account's previous session under another client or issuer.
+  await session.load()
   const d = await session.discovery()
   if (d.issuer !== record.expected_issuer) {
     throw new McpOAuthError(
@@ -84,19 +111,28 @@ export async function completeAuthorization(
       hint: 'Complete with the same store and client options the sign-in began with, or start it again.',
     })
   }
-  const params = validateCallback(asPendingAuthorization(record), client, callback)
   const dpop = record.dpop_jwk ? await loadDpopKey(record.dpop_jwk) : undefined
   const policy = { fetch: options.fetch, allowHttp: options.allowHttp }
-  const tokens = await exchangeCode(
-    { metadata: d.metadata, client, policy, dpop },
-    {
-      callback: params,
-      redirectUri: record.redirect_uri,
-      codeVerifier: record.code_verifier,
-      resource: record.resource,
-      ...(record.scope ? { scope: record.scope } : {}),
-    },
-  )
+  let tokens: TokenSet
+  try {
+    const params = validateCallback(asPendingAuthorization(record), client, callback)
+    tokens = await exchangeCode(
+      { metadata: d.metadata, client, policy, dpop },
+      {
+        callback: params,
+        redirectUri: record.redirect_uri,
+        codeVerifier: record.code_verifier,
+        resource: record.resource,
+        ...(record.scope ? { scope: record.scope } : {}),
+      },
+    )
+  } catch (e) {
+    // What the in-process flow recovers from in place, a split flow prepares for the next begin.
+    const hint = await prepareRetry(session, d.issuer, d.resource, client, e, record.resource !== undefined)
+    if (hint && e instanceof McpOAuthError)
+      throw new McpOAuthError(e.code, e.message, { spec: e.spec ?? SPEC.rfc6749, hint, cause: e })
+    throw e
+  }
   await session.saveSignIn({
     resource: d.resource,
     issuer: d.issuer,
@@ -105,4 +141,38 @@ export async function completeAuthorization(
     ...(record.dpop_jwk ? { dpop_jwk: record.dpop_jwk } : {}),
   })
   return session
+}
+
+/**
+ * After a failed completion: an authorization server that refuses `resource` (Entra's AADSTS9010010) is remembered
+ * for 24 h as the in-process flow does, and a purged DCR client (`invalid_client`) is forgotten, so the next
+ * beginAuthorization succeeds instead of repeating the failure.
+ * @see https://www.rfc-editor.org/rfc/rfc8707#section-2
+ */
+async function prepareRetry(
+  session: Session,
+  issuer: string,
+  resource: string,
+  client: ClientInfo,
+  e: unknown,
+  resourceSent: boolean,
+): Promise<string | undefined> {
+  if (resourceSent && isResourceRefusal(e)) {
+    const at = Date.now()
+    const error = e instanceof OAuthResponseError ? e.error : 'refused'
+    const remembered: ResourceRefusal = {
+      issuer,
+      resource,
+      error,
+      at,
+      expires_at: at + RESOURCE_REFUSAL_TTL_MS,
+    }
+    await session.store.set(resourceRefusalKey(issuer, resource), remembered)
+    return 'The authorization server refuses the resource parameter; begin the sign-in again: it is now left out.'
+  }
+  if (e instanceof OAuthResponseError && e.error === 'invalid_client' && client.source === 'dcr') {
+    await forgetClient(session.store, client)
+    return 'The authorization server no longer knows this client; begin the sign-in again: a new one is registered.'
+  }
+  return undefined
 }

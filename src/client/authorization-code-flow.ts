@@ -14,7 +14,7 @@ import type { TokenStore } from './stores/store.ts'
 /** How long a begun sign-in can be completed. @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2 */
 export const PENDING_TTL_MS = 10 * 60_000
 
-/** What is kept between the redirect and the callback (in the store: encrypted at rest in file and keychain stores). */
+/** What is kept between the redirect and the callback (in the store: encrypted at rest in file and keychain stores). @see https://www.rfc-editor.org/rfc/rfc7636#section-4.1 */
 export interface PendingRecord {
   state: string
   code_verifier: string
@@ -79,7 +79,11 @@ export async function savePending(
  * callback) finds nothing, and so does one after the request expired.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.12
  */
-export async function takePending(store: TokenStore, callback: URL): Promise<PendingRecord> {
+export async function takePending(
+  store: TokenStore,
+  callback: URL,
+  options: { ignoreExpiry?: boolean } = {},
+): Promise<PendingRecord> {
   const state = callback.searchParams.get('state')
   const entry = state ? await store.get<PendingRecord>(PREFIX + state) : undefined
   // Delete before use, conditionally: of two processes completing the same callback, exactly one wins.
@@ -93,7 +97,8 @@ export async function takePending(store: TokenStore, callback: URL): Promise<Pen
       },
     )
   }
-  if (entry.value.expires_at <= Date.now()) {
+  // The in-process flow holds its verifier in memory and waits as long as its authorizer does: no expiry there.
+  if (!options.ignoreExpiry && entry.value.expires_at <= Date.now()) {
     throw new McpOAuthError(
       'authorization_expired',
       `the sign-in began at ${new Date(entry.value.created_at).toISOString()} and expired before its callback came back`,
@@ -120,12 +125,13 @@ export function asPendingAuthorization(r: PendingRecord): PendingAuthorization {
   }
 }
 
-/** Thrown by the capturing authorizer of `beginAuthorization` once the request is kept: the flow stops there. */
+/** Thrown by the capturing authorizer of `beginAuthorization` once the request is kept: the flow stops there. @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1 */
 export class Redirected extends Error {
   readonly url: URL
   readonly state: string
   constructor(url: URL, state: string) {
     super('redirected')
+    this.name = 'Redirected'
     this.url = url
     this.state = state
   }
@@ -139,4 +145,9 @@ export function redirectOnly(redirectUri: string): Authorizer {
       throw new Redirected(url, context.state)
     },
   }
+}
+
+/** Drop a pending request that will never be completed (the wait failed, or the callback was another flow's). @see https://www.rfc-editor.org/rfc/rfc6749#section-10.12 */
+export async function dropPending(store: TokenStore, state: string): Promise<void> {
+  await store.delete(PREFIX + state).catch(() => false)
 }

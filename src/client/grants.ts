@@ -9,7 +9,7 @@ import { redactUrl } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 import { formatScope, parseScope, unionScope } from '../shared/scope.ts'
 import { buildAuthorizationRequest, selectScope, validateCallback } from './authorization.ts'
-import { savePending, takePending } from './authorization-code-flow.ts'
+import { dropPending, savePending, takePending } from './authorization-code-flow.ts'
 import {
   isResourceRefusal,
   RESOURCE_REFUSAL_TTL_MS,
@@ -25,7 +25,7 @@ import type { DpopKey } from './dpop.ts'
 import type { O4wPolicy } from './o4w.ts'
 import { bindPreRegistered, type ClientInfo, forgetClient, resolveClient } from './registration.ts'
 import type { Session } from './session.ts'
-import { DEFAULT_ACCOUNT, storeKey } from './stores/store.ts'
+import { storeKey } from './stores/store.ts'
 import { clientCredentials, exchangeCode, exchangeForIdJag, jwtBearer, type TokenSet } from './tokens.ts'
 
 /** Inputs of {@link obtainTokens}. */
@@ -244,7 +244,7 @@ export async function obtainTokens(
       legacy: d.defaultEndpoints ?? false,
       dpopJkt: i.dpop?.jkt,
       extraParams: o.authorizationParams,
-      reauthenticate: session.account !== DEFAULT_ACCOUNT,
+      reauthenticate: o.reauthenticate ?? false,
     })
     // Kept in the store like a sign-in begun in one request and completed in another (authorization-callback.ts).
     const about = { client_id: client.client_id, server: session.server, account: session.account }
@@ -255,16 +255,24 @@ export async function obtainTokens(
       authorizer.pendingTtlMs,
     )
     session.log(`signing in to ${redactUrl(session.server)} at ${d.issuer}`)
-    const callback = await authorizer.authorize(pending.url, {
-      state: pending.state,
-      expectedIssuer: pending.expectedIssuer,
-      issParameterSupported: pending.issParameterSupported,
-      resource: d.resource,
-      reason: i.reason,
-    })
+    const callback = await authorizer
+      .authorize(pending.url, {
+        state: pending.state,
+        expectedIssuer: pending.expectedIssuer,
+        issParameterSupported: pending.issParameterSupported,
+        resource: d.resource,
+        reason: i.reason,
+      })
+      .catch(async (e: unknown) => {
+        // beginAuthorization's authorizer stops here on purpose: its record is what it returns.
+        if (!(e instanceof Error && e.name === 'Redirected')) await dropPending(session.store, pending.state)
+        throw e
+      })
     try {
       // Once only, here as across processes (an error answer too): a replayed callback finds nothing.
-      if (callback.searchParams.get('state') === pending.state) await takePending(session.store, callback)
+      if (callback.searchParams.get('state') === pending.state)
+        await takePending(session.store, callback, { ignoreExpiry: true })
+      else await dropPending(session.store, pending.state)
       const params = validateCallback(pending, client, callback)
       const ctx = { metadata: d.metadata, client, policy: i.policy, dpop: i.dpop }
       const tokens = await exchangeCode(ctx, {

@@ -39,11 +39,15 @@ export interface SessionOptions {
   authorizationServerMetadata?: GivenAuthorizationServerMetadata
   /**
    * Which of several sessions with this server (work and personal, two tenants): a name of letters, digits, `.`,
-   * `_` or `-`. Default `default`, the session stores kept before accounts existed. A named account's sign-ins
-   * ask the authorization server to authenticate again (`prompt=login`), so a browser signed in as someone else
-   * never lends that identity to it.
+   * `_` or `-`. Default `default`, the session stores kept before accounts existed.
    */
   account?: string
+  /**
+   * Ask the authorization server to authenticate the person again on every browser sign-in (`prompt=login`), so
+   * a browser signed in as someone else never lends that identity; the CLI sets it for named accounts. A
+   * `prompt` in `authorizationParams` still wins.
+   */
+  reauthenticate?: boolean
   /** Which grant: `auto` picks authorization code, or client credentials when that is all the AS offers. */
   grant?: 'auto' | 'authorization_code' | 'client_credentials'
   /** A workload identity assertion for the RFC 7523 jwt-bearer grant. @see https://www.rfc-editor.org/rfc/rfc7523 */
@@ -139,11 +143,16 @@ export function expiringSoon(t: TokenSet, now = Date.now()): boolean {
 }
 
 /** The error for a session that cannot go on without a person. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
-export function needSignIn(server: string): InteractionRequiredError {
-  return new InteractionRequiredError('sign_in_required', `no usable session for ${redactUrl(server)}`, {
-    spec: SPEC.mcpAuth,
-    hint: `Sign in with: mcp-oauth login ${redactUrl(server)}`,
-  })
+export function needSignIn(server: string, account: string = DEFAULT_ACCOUNT): InteractionRequiredError {
+  const flag = account === DEFAULT_ACCOUNT ? '' : ` --account ${account}`
+  return new InteractionRequiredError(
+    'sign_in_required',
+    `no usable session for ${redactUrl(server)}${flag}`,
+    {
+      spec: SPEC.mcpAuth,
+      hint: `Sign in with: mcp-oauth login ${redactUrl(server)}${flag}`,
+    },
+  )
 }
 
 /**

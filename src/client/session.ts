@@ -164,22 +164,22 @@ export class Session {
 
   async #refreshLocked(failed: TokenSet): Promise<TokenSet> {
     const cur = this.#current
-    if (!cur) throw needSignIn(this.server)
+    if (!cur) throw needSignIn(this.server, this.account)
     const release = await this.store.lock?.(`lock refresh ${cur.key}`, { ttlMs: 30_000 })
     try {
       const latest = await this.store.get<SessionRecord>(cur.key)
       // Signed out (by `logout` in another process) while this one held tokens: do not resurrect the session.
-      if (!latest) throw needSignIn(this.server)
+      if (!latest) throw needSignIn(this.server, this.account)
       if (latest.value.tokens.access_token !== failed.access_token) {
         // Another process (or an earlier call) already refreshed: use its tokens.
         await this.#adopt(cur.key, latest)
         if (!expiringSoon(latest.value.tokens)) return latest.value.tokens
       }
       const record = latest.value
-      if (!record.tokens.refresh_token) throw needSignIn(this.server)
+      if (!record.tokens.refresh_token) throw needSignIn(this.server, this.account)
       const d = await this.discovery()
       const client = await this.registeredClient(record.issuer, record.client_id)
-      if (!client || d.issuer !== record.issuer) throw needSignIn(this.server)
+      if (!client || d.issuer !== record.issuer) throw needSignIn(this.server, this.account)
       const refused = await resourceRefused(this.store, record.issuer, record.resource)
       const resource = resourceToSend(this.options.resourceParameter, record.resource, refused !== undefined)
       let next: TokenSet
@@ -208,7 +208,7 @@ export class Session {
       )
       if (!written.ok) {
         // Someone wrote meanwhile (a step-up, a logout): theirs stands. Ours are dropped, never written over it.
-        if (!written.current) throw needSignIn(this.server)
+        if (!written.current) throw needSignIn(this.server, this.account)
         await this.#adopt(cur.key, written.current as StoreEntry<SessionRecord>)
         return (written.current.value as SessionRecord).tokens
       }

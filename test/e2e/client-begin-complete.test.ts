@@ -56,7 +56,9 @@ describe('beginAuthorization / completeAuthorization across processes', () => {
     ])
     // The app's callback route: it only records the URL; another instance completes it.
     app = createServer((req, res) => {
-      arrived.push(new URL(req.url ?? '/', redirectUri).href)
+      // Only the callback route counts (the browser also asks for /favicon.ico).
+      const url = new URL(req.url ?? '/', redirectUri)
+      if (url.pathname === '/oauth/callback') arrived.push(url.href)
       res.end('signed in; you may close this page')
     })
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r))

@@ -38,6 +38,8 @@ ${SESSION_FLAGS_HELP}`
 
 interface Outcome {
   server: string
+  /** The account, when not the default one. */
+  account?: string
   signed_in: boolean
   /**
    * The authorization server revoked at least one token. Whether the session can still be renewed is
@@ -75,6 +77,11 @@ function selfContained(token: string | undefined): { exp?: string } | undefined 
 // Outcomes whose access token was a self-contained JWT: said in words, not a field of the JSON schema.
 const withJwt = new WeakSet<Outcome>()
 
+/** The server as a person reads it, with the account when not the default one. */
+function shown(o: Outcome): string {
+  return o.account ? `${o.server} (account ${o.account})` : o.server
+}
+
 async function signOut(session: Session, io: CliIo): Promise<Outcome> {
   const server = redactUrl(session.server)
   const before = await session.status()
@@ -83,8 +90,9 @@ async function signOut(session: Session, io: CliIo): Promise<Outcome> {
   const validUntil = jwt?.exp ?? before.expires_at
   const notRevoked = { ...(validUntil ? { valid_until: validUntil } : {}) }
   const r = await session.logout()
-  if (!r.signed_in) return { server, signed_in: false, revoked: false }
-  const out: Outcome = { server, signed_in: true, revoked: false }
+  const account = before.account ? { account: before.account } : {}
+  if (!r.signed_in) return { server, ...account, signed_in: false, revoked: false }
+  const out: Outcome = { server, ...account, signed_in: true, revoked: false }
   if (jwt) withJwt.add(out)
   if (r.not_sent) out.not_sent = r.not_sent
   if (r.refresh_token_revoked !== undefined) out.refresh_token_revoked = r.refresh_token_revoked
@@ -129,26 +137,26 @@ const NOT_SENT = {
 } as const
 
 function describe(o: Outcome, jwt: boolean): string {
-  if (!o.signed_in) return `Not signed in to ${o.server}; nothing to do.`
+  if (!o.signed_in) return `Not signed in to ${shown(o)}; nothing to do.`
   const jwtLeft = `the access token is a self-contained JWT, which revocation cannot reach: an MCP server that only checks its signature accepts it${until(o.valid_until)}`
   const accessLeft =
     o.access_token_revoked === false && !o.error
       ? `the authorization server did not revoke the access token: it stays valid${until(o.valid_until)}`
       : `the access token was not revoked: it stays valid${until(o.valid_until)}`
   if (o.refresh_token_revoked && o.access_token_revoked)
-    return `Signed out of ${o.server}: the authorization server revoked the refresh token (the grant) and the access token.`
+    return `Signed out of ${shown(o)}: the authorization server revoked the refresh token (the grant) and the access token.`
   if (o.refresh_token_revoked)
-    return `Signed out of ${o.server}: the authorization server revoked the refresh token (the grant: no new access tokens); ${jwt ? jwtLeft : accessLeft}.`
+    return `Signed out of ${shown(o)}: the authorization server revoked the refresh token (the grant: no new access tokens); ${jwt ? jwtLeft : accessLeft}.`
   if (o.access_token_revoked) {
     const refresh =
       o.refresh_token_revoked === false
         ? '; the refresh token was NOT revoked (see above): it stays valid until the server expires it'
         : ' (there was no refresh token)'
-    return `Signed out of ${o.server}: the authorization server revoked the access token${refresh}.`
+    return `Signed out of ${shown(o)}: the authorization server revoked the access token${refresh}.`
   }
-  if (o.error) return `Signed out of ${o.server} locally; nothing was revoked (see above).`
+  if (o.error) return `Signed out of ${shown(o)} locally; nothing was revoked (see above).`
   const why = o.not_sent ? NOT_SENT[o.not_sent] : 'the authorization server did not revoke these tokens'
-  return `Signed out of ${o.server} locally; nothing was revoked: ${why}, so the access token stays valid${until(o.valid_until)} and any refresh token until the server expires it.`
+  return `Signed out of ${shown(o)} locally; nothing was revoked: ${why}, so the access token stays valid${until(o.valid_until)} and any refresh token until the server expires it.`
 }
 
 /** Runs `mcp-oauth logout`. @see https://www.rfc-editor.org/rfc/rfc7009 */

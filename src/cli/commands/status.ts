@@ -157,7 +157,10 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
     }
     const account = checkAccount(flags.account)
     // With a URL: that account's session (the default one unless --account); without: every server and account.
-    const servers = url !== undefined ? [{ server: url, account }] : await storedServers(store)
+    const servers =
+      url !== undefined
+        ? [{ server: url, account }]
+        : (await storedServers(store)).filter((s) => flags.account === undefined || s.account === account)
     const now = Date.now()
     const sessions = await Promise.all(
       servers.map(async (s) =>

@@ -5,7 +5,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
  */
 
-/** Where this shell's SSH connection came in: the address and port of this machine as the client reached it. */
+/** Where this shell's SSH connection came in: the address and port of this machine as the client reached it. @see https://man.openbsd.org/ssh.1#ENVIRONMENT */
 export interface SshConnection {
   /** This machine's address on that connection (the 3rd field of SSH_CONNECTION). */
   host: string
@@ -21,7 +21,9 @@ export interface SshConnection {
  * @see https://man.openbsd.org/ssh.1#ENVIRONMENT
  */
 export function detectSsh(env: Record<string, string | undefined> = process.env): SshConnection | undefined {
-  const user = env['USER'] || env['LOGNAME'] || undefined
+  // Printed into a line the person pastes into a shell: only a plain login name.
+  const named = env['USER'] || env['LOGNAME']
+  const user = named && /^[A-Za-z0-9._-]{1,64}$/.test(named) ? named : undefined
   const fields = env['SSH_CONNECTION']?.trim().split(/\s+/)
   if (fields && fields.length === 4) {
     const port = Number(fields[3])

@@ -37,7 +37,7 @@ export interface TokenStore {
   list?(prefix: string): Promise<string[]>
 }
 
-/** The account a session belongs to when none is named: today's single session per server. */
+/** The account a session belongs to when none is named: today's single session per server. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export const DEFAULT_ACCOUNT = 'default'
 
 /**
