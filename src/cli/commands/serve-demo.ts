@@ -3,8 +3,19 @@
  * default grant so that calling it exercises step-up.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#scope-selection-strategy
  */
-import { McpServer } from '@modelcontextprotocol/server'
-import { InvalidTokenError, type TokenVerifier, VerifierUnavailableError } from '../../server/index.ts'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
+import type { AuthorizationServer } from '../../authorization-server/index.ts'
+import {
+  createResourceServer,
+  InvalidTokenError,
+  introspectionVerifier,
+  jwtVerifier,
+  nodeListener,
+  type TokenVerifier,
+  VerifierUnavailableError,
+} from '../../server/index.ts'
+import { DEMO_RESOURCE_SERVER_CLIENT_ID } from '../serve-config.ts'
 
 /** Every scope the demo resource understands. */
 export const SCOPES = ['tools:read', 'notes:write', 'admin']
@@ -79,5 +90,70 @@ export function liveGrantVerifier(
         cacheUntil: Math.min(verified.cacheUntil ?? Number.POSITIVE_INFINITY, Date.now() + recheckMs),
       }
     },
+  }
+}
+
+/** What {@link demoDispatch} wires together. */
+export interface DemoWiring {
+  as: AuthorizationServer
+  issuer: string
+  mcp: string
+  /** The demo resource server's introspection secret (its client is pre-registered by serve). */
+  rsSecret: string
+  scopes: string[]
+  tokenFormat: 'jwt' | 'opaque'
+  /** Scopes per tool beside the demo's own policy. */
+  toolScopes: Record<string, string[]>
+  audit?: (line: string) => void
+}
+
+/**
+ * The request handler of serve with its demo: /mcp and its protected resource metadata go to the demo server
+ * behind the resource-server kit, everything else to the authorization server.
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-3
+ */
+export function demoDispatch(w: DemoWiring): (req: IncomingMessage, res: ServerResponse) => void {
+  // Its own resource learns of sign-out and revocation within seconds: a short introspection cache for
+  // opaque tokens, a grant check beside the signature for JWTs.
+  const verifier =
+    w.tokenFormat === 'opaque'
+      ? introspectionVerifier({
+          endpoint: `${w.issuer}/token/introspection`,
+          issuer: w.issuer,
+          clientId: DEMO_RESOURCE_SERVER_CLIENT_ID,
+          clientSecret: w.rsSecret,
+          cacheMaxAgeSeconds: 2,
+        })
+      : liveGrantVerifier(
+          jwtVerifier({ issuer: w.issuer, keys: () => w.as.jwks as never, requireAtJwtType: true }),
+          (jti) => w.as.accessTokenGrantAlive(jti),
+        )
+  const audit = w.audit
+  const rs = createResourceServer({
+    resource: w.mcp,
+    authorizationServers: [w.issuer],
+    scopesSupported: w.scopes,
+    resourceName: 'mcp-oauth demo',
+    verifier,
+    policy: { ...DEMO_POLICY, tools: { ...DEMO_POLICY.tools, ...w.toolScopes } },
+    ...(audit
+      ? {
+          onRefusal: (r) =>
+            audit(
+              `${JSON.stringify({ at: new Date().toISOString(), audit: true, type: 'mcp.refused', ...r })}\n`,
+            ),
+        }
+      : {}),
+  })
+  const notes: string[] = []
+  const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
+  const mcpListener = nodeListener((request) =>
+    rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo })),
+  )
+  const mcpPath = new URL(w.mcp).pathname
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!
+    if (path === mcpPath || path.startsWith('/.well-known/oauth-protected-resource')) mcpListener(req, res)
+    else w.as.handler(req, res)
   }
 }
