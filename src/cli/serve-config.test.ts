@@ -133,14 +133,17 @@ describe('serve config: flags', () => {
     assert.match(port.hint, /0\.\.65535/)
     assert.match(
       refusal(() => parseServeConfig(['--port', 'eighty'])).message,
-      /--port: port must be an integer/,
+      /bad --port eighty: must be an integer/,
     )
     assert.match(refusal(() => parseServeConfig(['--token-format', 'paseto'])).message, /--token-format/)
     assert.match(refusal(() => parseServeConfig(['--access-token-ttl', '0'])).message, /--access-token-ttl/)
     assert.match(refusal(() => parseServeConfig(['--scopes', 'a'])).message, /must follow a --resource/)
     assert.match(refusal(() => parseServeConfig(['--user', 'nopassword'])).message, /NAME:PASSWORD/)
     assert.match(refusal(() => parseServeConfig(['--rate-limit', 'logins=1/1'])).message, /--rate-limit/)
-    assert.match(refusal(() => parseServeConfig(['--upstream', 'https://idp.example'])).message, /clientId/)
+    assert.match(
+      refusal(() => parseServeConfig(['--upstream', 'https://idp.example'])).message,
+      /--upstream needs --upstream-client-id/,
+    )
     const http = refusal(() => parseServeConfig(['--resource', 'http://mcp.example.com/mcp']))
     assert.match(http.message, /http on a non-loopback host/)
     const twice = refusal(() =>

@@ -7,57 +7,18 @@
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { RateLimits } from '../authorization-server/rate-limit.ts'
-import { redirectUriProblem } from '../authorization-server/registration.ts'
 import { InvalidArgumentError } from '../shared/errors.ts'
-import { canonicalResource, isLoopbackUrl } from '../shared/resource.ts'
 import { type SchemaNode, type SchemaProblem, validateSchema } from './json-schema.ts'
 import { COMMAND_LINE_ONLY, type ConfigObject, SERVE_FLAGS, type ServeFlag } from './serve-flags.ts'
+import { type ServeSettings, settingsFrom } from './serve-sections.ts'
 
-/** A resource server `serve` issues tokens for. @see https://www.rfc-editor.org/rfc/rfc8707 */
-export interface ServeResource {
-  uri: string
-  scopes: string[]
-  defaultScopes?: string[]
-  accessTokenTtl?: number
-  tokenFormat?: 'jwt' | 'opaque'
-  toolScopes: Record<string, string[]>
-}
-
-/** A pre-registered client (RFC 7591 field names). @see https://www.rfc-editor.org/rfc/rfc7591#section-2 */
-export interface ServeClient {
-  client_id: string
-  client_secret?: string
-  client_name?: string
-  redirect_uris: string[]
-  grant_types: string[]
-  token_endpoint_auth_method: 'none' | 'client_secret_basic' | 'client_secret_post'
-  scope?: string
-}
+/** Re-exported: the typed sections. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export type { ServeClient, ServeResource, ServeSettings } from './serve-sections.ts'
+/** Re-exported: the reserved client id. @see https://www.rfc-editor.org/rfc/rfc7591#section-2 */
+export { DEMO_RESOURCE_SERVER_CLIENT_ID } from './serve-sections.ts'
 
 /** The effective configuration of `serve`. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
-export interface ServeConfig {
-  port: number
-  host: string
-  issuer?: string
-  store?: string
-  tokenFormat: 'jwt' | 'opaque'
-  accessTokenTtl?: number
-  allowPrivateCimd: boolean
-  /** Path of the PEM file (relative paths from the file are resolved against its folder). */
-  cimdCa?: string
-  redis?: string
-  redisPrefix?: string
-  quiet: boolean
-  json: boolean
-  /** Non-empty: standalone authorization server for these resources, no demo /mcp. */
-  resources: ServeResource[]
-  /** Scopes per tool on serve's own /mcp. */
-  toolScopes: Record<string, string[]>
-  users: { username: string; password?: string; passwordHash?: string }[]
-  clients: ServeClient[]
-  upstream?: { issuer: string; clientId: string; clientSecret?: string; name?: string }
-  rateLimits: Partial<RateLimits> | false
+export interface ServeConfig extends ServeSettings {
   printConfig: boolean
   /** The file-shaped configuration with every secret redacted, for `--print-config`. */
   redacted: ConfigObject
@@ -78,9 +39,6 @@ export function serveConfigSchema(): SchemaNode & { properties: Record<string, S
   const url = new URL('../../schema/mcp-oauth.schema.json', import.meta.url)
   return JSON.parse(readFileSync(url, 'utf8'))
 }
-
-/** Client id of the demo resource server's own introspection client (reserved). */
-export const DEMO_RESOURCE_SERVER_CLIENT_ID = 'mcp-oauth-demo-resource-server'
 
 function configError(
   message: string,
@@ -133,18 +91,40 @@ function readConfigFile(file: string, sources: ServeConfigSources): ConfigObject
   return value
 }
 
+/** The value at a JSON path of {@link childPath}'s form (`$.a[0].b`). */
+function valueAt(root: unknown, path: string): unknown {
+  let value = root
+  for (const [, key, index] of path.matchAll(/\.([\w$]+)|\[(\d+)\]/g))
+    value = (value as Record<string, unknown> | undefined)?.[key ?? Number(index)]
+  return value
+}
+
 function firstProblem(
   problems: SchemaProblem[],
   origin: (p: SchemaProblem) => 'file' | 'flag',
   file: string,
+  checked: unknown,
 ): void {
   const problem = problems[0]
   if (!problem) return
   if (origin(problem) === 'flag') {
-    const flag = flagFor(problem.path)
-    const name = flag ? `--${flag.flag}` : problem.path
+    const section = problem.path.replace(/^\$\./, '')
+    // A section completed by several flags (upstream): the one given names the problem.
+    const flag =
+      flagFor(problem.path) ??
+      SERVE_FLAGS.find(
+        (f) => f.file.startsWith(`${section}.`) && valueAt(checked, `$.${f.file}`) !== undefined,
+      )
+    const missing = /^needs the key "(.+)"$/.exec(problem.message)?.[1]
+    const needed = missing ? flagFor(`${problem.path}.${missing}`) : undefined
+    if (flag && needed) throw flagError(`--${flag.flag} needs --${needed.flag}`, needed.hint)
+    const value = valueAt(checked, problem.path)
+    // Only a flag's own scalar is echoed (never --user: its value holds a password).
+    const shown =
+      flag && flag.flag !== 'user' && typeof value !== 'object' ? ` ${String(value).slice(0, 80)}` : ''
+    const where = flag && problem.path === `$.${flag.file}` ? '' : `${problem.path.replace(/^\$\.?/, '')} `
     throw flagError(
-      `bad ${name}: ${problem.path.replace(/^\$\.?/, '') || 'value'} ${problem.message}`,
+      `bad ${flag ? `--${flag.flag}` : problem.path}${shown}: ${where}${problem.message}`,
       flag?.hint ?? 'run `mcp-oauth serve --help`',
     )
   }
@@ -233,6 +213,7 @@ export function parseServeConfig(args: string[], sources: ServeConfigSources = {
     ),
     () => 'file',
     fileName,
+    fromFile,
   )
   if (file && typeof fromFile['cimdCa'] === 'string' && !('cimdCa' in fromFlags))
     fromFile['cimdCa'] = resolvePath(dirname(file), fromFile['cimdCa'])
@@ -244,6 +225,7 @@ export function parseServeConfig(args: string[], sources: ServeConfigSources = {
     validateSchema(merged, schema),
     (p) => ((/^\$\.([A-Za-z]+)/.exec(p.path)?.[1] ?? '') in fromFlags ? 'flag' : 'file'),
     fileName,
+    merged,
   )
   const redacted: ConfigObject = {
     port: 8976,
@@ -272,165 +254,9 @@ export function parseServeConfig(args: string[], sources: ServeConfigSources = {
       )
   }
   return {
-    ...typedConfig(merged, fileName),
+    ...settingsFrom(merged, fileName),
     printConfig: values['print-config'] === true,
     redacted,
     warnings,
-  }
-}
-
-function typedConfig(
-  c: ConfigObject,
-  fileName: string,
-): Omit<ServeConfig, 'printConfig' | 'redacted' | 'warnings'> {
-  const toolScopes = (c['toolScopes'] ?? {}) as Record<string, string[]>
-  const resources = ((c['resources'] ?? []) as ConfigObject[]).map((r, i) => checkedResource(r, i, fileName))
-  const seen = new Set<string>()
-  for (const r of resources) {
-    if (seen.has(r.uri))
-      throw configError(
-        `the resource ${r.uri} is listed twice`,
-        'list each resource once, with all its scopes',
-      )
-    seen.add(r.uri)
-  }
-  const knownScopes = new Set([
-    'openid',
-    'offline_access',
-    ...resources.flatMap((r) => r.scopes),
-    ...Object.values(toolScopes).flat(),
-  ])
-  const clients = ((c['clients'] ?? []) as ConfigObject[]).map((client, i) =>
-    checkedClient(client, i, fileName, resources.length ? knownScopes : undefined),
-  )
-  const ids = new Set<string>()
-  for (const client of clients) {
-    if (ids.has(client.client_id) || client.client_id === DEMO_RESOURCE_SERVER_CLIENT_ID)
-      throw configError(
-        `${fileName}: the client_id ${client.client_id} is ${ids.has(client.client_id) ? 'listed twice' : 'reserved'}`,
-        'give each pre-registered client its own client_id',
-      )
-    ids.add(client.client_id)
-  }
-  const users = ((c['users'] ?? []) as ConfigObject[]).map((u, i) => {
-    if ((u['password'] === undefined) === (u['passwordHash'] === undefined))
-      throw configError(
-        `${fileName}: $.users[${i}] needs exactly one of "password" and "passwordHash"`,
-        'write {"username": "alice", "password": {"env": "ALICE_PASSWORD"}}',
-      )
-    return u as ServeConfig['users'][number]
-  })
-  const upstream = c['upstream'] as ServeConfig['upstream'] | undefined
-  return {
-    port: (c['port'] as number | undefined) ?? 8976,
-    host: (c['host'] as string | undefined) ?? '127.0.0.1',
-    ...pick(c, ['issuer', 'store', 'accessTokenTtl', 'cimdCa', 'redis', 'redisPrefix']),
-    tokenFormat: (c['tokenFormat'] as 'jwt' | 'opaque' | undefined) ?? 'jwt',
-    allowPrivateCimd: c['allowPrivateCimd'] === true,
-    quiet: c['quiet'] === true,
-    json: c['json'] === true,
-    resources,
-    toolScopes,
-    users,
-    clients,
-    ...(upstream ? { upstream } : {}),
-    rateLimits: (c['rateLimits'] ?? {}) as ServeConfig['rateLimits'],
-  }
-}
-
-function pick(c: ConfigObject, keys: string[]): Record<string, never> {
-  return Object.fromEntries(keys.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as Record<
-    string,
-    never
-  >
-}
-
-function checkedResource(r: ConfigObject, i: number, fileName: string): ServeResource {
-  const at = `$.resources[${i}]`
-  let uri: string
-  try {
-    uri = canonicalResource(String(r['uri']))
-  } catch {
-    throw configError(
-      `${fileName}: ${at}.uri is not an http(s) URL`,
-      'pass the resource server URL, e.g. https://mcp.example.com/mcp',
-    )
-  }
-  if (uri.startsWith('http:') && !isLoopbackUrl(uri))
-    throw configError(
-      `the resource ${uri} uses http on a non-loopback host`,
-      'use its https:// URL (http only on loopback)',
-    )
-  const toolScopes = (r['toolScopes'] ?? {}) as Record<string, string[]>
-  const scopes = [
-    ...new Set([...((r['scopes'] as string[] | undefined) ?? ['mcp']), ...Object.values(toolScopes).flat()]),
-  ]
-  const defaultScopes = r['defaultScopes'] as string[] | undefined
-  const unknown = defaultScopes?.find((s) => !scopes.includes(s))
-  if (unknown)
-    throw configError(
-      `${fileName}: ${at}.defaultScopes names "${unknown}", not one of its scopes`,
-      'list it in "scopes" too',
-    )
-  return {
-    uri,
-    scopes,
-    ...(defaultScopes ? { defaultScopes } : {}),
-    ...pick(r, ['accessTokenTtl', 'tokenFormat']),
-    toolScopes,
-  }
-}
-
-function checkedClient(
-  c: ConfigObject,
-  i: number,
-  fileName: string,
-  knownScopes: Set<string> | undefined,
-): ServeClient {
-  const at = `${fileName}: $.clients[${i}]`
-  const secret = c['client_secret'] as string | undefined
-  const method =
-    (c['token_endpoint_auth_method'] as ServeClient['token_endpoint_auth_method'] | undefined) ??
-    (secret ? 'client_secret_basic' : 'none')
-  if (method === 'none' && secret)
-    throw configError(
-      `${at} has a client_secret but token_endpoint_auth_method "none"`,
-      'drop the secret (public client) or use client_secret_basic',
-    )
-  if (method !== 'none' && !secret)
-    throw configError(
-      `${at} uses ${method} without a client_secret`,
-      'add "client_secret": {"env": "NAME"}, or use "none" for a public client',
-    )
-  const grantTypes = (c['grant_types'] as string[] | undefined) ?? ['authorization_code', 'refresh_token']
-  const redirectUris = (c['redirect_uris'] as string[] | undefined) ?? []
-  if (grantTypes.includes('authorization_code') && redirectUris.length === 0)
-    throw configError(
-      `${at} needs redirect_uris for the authorization code grant`,
-      'add "redirect_uris": ["https://host.example/callback"]',
-    )
-  for (const [j, uri] of redirectUris.entries()) {
-    const problem = redirectUriProblem(uri)
-    if (problem)
-      throw configError(
-        `${at}.redirect_uris[${j}] ${problem}`,
-        'use https, or http on loopback, without a fragment',
-      )
-  }
-  const scope = c['scope'] as string | undefined
-  const unknown = knownScopes && scope?.split(' ').find((s) => s && !knownScopes.has(s))
-  if (unknown)
-    throw configError(
-      `${at}.scope names "${unknown}", which no resource has`,
-      'add it to a resource\'s "scopes" or drop it',
-    )
-  return {
-    client_id: String(c['client_id']),
-    ...(secret ? { client_secret: secret } : {}),
-    ...(typeof c['client_name'] === 'string' ? { client_name: c['client_name'] } : {}),
-    redirect_uris: redirectUris,
-    grant_types: grantTypes,
-    token_endpoint_auth_method: method,
-    ...(scope ? { scope } : {}),
   }
 }

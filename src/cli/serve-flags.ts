@@ -44,7 +44,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     type: 'string',
     file: 'port',
     help: '--port N  port to listen on (default 8976; 0 picks a free one)',
-    hint: 'use a port in 0..65535',
+    hint: 'use 0..65535',
     apply: (out, v) => {
       out['port'] = integer(String(v))
     },
