@@ -162,7 +162,11 @@ export async function spawnServe(args: string[], env: Record<string, string> = {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const ready = await new Promise<ServeProcess['ready']>((resolve, reject) => {
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`serve not ready after 20 s: ${err}`)), 20_000)
+    // A serve that never got ready is stopped, or it would keep the test file alive after the failure.
+    const timer = setTimeout(() => {
+      child.kill()
+      reject(new Error(`serve not ready after 20 s: ${err}`))
+    }, 20_000)
     child.stdout!.on('data', (chunk) => {
       out += chunk
       const line = out.split('\n')[0]
