@@ -124,7 +124,8 @@ describe('serve --resource: the authorization server for a resource server that 
           {
             client_id: 'nanobot',
             client_secret: { env: 'TEST_NANOBOT_SECRET' },
-            redirect_uris: [REDIRECT],
+            // Registered without a port: a native app's loopback callback may use any (RFC 8252 §7.3).
+            redirect_uris: ['http://127.0.0.1/callback'],
             token_endpoint_auth_method: 'client_secret_basic',
           },
         ],

@@ -12,6 +12,7 @@ import {
   createAuthorizationServer,
   createStoredUsers,
   hashPassword,
+  isNativeRedirectUri,
   jsonLinesAudit,
   type LocalUser,
   type RateLimits,
@@ -94,7 +95,7 @@ export interface ServeOptions {
   toolScopes?: Record<string, string[]>
 }
 
-/** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+/** Starts the authorization server and, unless `resources` are given, the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function startServe(options: ServeOptions): Promise<Serving> {
   const { storage } = await openStore(options.store)
   let counters: SharedCounters | undefined
@@ -303,6 +304,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     clients: config.clients.map((c) => ({
       ...c,
       response_types: c.grant_types.includes('authorization_code') ? ['code'] : [],
+      // As registration does: loopback and private-use redirects make a native app (RFC 8252 §7.3 ports).
+      application_type:
+        c.redirect_uris.length > 0 && c.redirect_uris.every(isNativeRedirectUri) ? 'native' : 'web',
     })),
     toolScopes: config.toolScopes,
   })
