@@ -73,6 +73,10 @@ describe('serve config: flags', () => {
       refusal(() => parseServeConfig(['--upstream', 'https://idp.example'])).message,
       /--upstream needs --upstream-client-id/,
     )
+    assert.match(
+      refusal(() => parseServeConfig(['--issuer', 'auth.example.com'])).message,
+      /not an http\(s\) URL/,
+    )
     const http = refusal(() => parseServeConfig(['--resource', 'http://mcp.example.com/mcp']))
     assert.match(http.message, /http on a non-loopback host/)
     const twice = refusal(() =>

@@ -106,6 +106,16 @@ export function settingsFrom(c: ConfigObject, fileName: string): ServeSettings {
     return u as ServeSettings['users'][number]
   })
   const upstream = c['upstream'] as ServeSettings['upstream'] | undefined
+  for (const [key, url] of [
+    ['issuer', c['issuer']],
+    ['upstream.issuer', upstream?.issuer],
+  ] as const) {
+    if (typeof url === 'string' && !/^https?:$/.test(URL.parse(url)?.protocol ?? ''))
+      throw configError(
+        `${key} ${url.slice(0, 80)} is not an http(s) URL`,
+        'pass e.g. https://auth.example.com',
+      )
+  }
   return {
     port: (c['port'] as number | undefined) ?? 8976,
     host: (c['host'] as string | undefined) ?? '127.0.0.1',
