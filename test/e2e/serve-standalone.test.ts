@@ -15,14 +15,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
+import { startServe } from '../../src/cli/commands/serve.ts'
 import { type Authorizer, authorizedFetch, MemoryStore, Session } from '../../src/client/index.ts'
 import {
   HeadlessAgent,
   type Json,
   json,
   pkce,
+  registerClient,
   type ServeProcess,
   spawnServe,
+  testUser,
 } from './authorization-server-helpers.ts'
 
 const USER = { username: 'alice', password: randomBytes(12).toString('base64url') }
@@ -308,6 +311,71 @@ describe('serve --resource: the authorization server for a resource server that 
       })
       assert.equal(refused.status, 401)
       assert.equal((await json(refused))['error'], 'invalid_client')
+    }
+  })
+})
+
+describe('serve with toolScopes (its own /mcp)', () => {
+  test('a tool scope from the config is advertised by the AS and the PRM, and enforced on the demo /mcp', async () => {
+    const serving = await startServe({
+      port: 0,
+      host: '127.0.0.1',
+      store: 'memory',
+      users: [(await testUser(USER.username, USER.password)).user],
+      tokenFormat: 'jwt',
+      allowPrivateCimd: false,
+      toolScopes: { whoami: ['whoami:read'] },
+    })
+    try {
+      const metadata = await json(await fetch(`${serving.issuer}/.well-known/oauth-authorization-server`))
+      assert.ok(metadata['scopes_supported'].includes('whoami:read'))
+      const prm = await json(await fetch(`${serving.issuer}/.well-known/oauth-protected-resource/mcp`))
+      assert.ok(prm['scopes_supported'].includes('whoami:read'))
+      const clientId = String((await registerClient(serving.issuer, [REDIRECT]))['client_id'])
+      const { verifier, challenge } = pkce()
+      const { callback } = await new HeadlessAgent().authorize(
+        `${metadata['authorization_endpoint']}?${new URLSearchParams({
+          response_type: 'code',
+          client_id: clientId,
+          redirect_uri: REDIRECT,
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+          scope: 'tools:read',
+        })}`,
+        REDIRECT,
+        USER,
+      )
+      const tokens = await json(
+        await fetch(metadata['token_endpoint'], {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            client_id: clientId,
+            code: new URL(callback).searchParams.get('code')!,
+            redirect_uri: REDIRECT,
+            code_verifier: verifier,
+          }),
+        }),
+      )
+      const refused = await fetch(serving.mcp!, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tokens['access_token']}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'whoami', arguments: {} },
+        }),
+      })
+      assert.equal(refused.status, 403)
+      assert.match(refused.headers.get('www-authenticate') ?? '', /insufficient_scope[\s\S]*whoami:read/)
+    } finally {
+      await serving.close()
     }
   })
 })
