@@ -257,3 +257,39 @@ export async function selfSignedCertificate(): Promise<{ key: string; cert: stri
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+/** A public client's authorization code flow with PKCE through the real forms; returns the token response. */
+export async function codeFlow(
+  metadata: Json,
+  clientId: string,
+  redirectUri: string,
+  user: { username: string; password: string },
+  extra: Record<string, string>,
+): Promise<Json> {
+  const { verifier, challenge } = pkce()
+  const { callback } = await new HeadlessAgent().authorize(
+    `${metadata['authorization_endpoint']}?${new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      ...extra,
+    })}`,
+    redirectUri,
+    user,
+  )
+  return await json(
+    await fetch(metadata['token_endpoint'], {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code: new URL(callback).searchParams.get('code')!,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }),
+    }),
+  )
+}

@@ -15,52 +15,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose'
-import { startServe } from '../../src/cli/commands/serve.ts'
 import { type Authorizer, authorizedFetch, MemoryStore, Session } from '../../src/client/index.ts'
 import {
+  codeFlow,
   HeadlessAgent,
   type Json,
   json,
-  pkce,
-  registerClient,
   type ServeProcess,
   spawnServe,
-  testUser,
 } from './authorization-server-helpers.ts'
 
 const USER = { username: 'alice', password: randomBytes(12).toString('base64url') }
 const NANOBOT_SECRET = randomBytes(32).toString('base64url')
 const REDIRECT = 'http://127.0.0.1:9/callback'
-
-/** A public client's authorization code flow with PKCE through the real forms; returns the token response. */
-async function codeFlow(metadata: Json, clientId: string, extra: Record<string, string>): Promise<Json> {
-  const { verifier, challenge } = pkce()
-  const { callback } = await new HeadlessAgent().authorize(
-    `${metadata['authorization_endpoint']}?${new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: REDIRECT,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-      ...extra,
-    })}`,
-    REDIRECT,
-    USER,
-  )
-  return await json(
-    await fetch(metadata['token_endpoint'], {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        client_id: clientId,
-        code: new URL(callback).searchParams.get('code')!,
-        redirect_uri: REDIRECT,
-        code_verifier: verifier,
-      }),
-    }),
-  )
-}
 
 /** The foreign resource server: two MCP endpoints, each accepting only tokens whose `aud` is its own URL. */
 class ForeignResourceServer {
@@ -230,7 +197,9 @@ describe('serve --resource: the authorization server for a resource server that 
       'default scopes registered',
     )
     // /authorize with a resource indicator and no scope: that resource's scopes are injected.
-    const tokens = await codeFlow(metadata, client['client_id'], { resource: foreign.url('/other') })
+    const tokens = await codeFlow(metadata, client['client_id'], REDIRECT, USER, {
+      resource: foreign.url('/other'),
+    })
     assert.equal(tokens['scope'], 'other', 'the token response names the injected scope')
     const accepted = await fetch(foreign.url('/other'), {
       method: 'POST',
@@ -316,102 +285,6 @@ describe('serve --resource: the authorization server for a resource server that 
       })
       assert.equal(refused.status, 401)
       assert.equal((await json(refused))['error'], 'invalid_client')
-    }
-  })
-})
-
-describe('serve with toolScopes (its own /mcp)', () => {
-  test('a tool scope from the config is advertised by the AS and the PRM, and enforced on the demo /mcp', async () => {
-    const serving = await startServe({
-      port: 0,
-      host: '127.0.0.1',
-      store: 'memory',
-      users: [(await testUser(USER.username, USER.password)).user],
-      tokenFormat: 'jwt',
-      allowPrivateCimd: false,
-      toolScopes: { whoami: ['whoami:read'] },
-    })
-    try {
-      const metadata = await json(await fetch(`${serving.issuer}/.well-known/oauth-authorization-server`))
-      assert.ok(metadata['scopes_supported'].includes('whoami:read'))
-      const prm = await json(await fetch(`${serving.issuer}/.well-known/oauth-protected-resource/mcp`))
-      assert.ok(prm['scopes_supported'].includes('whoami:read'))
-      const clientId = String((await registerClient(serving.issuer, [REDIRECT]))['client_id'])
-      const tokens = await codeFlow(metadata, clientId, { scope: 'tools:read' })
-      const refused = await fetch(serving.mcp!, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${tokens['access_token']}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'tools/call',
-          params: { name: 'whoami', arguments: {} },
-        }),
-      })
-      assert.equal(refused.status, 403)
-      assert.match(refused.headers.get('www-authenticate') ?? '', /insufficient_scope[\s\S]*whoami:read/)
-    } finally {
-      await serving.close()
-    }
-  })
-})
-
-describe('serve with an opaque-token resource from the config', () => {
-  test('its resource server introspects with a confidential pre-registered client that has no grant', async () => {
-    const rsSecret = randomBytes(32).toString('base64url')
-    const resource = 'https://opaque.example/mcp'
-    const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-opaque-'))
-    const file = join(dir, 'mcp-oauth.json')
-    writeFileSync(
-      file,
-      JSON.stringify({
-        resources: [{ uri: resource, scopes: ['mcp'], tokenFormat: 'opaque' }],
-        clients: [{ client_id: 'opaque-rs', client_secret: { env: 'TEST_RS_SECRET' }, grant_types: [] }],
-      }),
-      { mode: 0o600 },
-    )
-    const { parseServeConfig } = await import('../../src/cli/serve-config.ts')
-    const config = parseServeConfig(['--config', file], { env: { TEST_RS_SECRET: rsSecret } })
-    rmSync(dir, { recursive: true, force: true })
-    const serving = await startServe({
-      port: 0,
-      host: '127.0.0.1',
-      store: 'memory',
-      users: [(await testUser(USER.username, USER.password)).user],
-      tokenFormat: 'jwt',
-      allowPrivateCimd: false,
-      resources: config.resources.map((r) => ({
-        uri: r.uri,
-        scopes: r.scopes,
-        accessTokenFormat: r.tokenFormat!,
-      })),
-      clients: config.clients.map((c) => ({ ...c, response_types: [] })),
-    })
-    try {
-      const metadata = await json(await fetch(`${serving.issuer}/.well-known/oauth-authorization-server`))
-      const clientId = String((await registerClient(serving.issuer, [REDIRECT]))['client_id'])
-      const tokens = await codeFlow(metadata, clientId, { resource })
-      assert.doesNotMatch(String(tokens['access_token']), /^ey/, 'opaque, not a JWT')
-      const introspect = (secret: string) =>
-        fetch(metadata['introspection_endpoint'], {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: `Basic ${Buffer.from(`opaque-rs:${secret}`).toString('base64')}`,
-          },
-          body: new URLSearchParams({ token: tokens['access_token'] }),
-        })
-      const active = await json(await introspect(rsSecret))
-      assert.equal(active['active'], true)
-      assert.equal(active['aud'], resource)
-      assert.equal(active['sub'], USER.username)
-      assert.equal((await introspect(`${rsSecret}x`)).status, 401, 'a wrong secret is refused')
-    } finally {
-      await serving.close()
     }
   })
 })
