@@ -24,15 +24,9 @@ import {
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
+import * as gw from '../gateway/serve-gateway.ts'
 import type { CliIo } from '../main.ts'
-import {
-  buildDemoServer,
-  DEFAULT_SCOPES,
-  DEMO_POLICY,
-  liveGrantVerifier,
-  SCOPE_DESCRIPTIONS,
-  SCOPES,
-} from './serve-demo.ts'
+import { buildDemoServer, DEMO_RESOURCE, liveGrantVerifier, SCOPE_DESCRIPTIONS } from './serve-demo.ts'
 import { openStore } from './serve-store.ts'
 
 /** Re-exported for `mcp-oauth users` and `keys`, which open serve's store. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
@@ -41,7 +35,8 @@ export { dataDir, openStore } from './serve-store.ts'
 /** Usage of `mcp-oauth serve`. */
 export const usage = `Usage: mcp-oauth serve [options]
 
-Runs an OAuth authorization server and a demo MCP server (at /mcp) protected by it.
+Runs an OAuth authorization server and a demo MCP server (at /mcp) protected by it; with --proxy, a gateway
+protecting an existing MCP server there instead (see docs/gateway.md).
 
 Options:
   --port N              port to listen on (default 8976; 0 picks a free one)
@@ -66,6 +61,7 @@ Options:
   --redis-prefix P      prefix of the Redis keys (default mcp-oauth:)
   --quiet               no audit log on stderr
   --json                print one JSON line {"mcp","issuer",…} on stdout once ready
+${gw.GATEWAY_USAGE}
 
 Environment:
   MCP_OAUTH_STORAGE_KEY   key sealing secrets in the store (required with postgres://; shared by all instances)
@@ -87,6 +83,8 @@ export interface Serving {
   issuer: string
   server: Server
   authorizationServer: AuthorizationServer
+  /** With --proxy: the lines saying what the gateway protects and how. */
+  gateway?: string[]
   close(): Promise<void>
 }
 
@@ -108,6 +106,8 @@ export interface ServeOptions {
   rateLimits?: Partial<RateLimits> | false
   /** Redis URL and key prefix for shared counters. */
   redis?: { url: string; prefix?: string }
+  /** With --proxy: a gateway in front of that MCP server instead of the demo. */
+  gateway?: gw.GatewayServeOptions
 }
 
 /** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
@@ -159,6 +159,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     options.issuer ?? `http://${host}:${portFirst ? (server.address() as AddressInfo).port : options.port}`
   ).replace(/\/$/, '')
   const mcp = `${new URL(issuer).origin}/mcp`
+  const shape = options.gateway ? gw.gatewayResource(options.gateway) : DEMO_RESOURCE
   const rsSecret = randomBytes(32).toString('base64url')
   const rsClientId = 'mcp-oauth-demo-resource-server'
   const audit = options.audit
@@ -169,8 +170,8 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     resources: [
       {
         uri: mcp,
-        scopes: SCOPES,
-        defaultScopes: DEFAULT_SCOPES,
+        scopes: shape.scopes,
+        defaultScopes: shape.defaultScopes,
         accessTokenFormat: options.tokenFormat,
         ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
       },
@@ -188,7 +189,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       allowPrivateNetwork: options.allowPrivateCimd,
       ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
     },
-    scopeDescriptions: SCOPE_DESCRIPTIONS,
+    ...(options.gateway ? {} : { scopeDescriptions: SCOPE_DESCRIPTIONS }),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(counters ? { counters } : {}),
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
@@ -212,10 +213,10 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   const rs = createResourceServer({
     resource: mcp,
     authorizationServers: [issuer],
-    scopesSupported: SCOPES,
-    resourceName: 'mcp-oauth demo',
+    scopesSupported: shape.scopes,
+    resourceName: shape.resourceName,
     verifier,
-    policy: DEMO_POLICY,
+    policy: shape.policy,
     ...(audit
       ? {
           onRefusal: (r) =>
@@ -225,10 +226,13 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
         }
       : {}),
   })
+  const log = (line: string) => audit?.(`mcp-oauth serve: ${line}\n`)
+  const gateway =
+    options.gateway && (await gw.startGateway(options.gateway, { mcp, issuer, resourceServer: rs, log }))
   const notes: string[] = []
   const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
-  const mcpListener = nodeListener((request) =>
-    rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo })),
+  const mcpListener = nodeListener(
+    gateway ? gateway.handler : (r) => rs.handle(r, (f, { authInfo }) => mcpHandler.fetch(f, { authInfo })),
   )
   const mcpPath = new URL(mcp).pathname
   dispatch = (req, res) => {
@@ -239,6 +243,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   for (const [req, res] of early.splice(0)) dispatch(req, res)
   if (!portFirst)
     await listen(async () => {
+      await gateway?.upstream.close()
       await as.close()
       await counters?.close()
       await storage.close()
@@ -250,6 +255,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     issuer,
     server,
     authorizationServer: as,
+    ...(gateway ? { gateway: gateway.banner } : {}),
     async close() {
       // Stop accepting, let in-flight requests finish, close keep-alive sockets as they fall idle; force late.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -259,6 +265,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       await closed
       clearInterval(idle)
       clearTimeout(force)
+      await gateway?.upstream.close()
       await as.close()
       await counters?.close()
       await storage.close()
@@ -290,8 +297,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       'redis-prefix': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      ...gw.GATEWAY_FLAGS,
     },
   })
+  const gateway = gw.parseGatewayFlags(values)
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw usageError(`bad --port ${values.port}`, 'use 0..65535')
@@ -341,6 +350,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
     ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
     ...(upstream ? { upstream } : {}),
+    ...(gateway ? { gateway } : {}),
     rateLimits: values['no-rate-limits'] ? false : parseRateLimits(values['rate-limit'] ?? []),
     ...(values.redis
       ? {
@@ -354,6 +364,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
   io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
   io.stderr.write(`mcp-oauth serve: MCP server ${serving.mcp}\n`)
+  for (const line of serving.gateway ?? []) io.stderr.write(`mcp-oauth serve: ${line}\n`)
   if (generated) {
     io.stderr.write(
       `mcp-oauth serve: development user "${generated.username}" with password "${generated.password}"\n`,

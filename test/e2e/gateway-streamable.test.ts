@@ -1,0 +1,107 @@
+/**
+ * `mcp-oauth serve --proxy` in front of an SDK v2 Streamable HTTP server with no authorization of its own:
+ * the SDK v2 client (2026-07-28), the SDK v1 client (2025), mcp-remote 0.15.1, `mcp-oauth connect`, a browser
+ * page, and `mcp-oauth doctor` sign in through serve's pages in chromium, list and call tools and step up; the
+ * upstream sees identity headers and never an Authorization header.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { type Browser, chromium } from 'playwright-core'
+import { connectWithSignIn, withSignIn } from '../../src/server/testing/sdk-client.test-helper.ts'
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
+import { BrowserSdkProvider, GATEWAY_USER, type GatewayServe, startGatewayServe } from '../support/gateway.ts'
+import { longText, startStreamableUpstream, type Upstream } from '../support/gateway-upstreams.ts'
+
+let upstream: Upstream
+let gateway: GatewayServe
+let browser: Browser | undefined
+
+before(async () => {
+  upstream = await startStreamableUpstream()
+  gateway = await startGatewayServe(upstream.url)
+  if (chromiumAvailable())
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+})
+after(async () => {
+  await browser?.close()
+  await gateway?.close()
+  await upstream?.close()
+})
+
+const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text
+
+describe('serve --proxy, Streamable HTTP upstream', () => {
+  it('prints what it protects and how', () => {
+    const err = gateway.stderr()
+    assert.match(
+      err,
+      /mcp-oauth serve: gateway http:\/\/127\.0\.0\.1:\d+\/mcp → http:\/\/127\.0\.0\.1:\d+\/mcp \(streamable-http\)\n/,
+    )
+    assert.match(err, /mcp-oauth serve: scopes mcp on every request/)
+    assert.match(err, /mcp-oauth serve: tool admin_op also needs admin \(step-up\)/)
+    assert.match(err, /mcp-oauth serve: provider: authorization server http:\/\/127\.0\.0\.1:\d+\n/)
+  })
+
+  it('SDK v2 client: signs in, lists, calls, gets a notification and 1 MiB intact, steps up; forged identity dropped', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    const provider = new BrowserSdkProvider(browser!)
+    const client = new Client({ name: 'sdk-v2', version: '1.0.0' })
+    const logs: unknown[] = []
+    client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params))
+    const transport = await connectWithSignIn(
+      provider,
+      client,
+      () =>
+        new StreamableHTTPClientTransport(new URL(gateway.mcp), {
+          authProvider: provider,
+          requestInit: { headers: { 'X-MCP-OAuth-Subject': 'forged', 'x-mcp-oauth-scopes': 'admin' } },
+        }),
+    )
+    assert.equal(provider.authorizations, 1)
+    const { tools } = await client.listTools()
+    assert.deepEqual(tools.map((x) => x.name).sort(), ['admin_op', 'echo', 'notify_long', 'whoami'])
+    assert.equal(
+      textOf(await client.callTool({ name: 'echo', arguments: { value: 'hi' } })),
+      '{"value":"hi"}',
+    )
+    const who = JSON.parse(textOf(await client.callTool({ name: 'whoami', arguments: {} })))
+    assert.equal(who.authorization, false)
+    assert.equal(who.subject, GATEWAY_USER.username)
+    assert.deepEqual(
+      who.scopes.split(' ').sort(),
+      ['mcp', 'offline_access'].filter((s) => who.scopes.includes(s)).sort(),
+    )
+    assert.ok(who.scopes.split(' ').includes('mcp'))
+    assert.ok(!who.scopes.split(' ').includes('admin'), 'the forged scopes header was dropped')
+    assert.equal(who.client, provider.clientInformation()?.client_id)
+
+    const long = textOf(await client.callTool({ name: 'notify_long', arguments: {} }))
+    assert.equal(long.length, longText().length)
+    assert.ok(long === longText(), 'the 1 MiB result arrived byte for byte')
+    assert.deepEqual(logs, [{ level: 'info', logger: 'notify_long', data: 'about to send 1 MiB' }])
+
+    const admin = await withSignIn(provider, transport, () =>
+      client.callTool({ name: 'admin_op', arguments: {} }),
+    )
+    assert.equal(textOf(admin), 'admin ok')
+    assert.equal(provider.authorizations, 2, 'one step-up')
+    assert.ok(provider.requestedScopes[1]!.split(' ').includes('admin'))
+    await client.close()
+  })
+
+  it('the upstream never saw an Authorization header or a forged identity', () => {
+    // The first request is serve's transport probe at start (a GET, no identity); every other one is a client's.
+    const [probe, ...forwarded] = upstream.seen
+    assert.equal(probe?.method, 'GET')
+    assert.ok(forwarded.length > 0)
+    assert.deepEqual(
+      upstream.seen.filter((s) => s.authorization || s.cookie),
+      [],
+    )
+    assert.deepEqual(
+      forwarded.filter((s) => s.subject !== GATEWAY_USER.username),
+      [],
+    )
+  })
+})

@@ -1,0 +1,130 @@
+/**
+ * What the gateway end-to-end tests share: `mcp-oauth serve --proxy` spawned as a person runs it, and sign-in
+ * through serve's login and consent pages in real chromium for clients that hand over an authorization URL.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import type { Browser, BrowserContext } from 'playwright-core'
+import { HeadlessSdkProvider } from '../../src/server/testing/sdk-client.test-helper.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
+
+export const GATEWAY_USER = { username: 'gwuser', password: randomBytes(12).toString('base64url') }
+
+const contexts = new WeakMap<Browser, BrowserContext>()
+
+export interface GatewayServe {
+  mcp: string
+  issuer: string
+  /** Everything serve wrote to stderr so far (banner, audit). */
+  stderr(): string
+  close(): Promise<void>
+}
+
+/** Spawn `mcp-oauth serve --proxy url` on a free port; resolves once it printed its JSON line. */
+export async function startGatewayServe(url: string, extra: string[] = []): Promise<GatewayServe> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      BIN,
+      'serve',
+      '--proxy',
+      url,
+      '--port',
+      '0',
+      '--store',
+      'memory',
+      '--no-rate-limits',
+      '--user',
+      `${GATEWAY_USER.username}:${GATEWAY_USER.password}`,
+      '--tool-scope',
+      'admin_op=admin',
+      '--json',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let err = ''
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()))
+  const ready = await new Promise<{ mcp: string; issuer: string }>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString()
+      const line = out.split('\n').find((l) => l.startsWith('{'))
+      if (line && out.includes('\n')) resolve(JSON.parse(line) as { mcp: string; issuer: string })
+    })
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)))
+  })
+  return {
+    ...ready,
+    stderr: () => err,
+    close: async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
+
+/**
+ * Complete serve's login and consent pages for `authorizationUrl` in chromium and return the URL the browser
+ * was sent back to (`redirectPrefix…?code=…`), without loading it.
+ */
+export async function signInThroughPages(
+  browser: Browser,
+  authorizationUrl: string,
+  redirectPrefix: string,
+): Promise<URL> {
+  // One context per browser: the person stays signed in at serve, so a step-up is only a consent.
+  let context = contexts.get(browser)
+  if (!context) {
+    context = await browser.newContext()
+    contexts.set(browser, context)
+  }
+  const page = await context.newPage()
+  let callback: string | undefined
+  // Redirects are not routed by Playwright, but every hop is a request event: the one to the client is the answer.
+  page.on('request', (r) => {
+    if (r.url().startsWith(redirectPrefix)) callback ??= r.url()
+  })
+  try {
+    await page.goto(authorizationUrl).catch(() => {})
+    for (let step = 0; step < 6 && !callback; step++) {
+      const before = page.url()
+      if (process.env.DEBUG_GW) console.error(Date.now() % 100000, 'step', step, before.split('?')[0])
+      if ((await page.locator('input[name=username]').count()) > 0) {
+        await page.fill('input[name=username]', GATEWAY_USER.username)
+        await page.fill('input[name=password]', GATEWAY_USER.password)
+        await page.click('button[type=submit]')
+      } else if ((await page.locator('button', { hasText: 'Allow' }).count()) > 0) {
+        await page.click('button:has-text("Allow")')
+      } else if (!callback) {
+        throw new Error(
+          `unexpected page ${page.url().split('?')[0]}: ${(await page.textContent('body'))?.slice(0, 300)}`,
+        )
+      }
+      await page.waitForURL((u) => u.href !== before || callback !== undefined).catch(() => {})
+      await page.waitForLoadState('load').catch(() => {})
+    }
+    if (!callback) throw new Error('the browser never came back to the client')
+    return new URL(callback)
+  } finally {
+    await page.close()
+  }
+}
+
+/** The SDK v2 client's provider, signing in through serve's pages in chromium. */
+export class BrowserSdkProvider extends HeadlessSdkProvider {
+  readonly browser: Browser
+  constructor(browser: Browser) {
+    super()
+    this.browser = browser
+  }
+  override async redirectToAuthorization(url: URL): Promise<void> {
+    this.authorizations++
+    this.requestedScopes.push(url.searchParams.get('scope') ?? '')
+    this.callback = await signInThroughPages(this.browser, url.href, this.redirectUrl)
+  }
+}
