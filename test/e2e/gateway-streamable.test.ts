@@ -5,17 +5,29 @@
  * upstream sees identity headers and never an Authorization header.
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { type Browser, chromium } from 'playwright-core'
 import { connectWithSignIn, withSignIn } from '../../src/server/testing/sdk-client.test-helper.ts'
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
-import { BrowserSdkProvider, GATEWAY_USER, type GatewayServe, startGatewayServe } from '../support/gateway.ts'
+import {
+  BrowserSdkProvider,
+  connectParams,
+  GATEWAY_USER,
+  type GatewayServe,
+  startGatewayServe,
+} from '../support/gateway.ts'
 import { longText, startStreamableUpstream, type Upstream } from '../support/gateway-upstreams.ts'
+import { personAtBrowser } from '../support/sign-in.ts'
 
 let upstream: Upstream
 let gateway: GatewayServe
 let browser: Browser | undefined
+const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-gateway-'))
 
 before(async () => {
   upstream = await startStreamableUpstream()
@@ -27,6 +39,7 @@ after(async () => {
   await browser?.close()
   await gateway?.close()
   await upstream?.close()
+  rmSync(dir, { recursive: true, force: true })
 })
 
 const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text
@@ -88,6 +101,28 @@ describe('serve --proxy, Streamable HTTP upstream', () => {
     assert.equal(provider.authorizations, 2, 'one step-up')
     assert.ok(provider.requestedScopes[1]!.split(' ').includes('admin'))
     await client.close()
+  })
+
+  it('mcp-oauth connect: signs in, lists, calls, steps up', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    const transport = new StdioClientTransport(connectParams(gateway.mcp, dir))
+    const person = personAtBrowser(transport.stderr as never, browser!, GATEWAY_USER)
+    const client = new Client({ name: 'host', version: '1.0.0' })
+    try {
+      await client.connect(transport)
+      assert.equal(person.signIns, 1, person.stderr)
+      const { tools } = await client.listTools()
+      assert.deepEqual(tools.map((x) => x.name).sort(), ['admin_op', 'echo', 'notify_long', 'whoami'])
+      const who = JSON.parse(textOf(await client.callTool({ name: 'whoami', arguments: {} })))
+      assert.equal(who.subject, GATEWAY_USER.username)
+      assert.equal(who.authorization, false)
+      assert.equal(textOf(await client.callTool({ name: 'notify_long', arguments: {} })), longText())
+      assert.equal(textOf(await client.callTool({ name: 'admin_op', arguments: {} })), 'admin ok')
+      assert.equal(person.signIns, 2, 'one more sign-in for the step-up')
+    } finally {
+      person.stop()
+      await client.close()
+    }
   })
 
   it('the upstream never saw an Authorization header or a forged identity', () => {

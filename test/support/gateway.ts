@@ -128,3 +128,13 @@ export class BrowserSdkProvider extends HeadlessSdkProvider {
     this.callback = await signInThroughPages(this.browser, url.href, this.redirectUrl)
   }
 }
+
+/** Stdio server parameters for `mcp-oauth connect url` with its own file store in `dir` (a display, so it opens the browser path). */
+export function connectParams(url: string, dir: string) {
+  return {
+    command: process.execPath,
+    args: [BIN, 'connect', url, '--store', 'file', '--store-dir', dir],
+    env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
+    stderr: 'pipe' as const,
+  }
+}
