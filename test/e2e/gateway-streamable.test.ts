@@ -8,10 +8,14 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
 import { type Browser, chromium } from 'playwright-core'
+import { runDoctorCommand } from '../../src/cli/commands/doctor.ts'
+import { type Report, renderReport } from '../../src/cli/doctor/report.ts'
+import { chooseAuthorizer } from '../../src/client/interaction/choose.ts'
 import { connectWithSignIn, withSignIn } from '../../src/server/testing/sdk-client.test-helper.ts'
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
 import {
@@ -19,6 +23,7 @@ import {
   connectParams,
   GATEWAY_USER,
   type GatewayServe,
+  signInThroughPages,
   startGatewayServe,
 } from '../support/gateway.ts'
 import { longText, startStreamableUpstream, type Upstream } from '../support/gateway-upstreams.ts'
@@ -123,6 +128,45 @@ describe('serve --proxy, Streamable HTTP upstream', () => {
       person.stop()
       await client.close()
     }
+  })
+
+  it('mcp-oauth doctor --login against the gateway is green with every check', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    const flows: Promise<unknown>[] = []
+    const authorizer = chooseAuthorizer({
+      mode: 'browser',
+      promptWindowMs: 0,
+      output: new PassThrough(),
+      openUrl: (url) => {
+        flows.push(signInThroughPages(browser!, url.href, (u) => new URL(u).pathname === '/callback'))
+      },
+    })
+    let out = ''
+    const io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => {} } }
+    let code: number
+    try {
+      code = await runDoctorCommand([gateway.mcp, '--login', '--call-tool', 'admin_op', '--json'], io, {
+        authorizer,
+      })
+    } finally {
+      await Promise.allSettled(flows)
+      await authorizer.close()
+    }
+    const report = JSON.parse(out) as Report
+    assert.deepEqual(
+      report.checks.filter((c) => c.status === 'fail' || c.status === 'warn'),
+      [],
+      renderReport(report),
+    )
+    assert.equal(code, 0)
+    for (const id of [
+      'challenge.status',
+      'prm.resource',
+      'token.accepted',
+      'stepup.challenge',
+      'stepup.retry',
+    ])
+      assert.equal(report.checks.find((c) => c.id === id)?.status, 'pass', id)
   })
 
   it('the upstream never saw an Authorization header or a forged identity', () => {

@@ -70,13 +70,14 @@ export async function startGatewayServe(url: string, extra: string[] = []): Prom
 
 /**
  * Complete serve's login and consent pages for `authorizationUrl` in chromium and return the URL the browser
- * was sent back to (`redirectPrefix…?code=…`), without loading it.
+ * was sent back to (the first request `redirect` matches: a prefix, or a test).
  */
 export async function signInThroughPages(
   browser: Browser,
   authorizationUrl: string,
-  redirectPrefix: string,
+  redirect: string | ((url: string) => boolean),
 ): Promise<URL> {
+  const isRedirect = typeof redirect === 'string' ? (u: string) => u.startsWith(redirect) : redirect
   // One context per browser: the person stays signed in at serve, so a step-up is only a consent.
   let context = contexts.get(browser)
   if (!context) {
@@ -87,7 +88,7 @@ export async function signInThroughPages(
   let callback: string | undefined
   // Redirects are not routed by Playwright, but every hop is a request event: the one to the client is the answer.
   page.on('request', (r) => {
-    if (r.url().startsWith(redirectPrefix)) callback ??= r.url()
+    if (isRedirect(r.url())) callback ??= r.url()
   })
   try {
     await page.goto(authorizationUrl).catch(() => {})
@@ -109,6 +110,7 @@ export async function signInThroughPages(
       await page.waitForLoadState('load').catch(() => {})
     }
     if (!callback) throw new Error('the browser never came back to the client')
+    await page.waitForLoadState('load').catch(() => {})
     return new URL(callback)
   } finally {
     await page.close()
