@@ -12,6 +12,9 @@ import { PassThrough } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { UnauthorizedError as V1Unauthorized } from '@modelcontextprotocol/sdk/client/auth.js'
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { type Browser, chromium } from 'playwright-core'
 import { runDoctorCommand } from '../../src/cli/commands/doctor.ts'
 import { type Report, renderReport } from '../../src/cli/doctor/report.ts'
@@ -20,6 +23,7 @@ import { connectWithSignIn, withSignIn } from '../../src/server/testing/sdk-clie
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
 import {
   BrowserSdkProvider,
+  BrowserV1Provider,
   connectParams,
   GATEWAY_USER,
   type GatewayServe,
@@ -105,6 +109,38 @@ describe('serve --proxy, Streamable HTTP upstream', () => {
     assert.equal(textOf(admin), 'admin ok')
     assert.equal(provider.authorizations, 2, 'one step-up')
     assert.ok(provider.requestedScopes[1]!.split(' ').includes('admin'))
+    await client.close()
+  })
+
+  it('SDK v1 client (2025): signs in, lists, calls, steps up', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    const provider = new BrowserV1Provider(browser!)
+    const client = new V1Client({ name: 'sdk-v1', version: '1.0.0' })
+    const make = () => new V1Transport(new URL(gateway.mcp), { authProvider: provider })
+    let transport = make()
+    try {
+      await client.connect(transport)
+    } catch (e) {
+      assert.ok(e instanceof V1Unauthorized, String(e))
+      await transport.finishAuth(provider.callback!.searchParams.get('code')!)
+      transport = make()
+      await client.connect(transport)
+    }
+    const { tools } = await client.listTools()
+    assert.deepEqual(tools.map((x) => x.name).sort(), ['admin_op', 'echo', 'notify_long', 'whoami'])
+    const who = JSON.parse(textOf(await client.callTool({ name: 'whoami', arguments: {} })))
+    assert.equal(who.subject, GATEWAY_USER.username)
+    assert.equal(who.authorization, false)
+    let admin: unknown
+    try {
+      admin = await client.callTool({ name: 'admin_op', arguments: {} })
+    } catch (e) {
+      assert.ok(e instanceof V1Unauthorized, String(e))
+      await transport.finishAuth(provider.callback!.searchParams.get('code')!)
+      admin = await client.callTool({ name: 'admin_op', arguments: {} })
+    }
+    assert.equal(textOf(admin), 'admin ok')
+    assert.equal(provider.authorizations, 2, 'a sign-in and a step-up')
     await client.close()
   })
 

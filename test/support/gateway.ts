@@ -5,6 +5,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js'
 import type { Browser, BrowserContext } from 'playwright-core'
 import { HeadlessSdkProvider } from '../../src/server/testing/sdk-client.test-helper.ts'
 
@@ -138,5 +143,53 @@ export function connectParams(url: string, dir: string) {
     args: [BIN, 'connect', url, '--store', 'file', '--store-dir', dir],
     env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
     stderr: 'pipe' as const,
+  }
+}
+
+/** The SDK v1 client's provider (`@modelcontextprotocol/sdk` 1.x), signing in through serve's pages in chromium. */
+export class BrowserV1Provider {
+  readonly redirectUrl = 'http://127.0.0.1:9/callback'
+  readonly browser: Browser
+  callback: URL | undefined
+  authorizations = 0
+  #client: OAuthClientInformationMixed | undefined
+  #tokens: OAuthTokens | undefined
+  #verifier = ''
+  constructor(browser: Browser) {
+    this.browser = browser
+  }
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: 'sdk v1 via gateway',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    }
+  }
+  clientInformation() {
+    return this.#client
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.#client = info
+  }
+  tokens() {
+    return this.#tokens
+  }
+  saveTokens(tokens: OAuthTokens) {
+    // SDK v1 answers insufficient_scope by refreshing when it holds a refresh token, which brings back the old
+    // scope (an AS cannot widen a grant on refresh): it then gives up. Keeping none makes it re-authorize.
+    const { refresh_token: _, ...rest } = tokens
+    this.#tokens = rest
+  }
+  saveCodeVerifier(v: string) {
+    this.#verifier = v
+  }
+  codeVerifier() {
+    return this.#verifier
+  }
+  async redirectToAuthorization(url: URL) {
+    this.authorizations++
+    this.callback = await signInThroughPages(this.browser, url.href, this.redirectUrl)
   }
 }
