@@ -112,7 +112,8 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
       if (done) return
       buffer += decoder.decode(value, { stream: true })
       let newline = buffer.search(/\r\n|\r|\n/)
-      while (newline !== -1) {
+      // A CR ending the chunk may be the first half of a CRLF split across chunks: wait for the next one.
+      while (newline !== -1 && !(newline === buffer.length - 1 && buffer.endsWith('\r'))) {
         const line = buffer.slice(0, newline)
         buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1))
         if (line === '') {

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { isMcpOAuthError } from '../../shared/errors.ts'
+import { gatewayBanner, gatewayPolicy, gatewayScopes, parseGatewayFlags } from './serve-gateway.ts'
+
+const fails = (values: Parameters<typeof parseGatewayFlags>[0], pattern: RegExp) =>
+  assert.throws(
+    () => parseGatewayFlags(values),
+    (e: unknown) => isMcpOAuthError(e) && pattern.test(e.message) && typeof e.hint === 'string',
+  )
+
+describe('serve --proxy flags', () => {
+  it('are absent without --proxy, and the others need it', () => {
+    assert.equal(parseGatewayFlags({}), undefined)
+    fails({ scopes: 'mcp' }, /--scopes needs --proxy/)
+    fails({ 'tool-scope': ['a=b'] }, /--tool-scope needs --proxy/)
+  })
+
+  it('read scopes, per-tool scopes and the transport', () => {
+    const g = parseGatewayFlags({
+      proxy: 'http://127.0.0.1:3000/mcp',
+      scopes: 'mcp files:read',
+      'tool-scope': ['delete=files:admin', 'delete=audit', 'deploy=ops,admin'],
+      'upstream-transport': 'sse',
+    })!
+    assert.deepEqual(g, {
+      url: 'http://127.0.0.1:3000/mcp',
+      transport: 'sse',
+      scopes: ['mcp', 'files:read'],
+      toolScopes: { delete: ['files:admin', 'audit'], deploy: ['ops', 'admin'] },
+    })
+    assert.deepEqual(gatewayScopes(g), ['mcp', 'files:read', 'files:admin', 'audit', 'ops', 'admin'])
+    assert.deepEqual(gatewayPolicy(g).required, ['mcp', 'files:read'])
+    assert.equal(parseGatewayFlags({ proxy: 'http://127.0.0.1:3000/mcp' })!.transport, 'auto')
+    assert.deepEqual(parseGatewayFlags({ proxy: 'http://127.0.0.1:3000/mcp' })!.scopes, ['mcp'])
+  })
+
+  it('refuse bad input with a hint, never echoing credentials', () => {
+    fails({ proxy: 'not a url' }, /is not a URL/)
+    fails({ proxy: 'ftp://host/mcp' }, /is not http/)
+    fails({ proxy: 'http://user:hunter2@127.0.0.1/mcp' }, /must not carry credentials/)
+    fails({ proxy: 'http://127.0.0.1/mcp', 'upstream-transport': 'ws' }, /bad --upstream-transport/)
+    fails({ proxy: 'http://127.0.0.1/mcp', scopes: 'a "b' }, /is not a scope/)
+    fails({ proxy: 'http://127.0.0.1/mcp', 'tool-scope': ['noequals'] }, /NAME=SCOPE/)
+    fails({ proxy: 'http://127.0.0.1/mcp', 'tool-scope': ['x='] }, /names no scope/)
+    assert.throws(
+      () => parseGatewayFlags({ proxy: 'http://user:hunter2@127.0.0.1/mcp' }),
+      (e: Error) => !e.message.includes('hunter2'),
+    )
+  })
+
+  it('banner says where it forwards and warns about a non-loopback upstream', () => {
+    const g = parseGatewayFlags({ proxy: 'https://10.0.0.5/mcp?key=s3cret', 'tool-scope': ['x=admin'] })!
+    const lines = gatewayBanner(
+      'https://gw.example/mcp',
+      {
+        describe: 'https://10.0.0.5/mcp (streamable-http)',
+        fetch: async () => new Response(),
+        close: async () => {},
+      },
+      g,
+      'https://gw.example',
+    )
+    assert.equal(lines[0], 'gateway https://gw.example/mcp → https://10.0.0.5/mcp (streamable-http)')
+    assert.ok(lines.some((l) => l === 'tool x also needs admin (step-up)'))
+    assert.ok(lines.some((l) => l.startsWith('WARNING the upstream is not on loopback')))
+    assert.ok(!lines.join('\n').includes('s3cret'))
+  })
+})
