@@ -5,9 +5,11 @@
  * a notification and a 1 MiB result intact, and step up; the upstream never sees an Authorization header.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
@@ -19,11 +21,18 @@ import {
   connectParams,
   GATEWAY_USER,
   type GatewayServe,
+  lineRpc,
+  signInThroughPages,
   startGatewayServe,
 } from '../support/gateway.ts'
 import { longText, startSseUpstream, type Upstream } from '../support/gateway-upstreams.ts'
 import { personAtBrowser } from '../support/sign-in.ts'
+import { freePort } from './authorization-server-helpers.ts'
 
+const proxyBin = join(
+  dirname(createRequire(import.meta.url).resolve('mcp-remote/package.json')),
+  'dist/proxy.js',
+)
 let upstream: Upstream
 let gateway: GatewayServe
 let browser: Browser | undefined
@@ -110,6 +119,60 @@ describe('serve --proxy, HTTP+SSE-only upstream', () => {
     } finally {
       person.stop()
       await client.close()
+    }
+  })
+
+  it('mcp-remote 0.15.1: signs in through the browser, lists, calls, steps up', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    // mcp-remote opens the system browser with `open`; a no-op xdg-open keeps it from escaping the test.
+    const bin = join(dir, 'bin')
+    mkdirSync(bin, { recursive: true })
+    writeFileSync(join(bin, 'xdg-open'), '#!/bin/sh\nexit 0\n')
+    chmodSync(join(bin, 'xdg-open'), 0o755)
+    const callbackPort = await freePort()
+    const child = spawn(process.execPath, [proxyBin, gateway.mcp, String(callbackPort), '--allow-http'], {
+      env: {
+        ...process.env,
+        MCP_REMOTE_CONFIG_DIR: join(dir, 'mcp-remote'),
+        PATH: `${bin}${delimiter}${process.env['PATH'] ?? ''}`,
+        BROWSER: join(bin, 'xdg-open'),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }) as ChildProcessWithoutNullStreams
+    let stderr = ''
+    const seenUrls = new Set<string>()
+    const flows: Promise<unknown>[] = []
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+      for (const m of stderr.matchAll(/Please authorize this client by visiting:\s*(\S+)/g)) {
+        if (seenUrls.has(m[1]!)) continue
+        seenUrls.add(m[1]!)
+        flows.push(signInThroughPages(browser!, m[1]!, `http://localhost:${callbackPort}/`))
+      }
+    })
+    try {
+      const client = lineRpc(child)
+      const init = await client.request('initialize', {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'mcp-remote-e2e', version: '1.0.0' },
+      })
+      assert.ok(init['result'], JSON.stringify(init))
+      client.notify('notifications/initialized')
+      const listed = await client.request('tools/list')
+      const tools = (listed['result'] as { tools: { name: string }[] }).tools.map((x) => x.name).sort()
+      assert.deepEqual(tools, ['admin_op', 'echo', 'notify_long', 'whoami'])
+      const who = await client.request('tools/call', { name: 'whoami', arguments: {} })
+      const seen = JSON.parse(textOf(who['result']))
+      assert.equal(seen.subject, GATEWAY_USER.username)
+      assert.equal(seen.authorization, false)
+      assert.equal(seenUrls.size, 1, stderr)
+      const admin = await client.request('tools/call', { name: 'admin_op', arguments: {} })
+      assert.equal(textOf(admin['result']), 'admin ok')
+      assert.equal(seenUrls.size, 2, 'a second authorization for the step-up')
+    } finally {
+      child.kill('SIGTERM')
+      await Promise.allSettled(flows)
     }
   })
 

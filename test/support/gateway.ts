@@ -2,7 +2,7 @@
  * What the gateway end-to-end tests share: `mcp-oauth serve --proxy` spawned as a person runs it, and sign-in
  * through serve's login and consent pages in real chromium for clients that hand over an authorization URL.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type {
@@ -191,5 +191,33 @@ export class BrowserV1Provider {
   async redirectToAuthorization(url: URL) {
     this.authorizations++
     this.callback = await signInThroughPages(this.browser, url.href, this.redirectUrl)
+  }
+}
+
+/** JSON-RPC over a stdio child's lines (mcp-remote): send a request, wait for the answer with its id. */
+export function lineRpc(child: ChildProcessWithoutNullStreams) {
+  let buffer = ''
+  const waiting = new Map<number, (message: Record<string, unknown>) => void>()
+  child.stdout.on('data', (chunk) => {
+    buffer += chunk
+    for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, newline).trim()
+      buffer = buffer.slice(newline + 1)
+      if (!line) continue
+      const message = JSON.parse(line) as Record<string, unknown>
+      if (typeof message['id'] === 'number') waiting.get(message['id'])?.(message)
+    }
+  })
+  let next = 1
+  return {
+    request(method: string, params: Record<string, unknown> = {}) {
+      const id = next++
+      const answer = new Promise<Record<string, unknown>>((resolve) => waiting.set(id, resolve))
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`)
+      return answer
+    },
+    notify(method: string) {
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method })}\n`)
+    },
   }
 }
