@@ -5,7 +5,9 @@
  * upstream sees identity headers and never an Authorization header.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -203,6 +205,48 @@ describe('serve --proxy, Streamable HTTP upstream', () => {
       'stepup.retry',
     ])
       assert.equal(report.checks.find((c) => c.id === id)?.status, 'pass', id)
+  })
+
+  it('a browser page (fetch only, another origin): follows resource_metadata, registers, signs in, calls, steps up', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    const html = readFileSync(new URL('../support/gateway-browser-client.html', import.meta.url))
+    const site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html))
+    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r))
+    const pageUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/client.html`
+    const context = await browser!.newContext()
+    const page = await context.newPage()
+    try {
+      await page.goto(`${pageUrl}?mcp=${encodeURIComponent(gateway.mcp)}`)
+      for (let step = 0; step < 10 && (await page.title().catch(() => '')) !== 'done'; step++) {
+        await page.waitForLoadState('load')
+        if (page.url().startsWith(pageUrl)) {
+          await page.waitForURL((u) => !u.href.startsWith(pageUrl), { timeout: 5000 }).catch(() => {})
+        } else if ((await page.locator('input[name=username]').count()) > 0) {
+          await page.fill('input[name=username]', GATEWAY_USER.username)
+          await page.fill('input[name=password]', GATEWAY_USER.password)
+          await page.click('button[type=submit]')
+        } else if ((await page.locator('button', { hasText: 'Allow' }).count()) > 0) {
+          await page.click('button:has-text("Allow")')
+        }
+        await page.waitForLoadState('load').catch(() => {})
+      }
+      const result = (await page.evaluate('window.__result')) as {
+        steps?: [string, unknown][]
+        error?: string
+      }
+      assert.equal(result.error, undefined)
+      const steps = new Map(result.steps!.map(([k, v]) => [k, v]))
+      assert.deepEqual(steps.get('tools/list'), ['admin_op', 'echo', 'notify_long', 'whoami'])
+      const who = steps.get('whoami') as { subject: string; authorization: boolean }
+      assert.equal(who.subject, GATEWAY_USER.username)
+      assert.equal(who.authorization, false)
+      assert.equal(steps.get('step-up'), 'mcp admin')
+      assert.equal(steps.get('admin_op'), 'admin ok')
+    } finally {
+      await context.close()
+      site.closeAllConnections()
+      site.close()
+    }
   })
 
   it('the upstream never saw an Authorization header or a forged identity', () => {
