@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
@@ -22,11 +23,11 @@ import {
   GATEWAY_USER,
   type GatewayServe,
   lineRpc,
+  signInsFrom,
   signInThroughPages,
   startGatewayServe,
 } from '../support/gateway.ts'
 import { longText, startSseUpstream, type Upstream } from '../support/gateway-upstreams.ts'
-import { personAtBrowser } from '../support/sign-in.ts'
 import { freePort } from './authorization-server-helpers.ts'
 
 const proxyBin = join(
@@ -103,7 +104,7 @@ describe('serve --proxy, HTTP+SSE-only upstream', () => {
   it('mcp-oauth connect: signs in, lists, calls, steps up', async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
     const transport = new StdioClientTransport(connectParams(gateway.mcp, dir))
-    const person = personAtBrowser(transport.stderr as never, browser!, GATEWAY_USER)
+    const person = signInsFrom(transport.stderr as Readable, browser!)
     const client = new Client({ name: 'host', version: '1.0.0' })
     try {
       await client.connect(transport)
@@ -115,9 +116,9 @@ describe('serve --proxy, HTTP+SSE-only upstream', () => {
       )
       assert.equal(textOf(await client.callTool({ name: 'notify_long', arguments: {} })), longText())
       assert.equal(textOf(await client.callTool({ name: 'admin_op', arguments: {} })), 'admin ok')
-      assert.equal(person.signIns, 2, 'a sign-in and a step-up')
+      assert.equal(person.count, 2, 'a sign-in and a step-up')
     } finally {
-      person.stop()
+      await person.settled()
       await client.close()
     }
   })

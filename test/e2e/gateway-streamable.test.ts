@@ -10,6 +10,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { PassThrough } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
@@ -29,11 +30,11 @@ import {
   connectParams,
   GATEWAY_USER,
   type GatewayServe,
+  signInsFrom,
   signInThroughPages,
   startGatewayServe,
 } from '../support/gateway.ts'
 import { longText, startStreamableUpstream, type Upstream } from '../support/gateway-upstreams.ts'
-import { personAtBrowser } from '../support/sign-in.ts'
 
 let upstream: Upstream
 let gateway: GatewayServe
@@ -149,11 +150,11 @@ describe('serve --proxy, Streamable HTTP upstream', () => {
   it('mcp-oauth connect: signs in, lists, calls, steps up', async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
     const transport = new StdioClientTransport(connectParams(gateway.mcp, dir))
-    const person = personAtBrowser(transport.stderr as never, browser!, GATEWAY_USER)
+    const person = signInsFrom(transport.stderr as Readable, browser!)
     const client = new Client({ name: 'host', version: '1.0.0' })
     try {
       await client.connect(transport)
-      assert.equal(person.signIns, 1, person.stderr)
+      assert.equal(person.count, 1, person.stderr)
       const { tools } = await client.listTools()
       assert.deepEqual(tools.map((x) => x.name).sort(), ['admin_op', 'echo', 'notify_long', 'whoami'])
       const who = JSON.parse(textOf(await client.callTool({ name: 'whoami', arguments: {} })))
@@ -161,9 +162,9 @@ describe('serve --proxy, Streamable HTTP upstream', () => {
       assert.equal(who.authorization, false)
       assert.equal(textOf(await client.callTool({ name: 'notify_long', arguments: {} })), longText())
       assert.equal(textOf(await client.callTool({ name: 'admin_op', arguments: {} })), 'admin ok')
-      assert.equal(person.signIns, 2, 'one more sign-in for the step-up')
+      assert.equal(person.count, 2, 'one more sign-in for the step-up')
     } finally {
-      person.stop()
+      await person.settled()
       await client.close()
     }
   })

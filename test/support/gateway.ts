@@ -221,3 +221,34 @@ export function lineRpc(child: ChildProcessWithoutNullStreams) {
     },
   }
 }
+
+/**
+ * The person for a process that prints sign-in URLs on stderr (`mcp-oauth connect`): each URL is completed in
+ * this browser's shared context (signed in once per file, so a step-up is a consent only) up to the loopback
+ * `/callback`, which the browser then loads.
+ */
+export function signInsFrom(
+  stderr: { on(event: 'data', listener: (chunk: Buffer) => void): unknown },
+  browser: Browser,
+) {
+  let text = ''
+  const urls: string[] = []
+  const flows: Promise<unknown>[] = []
+  stderr.on('data', (chunk: Buffer) => {
+    text += chunk.toString()
+    for (const m of text.matchAll(/open this URL in a browser:\s*\n\s*(\S+)/g)) {
+      if (urls.includes(m[1]!)) continue
+      urls.push(m[1]!)
+      flows.push(signInThroughPages(browser, m[1]!, (u) => new URL(u).pathname === '/callback'))
+    }
+  })
+  return {
+    get count() {
+      return urls.length
+    },
+    get stderr() {
+      return text
+    },
+    settled: () => Promise.allSettled(flows),
+  }
+}

@@ -11,6 +11,8 @@ import { IDENTITY_HEADERS } from './identity.ts'
 import { readEvents, type Upstream, type UpstreamOptions, upstreamRequestHeaders } from './upstream.ts'
 
 const MAX_SESSIONS = 1000
+/** A session nobody used for this long, with nothing in flight and no GET stream open, is closed. */
+const IDLE_MS = 30 * 60_000
 const ENDPOINT_WAIT_MS = 10_000
 const INTERNAL = -32603
 
@@ -63,6 +65,7 @@ interface Session {
   /** Sinks by the progress token their request carried. */
   progress: Map<string, Sink>
   standalone?: Sink
+  lastUsed: number
 }
 
 const key = (id: unknown) => JSON.stringify(id)
@@ -78,6 +81,14 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
   const target = new URL(url)
   const send = options.fetch ?? fetch
   const sessions = new Map<string, Session>()
+  // Clients that vanish without DELETE would otherwise hold an upstream stream each until the upstream restarts.
+  const sweep = setInterval(() => {
+    const now = Date.now()
+    for (const [id, s] of [...sessions])
+      if (now - s.lastUsed > IDLE_MS && s.pending.size === 0 && (!s.standalone || s.standalone.closed))
+        end(id, s, 'the session was idle')
+  }, 60_000)
+  sweep.unref()
 
   const identity = (request: Request) => {
     const out: Record<string, string> = { ...options.headers }
@@ -167,6 +178,7 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
       abort,
       pending: new Map(),
       progress: new Map(),
+      lastUsed: Date.now(),
     }
     sessions.set(id, session)
     void (async () => {
@@ -206,6 +218,7 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
       if (opened instanceof Response) return opened
       ;[sessionId, session] = opened
     }
+    session.lastUsed = Date.now()
     const requests = messages.filter(
       (m) => typeof m.method === 'string' && m.id !== undefined && m.id !== null,
     )
@@ -269,6 +282,7 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
         return json(400, rpcError(null, -32000, 'Bad Request: Mcp-Session-Id header is required'))
       if (!session || session.subject !== (request.headers.get(IDENTITY_HEADERS.subject) ?? ''))
         return json(404, rpcError(null, -32001, 'Session not found'))
+      session.lastUsed = Date.now()
       if (request.method === 'DELETE') {
         end(sessionId, session, 'the session was deleted')
         return new Response(null, { status: 200 })
@@ -289,6 +303,7 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
       })
     },
     async close() {
+      clearInterval(sweep)
       for (const [id, session] of [...sessions]) end(id, session, 'the gateway is shutting down')
     },
   }
