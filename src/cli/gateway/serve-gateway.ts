@@ -87,7 +87,10 @@ export function parseGatewayFlags(values: {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw bad(`--proxy ${redactUrl(url)} is not http(s)`, 'mcp-oauth serve --proxy http://127.0.0.1:3000/mcp')
   if (url.username || url.password)
-    throw bad('--proxy must not carry credentials in the URL', 'give the upstream a network it alone trusts')
+    throw bad(
+      '--proxy must not carry credentials in the URL',
+      'drop them (the upstream should trust the network only the gateway reaches): mcp-oauth serve --proxy http://127.0.0.1:3000/mcp',
+    )
   const transport = values['upstream-transport'] ?? 'auto'
   if (transport !== 'auto' && transport !== 'streamable-http' && transport !== 'sse')
     throw bad(`bad --upstream-transport ${redactInput(transport, 40)}`, 'use auto, streamable-http or sse')
