@@ -188,3 +188,12 @@ export function documentHooks(
     },
   }
 }
+
+/** A secret-free reason for an error page: oidc-provider's detail, or why an outbound fetch was refused. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#rendererror */
+export function explainFailure(error: unknown): string | undefined {
+  const e = error as { error_description?: unknown; error_detail?: unknown }
+  // One reason for every document failure: neither name resolution (a DNS oracle) nor the document's bytes show.
+  if (e?.error_description === 'client_id metadata document fetch failed') return DOCUMENT_UNAVAILABLE
+  if (typeof e?.error_detail === 'string') return e.error_detail
+  return undefined
+}

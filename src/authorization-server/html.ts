@@ -68,30 +68,33 @@ export interface LoginView {
   username?: string
   error?: string
   /** A second way in: sign in at an upstream identity provider. */
-  upstream?: { action: string; name: string }
+  upstream?: { action: string; name: string; only?: boolean }
 }
 
 /** The sign-in form. @see https://openid.net/specs/openid-connect-core-1_0.html#Authenticates */
 export function loginPage(view: LoginView): string {
-  return `<h1>Sign in</h1>
-<p>to continue to <strong>${escapeHtml(view.clientName)}</strong></p>
-${view.error ? `<p class="error" role="alert">${escapeHtml(view.error)}</p>` : ''}
-<form method="post" action="${escapeHtml(view.action)}">
+  const passwordForm = view.upstream?.only
+    ? ''
+    : `<form method="post" action="${escapeHtml(view.action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(view.csrf)}">
 <label for="username">Username</label>
 <input type="text" id="username" name="username" autocomplete="username" required autofocus value="${escapeHtml(view.username)}">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
-</form>${
-    view.upstream
-      ? `
+</form>`
+  return `<h1>Sign in</h1>
+<p>to continue to <strong>${escapeHtml(view.clientName)}</strong></p>
+${view.error ? `<p class="error" role="alert">${escapeHtml(view.error)}</p>` : ''}
+${passwordForm}${
+  view.upstream
+    ? `
 <form method="post" action="${escapeHtml(view.upstream.action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(view.csrf)}">
 <button type="submit" class="secondary">Sign in with ${escapeHtml(view.upstream.name)}</button>
 </form>`
-      : ''
-  }`
+    : ''
+}`
 }
 
 /** What the consent page shows. */
@@ -139,8 +142,8 @@ ${resources}
 }
 
 /** An error page carrying the OAuth error code and description. @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1 */
-export function errorPage(error: string, description?: string): string {
+export function errorPage(error: string, description?: string, hint?: string): string {
   return `<h1>Something went wrong</h1>
 <p class="error" role="alert"><strong>${escapeHtml(error)}</strong>${description ? `: ${escapeHtml(description)}` : ''}</p>
-<p>Return to the application and start signing in again.</p>`
+<p>${hint ? `${escapeHtml(hint)}. ` : ''}Return to the application and start signing in again.</p>`
 }

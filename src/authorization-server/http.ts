@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Provider from 'oidc-provider'
+import { McpOAuthError } from '../shared/errors.ts'
 import type { AuditSink } from './audit.ts'
 import { errorPage, sendPage } from './html.ts'
 import { handleInteraction, type InteractionContext } from './interactions.ts'
@@ -220,9 +221,7 @@ export function createFrontHandler(
         `${path}${url.search}`,
         `${url.protocol}//${req.headers.host ?? 'localhost'}`,
       )
-      const idpError = callbackUrl.searchParams.get('error')
       try {
-        if (idpError) throw new Error(`the identity provider answered ${idpError.slice(0, 100)}`)
         const { uid, ticket } = await context.upstream.finish(callbackUrl)
         res.statusCode = 303
         res.setHeader(
@@ -231,12 +230,20 @@ export function createFrontHandler(
         )
         res.end()
       } catch (error) {
+        const typed = error instanceof McpOAuthError ? error : undefined
         context.audit({
           type: 'login.failed',
           via: 'upstream',
+          ...(typed ? { code: typed.code } : {}),
           reason: (error as Error).message.slice(0, 200),
         })
-        sendPage(res, 400, 'Sign-in failed', errorPage('access_denied', (error as Error).message))
+        const status = typed?.code === 'upstream_unavailable' ? 502 : 400
+        sendPage(
+          res,
+          status,
+          'Sign-in failed',
+          errorPage(typed?.code ?? 'access_denied', (error as Error).message.slice(0, 300), typed?.hint),
+        )
       }
       return
     }

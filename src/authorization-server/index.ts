@@ -47,7 +47,16 @@ export {
   type UpstreamAccount,
   type UpstreamLogin,
   type UpstreamOptions,
+  type UpstreamTokenSet,
 } from './upstream.ts'
+export { UpstreamLoginError } from './upstream-oauth2.ts'
+export {
+  checkEntraIdToken,
+  PRESETS as UPSTREAM_PRESET_TABLE,
+  resolveUpstream,
+  UPSTREAM_PRESETS,
+  type UpstreamPresetName,
+} from './upstream-presets.ts'
 export {
   createStoredUsers,
   createUserDirectory,

@@ -11,7 +11,7 @@ import type { AuditSink } from './audit.ts'
 import { consentPage, displayText, errorPage, loginPage, sendPage } from './html.ts'
 import { requestAddress } from './http.ts'
 import type { RateLimiter } from './rate-limit.ts'
-import type { UpstreamLogin } from './upstream.ts'
+import type { UpstreamAccount, UpstreamLogin } from './upstream.ts'
 import type { UserDirectory } from './users.ts'
 
 /** What the interaction routes need. */
@@ -79,6 +79,12 @@ function clientLabel(client: ClientInstance): string {
   return name ? `an application that calls itself "${name}"` : 'an unnamed application'
 }
 
+/** How consent names an account learned upstream: its name and verified address, as the provider gave them. */
+function upstreamLabel(account: UpstreamAccount): string {
+  const name = account.name ?? account.accountId
+  return account.email && account.email !== name ? `${name} (${account.email})` : name
+}
+
 function requestedScopes(details: InteractionDetails): { scopes: string[]; resources: string[] } {
   const d = details.prompt.details as {
     missingOIDCScope?: string[]
@@ -143,7 +149,7 @@ export async function handleInteraction(
   const clientName = clientLabel(client)
   const base = `${context.mountPath}/interaction/${uid}`
   const upstreamButton = context.upstream
-    ? { upstream: { action: `${base}/upstream`, name: context.upstream.name } }
+    ? { upstream: { action: `${base}/upstream`, name: context.upstream.name, only: context.upstream.only } }
     : {}
 
   if (req.method === 'GET' && action === 'upstream-complete' && context.upstream) {
@@ -197,7 +203,7 @@ export async function handleInteraction(
         abortAction: `${base}/abort`,
         csrf: csrfFor(context, uid),
         client: described,
-        account: local?.displayName ?? remote?.name ?? account,
+        account: local?.displayName ?? (remote ? upstreamLabel(remote) : account),
         scopes: scopes.map((name) => ({ name, description: context.scopeDescriptions[name] })),
         resources,
       }),
@@ -248,7 +254,8 @@ export async function handleInteraction(
         'Identity provider unavailable',
         errorPage(
           'temporarily_unavailable',
-          `the identity provider could not be reached: ${(error as Error).message}`,
+          `the identity provider could not be reached: ${(error as Error).message.slice(0, 300)}`,
+          (error as { hint?: string }).hint,
         ),
       )
       return true
@@ -260,7 +267,7 @@ export async function handleInteraction(
   }
 
   if (action === 'login') {
-    if (details.prompt.name !== 'login') {
+    if (details.prompt.name !== 'login' || context.upstream?.only) {
       sendPage(res, 400, 'Bad request', errorPage('invalid_request', 'sign-in is not expected at this step'))
       return true
     }

@@ -17,9 +17,9 @@ import { type AuditSink, auditProviderEvents } from './audit.ts'
 import {
   type ClientIdMetadataDocumentOptions,
   createDocumentFetch,
-  DOCUMENT_UNAVAILABLE,
   documentFetchOptions,
   documentHooks,
+  explainFailure,
 } from './client-metadata.ts'
 import { createMemoryCounters, type SharedCounters } from './counters.ts'
 import { errorPage, PAGE_CSP } from './html.ts'
@@ -27,7 +27,8 @@ import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
 import { limiterFactory, type RateLimits } from './rate-limit.ts'
 import { createSigningKeyRing, publishCurrentKeys } from './signing-keys.ts'
-import { createUpstreamLogin, type UpstreamOptions } from './upstream.ts'
+import type { UpstreamOptions, UpstreamTokenSet } from './upstream.ts'
+import * as upstreamLogin from './upstream.ts'
 import { createUserDirectory, type LocalUser, type UserDirectory } from './users.ts'
 
 /** A protected resource (MCP server) this authorization server issues tokens for. @see https://www.rfc-editor.org/rfc/rfc8707 */
@@ -94,7 +95,7 @@ export interface AuthorizationServerOptions {
   scopeDescriptions?: Record<string, string>
   /** Trust X-Forwarded-* headers (behind a TLS-terminating proxy). */
   trustProxy?: boolean
-  /** Also let people sign in at an upstream OpenID Connect provider (its redirect URI: `<issuer>/upstream/callback`). */
+  /** Also let people sign in at an upstream identity provider (its redirect URI: `<issuer>/upstream/callback`). */
   upstream?: UpstreamOptions
   /** How often the stored signing keys are re-read, so a rotation reaches every instance (seconds, default 2). */
   keyRefreshSeconds?: number
@@ -117,17 +118,10 @@ export interface AuthorizationServer {
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
   accessTokenGrantAlive(jti: string): Promise<boolean>
+  /** The upstream provider's tokens behind a grant (by access-token `jti` or grant id), kept with `upstream.passTokens` for the operator only. @see https://www.rfc-editor.org/rfc/rfc8693#section-1 */
+  upstreamTokens(reference: { jti: string } | { grantId: string }): Promise<UpstreamTokenSet | undefined>
   /** Closes storage (when this server opened it). */
   close(): Promise<void>
-}
-
-/** A secret-free reason for an error page: oidc-provider's detail, or why an outbound fetch was refused. */
-function explainFailure(error: unknown): string | undefined {
-  const e = error as { error_description?: unknown; error_detail?: unknown }
-  // One reason for every document failure: neither name resolution (a DNS oracle) nor the document's bytes show.
-  if (e?.error_description === 'client_id metadata document fetch failed') return DOCUMENT_UNAVAILABLE
-  if (typeof e?.error_detail === 'string') return e.error_detail
-  return undefined
 }
 
 function invalidOption(message: string, hint: string): never {
@@ -172,7 +166,9 @@ export async function createAuthorizationServer(
   const registrationMode = options.registration?.mode ?? 'open'
   const corsOrigins = options.corsOrigins ?? '*'
 
-  const upstream = options.upstream ? createUpstreamLogin(options.upstream, issuer, storage) : undefined
+  const upstream = options.upstream
+    ? upstreamLogin.createUpstreamLogin(options.upstream, issuer, storage)
+    : undefined
   const ownsCounters = !options.counters && !storage.counters
   const counters = options.counters ?? storage.counters ?? createMemoryCounters()
   const limiter = limiterFactory(options.rateLimits, counters)
@@ -181,7 +177,9 @@ export async function createAuthorizationServer(
   const documents = createDocumentFetch(...documentFetchOptions(cimd))
 
   const provider = new Provider(issuer, {
-    adapter: storage.adapter,
+    adapter: upstream?.keepsTokens
+      ? upstreamLogin.bindUpstreamTokensOnCode(storage.adapter, upstream)
+      : storage.adapter,
     jwks: { keys: signingKeys.providerKeys() },
     cookies: { keys: secrets.cookieKeys },
     clients: options.clients ?? [],
@@ -390,6 +388,8 @@ export async function createAuthorizationServer(
     async accessTokenGrantAlive(jti) {
       return (await storage.adapter(JWT_GRANT).find(jti)) !== undefined
     },
+    upstreamTokens: async (reference) =>
+      await upstreamLogin.findUpstreamTokens(upstream, storage.adapter(JWT_GRANT), reference),
     async close() {
       if (ownsCounters) await counters.close()
       signingKeys.close()

@@ -4,7 +4,14 @@ import http from 'node:http'
 import { describe, it } from 'node:test'
 import tls from 'node:tls'
 import { isMcpOAuthError } from '../shared/errors.ts'
-import { applyNetworkSettings, expandEnv, openSession, parseCommandArgs, parseHeaders } from './options.ts'
+import {
+  applyNetworkSettings,
+  expandEnv,
+  interactionOff,
+  openSession,
+  parseCommandArgs,
+  parseHeaders,
+} from './options.ts'
 
 describe('CLI session options', () => {
   it('expands ${ENV} in --header values and refuses unset variables with a hint', () => {
@@ -95,5 +102,25 @@ describe('network settings on a Node.js older than the APIs they use', () => {
     }
     assert.match(said, /NODE_USE_ENV_PROXY=1/)
     assert.equal(said.trim().split('\n').length, 1)
+  })
+})
+
+describe('interactionOff', () => {
+  it('is on with --no-interaction or a truthy MCP_OAUTH_NO_INTERACTION, off otherwise', () => {
+    assert.equal(interactionOff({ 'no-interaction': true }, {}), true)
+    for (const value of ['1', 'true', 'yes', ' TRUE '])
+      assert.equal(interactionOff({}, { MCP_OAUTH_NO_INTERACTION: value }), true, value)
+    for (const value of [undefined, '', '0', 'false', 'False'])
+      assert.equal(interactionOff({}, { MCP_OAUTH_NO_INTERACTION: value }), false, String(value))
+  })
+  it('refuses to be combined with a flag that asks a person', () => {
+    assert.throws(
+      () => interactionOff({ 'no-interaction': true, 'device-code': true }, {}),
+      (e: unknown) => isMcpOAuthError(e) && e.code === 'invalid_usage' && /--device-code/.test(e.message),
+    )
+    assert.throws(
+      () => interactionOff({ 'no-browser': true }, { MCP_OAUTH_NO_INTERACTION: '1' }),
+      (e: unknown) => isMcpOAuthError(e) && /MCP_OAUTH_NO_INTERACTION/.test(e.message),
+    )
   })
 })

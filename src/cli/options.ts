@@ -43,6 +43,9 @@ export const SESSION_FLAGS = {
   'ca-file': { type: 'string', multiple: true },
   'device-code': { type: 'boolean' },
   'no-browser': { type: 'boolean' },
+  'no-interaction': { type: 'boolean' },
+  handoff: { type: 'boolean' },
+  account: { type: 'string' },
   dpop: { type: 'string' },
   store: { type: 'string' },
   'store-dir': { type: 'string' },
@@ -67,8 +70,16 @@ ${AUTHORIZATION_SERVER_FLAGS_HELP}
   --ca-file FILE             extra CA certificates (PEM) for corporate TLS or self-signed development servers
   --device-code              sign in with a device code instead of a browser (SSH, containers)
   --no-browser               do not open a browser; print the URL (and offer to paste the result)
+  --handoff                  the browser is on another computer (SSH, containers): print the URL and the
+                             \`ssh -L\` forward for the callback port, and take a pasted address as the fallback
+                             (automatic over SSH without a display)
+  --no-interaction           never ask a person (CI, scheduled jobs): use and refresh the stored session, or
+                             exit with code 3 and the command to run where a browser is; also
+                             MCP_OAUTH_NO_INTERACTION=1
   --dpop auto|never|always   DPoP-bound tokens (default auto: when the authorization server offers them);
                              never gives plain Bearer tokens, e.g. for \`mcp-oauth token\` in scripts
+  --account NAME             one of several sessions with the same server (work, home…); default: the one
+                             session kept before accounts; a named account's sign-in asks to authenticate again
   --store KIND               keychain | file | memory | auto (default auto: keychain, else encrypted file)
   --store-dir DIR            where the file store keeps its files (default: per-user config directory)
   --verbose, -v              progress on stderr (redacted: never a token)
@@ -90,6 +101,9 @@ export type SessionFlags = AuthorizationServerFlags & {
   'ca-file'?: string[]
   'device-code'?: boolean
   'no-browser'?: boolean
+  'no-interaction'?: boolean
+  handoff?: boolean
+  account?: string
   dpop?: string
   store?: string
   'store-dir'?: string
@@ -301,8 +315,19 @@ export async function openSession(
     throw usageError(`bad --callback-port ${flags['callback-port']}`, 'Pass a port between 1 and 65535.')
   }
   const openUrl = browserFromEnv()
+  const noInteraction = interactionOff(flags)
   const authorizer = chooseAuthorizer({
-    mode: flags['device-code'] ? 'device' : flags['no-browser'] ? 'paste' : openUrl ? 'browser' : 'auto',
+    mode: noInteraction
+      ? 'none'
+      : flags['device-code']
+        ? 'device'
+        : flags.handoff
+          ? 'handoff'
+          : flags['no-browser']
+            ? 'paste'
+            : openUrl
+              ? 'browser'
+              : 'auto',
     store,
     ...(openUrl ? { openUrl } : {}),
     ...(port ? { port } : {}),
@@ -319,6 +344,7 @@ export async function openSession(
     ...(flags.scope ? { scope: flags.scope } : {}),
     ...(flags.resource ? { resource: flags.resource } : {}),
     ...(flags.dpop ? { dpop: dpopMode(flags.dpop) } : {}),
+    ...(flags.account ? { account: flags.account } : {}),
     ...authorizationServerOptions(flags),
     allowHttp: flags['allow-http'] ?? false,
     ...(log ? { log } : {}),
@@ -332,6 +358,33 @@ export async function openSession(
     },
   })
   return { session, store, authorizer, headers, close: () => authorizer.close() }
+}
+
+/**
+ * Whether this run must never ask a person: `--no-interaction`, or `MCP_OAUTH_NO_INTERACTION` set to anything but
+ * empty, `0` or `false` (for CI and scheduled jobs, where nobody answers a browser or a prompt). Contradicting
+ * `--device-code` or `--no-browser` is a usage error rather than a silent choice.
+ * @see https://www.rfc-editor.org/rfc/rfc8252
+ */
+export function interactionOff(
+  flags: Pick<SessionFlags, 'no-interaction' | 'device-code' | 'no-browser' | 'handoff'>,
+  env: Record<string, string | undefined> = process.env,
+): boolean {
+  const variable = env['MCP_OAUTH_NO_INTERACTION']?.trim().toLowerCase()
+  const off = flags['no-interaction'] === true || (!!variable && variable !== '0' && variable !== 'false')
+  const asking = flags['device-code']
+    ? '--device-code'
+    : flags['no-browser']
+      ? '--no-browser'
+      : flags.handoff
+        ? '--handoff'
+        : undefined
+  if (off && asking)
+    throw usageError(
+      `${asking} asks a person, but ${flags['no-interaction'] ? '--no-interaction' : 'MCP_OAUTH_NO_INTERACTION'} says nobody is there`,
+      'Drop one of them: --no-interaction (or MCP_OAUTH_NO_INTERACTION=1) for CI, --device-code, --handoff or --no-browser to sign in by hand.',
+    )
+  return off
 }
 
 /**

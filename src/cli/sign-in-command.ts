@@ -10,6 +10,7 @@ import type { SessionFlags } from './options.ts'
 
 /** Flags that decide which client signs in where and where the session is kept; the mode flags are left out. */
 const SHAPING = [
+  'account',
   'client-id',
   'client-secret-env',
   'client-info',

@@ -73,6 +73,8 @@ export async function buildAuthorizationRequest(p: {
   dpopJkt?: string | undefined
   /** Provider-specific parameters (checked by assertAuthorizationParams); they never replace the engine's own. */
   extraParams?: Record<string, string> | undefined
+  /** A named account (not the default): the AS is asked to authenticate again, whoever the browser is signed in as. */
+  reauthenticate?: boolean
 }): Promise<PendingAuthorization> {
   // `legacy` here means the 2025-03-26 default endpoints, where there is no metadata to check.
   if (!p.legacy) assertPkceS256(p.metadata)
@@ -102,8 +104,14 @@ export async function buildAuthorizationRequest(p: {
   if (p.dpopJkt) q.set('dpop_jkt', p.dpopJkt)
   const own = new Set(q.keys())
   // Google-style providers return a refresh token for access_type=offline only on a consent screen.
-  if (needsConsentPrompt(p.metadata, p.scope) || p.extraParams?.['access_type'] === 'offline')
-    q.set('prompt', 'consent')
+  // OpenID Connect Core §3.1.2.1: `prompt` is a space-separated list, so login and consent can both be asked.
+  const prompt = [
+    ...(p.reauthenticate ? ['login'] : []),
+    ...(needsConsentPrompt(p.metadata, p.scope) || p.extraParams?.['access_type'] === 'offline'
+      ? ['consent']
+      : []),
+  ]
+  if (prompt.length) q.set('prompt', prompt.join(' '))
   // Provider-specific parameters never replace one the engine set (Session refuses them up front as well).
   for (const [k, v] of Object.entries(p.extraParams ?? {})) if (!own.has(k) && k !== 'resource') q.set(k, v)
   return {

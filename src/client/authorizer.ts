@@ -51,6 +51,8 @@ export interface Authorizer {
     prompt: DeviceCodePrompt,
     context: Omit<AuthorizeContext, 'state'>,
   ): Promise<void | (() => void)>
+  /** How long the pending request is kept for its callback (default 10 min). */
+  pendingTtlMs?: number
   /** Free what the authorizer holds (listening sockets). */
   close?(): Promise<void>
 }

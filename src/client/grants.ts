@@ -9,6 +9,7 @@ import { redactUrl } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'
 import { formatScope, parseScope, unionScope } from '../shared/scope.ts'
 import { buildAuthorizationRequest, selectScope, validateCallback } from './authorization.ts'
+import { savePending, takePending } from './authorization-code-flow.ts'
 import {
   isResourceRefusal,
   RESOURCE_REFUSAL_TTL_MS,
@@ -24,7 +25,7 @@ import type { DpopKey } from './dpop.ts'
 import type { O4wPolicy } from './o4w.ts'
 import { bindPreRegistered, type ClientInfo, forgetClient, resolveClient } from './registration.ts'
 import type { Session } from './session.ts'
-import { storeKey } from './stores/store.ts'
+import { DEFAULT_ACCOUNT, storeKey } from './stores/store.ts'
 import { clientCredentials, exchangeCode, exchangeForIdJag, jwtBearer, type TokenSet } from './tokens.ts'
 
 /** Inputs of {@link obtainTokens}. */
@@ -243,7 +244,16 @@ export async function obtainTokens(
       legacy: d.defaultEndpoints ?? false,
       dpopJkt: i.dpop?.jkt,
       extraParams: o.authorizationParams,
+      reauthenticate: session.account !== DEFAULT_ACCOUNT,
     })
+    // Kept in the store like a sign-in begun in one request and completed in another (authorization-callback.ts).
+    const about = { client_id: client.client_id, server: session.server, account: session.account }
+    await savePending(
+      session.store,
+      pending,
+      { ...about, dpop_jwk: i.dpop?.privateJwk as Record<string, unknown> | undefined },
+      authorizer.pendingTtlMs,
+    )
     session.log(`signing in to ${redactUrl(session.server)} at ${d.issuer}`)
     const callback = await authorizer.authorize(pending.url, {
       state: pending.state,
@@ -253,6 +263,8 @@ export async function obtainTokens(
       reason: i.reason,
     })
     try {
+      // Once only, here as across processes (an error answer too): a replayed callback finds nothing.
+      if (callback.searchParams.get('state') === pending.state) await takePending(session.store, callback)
       const params = validateCallback(pending, client, callback)
       const ctx = { metadata: d.metadata, client, policy: i.policy, dpop: i.dpop }
       const tokens = await exchangeCode(ctx, {

@@ -12,6 +12,13 @@
 export * from '../shared/client-metadata.ts'
 export * from '../shared/errors.ts'
 export { type ScopeInputs, selectScope } from './authorization.ts'
+export {
+  type BeginOptions,
+  type BeginResult,
+  beginAuthorization,
+  type CompleteOptions,
+  completeAuthorization,
+} from './authorization-callback.ts'
 export type { AuthorizeContext, AuthorizeReason, Authorizer, DeviceCodePrompt } from './authorizer.ts'
 export { type DiscoveryResult, discover } from './discovery.ts'
 export { type AuthorizedFetch, authorizedFetch } from './fetch.ts'

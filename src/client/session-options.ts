@@ -8,7 +8,7 @@ import type { Authorizer } from './authorizer.ts'
 import type { GivenAuthorizationServerMetadata } from './discovery.ts'
 import type { FetchLike } from './http.ts'
 import type { ClientIdentity } from './registration.ts'
-import type { TokenStore } from './stores/store.ts'
+import { DEFAULT_ACCOUNT, type TokenStore } from './stores/store.ts'
 import type { TokenSet } from './tokens.ts'
 
 /** How a session is configured. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
@@ -35,6 +35,13 @@ export interface SessionOptions {
    * of AS discovery (the PRM is still read for `resource` and scopes). An RFC 8414 document, issuer optional.
    */
   authorizationServerMetadata?: GivenAuthorizationServerMetadata
+  /**
+   * Which of several sessions with this server (work and personal, two tenants): a name of letters, digits, `.`,
+   * `_` or `-`. Default `default`, the session stores kept before accounts existed. A named account's sign-ins
+   * ask the authorization server to authenticate again (`prompt=login`), so a browser signed in as someone else
+   * never lends that identity to it.
+   */
+  account?: string
   /** Which grant: `auto` picks authorization code, or client credentials when that is all the AS offers. */
   grant?: 'auto' | 'authorization_code' | 'client_credentials'
   /** A workload identity assertion for the RFC 7523 jwt-bearer grant. @see https://www.rfc-editor.org/rfc/rfc7523 */
@@ -81,6 +88,8 @@ export interface SessionRecord {
 /** A redacted view for `status`: never a token value. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling */
 export interface SessionStatus {
   server: string
+  /** The account, when not the default one. */
+  account?: string
   signed_in: boolean
   resource?: string
   issuer?: string
@@ -91,4 +100,31 @@ export interface SessionStatus {
   expires_at?: string
   has_refresh_token?: boolean
   store: string
+}
+
+/**
+ * The status view of a stored session record (or of none): redaction-free fields only, never a token value.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
+ */
+export function describeSession(
+  where: { server: string; account: string; store: string },
+  r: SessionRecord | undefined,
+  clientSource: string | undefined,
+): SessionStatus {
+  const account = where.account === DEFAULT_ACCOUNT ? {} : { account: where.account }
+  if (!r) return { server: where.server, ...account, signed_in: false, store: where.store }
+  return {
+    server: where.server,
+    ...account,
+    signed_in: true,
+    resource: r.resource,
+    issuer: r.issuer,
+    client_id: r.client_id,
+    ...(clientSource ? { client_source: clientSource } : {}),
+    ...(r.tokens.scope ? { scope: r.tokens.scope } : {}),
+    token_type: r.tokens.token_type,
+    ...(r.tokens.expires_at ? { expires_at: new Date(r.tokens.expires_at).toISOString() } : {}),
+    has_refresh_token: Boolean(r.tokens.refresh_token),
+    store: where.store,
+  }
 }

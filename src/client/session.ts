@@ -13,9 +13,14 @@ import { createDpopKey, type DpopKey, loadDpopKey } from './dpop.ts'
 import { obtainTokens } from './grants.ts'
 import type { ClientIdentity, ClientInfo } from './registration.ts'
 import { type LogoutFailure, type LogoutResult, revokeOne, toMcpOAuthError } from './revocation.ts'
-import type { SessionOptions, SessionRecord, SessionStatus } from './session-options.ts'
-import { MemoryStore, type StoreEntry, storeKey, type TokenStore } from './stores/store.ts'
-import { refreshTokens, type TokenSet } from './tokens.ts'
+import {
+  describeSession,
+  type SessionOptions,
+  type SessionRecord,
+  type SessionStatus,
+} from './session-options.ts'
+import { checkAccount, MemoryStore, type StoreEntry, storeKey, type TokenStore } from './stores/store.ts'
+import { expiringSoon, refreshTokens, type TokenSet } from './tokens.ts'
 import { DiscoveryTrace } from './trace.ts'
 
 export type { EnterpriseIdp, SessionOptions, SessionRecord, SessionStatus } from './session-options.ts'
@@ -32,6 +37,7 @@ interface Current {
  */
 export class Session {
   readonly server: string
+  readonly account: string
   readonly store: TokenStore
   readonly options: SessionOptions
   readonly trace = new DiscoveryTrace()
@@ -43,6 +49,7 @@ export class Session {
 
   constructor(options: SessionOptions) {
     this.server = canonicalResource(options.serverUrl)
+    this.account = checkAccount(options.account)
     assertAuthorizationParams(options.authorizationParams)
     this.store = options.store ?? new MemoryStore()
     this.options = options
@@ -60,7 +67,7 @@ export class Session {
 
   /** Load the stored session (no network). */
   async load(): Promise<TokenSet | undefined> {
-    const pointer = await this.store.get<{ key: string }>(storeKey.current(this.server))
+    const pointer = await this.store.get<{ key: string }>(storeKey.current(this.server, this.account))
     this.#loaded = true
     if (!pointer) return undefined
     const entry = await this.store.get<SessionRecord>(pointer.value.key)
@@ -165,7 +172,7 @@ export class Session {
       const record = latest.value
       if (!record.tokens.refresh_token) throw needSignIn(this.server)
       const d = await this.discovery()
-      const client = await this.#client(record.issuer, record.client_id)
+      const client = await this.registeredClient(record.issuer, record.client_id)
       if (!client || d.issuer !== record.issuer) throw needSignIn(this.server)
       const refused = await resourceRefused(this.store, record.issuer, record.resource)
       const resource = resourceToSend(this.options.resourceParameter, record.resource, refused !== undefined)
@@ -208,7 +215,8 @@ export class Session {
     }
   }
 
-  async #client(issuer: string, clientId: string): Promise<ClientInfo | undefined> {
+  /** The client `clientId` as this session knows it for `issuer` (stored registration, pre-registered or CIMD). */
+  async registeredClient(issuer: string, clientId: string): Promise<ClientInfo | undefined> {
     const stored = await this.store.get<ClientInfo>(storeKey.registration(issuer))
     if (stored?.value.client_id === clientId) return stored.value
     const { resolveClient } = await import('./registration.ts')
@@ -236,7 +244,7 @@ export class Session {
   }
 
   async #save(record: SessionRecord, expectedGeneration?: number): Promise<void> {
-    const key = storeKey.session(record.resource, record.issuer, record.client_id)
+    const key = storeKey.session(record.resource, record.issuer, record.client_id, this.account)
     let result = await this.store.set(
       key,
       record,
@@ -245,11 +253,16 @@ export class Session {
     if (!result.ok) result = await this.store.set(key, record)
     if (!result.ok)
       throw new McpOAuthError('store_conflict', 'could not save the session', { spec: SPEC.mcpAuth })
-    await this.store.set(storeKey.current(this.server), { key })
+    await this.store.set(storeKey.current(this.server, this.account), { key })
     const previous = this.#current?.key
     await this.#adopt(key, { value: record, generation: result.generation })
     // A new client or issuer for this server: the old session's tokens are of no further use here.
     if (previous && previous !== key) await this.store.delete(previous)
+  }
+
+  /** Save tokens obtained outside `authorize` (a sign-in completed in another request: authorization-callback.ts). */
+  async saveSignIn(record: Omit<SessionRecord, 'updated_at' | 'server'>): Promise<void> {
+    await this.#save({ ...record, server: this.server, updated_at: Date.now() })
   }
 
   /**
@@ -266,7 +279,9 @@ export class Session {
     // What this process held before waiting: tokens that differ from it were saved by someone else meanwhile.
     if (!this.#loaded) await this.load()
     const before = this.#current?.entry.value.tokens.access_token
-    const release = await this.store.lock?.(`lock login ${this.server}`, { ttlMs: 10 * 60_000 })
+    const release = await this.store.lock?.(`lock login ${this.server} ${this.account}`, {
+      ttlMs: 10 * 60_000,
+    })
     try {
       const stored = await this.load()
       // Another process signed in (or stepped up) while this one waited for the lock: use its tokens.
@@ -335,7 +350,7 @@ export class Session {
     const failures: LogoutFailure[] = []
     try {
       const d = await this.discovery()
-      const client = await this.#client(cur.entry.value.issuer, cur.entry.value.client_id)
+      const client = await this.registeredClient(cur.entry.value.issuer, cur.entry.value.client_id)
       // Tokens and client credentials go only to the authorization server that issued them.
       if (!client) result.not_sent = 'no_client'
       else if (d.issuer !== cur.entry.value.issuer) result.not_sent = 'issuer_changed'
@@ -354,7 +369,7 @@ export class Session {
       failures.push({ token: 'discovery', error: toMcpOAuthError(e) })
     } finally {
       await this.store.delete(cur.key)
-      await this.store.delete(storeKey.current(this.server))
+      await this.store.delete(storeKey.current(this.server, this.account))
       this.#current = undefined
       this.#dpop = undefined
     }
@@ -367,30 +382,14 @@ export class Session {
   async status(): Promise<SessionStatus> {
     await this.load()
     const r = this.#current?.entry.value
-    if (!r) return { server: this.server, signed_in: false, store: this.store.kind }
-    const client = await this.store.get<ClientInfo>(storeKey.registration(r.issuer))
-    return {
-      server: this.server,
-      signed_in: true,
-      resource: r.resource,
-      issuer: r.issuer,
-      client_id: r.client_id,
-      ...(client?.value.client_id === r.client_id ? { client_source: client.value.source } : {}),
-      ...(r.tokens.scope ? { scope: r.tokens.scope } : {}),
-      token_type: r.tokens.token_type,
-      ...(r.tokens.expires_at ? { expires_at: new Date(r.tokens.expires_at).toISOString() } : {}),
-      has_refresh_token: Boolean(r.tokens.refresh_token),
-      store: this.store.kind,
-    }
+    const client = r && (await this.store.get<ClientInfo>(storeKey.registration(r.issuer)))?.value
+    const source = client && client.client_id === r.client_id ? client.source : undefined
+    return describeSession({ server: this.server, account: this.account, store: this.store.kind }, r, source)
   }
 }
 
-/** Whether a token is expired or close to it: 60 s, or a fifth of its lifetime for short-lived tokens. */
-export function expiringSoon(t: TokenSet, now = Date.now()): boolean {
-  if (!t.expires_at) return false
-  const skew = Math.min(60_000, (t.expires_at - t.issued_at) / 5)
-  return t.expires_at - now <= skew
-}
+/** Re-exported: when a stored token counts as expiring (tokens.ts). @see https://www.rfc-editor.org/rfc/rfc6749#section-6 */
+export { expiringSoon } from './tokens.ts'
 
 function needSignIn(server: string): InteractionRequiredError {
   return new InteractionRequiredError('sign_in_required', `no usable session for ${redactUrl(server)}`, {

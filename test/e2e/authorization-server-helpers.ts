@@ -108,6 +108,21 @@ export class HeadlessAgent {
       pages.push(html)
       if (response.status !== 200)
         throw new Error(`unexpected ${response.status} at ${url}: ${html.slice(0, 500)}`)
+      // oidc-provider's own auto-submitting pages (ending another account's session before a new login): post
+      // their hidden fields as the page's script would.
+      if (/document\.forms\[0\]\.submit\(\)/.test(html)) {
+        const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1]
+        const fields = [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/?>/g)]
+        if (action) {
+          url = new URL(action.replace(/&amp;/g, '&'), url).href
+          init = {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams(fields.map((m): [string, string] => [m[1]!, m[2]!])).toString(),
+          }
+          continue
+        }
+      }
       const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1]
       const actions = [...html.matchAll(/<form method="post" action="([^"]+)"/g)].map((m) => m[1]!)
       const action = (formAction && actions.find((a) => formAction.test(a))) ?? actions[0]

@@ -1,7 +1,8 @@
 /**
  * A protected MCP server for end-to-end tests, all on one loopback port: mcp-oauth's authorization server,
  * the resource-server kit, and an SDK v2 MCP server speaking either only 2026-07-28 (stateless) or only
- * 2025 revisions (sessions). Tools: echo, big (a 5 MB result), admin_op (needs scope `admin`: step-up).
+ * 2025 revisions (sessions). Tools: echo, big (a 5 MB result), admin_op (needs scope `admin`: step-up); with `apps`, an MCP Apps UI
+ * resource and the show_widget tool linking to it.
  */
 import { randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
@@ -22,6 +23,26 @@ import { createResourceServer, jwtVerifier, nodeListener } from '../../src/serve
 export const USER = { username: 'alice', password: 'correct horse battery' }
 export const BIG_SIZE = 5 * 1024 * 1024
 
+/** The MCP Apps pieces the server exposes, as a host must receive them. @see https://github.com/modelcontextprotocol/ext-apps */
+export const APP = {
+  uri: 'ui://widget/app.html',
+  mimeType: 'text/html;profile=mcp-app',
+  html: '<!doctype html><html><body><h1>Wïdget ✓</h1><script>parent.postMessage({"jsonrpc":"2.0","method":"ui/initialize"},"*")</script></body></html>',
+  resourceMeta: {
+    ui: {
+      csp: { connectDomains: ['https://api.example.com'], resourceDomains: ['https://cdn.example.com'] },
+      prefersBorder: true,
+      domain: 'https://widget.example.com',
+    },
+  },
+  toolMeta: {
+    ui: { resourceUri: 'ui://widget/app.html', visibility: ['model', 'app'] },
+    'ui/resourceUri': 'ui://widget/app.html',
+  },
+  structured: { count: 3, items: ['a', 'b', 'c'] },
+  resultMeta: { 'io.example/widget-state': { selected: 2, nested: { empty: {}, list: [] } } },
+} as const
+
 export interface ProtectedMcp {
   mcp: string
   issuer: string
@@ -30,7 +51,7 @@ export interface ProtectedMcp {
   close(): Promise<void>
 }
 
-function buildServer(versions: string[]): McpServer {
+function buildServer(versions: string[], apps = false): McpServer {
   const server = new McpServer(
     { name: 'protected-test', version: '1.0.0' },
     { supportedProtocolVersions: versions },
@@ -46,6 +67,21 @@ function buildServer(versions: string[]): McpServer {
   )
   server.registerTool('big', { description: '5 MB of text' }, async () => text('x'.repeat(BIG_SIZE)))
   server.registerTool('admin_op', { description: 'needs admin' }, async () => text('admin ok'))
+  // MCP Apps (SEP-1865): a UI resource and a tool linking to it through `_meta`; bridges must pass both untouched.
+  if (!apps) return server
+  server.registerResource(
+    'widget',
+    APP.uri,
+    { mimeType: APP.mimeType, _meta: APP.resourceMeta },
+    async () => ({
+      contents: [{ uri: APP.uri, mimeType: APP.mimeType, text: APP.html, _meta: APP.resourceMeta }],
+    }),
+  )
+  server.registerTool('show_widget', { description: 'opens the widget', _meta: APP.toolMeta }, async () => ({
+    ...text('widget shown'),
+    structuredContent: APP.structured,
+    _meta: APP.resultMeta,
+  }))
   return server
 }
 
@@ -58,7 +94,7 @@ export async function startProtectedMcp(
   era: 'modern' | 'legacy',
   versions: string[] = era === 'modern' ? ['2026-07-28'] : ['2025-11-25', '2025-06-18'],
   authorizationServer: Partial<AuthorizationServerOptions> = {},
-  shape: { resourceAtOrigin?: boolean } = {},
+  shape: { resourceAtOrigin?: boolean; apps?: boolean } = {},
 ): Promise<ProtectedMcp> {
   const http = createServer()
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
@@ -82,7 +118,7 @@ export async function startProtectedMcp(
     policy: { required: ['tools'], tools: { admin_op: ['admin'] } },
   })
   let sessions = new Map<string, WebStandardStreamableHTTPServerTransport>()
-  const modern = createMcpHandler(() => buildServer(versions))
+  const modern = createMcpHandler(() => buildServer(versions, shape.apps))
   const listener = nodeListener((request) =>
     rs.handle(request, async (req, { authInfo, parsedBody }) => {
       if (era === 'modern') return modern.fetch(req, { authInfo })
@@ -98,7 +134,7 @@ export async function startProtectedMcp(
           sessionIdGenerator: () => randomUUID(),
           onsessioninitialized: (sid) => void sessions.set(sid, t),
         })
-        await buildServer(versions).connect(t)
+        await buildServer(versions, shape.apps).connect(t)
         transport = t
       }
       return transport.handleRequest(req, { authInfo, parsedBody })

@@ -162,9 +162,9 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
       const store = overrides.store ?? (await openCliStore(flags, io.stderr))
       const servers = await storedServers(store)
       if (!servers.length) io.stderr.write('No sessions stored; nothing to do.\n')
-      for (const server of servers) {
+      for (const { server, account } of servers) {
         // These URLs passed the http check when their session was made; revoking must not fail on it now.
-        const cli = await openSession(server, { ...flags, 'allow-http': true }, io.stderr, {
+        const cli = await openSession(server, { ...flags, account, 'allow-http': true }, io.stderr, {
           ...overrides,
           store,
         })

@@ -23,9 +23,11 @@ import {
 } from '../../authorization-server/index.ts'
 import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
-import { isLoopbackUrl } from '../../shared/resource.ts'
 import * as gw from '../gateway/serve-gateway.ts'
+import * as stdio from '../gateway/serve-stdio.ts'
+import type { Upstream } from '../gateway/upstream.ts'
 import type { CliIo } from '../main.ts'
+import { UPSTREAM_FLAGS, UPSTREAM_FLAGS_HELP, upstreamBanner, upstreamOptions } from '../upstream-options.ts'
 import { buildDemoServer, DEMO_RESOURCE, liveGrantVerifier, SCOPE_DESCRIPTIONS } from './serve-demo.ts'
 import { openStore } from './serve-store.ts'
 
@@ -48,9 +50,7 @@ Options:
   --access-token-ttl S  access-token lifetime in seconds (default 600); refresh keeps sessions alive
   --allow-private-cimd  DEVELOPMENT ONLY: fetch client metadata documents from loopback/private addresses
   --cimd-ca FILE        extra CA certificate (PEM) trusted when fetching client metadata documents
-  --upstream ISSUER     also offer sign-in at this OpenID Connect provider (register <issuer>/upstream/callback there)
-  --upstream-client-id ID   this server's client id at that provider (secret: MCP_OAUTH_UPSTREAM_CLIENT_SECRET)
-  --upstream-name NAME  button label (default: the provider's host)
+${UPSTREAM_FLAGS_HELP}
   --rate-limit NAME=MAX/SECONDS  change one request limit (repeatable); NAME is one of registration, token,
                         par, revocation, introspection (per client_id and address), authorization (per
                         address), login (failed sign-ins per address), login-account (failed sign-ins per
@@ -61,6 +61,7 @@ Options:
   --redis-prefix P      prefix of the Redis keys (default mcp-oauth:)
   --quiet               no audit log on stderr
   --json                print one JSON line {"mcp","issuer",…} on stdout once ready
+${stdio.STDIO_USAGE}
 ${gw.GATEWAY_USAGE}
 
 Environment:
@@ -83,7 +84,7 @@ export interface Serving {
   issuer: string
   server: Server
   authorizationServer: AuthorizationServer
-  /** With --proxy: the lines saying what the gateway protects and how. */
+  /** With --stdio or --proxy: the lines saying what the gateway protects and how. */
   gateway?: string[]
   close(): Promise<void>
 }
@@ -106,8 +107,12 @@ export interface ServeOptions {
   rateLimits?: Partial<RateLimits> | false
   /** Redis URL and key prefix for shared counters. */
   redis?: { url: string; prefix?: string }
+  /** With --stdio: a gateway in front of that local server instead of the demo. */
+  stdio?: stdio.StdioServeOptions
   /** With --proxy: a gateway in front of that MCP server instead of the demo. */
   gateway?: gw.GatewayServeOptions
+  /** The gateway's log (the child's stderr lines); default stderr. */
+  log?: (line: string) => void
 }
 
 /** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
@@ -159,7 +164,11 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     options.issuer ?? `http://${host}:${portFirst ? (server.address() as AddressInfo).port : options.port}`
   ).replace(/\/$/, '')
   const mcp = `${new URL(issuer).origin}/mcp`
-  const shape = options.gateway ? gw.gatewayResource(options.gateway) : DEMO_RESOURCE
+  const shape = options.gateway
+    ? gw.gatewayResource(options.gateway)
+    : options.stdio
+      ? stdio.stdioResource(options.stdio)
+      : DEMO_RESOURCE
   const rsSecret = randomBytes(32).toString('base64url')
   const rsClientId = 'mcp-oauth-demo-resource-server'
   const audit = options.audit
@@ -189,7 +198,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       allowPrivateNetwork: options.allowPrivateCimd,
       ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
     },
-    ...(options.gateway ? {} : { scopeDescriptions: SCOPE_DESCRIPTIONS }),
+    ...(options.stdio || options.gateway ? {} : { scopeDescriptions: SCOPE_DESCRIPTIONS }),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(counters ? { counters } : {}),
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
@@ -226,14 +235,29 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
         }
       : {}),
   })
-  const log = (line: string) => audit?.(`mcp-oauth serve: ${line}\n`)
-  const gateway =
-    options.gateway && (await gw.startGateway(options.gateway, { mcp, issuer, resourceServer: rs, log }))
-  const notes: string[] = []
-  const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
-  const mcpListener = nodeListener(
-    gateway ? gateway.handler : (r) => rs.handle(r, (f, { authInfo }) => mcpHandler.fetch(f, { authInfo })),
-  )
+  let upstream: Upstream | undefined
+  let banner: string[] | undefined
+  let mcpListener: ReturnType<typeof nodeListener>
+  if (options.stdio || options.gateway) {
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+    const started = await (options.gateway
+      ? gw.startGateway(options.gateway, { mcp, issuer, resourceServer: rs, log })
+      : stdio.startStdioGateway(options.stdio!, { mcp, resourceServer: rs, log })
+    ).catch(async (e) => {
+      await as.close()
+      await counters?.close()
+      await storage.close()
+      throw e
+    })
+    ;({ upstream, banner } = started)
+    mcpListener = nodeListener(started.handler)
+  } else {
+    const notes: string[] = []
+    const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
+    mcpListener = nodeListener((request) =>
+      rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo })),
+    )
+  }
   const mcpPath = new URL(mcp).pathname
   dispatch = (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
@@ -243,7 +267,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   for (const [req, res] of early.splice(0)) dispatch(req, res)
   if (!portFirst)
     await listen(async () => {
-      await gateway?.upstream.close()
+      await upstream?.close()
       await as.close()
       await counters?.close()
       await storage.close()
@@ -255,7 +279,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     issuer,
     server,
     authorizationServer: as,
-    ...(gateway ? { gateway: gateway.banner } : {}),
+    ...(banner ? { gateway: banner } : {}),
     async close() {
       // Stop accepting, let in-flight requests finish, close keep-alive sockets as they fall idle; force late.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -265,7 +289,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       await closed
       clearInterval(idle)
       clearTimeout(force)
-      await gateway?.upstream.close()
+      await upstream?.close()
       await as.close()
       await counters?.close()
       await storage.close()
@@ -275,8 +299,9 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
 
 /** Runs `mcp-oauth serve` until SIGINT/SIGTERM. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function run(args: string[], io: CliIo): Promise<number> {
+  const { flags, command } = stdio.splitCommand(args)
   const { values } = parseArgs({
-    args,
+    args: flags,
     strict: true,
     options: {
       port: { type: 'string', default: '8976' },
@@ -288,19 +313,25 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       'access-token-ttl': { type: 'string' },
       'allow-private-cimd': { type: 'boolean', default: false },
       'cimd-ca': { type: 'string' },
-      upstream: { type: 'string' },
-      'upstream-client-id': { type: 'string' },
-      'upstream-name': { type: 'string' },
+      ...UPSTREAM_FLAGS,
       'rate-limit': { type: 'string', multiple: true },
       'no-rate-limits': { type: 'boolean', default: false },
       redis: { type: 'string' },
       'redis-prefix': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
-      ...gw.GATEWAY_FLAGS,
+      ...stdio.STDIO_FLAGS,
     },
   })
+  const stdioOptions = stdio.parseStdioFlags(values, command)
   const gateway = gw.parseGatewayFlags(values)
+  if (stdioOptions && gateway)
+    throw usageError('--stdio and --proxy exclude each other', 'pick one server to protect')
+  if (!stdioOptions && !gateway && (values.scopes !== undefined || values['tool-scope'] !== undefined))
+    throw usageError(
+      '--scopes and --tool-scope need --proxy or --stdio',
+      'mcp-oauth serve --proxy http://127.0.0.1:3000/mcp',
+    )
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw usageError(`bad --port ${values.port}`, 'use 0..65535')
@@ -310,23 +341,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const ttl = values['access-token-ttl'] === undefined ? undefined : Number(values['access-token-ttl'])
   if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 86400))
     throw usageError(`bad --access-token-ttl ${values['access-token-ttl']}`, 'use whole seconds, 1..86400')
-  if (values.upstream && !values['upstream-client-id']) {
-    throw usageError(
-      '--upstream needs --upstream-client-id',
-      'register this server at the provider and pass its client id',
-    )
-  }
-  const upstreamSecret = process.env['MCP_OAUTH_UPSTREAM_CLIENT_SECRET']
-  const upstream: UpstreamOptions | undefined = values.upstream
-    ? {
-        issuer: values.upstream,
-        clientId: values['upstream-client-id']!,
-        ...(upstreamSecret ? { clientSecret: upstreamSecret } : {}),
-        ...(values['upstream-name'] ? { name: values['upstream-name'] } : {}),
-        allowInsecureRequests:
-          new URL(values.upstream).protocol === 'http:' && isLoopbackUrl(values.upstream),
-      }
-    : undefined
+  const upstream = upstreamOptions(values)
   const users: LocalUser[] = []
   let generated: { username: string; password: string } | undefined
   for (const spec of values.user ?? []) {
@@ -350,7 +365,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
     ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
     ...(upstream ? { upstream } : {}),
-    ...(gateway ? { gateway } : {}),
+    ...(stdioOptions ? { stdio: stdioOptions, log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+    ...(gateway ? { gateway, log: (line: string) => io.stderr.write(`mcp-oauth serve: ${line}\n`) } : {}),
     rateLimits: values['no-rate-limits'] ? false : parseRateLimits(values['rate-limit'] ?? []),
     ...(values.redis
       ? {
@@ -364,6 +380,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
   io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
   io.stderr.write(`mcp-oauth serve: MCP server ${serving.mcp}\n`)
+  if (upstream) io.stderr.write(`mcp-oauth serve: ${upstreamBanner(upstream, serving.issuer)}\n`)
   for (const line of serving.gateway ?? []) io.stderr.write(`mcp-oauth serve: ${line}\n`)
   if (generated) {
     io.stderr.write(

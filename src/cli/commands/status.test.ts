@@ -11,7 +11,10 @@ describe('mcp-oauth status', () => {
   it('lists every stored session with issuer, client and source, scopes, expiry; never a token', async () => {
     const store = await seededStore(A)
     await seededStore(B, { store, tokenType: 'DPoP', refresh: false })
-    assert.deepEqual(await storedServers(store), [A, B])
+    assert.deepEqual(await storedServers(store), [
+      { server: A, account: 'default' },
+      { server: B, account: 'default' },
+    ])
     const { io, out } = capture()
     assert.equal(await run([], io, { store }), 0)
     assert.match(out.stdout, /^Store: memory\n/)

@@ -3,7 +3,16 @@
  * how it was obtained, scopes, expiry, store. Never a token value.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
  */
-import { FileStore, Session, type SessionStatus, storeKey, type TokenStore } from '../../client/index.ts'
+import {
+  checkAccount,
+  DEFAULT_ACCOUNT,
+  FileStore,
+  parseCurrentKey,
+  Session,
+  type SessionStatus,
+  storeKey,
+  type TokenStore,
+} from '../../client/index.ts'
 import { redactInput, redactUrl } from '../../shared/redact.ts'
 import type { CliIo } from '../main.ts'
 import { openCliStore, parseCommandArgs, SESSION_FLAGS_HELP, type SessionFlags } from '../options.ts'
@@ -37,13 +46,22 @@ export interface StatusDocument {
   sessions: Array<SessionStatus & { expired?: boolean }>
 }
 
-/** Servers with a current session in `store` (keys `current <resource>`). */
-export async function storedServers(store: TokenStore): Promise<string[]> {
+/** Servers and accounts with a current session in `store` (keys `current <resource>[ account=<name>]`). */
+export async function storedServers(store: TokenStore): Promise<{ server: string; account: string }[]> {
   if (!store.list) {
     throw usageError('status', `the ${store.kind} store cannot list its sessions; pass the server URL`)
   }
-  const prefix = storeKey.current('')
-  return (await store.list(prefix)).map((k) => k.slice(prefix.length)).sort()
+  const found = (await store.list(storeKey.current(''))).flatMap((k) => parseCurrentKey(k) ?? [])
+  // Each server's accounts together, the default one first.
+  return found.sort((a, b) =>
+    a.server === b.server
+      ? a.account === DEFAULT_ACCOUNT
+        ? -1
+        : b.account === DEFAULT_ACCOUNT
+          ? 1
+          : a.account.localeCompare(b.account)
+      : a.server.localeCompare(b.server),
+  )
 }
 
 /** "in 59 min", "3 h ago"… */
@@ -63,8 +81,10 @@ export function relative(ms: number): string {
 /** Human lines for one session (no token values: SessionStatus has none). */
 export function formatStatus(s: SessionStatus, now = Date.now()): string {
   const server = redactUrl(s.server)
-  if (!s.signed_in) return `${server}\n  not signed in (run: mcp-oauth login ${server})\n`
-  const lines = [server]
+  const flag = s.account ? ` --account ${s.account}` : ''
+  const title = s.account ? `${server} (account ${s.account})` : server
+  if (!s.signed_in) return `${title}\n  not signed in (run: mcp-oauth login ${server}${flag})\n`
+  const lines = [title]
   lines.push(`  signed in      yes`)
   lines.push(`  issuer         ${s.issuer}`)
   if (s.resource && s.resource !== s.server) lines.push(`  resource       ${redactUrl(s.resource)}`)
@@ -135,11 +155,13 @@ export async function run(args: string[], io: CliIo, overrides: SessionOverrides
         throw usageError('status', `not a URL: ${redactInput(url)}`)
       }
     }
-    const servers = url !== undefined ? [url] : await storedServers(store)
+    const account = checkAccount(flags.account)
+    // With a URL: that account's session (the default one unless --account); without: every server and account.
+    const servers = url !== undefined ? [{ server: url, account }] : await storedServers(store)
     const now = Date.now()
     const sessions = await Promise.all(
-      servers.map(async (server) =>
-        withExpired(await new Session({ serverUrl: server, store }).status(), now),
+      servers.map(async (s) =>
+        withExpired(await new Session({ serverUrl: s.server, account: s.account, store }).status(), now),
       ),
     )
     const where = describeStore(store)

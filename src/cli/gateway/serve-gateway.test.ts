@@ -10,10 +10,11 @@ const fails = (values: Parameters<typeof parseGatewayFlags>[0], pattern: RegExp)
   )
 
 describe('serve --proxy flags', () => {
-  it('are absent without --proxy, and the others need it', () => {
+  it('are absent without --proxy, and --upstream-transport needs it', () => {
     assert.equal(parseGatewayFlags({}), undefined)
-    fails({ scopes: 'mcp' }, /--scopes needs --proxy/)
-    fails({ 'tool-scope': ['a=b'] }, /--tool-scope needs --proxy/)
+    fails({ 'upstream-transport': 'sse' }, /--upstream-transport needs --proxy/)
+    // --scopes and --tool-scope are shared with --stdio: serve itself refuses them without either.
+    assert.equal(parseGatewayFlags({ scopes: 'mcp' }), undefined)
   })
 
   it('read scopes, per-tool scopes and the transport', () => {

@@ -69,9 +69,8 @@ export function parseGatewayFlags(values: {
   'upstream-transport'?: string | undefined
 }): GatewayServeOptions | undefined {
   if (values.proxy === undefined) {
-    const stray = (['scopes', 'tool-scope', 'upstream-transport'] as const).find(
-      (k) => values[k] !== undefined,
-    )
+    // --scopes and --tool-scope are shared with --stdio: serve refuses them when neither is given.
+    const stray = (['upstream-transport'] as const).find((k) => values[k] !== undefined)
     if (stray) throw bad(`--${stray} needs --proxy`, 'mcp-oauth serve --proxy http://127.0.0.1:3000/mcp')
     return undefined
   }

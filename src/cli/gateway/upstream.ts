@@ -1,5 +1,5 @@
 /**
- * The gateway's upstream seam: where `serve --proxy` sends a request once the resource-server kit let it through.
+ * The gateway's upstream seam: where serve (`--proxy`, `--stdio`) sends a request once the resource-server kit let it through.
  * `httpUpstream` forwards to a Streamable HTTP server and streams its answer back untouched (SSE included);
  * `openUpstream` picks it or the 2024-11-05 HTTP+SSE mapping (`sse-upstream.ts`).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http

@@ -173,6 +173,54 @@ describe('chooseAuthorizer', () => {
     }
   })
 
+  it('hand-off: prints the ssh forward for the callback port and takes a paste from a pipe', async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: undefined })
+    const output = sink()
+    const a = chooseAuthorizer({
+      mode: 'handoff',
+      env: { SSH_CONNECTION: '203.0.113.9 50122 10.0.0.5 22', USER: 'dev' },
+      platform: 'linux',
+      output,
+      input,
+    })
+    try {
+      assert.equal(a.preferDeviceCode, undefined, 'no device grant in hand-off mode')
+      const redirect = await a.redirectUri()
+      const port = new URL(redirect).port
+      const flow = a.authorize(new URL(`${ISSUER}/authorize?h`), ctx('H'))
+      await new Promise((r) => setTimeout(r, 20))
+      assert.match(output.text(), new RegExp(`ssh -L ${port}:127\\.0\\.0\\.1:${port} -N dev@10\\.0\\.0\\.5`))
+      input.write(`${redirect}?code=pasted&state=H\n`)
+      assert.equal((await flow).searchParams.get('code'), 'pasted')
+    } finally {
+      await a.close()
+    }
+  })
+
+  it("over SSH without a display: the forward line, and a host's pipe (isTTY false) is never read", async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: false })
+    const output = sink()
+    const a = chooseAuthorizer({
+      env: { SSH_CONNECTION: '203.0.113.9 50122 10.0.0.5 2200' },
+      platform: 'linux',
+      output,
+      input,
+      signInCommand: () => '`mcp-oauth login https://mcp.example.com/mcp`',
+    })
+    try {
+      const redirect = await a.redirectUri()
+      const flow = a.authorize(new URL(`${ISSUER}/authorize?s`), ctx('S'))
+      await new Promise((r) => setTimeout(r, 20))
+      assert.match(output.text(), / -p 2200 -N 10\.0\.0\.5/)
+      assert.match(output.text(), /run `mcp-oauth login https:\/\/mcp\.example\.com\/mcp --handoff` here/)
+      assert.doesNotMatch(output.text(), /Paste the full URL/)
+      assert.equal(await answer(redirect, 'S'), 200)
+      assert.equal((await flow).searchParams.get('code'), 'c')
+    } finally {
+      await a.close()
+    }
+  })
+
   it('never prompts when interaction is turned off', async () => {
     const a = chooseAuthorizer({ mode: 'none', output: sink() })
     await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) =>

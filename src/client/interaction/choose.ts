@@ -6,21 +6,29 @@
  */
 import { InteractionRequiredError, McpOAuthError, SPEC } from '../../shared/errors.ts'
 import { redactUrl } from '../../shared/redact.ts'
+import { PENDING_TTL_MS } from '../authorization-code-flow.ts'
 import type { AuthorizeContext, Authorizer, DeviceCodePrompt } from '../authorizer.ts'
 import type { TokenStore } from '../stores/store.ts'
 import { hasDisplay, openBrowser } from './browser.ts'
 import { presentDeviceCode } from './device-code.ts'
+import { detectSsh, handoffInstructions, type SshConnection } from './handoff.ts'
 import { type LoopbackAuthorizer, type LoopbackOptions, loopbackAuthorizer } from './loopback.ts'
 import { promptForCallback } from './paste.ts'
 import { claimPrompt, type PromptPermit, releasePrompt } from './rate-limit.ts'
 
 /** How the person is asked. @see https://www.rfc-editor.org/rfc/rfc8252 */
-export type InteractionMode = 'browser' | 'device' | 'paste' | 'none'
+export type InteractionMode = 'browser' | 'device' | 'paste' | 'handoff' | 'none'
 
 /** Options of {@link chooseAuthorizer}. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface ChooseAuthorizerOptions extends Omit<LoopbackOptions, 'open' | 'log'> {
-  /** Force a mode; default: decided from the display and the terminal. */
+  /**
+   * Force a mode; default: decided from the display and the terminal. `handoff`: the browser is on another
+   * computer (SSH): print the URL with the `ssh -L` forward for the callback port, wait for the callback and take
+   * a pasted address as the fallback; without a display over SSH, `auto` adds the same forward line.
+   */
   mode?: InteractionMode | 'auto'
+  /** The SSH connection to build the forward from (default: read from SSH_CONNECTION). */
+  ssh?: SshConnection
   /** Shared store: the time of the last browser tab is kept there so several processes respect the limit. */
   store?: TokenStore
   /** At most one browser tab per session per this many ms. Default 60 s. */
@@ -116,7 +124,21 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
   const headless = mode !== 'browser'
   const countdowns = new Set<() => void>()
 
+  // Over SSH without a display (or when asked) the loopback callback must come back through a port forward.
+  const ssh = mode === 'browser' || mode === 'none' ? undefined : (options.ssh ?? detectSsh(options.env))
+  const handoff = mode === 'handoff' || ssh !== undefined
+  // A pipe may carry a pasted address when the person asked for the hand-off; a host's JSON-RPC channel is
+  // passed in marked `isTTY: false` and is never read.
+  const canPaste = input.isTTY === true || (mode === 'handoff' && input.isTTY !== false)
+
   const open = async (url: URL, context: AuthorizeContext) => {
+    if (handoff) {
+      const redirectUri = await loopback.redirectUri()
+      const fallback = canPaste
+        ? 'Open the URL anyway and paste the address your browser ends on (below).'
+        : `Stop this process, then run ${options.signInCommand ? options.signInCommand(undefined).replace(/`$/, ' --handoff`') : 'a sign-in with --handoff from a terminal'} here and paste the address your browser ends on.`
+      log(handoffInstructions(redirectUri, ssh ?? { host: '', port: 22 }, fallback))
+    }
     if (headless) return
     if (options.store) {
       // A store that cannot record the claim must not keep the person from signing in.
@@ -139,12 +161,17 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     loopback,
     redirectUri: loopback.redirectUri,
     ...(mode === 'device' ? { preferDeviceCode: true } : {}),
+    // The pending request must outlive the wait for the browser (mcp-remote's --auth-timeout can be long).
+    ...(options.timeoutMs && options.timeoutMs + 60_000 > PENDING_TTL_MS
+      ? { pendingTtlMs: options.timeoutMs + 60_000 }
+      : {}),
     async authorize(url, context) {
       // An explicit `paste` (--no-browser) without a terminal still prints the URL and waits on the loopback
       // listener: the person opens the URL in a browser on this machine.
       // --device-code was asked for, and the engine only calls authorize in device mode when the AS lacks the grant.
       if (options.mode === 'device') throw noDeviceGrant(context, options.signInCommand)
-      if (mode === 'none' || (mode === 'device' && !input.isTTY)) {
+      // Over SSH the person can still reach the loopback listener through a forward: wait for it.
+      if (mode === 'none' || (mode === 'device' && !input.isTTY && !ssh)) {
         const command = loginCommand(url, context, options.signInCommand)
         throw new InteractionRequiredError(
           'interaction_required',
@@ -153,13 +180,13 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
             spec: context.reason === 'step-up' ? SPEC.mcpStepUp : SPEC.rfc8252,
             hint:
               mode === 'none'
-                ? `interactive sign-in is turned off here; run ${command} first, the session is then shared`
+                ? `interactive sign-in is turned off here (--no-interaction, MCP_OAUTH_NO_INTERACTION); run ${command} where a browser is, with the same store, then run this again`
                 : `no display, no terminal, and the authorization server offers no device grant: run ${command} in a terminal first, the session is then shared`,
             details: { resource: redactUrl(context.resource) },
           },
         )
       }
-      if (!headless || !input.isTTY) {
+      if (!headless || !canPaste) {
         const callback = await loopback.authorize(url, context)
         // The limit is against storms of unanswered tabs: a completed sign-in lifts it, so a deliberate
         // logout-and-login within the minute opens the browser again.

@@ -15,7 +15,10 @@ export {
 } from './keychain.ts'
 export { type OpenStoreOptions, openStore } from './open-store.ts'
 export {
+  checkAccount,
+  DEFAULT_ACCOUNT,
   MemoryStore,
+  parseCurrentKey,
   type Release,
   type SetResult,
   type StoreEntry,

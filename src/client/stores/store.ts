@@ -3,6 +3,7 @@
  * so several processes can share one session without redeeming a rotating refresh token twice.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
  */
+import { InvalidArgumentError } from '../../shared/errors.ts'
 
 /** A stored value and its generation (incremented on every successful write). */
 export interface StoreEntry<T = unknown> {
@@ -36,13 +37,44 @@ export interface TokenStore {
   list?(prefix: string): Promise<string[]>
 }
 
+/** The account a session belongs to when none is named: today's single session per server. */
+export const DEFAULT_ACCOUNT = 'default'
+
+/**
+ * The account name to use: the default when none is given; otherwise letters, digits, `.`, `_`, `-` (1–64), so it
+ * fits store keys, file names and command lines unquoted.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
+ */
+export function checkAccount(account: string | undefined): string {
+  if (account === undefined || account === '') return DEFAULT_ACCOUNT
+  if (/^[A-Za-z0-9._-]{1,64}$/.test(account)) return account
+  throw new InvalidArgumentError('invalid_account', `bad account name "${account.slice(0, 40)}"`, {
+    hint: 'Name accounts with letters, digits, ".", "_" or "-", e.g. --account work.',
+  })
+}
+
+function accountSuffix(account: string): string {
+  return account === DEFAULT_ACCOUNT ? '' : ` account=${account}`
+}
+
+/**
+ * The server and account of a `current …` key (see {@link storeKey}); resource URLs hold no spaces, so the account
+ * suffix cannot be confused with them.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-handling
+ */
+export function parseCurrentKey(key: string): { server: string; account: string } | undefined {
+  const m = /^current (\S+)(?: account=(\S+))?$/.exec(key)
+  return m ? { server: m[1]!, account: m[2] ?? DEFAULT_ACCOUNT } : undefined
+}
+
 /** Store keys, so that every process names the same thing the same way. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/client-registration */
 export const storeKey = {
-  /** Tokens for one (resource, issuer, client). */
-  session: (resource: string, issuer: string, clientId: string) =>
-    `session ${resource} ${issuer} ${clientId}`,
-  /** Which issuer and client the current session of a resource uses. */
-  current: (resource: string) => `current ${resource}`,
+  /** Tokens for one (resource, issuer, client, account); the default account keeps the keys of stores before accounts. */
+  session: (resource: string, issuer: string, clientId: string, account: string = DEFAULT_ACCOUNT) =>
+    `session ${resource} ${issuer} ${clientId}${accountSuffix(account)}`,
+  /** Which issuer and client the current session of a resource (and account) uses. */
+  current: (resource: string, account: string = DEFAULT_ACCOUNT) =>
+    `current ${resource}${accountSuffix(account)}`,
   /** Client credentials, keyed by the issuer that issued them (MCP 2026-07-28: MUST key by issuer). */
   registration: (issuer: string, registrationKey = 'default') => `registration ${issuer} ${registrationKey}`,
   /** Cached discovery results for a resource. */
