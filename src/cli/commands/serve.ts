@@ -164,11 +164,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     options.issuer ?? `http://${host}:${portFirst ? (server.address() as AddressInfo).port : options.port}`
   ).replace(/\/$/, '')
   const mcp = `${new URL(issuer).origin}/mcp`
-  const shape = options.gateway
-    ? gw.gatewayResource(options.gateway)
-    : options.stdio
-      ? stdio.stdioResource(options.stdio)
-      : DEMO_RESOURCE
+  const shape = gw.servedResource(options.gateway, options.stdio) ?? DEMO_RESOURCE
   const rsSecret = randomBytes(32).toString('base64url')
   const rsClientId = 'mcp-oauth-demo-resource-server'
   const audit = options.audit
@@ -323,15 +319,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       ...stdio.STDIO_FLAGS,
     },
   })
-  const stdioOptions = stdio.parseStdioFlags(values, command)
-  const gateway = gw.parseGatewayFlags(values)
-  if (stdioOptions && gateway)
-    throw usageError('--stdio and --proxy exclude each other', 'pick one server to protect')
-  if (!stdioOptions && !gateway && (values.scopes !== undefined || values['tool-scope'] !== undefined))
-    throw usageError(
-      '--scopes and --tool-scope need --proxy or --stdio',
-      'mcp-oauth serve --proxy http://127.0.0.1:3000/mcp',
-    )
+  const { stdioOptions, gateway } = gw.parseServedFlags(values, command)
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw usageError(`bad --port ${values.port}`, 'use 0..65535')

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isMcpOAuthError } from '../../shared/errors.ts'
-import { gatewayBanner, gatewayPolicy, gatewayScopes, parseGatewayFlags } from './serve-gateway.ts'
+import {
+  gatewayBanner,
+  gatewayPolicy,
+  gatewayScopes,
+  parseGatewayFlags,
+  parseServedFlags,
+  servedResource,
+} from './serve-gateway.ts'
 
 const fails = (values: Parameters<typeof parseGatewayFlags>[0], pattern: RegExp) =>
   assert.throws(
@@ -66,5 +73,22 @@ describe('serve --proxy flags', () => {
     assert.ok(lines.some((l) => l === 'tool x also needs admin (step-up)'))
     assert.ok(lines.some((l) => l.startsWith('WARNING the upstream is not on loopback')))
     assert.ok(!lines.join('\n').includes('s3cret'))
+  })
+})
+
+describe('what serve puts at /mcp', () => {
+  it('the demo, --stdio or --proxy, never both; --scopes only with one of them', () => {
+    assert.deepEqual(parseServedFlags({}, undefined), { stdioOptions: undefined, gateway: undefined })
+    assert.equal(servedResource(undefined, undefined), undefined)
+    const proxied = parseServedFlags({ proxy: 'http://127.0.0.1:3000/mcp', scopes: 'a' }, undefined)
+    assert.deepEqual(servedResource(proxied.gateway, undefined)?.defaultScopes, ['a'])
+    const local = parseServedFlags({ stdio: true, scopes: 'b' }, ['node', 'server.js'])
+    assert.deepEqual(servedResource(undefined, local.stdioOptions)?.defaultScopes, ['b'])
+    assert.throws(
+      () => parseServedFlags({ stdio: true, proxy: 'http://127.0.0.1/mcp' }, ['x']),
+      /exclude each other/,
+    )
+    assert.throws(() => parseServedFlags({ scopes: 'mcp' }, undefined), /need --proxy or --stdio/)
+    assert.throws(() => parseServedFlags({ 'tool-scope': ['a=b'] }, undefined), /need --proxy or --stdio/)
   })
 })

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../../shared/errors.ts'
 import { redactInput, redactUrl } from '../../shared/redact.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
 import { createGateway } from './gateway.ts'
+import { parseStdioFlags, type StdioServeOptions, stdioResource } from './serve-stdio.ts'
 import { sseUpstream } from './sse-upstream.ts'
 import {
   detectTransport,
@@ -109,6 +110,35 @@ export function parseGatewayFlags(values: {
     toolScopes[spec.slice(0, eq)] = [...new Set([...(toolScopes[spec.slice(0, eq)] ?? []), ...extra])]
   }
   return { url: url.href, transport, scopes, toolScopes }
+}
+
+/**
+ * What serve puts at /mcp: a stdio server (`--stdio`), a proxied one (`--proxy`), or the demo (neither);
+ * `--scopes` and `--tool-scope` belong to the first two.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#scope-selection-strategy
+ */
+export function parseServedFlags(
+  values: Parameters<typeof parseGatewayFlags>[0] & Parameters<typeof parseStdioFlags>[0],
+  command: string[] | undefined,
+): { stdioOptions: StdioServeOptions | undefined; gateway: GatewayServeOptions | undefined } {
+  const stdioOptions = parseStdioFlags(values, command)
+  const gateway = parseGatewayFlags(values)
+  if (stdioOptions && gateway)
+    throw bad('--stdio and --proxy exclude each other', 'pick one server to protect')
+  if (!stdioOptions && !gateway && (values.scopes !== undefined || values['tool-scope'] !== undefined))
+    throw bad(
+      '--scopes and --tool-scope need --proxy or --stdio',
+      'mcp-oauth serve --proxy http://127.0.0.1:3000/mcp',
+    )
+  return { stdioOptions, gateway }
+}
+
+/** The resource's shape for a gateway (`--proxy` or `--stdio`); `undefined` for the demo. @see https://www.rfc-editor.org/rfc/rfc9728#section-2 */
+export function servedResource(
+  gateway: GatewayServeOptions | undefined,
+  stdio: StdioServeOptions | undefined,
+) {
+  return gateway ? gatewayResource(gateway) : stdio ? stdioResource(stdio) : undefined
 }
 
 /** The resource's shape in the authorization server and the kit. @see https://www.rfc-editor.org/rfc/rfc9728#section-2 */
