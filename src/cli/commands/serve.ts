@@ -317,6 +317,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       ...stdio.STDIO_FLAGS,
+      ...gw.GATEWAY_FLAGS,
     },
   })
   const { stdioOptions, gateway } = gw.parseServedFlags(values, command)

@@ -124,7 +124,10 @@ export function parseServedFlags(
   const stdioOptions = parseStdioFlags(values, command)
   const gateway = parseGatewayFlags(values)
   if (stdioOptions && gateway)
-    throw bad('--stdio and --proxy exclude each other', 'pick one server to protect')
+    throw bad(
+      '--stdio and --proxy exclude each other',
+      'mcp-oauth serve --proxy http://127.0.0.1:3000/mcp, or mcp-oauth serve --stdio -- COMMAND',
+    )
   if (!stdioOptions && !gateway && (values.scopes !== undefined || values['tool-scope'] !== undefined))
     throw bad(
       '--scopes and --tool-scope need --proxy or --stdio',
