@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isMcpOAuthError } from '../../shared/errors.ts'
+import { run as runServe } from '../commands/serve.ts'
 import {
   gatewayBanner,
   gatewayPolicy,
@@ -90,5 +91,15 @@ describe('what serve puts at /mcp', () => {
     )
     assert.throws(() => parseServedFlags({ scopes: 'mcp' }, undefined), /need --proxy or --stdio/)
     assert.throws(() => parseServedFlags({ 'tool-scope': ['a=b'] }, undefined), /need --proxy or --stdio/)
+  })
+})
+
+describe('mcp-oauth serve reads the gateway flags', () => {
+  it('--proxy and --upstream-transport reach the gateway parser (no unknown-option error)', async () => {
+    const io = { stdout: { write: () => true }, stderr: { write: () => true } }
+    await assert.rejects(
+      runServe(['--proxy', 'http://127.0.0.1:1/mcp', '--upstream-transport', 'carrier-pigeon'], io as never),
+      /bad --upstream-transport/,
+    )
   })
 })
