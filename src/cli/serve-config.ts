@@ -12,6 +12,7 @@ import { type SchemaNode, type SchemaProblem, validateSchema } from './json-sche
 import {
   COMMAND_LINE_ONLY,
   type ConfigObject,
+  PROXY_EXAMPLE,
   SERVE_FLAGS,
   type ServeFlag,
   STDIO_EXAMPLE,
@@ -221,6 +222,8 @@ export function parseServeConfig(argv: string[], sources: ServeConfigSources = {
   const given = values as Record<string, unknown>
   if (fromFlags['stdio'] && !given['stdio'] && !fromFile['stdio'])
     throw flagError('--restart needs --stdio', STDIO_EXAMPLE)
+  if (fromFlags['proxy'] && given['proxy'] === undefined && !fromFile['proxy'])
+    throw flagError('--upstream-transport needs --proxy', PROXY_EXAMPLE)
   if (command !== undefined) {
     if (!given['stdio']) throw flagError('a command after -- needs --stdio', STDIO_EXAMPLE)
     if (!command[0]) throw flagError('--stdio needs the server command after --', STDIO_EXAMPLE)
@@ -236,7 +239,7 @@ export function parseServeConfig(argv: string[], sources: ServeConfigSources = {
   // The file alone first (a section may still be completed by flags: upstream's client id).
   firstProblem(
     validateSchema(fromFile, schema).filter(
-      (p) => !((p.path === '$.upstream' || p.path === '$.stdio') && p.message.startsWith('needs')),
+      (p) => !(['$.upstream', '$.stdio', '$.proxy'].includes(p.path) && p.message.startsWith('needs')),
     ),
     () => 'file',
     fileName,

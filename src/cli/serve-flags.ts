@@ -38,6 +38,8 @@ export function scopeList(text: string): string[] {
   return text.split(/[\s,]+/).filter(Boolean)
 }
 
+/** A command line that works with `--proxy`. */
+export const PROXY_EXAMPLE = 'mcp-oauth serve --proxy http://127.0.0.1:3000/mcp'
 /** A command line that works with `--stdio`. */
 export const STDIO_EXAMPLE = 'mcp-oauth serve --stdio -- npx -y @modelcontextprotocol/server-everything'
 
@@ -110,7 +112,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     file: 'resources.scopes',
     also: 'scopes',
     help: '--scopes "A B"  after --resource: every scope that resource understands (default "mcp"); with --stdio or --proxy: the scopes every request to /mcp needs (default "mcp")',
-    hint: 'write --resource URI --scopes "a b", or --stdio --scopes "a b" (space- or comma-separated)',
+    hint: 'write --resource URI --scopes "a b", or --proxy URL --scopes "a b" (space- or comma-separated)',
     apply: (out, v) => {
       const resources = out['resources'] as ConfigObject[] | undefined
       const last = resources?.at(-1)
@@ -124,7 +126,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     type: 'string',
     multiple: true,
     file: 'toolScopes',
-    help: '--tool-scope NAME=SCOPE[,SCOPE]  extra scopes the tool NAME needs on /mcp (repeatable; clients step up): with --stdio, --proxy or the demo',
+    help: '--tool-scope NAME=SCOPE[,SCOPE]  extra scopes the tool NAME needs on /mcp (repeatable; clients step up), behind --proxy, --stdio or on the demo',
     hint: 'e.g. --tool-scope delete_file=files:admin',
     apply: (out, v) => {
       const spec = String(v)
@@ -137,6 +139,20 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
       tools[name] = [...new Set([...(tools[name] ?? []), ...extra])]
       out['toolScopes'] = tools
     },
+  },
+  {
+    flag: 'proxy',
+    type: 'string',
+    file: 'proxy.url',
+    help: '--proxy URL  protect an existing MCP server (Streamable HTTP or HTTP+SSE) at /mcp instead of the demo; the upstream gets X-MCP-OAuth-Subject/-Scopes/-Client headers, never the token (docs/gateway.md)',
+    hint: PROXY_EXAMPLE,
+  },
+  {
+    flag: 'upstream-transport',
+    type: 'string',
+    file: 'proxy.transport',
+    help: '--upstream-transport T  with --proxy: auto (default: probe), streamable-http or sse',
+    hint: 'use auto, streamable-http or sse',
   },
   {
     flag: 'stdio',

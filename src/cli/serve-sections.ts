@@ -7,9 +7,10 @@ import type { RateLimits } from '../authorization-server/rate-limit.ts'
 import { redirectUriProblem } from '../authorization-server/registration.ts'
 import type { UpstreamOptions } from '../authorization-server/upstream.ts'
 import { InvalidArgumentError } from '../shared/errors.ts'
+import { redactInput, redactUrl } from '../shared/redact.ts'
 import { canonicalResource, isLoopbackUrl } from '../shared/resource.ts'
 import type { RestartPolicy } from './gateway/stdio-child.ts'
-import { type ConfigObject, STDIO_EXAMPLE } from './serve-flags.ts'
+import { type ConfigObject, PROXY_EXAMPLE, STDIO_EXAMPLE } from './serve-flags.ts'
 import { upstreamOptionsFromSection } from './upstream-options.ts'
 
 /** Client id of the demo resource server's own introspection client (reserved). @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1 */
@@ -57,6 +58,8 @@ export interface ServeSettings {
   toolScopes: Record<string, string[]>
   /** With a gateway: the scopes every request to /mcp needs (default `mcp`). */
   scopes?: string[]
+  /** An MCP server reached over HTTP, protected at /mcp instead of the demo. */
+  proxy?: { url: string; transport: 'auto' | 'streamable-http' | 'sse' }
   /** A local stdio MCP server protected at /mcp instead of the demo. */
   stdio?: { command: string; args: string[]; env?: Record<string, string>; restart: RestartPolicy }
   users: { username: string; password?: string; passwordHash?: string }[]
@@ -134,15 +137,19 @@ export function settingsFrom(
   const upstream = section ? upstreamOptionsFromSection(section, env) : undefined
   const stdio = c['stdio'] as ServeSettings['stdio'] | undefined
   const scopes = c['scopes'] as string[] | undefined
-  if (stdio && resources.length)
+  const proxy = c['proxy'] as { url: string; transport?: 'auto' | 'streamable-http' | 'sse' } | undefined
+  if (proxy) checkProxyUrl(proxy.url)
+  if (stdio && proxy)
+    throw configError('--stdio and --proxy exclude each other', `${PROXY_EXAMPLE}, or ${STDIO_EXAMPLE}`)
+  if ((stdio || proxy) && resources.length)
     throw configError(
-      "stdio protects serve's own /mcp; resources run the authorization server alone",
-      `use one: drop --resource, or drop --stdio (${STDIO_EXAMPLE})`,
+      `${stdio ? 'stdio' : 'proxy'} protects serve's own /mcp; resources run the authorization server alone`,
+      `use one: drop --resource, or drop --${stdio ? 'stdio' : 'proxy'}`,
     )
-  if (scopes && !stdio)
+  if (scopes && !stdio && !proxy)
     throw configError(
       'scopes (--scopes without --resource) are the scopes of a gateway at /mcp',
-      `add --stdio -- CMD (${STDIO_EXAMPLE}), or write --resource URI --scopes "a b"`,
+      `add --proxy URL (${PROXY_EXAMPLE}) or --stdio -- CMD, or write --resource URI --scopes "a b"`,
     )
   if (scopes?.length === 0) throw configError('scopes is empty', 'e.g. --scopes mcp')
   return {
@@ -156,6 +163,7 @@ export function settingsFrom(
     resources,
     toolScopes,
     ...(scopes ? { scopes } : {}),
+    ...(proxy ? { proxy: { url: new URL(proxy.url).href, transport: proxy.transport ?? 'auto' } } : {}),
     ...(stdio
       ? {
           stdio: {
@@ -171,6 +179,23 @@ export function settingsFrom(
     ...(upstream ? { upstream } : {}),
     rateLimits: (c['rateLimits'] ?? {}) as ServeSettings['rateLimits'],
   }
+}
+
+/** The proxy's URL: http(s), without credentials (the upstream should trust the network only the gateway reaches). */
+function checkProxyUrl(text: string): void {
+  const url = URL.parse(text)
+  if (!url)
+    throw new InvalidArgumentError('invalid_argument', `--proxy "${redactInput(text)}" is not a URL`, {
+      hint: PROXY_EXAMPLE,
+    })
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('invalid_argument', `--proxy ${redactUrl(url)} is not http(s)`, {
+      hint: PROXY_EXAMPLE,
+    })
+  if (url.username || url.password)
+    throw new InvalidArgumentError('invalid_argument', '--proxy must not carry credentials in the URL', {
+      hint: `drop them (the upstream should trust the network only the gateway reaches): ${PROXY_EXAMPLE}`,
+    })
 }
 
 function pick(c: ConfigObject, keys: string[]): Record<string, never> {

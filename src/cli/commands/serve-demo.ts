@@ -26,6 +26,13 @@ export const DEMO_POLICY = {
   required: ['tools:read'],
   tools: { create_note: ['notes:write'], admin_report: ['admin'] },
 }
+/** The demo resource's shape in the authorization server and the kit. */
+export const DEMO_RESOURCE = {
+  scopes: SCOPES,
+  defaultScopes: DEFAULT_SCOPES,
+  policy: DEMO_POLICY,
+  resourceName: 'mcp-oauth demo',
+}
 
 /** The demo MCP server: tools needing different scopes, one of them (admin_report) beyond the default grant. */
 export function buildDemoServer(notes: string[]): McpServer {

@@ -22,7 +22,7 @@ import {
 } from '../../authorization-server/index.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { canonicalResource } from '../../shared/resource.ts'
-import { type StdioServeOptions, startStdioGateway, stdioResource } from '../gateway/serve-stdio.ts'
+import { type GatewayServeOptions, gatewayResource, startGateway } from '../gateway/serve-gateway.ts'
 import type { Upstream } from '../gateway/upstream.ts'
 import type { CliIo } from '../main.ts'
 import { DEMO_RESOURCE_SERVER_CLIENT_ID, parseServeConfig } from '../serve-config.ts'
@@ -38,12 +38,13 @@ export { dataDir, openStore } from './serve-store.ts'
 /** Usage of `mcp-oauth serve`. */
 export const usage = `Usage: mcp-oauth serve [options]
        mcp-oauth serve --resource URI [--scopes "A B"] [--resource URI2 …] [options]
+       mcp-oauth serve --proxy URL [--scopes "A B"] [--tool-scope NAME=SCOPES …] [options]
        mcp-oauth serve --stdio [--scopes "A B"] [--tool-scope NAME=SCOPES …] [options] -- CMD [ARGS…]
        mcp-oauth serve --config mcp-oauth.json [options]
 
 Runs an OAuth authorization server and a demo MCP server (at /mcp) protected by it. With --resource, runs only
 the authorization server, for resource servers of your own (any language) that check its RFC 9068 JWTs. With
---stdio, protects a local stdio MCP server at /mcp instead of the demo (see docs/cli.md).
+--proxy or --stdio, a gateway protects an existing MCP server at /mcp instead of the demo (docs/gateway.md).
 
 Options:
 ${flagHelp()}
@@ -73,7 +74,7 @@ export interface Serving {
   resources: string[]
   server: Server
   authorizationServer: AuthorizationServer
-  /** With --stdio: the lines saying what the gateway protects and how. */
+  /** With --proxy or --stdio: the lines saying what the gateway protects and how. */
   gateway?: string[]
   close(): Promise<void>
 }
@@ -102,9 +103,9 @@ export interface ServeOptions {
   clients?: readonly Record<string, unknown>[]
   /** Scopes per tool on the demo /mcp, beside the demo's own. */
   toolScopes?: Record<string, string[]>
-  /** With --stdio: a gateway in front of that local server instead of the demo. */
-  stdio?: StdioServeOptions
-  /** The gateway's log (the child's stderr lines); default stderr. */
+  /** With --proxy or --stdio: a gateway in front of that MCP server instead of the demo. */
+  gateway?: GatewayServeOptions
+  /** The gateway's log (upstream failures, a stdio child's stderr lines); default stderr. */
   log?: (line: string) => void
 }
 
@@ -158,7 +159,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   ).replace(/\/$/, '')
   const standalone = (options.resources?.length ?? 0) > 0
   const mcp = `${new URL(issuer).origin}/mcp`
-  const shape = options.stdio ? stdioResource(options.stdio) : demoResource(options.toolScopes ?? {})
+  const shape = options.gateway ? gatewayResource(options.gateway) : demoResource(options.toolScopes ?? {})
   const rsSecret = randomBytes(32).toString('base64url')
   const audit = options.audit
   const as = await createAuthorizationServer({
@@ -196,7 +197,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       allowPrivateNetwork: options.allowPrivateCimd,
       ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
     },
-    ...(options.stdio ? {} : { scopeDescriptions: SCOPE_DESCRIPTIONS }),
+    ...(options.gateway ? {} : { scopeDescriptions: SCOPE_DESCRIPTIONS }),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(counters ? { counters } : {}),
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
@@ -216,9 +217,9 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       ...(audit ? { audit } : {}),
     })
     let handler = demoHandler(rs)
-    if (options.stdio) {
+    if (options.gateway) {
       const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
-      const started = await startStdioGateway(options.stdio, { mcp, resourceServer: rs, log }).catch(
+      const started = await startGateway(options.gateway, { mcp, issuer, resourceServer: rs, log }).catch(
         async (e) => {
           await as.close()
           await counters?.close()
@@ -304,10 +305,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ...(cimdCa ? { cimdCa } : {}),
     ...(config.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
     ...(upstream ? { upstream } : {}),
-    ...(config.stdio
+    ...(config.proxy || config.stdio
       ? {
-          stdio: {
-            ...config.stdio,
+          gateway: {
+            target: (config.proxy ?? config.stdio)!,
             scopes: config.scopes ?? ['mcp'],
             toolScopes: config.toolScopes,
           },
