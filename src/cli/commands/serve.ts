@@ -27,7 +27,7 @@ import type { Upstream } from '../gateway/upstream.ts'
 import type { CliIo } from '../main.ts'
 import { DEMO_RESOURCE_SERVER_CLIENT_ID, parseServeConfig } from '../serve-config.ts'
 import { flagHelp } from '../serve-flags.ts'
-import { upstreamBanner } from '../upstream-options.ts'
+import { startBanner } from './serve-banner.ts'
 import { demoHandler, demoResource, SCOPE_DESCRIPTIONS } from './serve-demo.ts'
 import { mcpDispatch, ownResourceServer } from './serve-mcp.ts'
 import { openStore } from './serve-store.ts'
@@ -341,36 +341,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     })),
     toolScopes: config.toolScopes,
   })
-  io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
-  io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
-  if (serving.mcp) io.stderr.write(`mcp-oauth serve: MCP server ${serving.mcp}\n`)
-  if (upstream) io.stderr.write(`mcp-oauth serve: ${upstreamBanner(upstream, serving.issuer)}\n`)
-  for (const line of serving.gateway ?? []) io.stderr.write(`mcp-oauth serve: ${line}\n`)
-  for (const r of config.resources) {
-    io.stderr.write(
-      `mcp-oauth serve: issuing ${(r.tokenFormat ?? config.tokenFormat) === 'jwt' ? 'RFC 9068 JWT' : 'opaque'} access tokens with aud ${r.uri} (scopes: ${r.scopes.join(' ')})\n`,
-    )
-  }
-  if (config.resources.length) {
-    io.stderr.write(
-      `mcp-oauth serve: resource servers check iss ${serving.issuer}, typ at+jwt and their aud, with keys from ${serving.issuer}/jwks; their protected resource metadata names ${serving.issuer} in authorization_servers\n`,
-    )
-  }
-  for (const c of config.clients) {
-    io.stderr.write(
-      `mcp-oauth serve: pre-registered ${c.client_secret ? 'confidential' : 'public'} client ${c.client_id}\n`,
-    )
-  }
-  if (generated) {
-    io.stderr.write(
-      `mcp-oauth serve: development user "${generated.username}" with password "${generated.password}"\n`,
-    )
-  }
-  if (config.allowPrivateCimd) {
-    io.stderr.write(
-      'mcp-oauth serve: WARNING --allow-private-cimd fetches client metadata from private addresses\n',
-    )
-  }
+  for (const line of startBanner(config, serving, generated)) io.stderr.write(`mcp-oauth serve: ${line}\n`)
   if (config.json) {
     io.stdout.write(
       `${JSON.stringify({ ...(serving.mcp ? { mcp: serving.mcp } : {}), issuer: serving.issuer, resources: serving.resources, listen: serving.listen, pid: process.pid, users: users.map((u) => u.username) })}\n`,
