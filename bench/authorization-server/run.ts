@@ -1,178 +1,338 @@
 /**
- * Authorization server throughput on SQLite and PostgreSQL, over real loopback sockets:
- * - refresh grants per second (rotation on, each grant refreshed in a chain, BENCH_CONCURRENCY chains at once);
- * - complete code flows per second with a fresh browser each time (authorize → login with scrypt → consent →
- *   code → token) and with a signed-in session (authorize → code → token; the grant already covers the scopes).
- * - memory of a real `mcp-oauth serve` process: resident set size before, at peak during and after a
- *   BENCH_MEMORY_SECONDS (default 60) load (see memory.ts).
- * Prints a human table on stderr and, as the last stdout line, one JSON object of the figures.
- * BENCH_ONLY=throughput or BENCH_ONLY=memory runs one half.
+ * `npm run bench:authorization-server`: our authorization server on SQLite and PostgreSQL against oidc-provider
+ * alone with its in-memory adapter (the ceiling), in one run, over real loopback sockets. Each server runs in
+ * its own child process (server.ts), so its CPU time and peak resident memory are its own; the load comes
+ * from this process. Per variant and round:
+ * - refresh grants: BENCH_CONCURRENCY (default 10) workers each rotating its own refresh-token chain;
+ * - code exchanges: authorization codes obtained beforehand with a signed-in session, then only the token
+ *   requests are measured;
+ * - signed-in flows: authorize → consent → code → token with a signed-in session (the client is a native app,
+ *   RFC 8252 §8.6, so both servers ask consent every time);
+ * - sign-in flows: a fresh browser each time (authorize → sign-in → consent → code → token). Our sign-in
+ *   spends a deliberate memory-hard password hash (scrypt); its CPU cost is measured apart and also shown
+ *   subtracted, since the ceiling checks no hash.
+ * Figures are operations per second of the server's CPU time (user + system; steady under a shared machine's
+ * load) and per wall-clock second; ratios are taken to the ceiling within each round, then the median over
+ * BENCH_ROUNDS (default 3) rounds. Then the memory of a real `mcp-oauth serve` under mixed load (memory.ts).
+ * Prints a human report on stderr and, as the last stdout line, one JSON object of the figures.
+ * BENCH_ONLY=throughput or BENCH_ONLY=memory runs one half; BENCH_VARIANTS picks variants (comma-separated);
+ * BENCH_WORKLOADS picks workloads; BENCH_PROFILE=<folder> writes each server's CPU profile there.
  */
-import { randomBytes } from 'node:crypto'
+import { type ChildProcess, fork } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
-import pg from 'pg'
-import {
-  type AuthorizationServerStorage,
-  createPostgresStorage,
-  createSealer,
-  createSqliteStorage,
-  generateStorageKey,
-} from '../../src/authorization-server/index.ts'
-import {
-  HeadlessAgent,
-  json,
-  pkce,
-  registerClient,
-  startAuthorizationServer,
-  testUser,
-} from '../../test/e2e/authorization-server-helpers.ts'
-import { POSTGRES_URL, postgresAvailable } from '../../test/support/environment.ts'
+import { HeadlessAgent, json, pkce, registerClient } from '../../test/e2e/authorization-server-helpers.ts'
+import { postgresAvailable } from '../../test/support/environment.ts'
 import { measureServeMemory } from './memory.ts'
 
-const seconds = Number(process.env['BENCH_SECONDS'] ?? 5)
-const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 4)
+const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 10)
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3)
+const counts = {
+  refresh: Number(process.env['BENCH_REFRESHES'] ?? 2000),
+  code_exchange: Number(process.env['BENCH_CODES'] ?? 400),
+  signed_in_flow: Number(process.env['BENCH_FLOWS'] ?? 300),
+  sign_in_flow: Number(process.env['BENCH_SIGN_INS'] ?? 12),
+}
 const memorySeconds = Number(process.env['BENCH_MEMORY_SECONDS'] ?? 60)
 const only = process.env['BENCH_ONLY']
-const RESOURCE = 'https://mcp.example.com/mcp'
 const redirect = 'http://127.0.0.1:9/callback'
+const USER = { username: 'alice', password: 'correct horse battery' }
+const CEILING = 'oidc-provider'
+type Workload = keyof typeof counts
+const workloads = (process.env['BENCH_WORKLOADS']?.split(',') ?? Object.keys(counts)) as Workload[]
 
-/** Runs `step` in `concurrency` loops for `seconds`; returns completed steps per second. */
-async function throughput(step: (worker: number) => Promise<void>, workers = concurrency): Promise<number> {
-  const deadline = performance.now() + seconds * 1000
+interface Variant {
+  name: string
+  child: ChildProcess
+  issuer: string
+  clientId: string
+  sessions: HeadlessAgent[]
+  chains: string[]
+}
+
+let seq = 0
+/** Asks a child for its CPU time (µs) and resident memory (MB), after a full collection when `gc`. */
+function probe(v: Variant, gc = false): Promise<{ micros: number; rss: number; peak: number }> {
+  const id = ++seq
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const msg = m as { cpu?: number; micros: number; rss: number; peak: number }
+      if (msg.cpu !== id) return
+      v.child.off('message', on)
+      resolve(msg)
+    }
+    v.child.on('message', on)
+    v.child.send({ cpu: id, gc })
+  })
+}
+
+/** CPU milliseconds one password check costs in that server now (0 in the ceiling, which hashes nothing). */
+function passwordCheckCpuMs(v: Variant): Promise<number> {
+  const id = ++seq
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const msg = m as { passwordCheck?: number; ms: number }
+      if (msg.passwordCheck !== id) return
+      v.child.off('message', on)
+      resolve(msg.ms)
+    }
+    v.child.on('message', on)
+    v.child.send({ passwordCheck: id })
+  })
+}
+
+async function start(name: string): Promise<Variant> {
+  const child = fork(new URL('./server.ts', import.meta.url), [name], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [
+      ...process.execArgv,
+      '--expose-gc',
+      // BENCH_PROFILE=<folder>: each server writes a V8 CPU profile there on exit (open it in Chrome DevTools).
+      ...(process.env['BENCH_PROFILE']
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`]
+        : []),
+    ],
+  })
+  const ready = await new Promise<{ issuer: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { ready: { issuer: string } }).ready))
+    child.once('exit', (code) => reject(new Error(`${name} bench server exited with ${code}`)))
+  })
+  // A native app (RFC 8252), as MCP clients are: both servers then ask consent on every authorization.
+  const client = await registerClient(ready.issuer, [redirect], { application_type: 'native' })
+  const v: Variant = {
+    name,
+    child,
+    issuer: ready.issuer,
+    clientId: client['client_id'] as string,
+    sessions: [],
+    chains: [],
+  }
+  // One signed-in browser per worker; its first flow also starts that worker's refresh-token chain.
+  for (let w = 0; w < concurrency; w++) {
+    const agent = new HeadlessAgent()
+    v.sessions.push(agent)
+    v.chains.push((await exchange(v, await authorize(v, agent)))['refresh_token'] as string)
+  }
+  return v
+}
+
+async function authorize(v: Variant, agent: HeadlessAgent): Promise<{ code: string; verifier: string }> {
+  const { verifier, challenge } = pkce()
+  const url = `${v.issuer}/auth?${new URLSearchParams({
+    response_type: 'code',
+    client_id: v.clientId,
+    redirect_uri: redirect,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    resource: 'https://mcp.example.com/mcp',
+    scope: 'tools:read notes:write',
+  })}`
+  const { callback } = await agent.authorize(url, redirect, USER)
+  return { code: new URL(callback).searchParams.get('code')!, verifier }
+}
+
+const token = (v: Variant, fields: Record<string, string>) =>
+  fetch(`${v.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: v.clientId, ...fields }),
+  }).then(json)
+
+async function exchange(v: Variant, { code, verifier }: { code: string; verifier: string }) {
+  const tokens = await token(v, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirect,
+    code_verifier: verifier,
+  })
+  if (typeof tokens['refresh_token'] !== 'string' || typeof tokens['access_token'] !== 'string')
+    throw new Error(`${v.name}: code exchange failed: ${JSON.stringify(tokens)}`)
+  return tokens
+}
+
+/** Runs `total` steps over the workers; returns steps per server CPU-second and per wall-clock second. */
+async function sample(
+  v: Variant,
+  total: number,
+  step: (worker: number) => Promise<void>,
+  workers = concurrency,
+) {
+  const before = await probe(v, true)
   const started = performance.now()
-  let done = 0
+  let next = 0
   await Promise.all(
-    Array.from({ length: workers }, async (_, worker) => {
-      while (performance.now() < deadline) {
-        await step(worker)
-        done++
+    Array.from({ length: workers }, async (_, w) => {
+      while (next < total) {
+        next++
+        await step(w)
       }
     }),
   )
-  return done / ((performance.now() - started) / 1000)
+  const wall = (performance.now() - started) / 1000
+  const cpu = ((await probe(v)).micros - before.micros) / 1e6
+  return { cpu: total / cpu, wall: total / wall, cpuMsPerOp: (cpu * 1000) / total, passwordCheckMs: 0 }
 }
 
-async function measure(name: string, storage: AuthorizationServerStorage) {
-  const alice = await testUser()
-  const running = await startAuthorizationServer({
-    resources: [{ uri: RESOURCE, scopes: ['tools:read', 'notes:write'] }],
-    users: [alice.user],
-    storage,
-    rateLimits: false,
-  })
-  try {
-    const client = await registerClient(running.issuer, [redirect])
-    const clientId = client['client_id'] as string
-    const post = (fields: Record<string, string>) =>
-      fetch(`${running.issuer}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ client_id: clientId, ...fields }),
-      })
-    const flow = async (agent: HeadlessAgent) => {
-      const { verifier, challenge } = pkce()
-      const url = `${running.issuer}/auth?${new URLSearchParams({
-        response_type: 'code',
-        client_id: clientId,
-        redirect_uri: redirect,
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-        resource: RESOURCE,
-      })}`
-      const { callback } = await agent.authorize(url, redirect, alice)
-      const code = new URL(callback).searchParams.get('code')!
-      const tokens = await json(
-        await post({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: redirect,
-          code_verifier: verifier,
-        }),
-      )
+async function measure(v: Variant, workload: Workload, total: number) {
+  if (workload === 'refresh') {
+    return await sample(v, total, async (w) => {
+      const tokens = await token(v, { grant_type: 'refresh_token', refresh_token: v.chains[w]! })
       if (typeof tokens['refresh_token'] !== 'string')
-        throw new Error(`flow failed: ${JSON.stringify(tokens)}`)
-      return tokens['refresh_token'] as string
-    }
-
-    // One grant per worker; each refresh uses the token the previous one returned (rotation).
-    const chains = await Promise.all(Array.from({ length: concurrency }, () => flow(new HeadlessAgent())))
-    await throughput(async (w) => {
-      const tokens = await json(await post({ grant_type: 'refresh_token', refresh_token: chains[w]! }))
-      chains[w] = tokens['refresh_token']
-    }, concurrency).then(() => undefined)
-    const refresh = await throughput(async (w) => {
-      const tokens = await json(await post({ grant_type: 'refresh_token', refresh_token: chains[w]! }))
-      if (typeof tokens['refresh_token'] !== 'string')
-        throw new Error(`refresh failed: ${JSON.stringify(tokens)}`)
-      chains[w] = tokens['refresh_token']
+        throw new Error(`${v.name}: refresh failed: ${JSON.stringify(tokens)}`)
+      v.chains[w] = tokens['refresh_token']
     })
-    const fresh = await throughput(async () => {
-      await flow(new HeadlessAgent())
-    })
-    const sessions = Array.from({ length: concurrency }, () => new HeadlessAgent())
-    await Promise.all(sessions.map((agent) => flow(agent)))
-    const withSession = await throughput(async (w) => {
-      await flow(sessions[w]!)
-    })
-    const figures = {
-      refresh_grants_per_s: Math.round(refresh),
-      code_flows_per_s: Math.round(fresh * 10) / 10,
-      code_flows_with_session_per_s: Math.round(withSession * 10) / 10,
-    }
-    process.stderr.write(`${name.padEnd(10)} ${JSON.stringify(figures)}\n`)
-    return figures
-  } finally {
-    await running.close()
-    await storage.close()
   }
+  if (workload === 'code_exchange') {
+    const codes: { code: string; verifier: string }[] = []
+    await Promise.all(
+      v.sessions.map(async (agent) => {
+        while (codes.length < total) codes.push(await authorize(v, agent))
+      }),
+    )
+    return await sample(v, total, async () => {
+      await exchange(v, codes.pop()!)
+    })
+  }
+  if (workload === 'signed_in_flow') {
+    return await sample(v, total, async (w) => {
+      await exchange(v, await authorize(v, v.sessions[w]!))
+    })
+  }
+  // The password check's cost is taken right before the sample, under the same load.
+  const passwordCheckMs = await passwordCheckCpuMs(v)
+  const flows = await sample(v, total, async () => {
+    await exchange(v, await authorize(v, new HeadlessAgent()))
+  })
+  return { ...flows, passwordCheckMs }
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const r3 = (x: number) => Math.round(x * 1000) / 1000
+const r1 = (x: number) => Math.round(x * 10) / 10
 
 const results: Record<string, unknown> = {
-  seconds_per_figure: seconds,
   concurrency,
+  rounds,
+  operations_per_sample: counts,
   cpus: cpus().length,
-  load_average_1m: Math.round(loadavg()[0]! * 10) / 10,
+  load_average_1m: r1(loadavg()[0]!),
   node: process.version,
 }
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
 if (only !== 'memory') {
-  const sealer = () => createSealer(generateStorageKey())
-  results['sqlite'] = await measure(
-    'sqlite',
-    await (async () => {
-      const { mkdtempSync } = await import('node:fs')
-      const { tmpdir } = await import('node:os')
-      const { join } = await import('node:path')
-      return createSqliteStorage(join(mkdtempSync(join(tmpdir(), 'mcp-oauth-bench-')), 'as.db'), {
-        sealer: sealer(),
-        purgeIntervalSeconds: 0,
-      })
-    })(),
-  )
-  if (await postgresAvailable()) {
-    const prefix = `bench_${randomBytes(4).toString('hex')}_`
-    try {
-      results['postgres'] = await measure(
-        'postgres',
-        await createPostgresStorage(POSTGRES_URL, {
-          sealer: sealer(),
-          tablePrefix: prefix,
-          purgeIntervalSeconds: 0,
-        }),
-      )
-    } finally {
-      const admin = new pg.Client({ connectionString: POSTGRES_URL })
-      await admin.connect()
-      await admin.query(`DROP TABLE IF EXISTS ${prefix}models, ${prefix}secrets`)
-      await admin.end()
+  const names = (process.env['BENCH_VARIANTS'] ?? `${CEILING},sqlite,postgres`).split(',')
+  if (names.includes('postgres') && !(await postgresAvailable())) {
+    names.splice(names.indexOf('postgres'), 1)
+    log('postgres: not available at 127.0.0.1:5432; skipped')
+  }
+  if (!names.includes(CEILING)) names.unshift(CEILING)
+  const variants: Variant[] = []
+  try {
+    for (const name of names) variants.push(await start(name))
+    // Warm-up: every workload once at a tenth of its size (JIT, caches, connection pools).
+    for (const v of variants)
+      for (const w of workloads) await measure(v, w, Math.max(concurrency, Math.ceil(counts[w] / 10)))
+    type Sample = { cpu: number; wall: number; cpuMsPerOp: number; passwordCheckMs: number }
+    const got: Record<string, Record<Workload, Sample[]>> = {}
+    const ratios: Record<string, Record<string, number[]>> = {}
+    for (const v of variants) {
+      got[v.name] = { refresh: [], code_exchange: [], signed_in_flow: [], sign_in_flow: [] }
+      ratios[v.name] = {}
     }
-  } else {
-    results['postgres'] = null
-    process.stderr.write('postgres   not available at 127.0.0.1:5432; skipped\n')
+    for (let round = 0; round < rounds; round++) {
+      log(`round ${round + 1}/${rounds} (load average ${loadavg()[0]!.toFixed(1)})`)
+      for (const w of workloads) {
+        // Variants back to back per workload, order rotating per round, so drift in the load hits all alike.
+        const order = variants.map((_, i) => variants[(i + round) % variants.length]!)
+        const now: Record<string, Sample> = {}
+        for (const v of order) {
+          now[v.name] = await measure(v, w, counts[w])
+          got[v.name]![w].push(now[v.name]!)
+        }
+        for (const v of variants) {
+          const c = now[CEILING]!
+          const s = now[v.name]!
+          const add = (key: string, value: number) => {
+            const list = ratios[v.name]![key] ?? []
+            list.push(value)
+            ratios[v.name]![key] = list
+          }
+          add(`${w}_cpu`, s.cpu / c.cpu)
+          add(`${w}_wall`, s.wall / c.wall)
+          if (w === 'sign_in_flow')
+            add('sign_in_flow_without_password_hash_cpu', c.cpuMsPerOp / (s.cpuMsPerOp - s.passwordCheckMs))
+        }
+      }
+    }
+    const memory: Record<string, { rss: number; peak: number }> = {}
+    for (const v of variants) memory[v.name] = await probe(v, true)
+    log(
+      `\nauthorization server: ${rounds} rounds, ${concurrency} workers, per sample ${JSON.stringify(counts)}; ` +
+        'servers in child processes, loopback',
+    )
+    log('operations per second of server CPU time, median (samples), and ratio to the ceiling (per round):')
+    for (const w of workloads) {
+      log(`  ${w}`)
+      for (const v of variants) {
+        const xs = got[v.name]![w].map((s) => s.cpu)
+        const ratio = median(ratios[v.name]![`${w}_cpu`]!)
+        log(
+          `    ${v.name.padEnd(14)} ${median(xs).toFixed(1).padStart(8)}  (${xs.map((x) => x.toFixed(1)).join(', ')})` +
+            `  ×${ratio.toFixed(2)}  wall ${median(got[v.name]![w].map((s) => s.wall)).toFixed(1)}/s ×${median(ratios[v.name]![`${w}_wall`]!).toFixed(2)}`,
+        )
+      }
+    }
+    if (workloads.includes('sign_in_flow'))
+      log('  sign_in_flow without the password hash (its CPU per check subtracted per flow):')
+    for (const v of workloads.includes('sign_in_flow') ? variants : [])
+      log(
+        `    ${v.name.padEnd(14)} password check ${median(got[v.name]!.sign_in_flow.map((s) => s.passwordCheckMs)).toFixed(1)} ms CPU  ` +
+          `×${median(ratios[v.name]!['sign_in_flow_without_password_hash_cpu']!).toFixed(2)}`,
+      )
+    log('peak resident memory after all rounds (MB), and ratio to the ceiling:')
+    for (const v of variants)
+      log(
+        `    ${v.name.padEnd(14)} rss ${memory[v.name]!.rss}  peak ${memory[v.name]!.peak}  ×${(memory[v.name]!.peak / memory[CEILING]!.peak).toFixed(2)}`,
+      )
+    for (const v of variants) {
+      const figures: Record<string, unknown> = {}
+      for (const w of workloads) {
+        figures[`${w}_per_cpu_s`] = r1(median(got[v.name]![w].map((s) => s.cpu)))
+        figures[`${w}_per_s`] = r1(median(got[v.name]![w].map((s) => s.wall)))
+        if (v.name !== CEILING) figures[`${w}_ratio`] = r3(median(ratios[v.name]![`${w}_cpu`]!))
+      }
+      if (v.name !== CEILING) {
+        if (workloads.includes('sign_in_flow'))
+          figures['sign_in_flow_without_password_hash_ratio'] = r3(
+            median(ratios[v.name]!['sign_in_flow_without_password_hash_cpu']!),
+          )
+        if (workloads.includes('sign_in_flow'))
+          figures['password_check_cpu_ms'] = r1(
+            median(got[v.name]!.sign_in_flow.map((s) => s.passwordCheckMs)),
+          )
+        figures['peak_rss_ratio'] = r3(memory[v.name]!.peak / memory[CEILING]!.peak)
+      }
+      figures['peak_rss_mb'] = memory[v.name]!.peak
+      results[v.name] = figures
+    }
+  } finally {
+    await Promise.all(
+      variants.map(
+        (v) =>
+          new Promise((resolve) => {
+            v.child.once('exit', resolve)
+            v.child.send({ close: true })
+          }),
+      ),
+    )
   }
 }
 if (only !== 'throughput') {
   const memory = await measureServeMemory(memorySeconds, 8)
-  process.stderr.write(`serve memory ${JSON.stringify(memory)}\n`)
+  log(`serve memory ${JSON.stringify(memory)}`)
   results['serve_memory'] = memory
 }
 process.stdout.write(`${JSON.stringify(results)}\n`)

@@ -1,13 +1,17 @@
 /**
  * Benchmark child process: one SDK v2 MCP server (createMcpHandler, one `echo` tool) served five ways on
  * loopback: without auth, behind mcp-oauth-toolkit/server, and behind the SDK's `requireBearerAuth` with a jose
- * verifier, each for ES256 and RS256 tokens from a local JWKS endpoint. Reports ports and tokens over IPC.
+ * verifier, each for ES256 and RS256 tokens checked against a local JWKS endpoint serving the public keys the
+ * parent passes in BENCH_JWKS (the parent mints the tokens). Every variant reads and parses the body the same
+ * way (the node adapter's text, parsed once) and hands the result to the SDK as `parsedBody`.
+ * Reports each variant's URL (its token audience) over IPC.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type AuthInfo, createMcpHandler, McpServer, requireBearerAuth } from '@modelcontextprotocol/server'
-import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { nodeListener } from '../../src/server/adapters/node-http.ts'
+import { attachedBodyText, parseJson } from '../../src/server/body.ts'
 import { createResourceServer, jwtVerifier } from '../../src/server/index.ts'
 
 const ISSUER = 'http://127.0.0.1:1/bench-issuer'
@@ -24,23 +28,19 @@ async function listen(handler: (r: Request) => Promise<Response>): Promise<strin
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-const keys = {
-  ES256: await generateKeyPair('ES256'),
-  RS256: await generateKeyPair('RS256'),
+/** The body as the kit sees it: the text the node adapter read, parsed once. */
+async function parsedBody(r: Request): Promise<unknown> {
+  return parseJson(attachedBodyText(r) ?? (await r.text()))
 }
-const jwks = {
-  keys: [
-    { ...(await exportJWK(keys.ES256.publicKey)), kid: 'es', alg: 'ES256', use: 'sig' },
-    { ...(await exportJWK(keys.RS256.publicKey)), kid: 'rs', alg: 'RS256', use: 'sig' },
-  ],
-}
+
+const jwks = JSON.parse(process.env['BENCH_JWKS'] ?? '{"keys":[]}') as { keys: Record<string, unknown>[] }
 const jwksUrl = `${await listen(async () => Response.json(jwks))}/jwks`
 
 // One handler per variant so no variant warms another's state.
 const noauthHandler = createMcpHandler(() => mcpServer())
-const noauth = await listen((r) => noauthHandler.fetch(r))
+const noauth = await listen(async (r) => noauthHandler.fetch(r, { parsedBody: await parsedBody(r) }))
 
-const out: Record<string, { url: string; token?: string }> = { noauth: { url: `${noauth}/mcp` } }
+const out: Record<string, { url: string; alg?: string }> = { noauth: { url: `${noauth}/mcp` } }
 for (const alg of ['ES256', 'RS256'] as const) {
   // Each variant gets its own port, so the token audience names that exact resource.
   const kitHandler = createMcpHandler(() => mcpServer())
@@ -61,7 +61,7 @@ for (const alg of ['ES256', 'RS256'] as const) {
   const sdkBase = await listen(async (r) => {
     const auth = await gate!(r)
     if (auth instanceof Response) return auth
-    return sdkHandler.fetch(r, { authInfo: auth })
+    return sdkHandler.fetch(r, { authInfo: auth, parsedBody: await parsedBody(r) })
   })
   const remote = createRemoteJWKSet(new URL(jwksUrl))
   const sdkResource = `${sdkBase}/mcp`
@@ -89,17 +89,9 @@ for (const alg of ['ES256', 'RS256'] as const) {
     resourceMetadataUrl: `${sdkBase}/.well-known/oauth-protected-resource/mcp`,
   })
 
-  const mint = (aud: string) =>
-    new SignJWT({ scope: 'mcp', client_id: 'bench', sub: 'bench-user' })
-      .setProtectedHeader({ alg, kid: alg === 'ES256' ? 'es' : 'rs', typ: 'at+jwt' })
-      .setIssuer(ISSUER)
-      .setAudience(aud)
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(keys[alg].privateKey)
   const name = alg.toLowerCase()
-  out[`kit_${name}`] = { url: `${kitBase}/mcp`, token: await mint(`${kitBase}/mcp`) }
-  out[`sdk_${name}`] = { url: sdkResource, token: await mint(sdkResource) }
+  out[`kit_${name}`] = { url: `${kitBase}/mcp`, alg }
+  out[`sdk_${name}`] = { url: sdkResource, alg }
 }
 
 process.send?.({ ready: out })

@@ -200,9 +200,10 @@ export async function createSigningKeyRing(
         ? keys.find((k) => k.kid === header.kid && k.alg === this.#alg)
         : undefined
       if (!key) throw new Error('the token names a key that is not the active signing key')
-      return this.#alg === 'ES256'
-        ? sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
-        : sign('sha256', data, key.privateKey)
+      // A bare KeyObject takes Node's fast path (an options object costs about twice the signature); the DER
+      // ECDSA signature is then rewritten as JWS wants it.
+      const signature = sign('sha256', data, key.privateKey)
+      return this.#alg === 'ES256' ? derToJoseP256(signature) : signature
     }
   }
   const providerKeys = SIGNING_ALGORITHMS.map((alg) => new RotatingSigningKey(alg))
@@ -227,6 +228,25 @@ export function publishCurrentKeys(provider: Provider, ring: SigningKeyRing): vo
     await next()
     if (ctx.path === '/jwks' && ctx.status === 200) ctx.body = ring.publicJwks()
   })
+}
+
+/**
+ * An ECDSA P-256 signature from DER (SEQUENCE of two INTEGERs) to the 64-byte r‖s form JWS uses.
+ * @see https://www.rfc-editor.org/rfc/rfc7518#section-3.4
+ */
+function derToJoseP256(der: Buffer): Buffer {
+  const out = Buffer.alloc(64)
+  // SEQUENCE header: 0x30 and a one-byte length (a P-256 signature is at most 72 bytes).
+  let offset = 2
+  for (let part = 0; part < 2; part++) {
+    const length = der[offset + 1]!
+    let value = der.subarray(offset + 2, offset + 2 + length)
+    // INTEGERs are signed: a leading zero keeps a high bit positive; r and s are 32 bytes unsigned.
+    while (value.length > 32 && value[0] === 0) value = value.subarray(1)
+    value.copy(out, part * 32 + 32 - value.length)
+    offset += 2 + length
+  }
+  return out
 }
 
 function keysError(message: string, hint: string): InvalidArgumentError {

@@ -7,17 +7,17 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import tls from 'node:tls'
 import { parseArgs } from 'node:util'
+import { openBrowser } from '../client/interaction/browser.ts'
+// Each from its own module, never the client index: `connect` must not load the sign-in machinery to start.
 import {
   type ChooseAuthorizerOptions,
   type ChosenAuthorizer,
   chooseAuthorizer,
-  openBrowser,
-  openStore,
-  type PreRegisteredClient,
-  Session,
-  type SessionOptions,
-  type TokenStore,
-} from '../client/index.ts'
+} from '../client/interaction/choose.ts'
+import type { PreRegisteredClient } from '../client/registration.ts'
+import { Session, type SessionOptions } from '../client/session.ts'
+import { openStore } from '../client/stores/open-store.ts'
+import type { TokenStore } from '../client/stores/store.ts'
 import { InvalidArgumentError, SPEC, UnsupportedRuntimeError } from '../shared/errors.ts'
 import { redactInput, redactUrlsIn } from '../shared/redact.ts'
 import { isLoopbackUrl } from '../shared/resource.ts'

@@ -4,16 +4,13 @@
  * SDK v2 client over the authorized fetch.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import type { Client } from '@modelcontextprotocol/client'
+import type { AuthorizeContext } from '../client/authorizer.ts'
+import { authorizedFetch } from '../client/fetch.ts'
 import { type FetchLike, networkError } from '../client/http.ts'
-import {
-  type AuthorizeContext,
-  authorizedFetch,
-  type ChooseAuthorizerOptions,
-  formatRemaining,
-  type Session,
-  type SessionOptions,
-} from '../client/index.ts'
+import type { ChooseAuthorizerOptions } from '../client/interaction/choose.ts'
+import { formatRemaining } from '../client/interaction/device-code.ts'
+import type { Session, SessionOptions } from '../client/session.ts'
 import {
   InteractionRequiredError,
   InvalidArgumentError,
@@ -184,6 +181,8 @@ export function checkedMcpFetch(base: FetchLike, server: string): FetchLike {
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
 export async function connectClient(session: Session, headers: Record<string, string>): Promise<Client> {
+  // Loaded here, not at the top: `connect` shares this file and must not pay for the SDK (and zod) at start-up.
+  const { Client, StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client')
   const client = new Client({ name: 'mcp-oauth', version: '0.1.0' }, { versionNegotiation: { mode: 'auto' } })
   const transport = new StreamableHTTPClientTransport(new URL(session.options.serverUrl), {
     fetch: checkedMcpFetch(authorizedFetch(session), session.options.serverUrl),

@@ -6,10 +6,12 @@
 import { McpOAuthError, OAuthResponseError, TransportError } from '../shared/errors.ts'
 import { parseScope } from '../shared/scope.ts'
 import { type McpChallenge, readMcpChallenge } from '../shared/www-authenticate.ts'
-import { isResourceNonceChallenge, rememberNonce, resourceProof } from './dpop.ts'
 import { type FetchLike, networkError } from './http.ts'
 import { Session, type SessionOptions } from './session.ts'
 import type { TokenSet } from './tokens.ts'
+
+/** DPoP proofs (jose) load with the first DPoP-bound token; Bearer sessions never read them. */
+const dpopModule = () => import('./dpop.ts')
 
 /** A request we may send more than once: its URL and an init whose body is replayable. */
 interface Outgoing {
@@ -71,16 +73,25 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
   const session = sessionOrOptions instanceof Session ? sessionOrOptions : new Session(sessionOrOptions)
   const base = session.options.fetch ?? globalThis.fetch
   const stepUps = new Map<string, number>()
+  // A bridge posts to one URL thousands of times: remember the last verdict rather than parse both URLs each time.
+  let checkedUrl = ''
+  const forServer = (url: string) => {
+    if (url === checkedUrl) return true
+    if (!isForServer(url, session.server)) return false
+    checkedUrl = url
+    return true
+  }
 
   async function send(request: Outgoing, tokens: TokenSet | undefined): Promise<Response> {
     const headers = new Headers(request.init.headers)
     const dpop = tokens && tokens.token_type.toLowerCase() === 'dpop' ? session.dpopKey : undefined
     if (tokens) headers.set('authorization', `${dpop ? 'DPoP' : 'Bearer'} ${tokens.access_token}`)
+    const proofs = dpop ? await dpopModule() : undefined
     for (let nonceRetry = 0; ; nonceRetry++) {
-      if (dpop && tokens)
+      if (proofs && dpop && tokens)
         headers.set(
           'dpop',
-          await resourceProof(dpop, request.init.method ?? 'GET', request.url, tokens.access_token),
+          await proofs.resourceProof(dpop, request.init.method ?? 'GET', request.url, tokens.access_token),
         )
       let response: Response
       try {
@@ -90,9 +101,9 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
         // A dropped connection is a network problem, never "needs authentication".
         throw networkError(cause, request.url)
       }
-      if (!dpop) return response
-      rememberNonce(request.url, response)
-      if (nonceRetry === 0 && isResourceNonceChallenge(response)) {
+      if (!proofs) return response
+      proofs.rememberNonce(request.url, response)
+      if (nonceRetry === 0 && proofs.isResourceNonceChallenge(response)) {
         await response.body?.cancel().catch(() => {})
         continue
       }
@@ -103,7 +114,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
   async function run(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = await outgoing(input, init)
     // The token is for this server only: other origins get the request untouched (MCP: no token passthrough).
-    if (!isForServer(request.url, session.server)) return base(request.url, request.init)
+    if (!forServer(request.url)) return base(request.url, request.init)
     const tokens = await session.tokens()
     const response = await send(request, tokens)
     if (response.status !== 401 && response.status !== 403) return response

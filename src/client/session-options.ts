@@ -3,9 +3,11 @@
  * redacted status view.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
+import { InteractionRequiredError, SPEC } from '../shared/errors.ts'
+import { redactUrl } from '../shared/redact.ts'
 import type { ResourceParameterPolicy } from './authorization-parameters.ts'
 import type { Authorizer } from './authorizer.ts'
-import type { GivenAuthorizationServerMetadata } from './discovery.ts'
+import type { DiscoveryResult, GivenAuthorizationServerMetadata } from './discovery.ts'
 import type { FetchLike } from './http.ts'
 import type { ClientIdentity } from './registration.ts'
 import { DEFAULT_ACCOUNT, type TokenStore } from './stores/store.ts'
@@ -127,4 +129,38 @@ export function describeSession(
     has_refresh_token: Boolean(r.tokens.refresh_token),
     store: where.store,
   }
+}
+
+/** Whether a token is expired or close to it: 60 s, or a fifth of its lifetime for short-lived tokens. @see https://www.rfc-editor.org/rfc/rfc6749#section-6 */
+export function expiringSoon(t: TokenSet, now = Date.now()): boolean {
+  if (!t.expires_at) return false
+  const skew = Math.min(60_000, (t.expires_at - t.issued_at) / 5)
+  return t.expires_at - now <= skew
+}
+
+/** The error for a session that cannot go on without a person. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export function needSignIn(server: string): InteractionRequiredError {
+  return new InteractionRequiredError('sign_in_required', `no usable session for ${redactUrl(server)}`, {
+    spec: SPEC.mcpAuth,
+    hint: `Sign in with: mcp-oauth login ${redactUrl(server)}`,
+  })
+}
+
+/**
+ * Whether a cached discovery result still answers: a challenge naming another resource_metadata means something
+ * changed, and endpoints given now (or no longer given) make it stale whatever its age.
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-5.1
+ */
+export function sameDiscoverySource(
+  d: DiscoveryResult,
+  resourceMetadataUrl: string | undefined,
+  given: GivenAuthorizationServerMetadata | undefined,
+): boolean {
+  return (
+    (!resourceMetadataUrl || d.prmUrl === resourceMetadataUrl) &&
+    Boolean(d.givenEndpoints) === Boolean(given) &&
+    (!given ||
+      (d.metadata.token_endpoint === given.token_endpoint &&
+        d.metadata.authorization_endpoint === given.authorization_endpoint))
+  )
 }

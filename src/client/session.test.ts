@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { authorizedFetch } from './fetch.ts'
-import { expiringSoon, Session, type SessionRecord } from './session.ts'
+import { Session, type SessionRecord } from './session.ts'
+import { expiringSoon } from './session-options.ts'
 import { MemoryStore, storeKey } from './stores/store.ts'
 import { fakeFetch } from './testing.ts'
 
@@ -211,6 +212,27 @@ describe('Session', () => {
     assert.equal(w.calls.filter((c) => c.url === `${AS}/revoke`).length, 2)
     assert.equal((await f.session.status()).signed_in, false)
     assert.ok(await store.get(storeKey.registration(AS)))
+  })
+
+  it('reads a store written before accounts as the default account; a named account is separate', async () => {
+    const store = new MemoryStore()
+    // The keys of a store from before accounts existed, written literally.
+    const key = `session ${MCP} ${AS} c1`
+    const record: SessionRecord = {
+      server: MCP,
+      resource: MCP,
+      issuer: AS,
+      client_id: 'c1',
+      tokens: { access_token: 'old-at', token_type: 'bearer', issued_at: Date.now() },
+      updated_at: Date.now(),
+    }
+    await store.set(key, record)
+    await store.set(`current ${MCP}`, { key })
+    assert.equal((await new Session({ serverUrl: MCP, store }).load())?.access_token, 'old-at')
+    assert.equal(await new Session({ serverUrl: MCP, store, account: 'work' }).load(), undefined)
+    assert.equal(storeKey.current(MCP), `current ${MCP}`)
+    assert.equal(storeKey.current(MCP, 'work'), `current ${MCP} account=work`)
+    assert.throws(() => new Session({ serverUrl: MCP, store, account: 'a b' }), /bad account name/)
   })
 
   it('expiringSoon uses 60 s or a fifth of the lifetime', () => {

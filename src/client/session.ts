@@ -3,27 +3,36 @@
  * lock and compare-and-swap, and the way to new tokens (discovery → registration → grant).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
-import { InteractionRequiredError, McpOAuthError, OAuthResponseError, SPEC } from '../shared/errors.ts'
-import { redactUrl } from '../shared/redact.ts'
+import { McpOAuthError, OAuthResponseError, SPEC } from '../shared/errors.ts'
 import { canonicalResource } from '../shared/resource.ts'
 import { containsScope } from '../shared/scope.ts'
 import { assertAuthorizationParams, resourceRefused, resourceToSend } from './authorization-parameters.ts'
-import { type DiscoveryResult, discover } from './discovery.ts'
-import { createDpopKey, type DpopKey, loadDpopKey } from './dpop.ts'
-import { obtainTokens } from './grants.ts'
+import type { DiscoveryResult } from './discovery.ts'
+import type { DpopKey } from './dpop.ts'
 import type { ClientIdentity, ClientInfo } from './registration.ts'
-import { type LogoutFailure, type LogoutResult, revokeOne, toMcpOAuthError } from './revocation.ts'
+import type { LogoutFailure, LogoutResult } from './revocation.ts'
 import {
   describeSession,
+  expiringSoon,
+  needSignIn,
   type SessionOptions,
   type SessionRecord,
   type SessionStatus,
+  sameDiscoverySource,
 } from './session-options.ts'
 import { checkAccount, MemoryStore, type StoreEntry, storeKey, type TokenStore } from './stores/store.ts'
-import { expiringSoon, refreshTokens, type TokenSet } from './tokens.ts'
+import type { TokenSet } from './tokens.ts'
 import { DiscoveryTrace } from './trace.ts'
 
 export type { EnterpriseIdp, SessionOptions, SessionRecord, SessionStatus } from './session-options.ts'
+
+// The way to new tokens (discovery, registration, grants, browser, DPoP keys) loads on first use: a process that
+// only presents stored tokens (the `connect` bridge in steady state) never reads those modules.
+const discoveryModule = () => import('./discovery.ts')
+const dpopModule = () => import('./dpop.ts')
+const grantsModule = () => import('./grants.ts')
+const revocationModule = () => import('./revocation.ts')
+const tokensModule = () => import('./tokens.ts')
 
 /** Per-process coordination for one server (single flight of refresh and sign-in). */
 interface Current {
@@ -79,7 +88,8 @@ export class Session {
   async #adopt(key: string, entry: StoreEntry<SessionRecord>): Promise<void> {
     this.#current = { key, entry }
     const jwk = entry.value.dpop_jwk
-    if (jwk && this.#dpop?.privateJwk['d'] !== jwk['d']) this.#dpop = await loadDpopKey(jwk)
+    if (jwk && this.#dpop?.privateJwk['d'] !== jwk['d'])
+      this.#dpop = await (await dpopModule()).loadDpopKey(jwk)
     if (!jwk) this.#dpop = undefined
   }
 
@@ -90,13 +100,8 @@ export class Session {
     const key = storeKey.discovery(this.server)
     // A challenge naming another resource_metadata than the cached result came from means something changed.
     // Endpoints given now (or no longer given) make a cached result stale whatever its age.
-    const given = this.options.authorizationServerMetadata
     const sameSource = (d: DiscoveryResult) =>
-      (!opts.resourceMetadataUrl || d.prmUrl === opts.resourceMetadataUrl) &&
-      Boolean(d.givenEndpoints) === Boolean(given) &&
-      (!given ||
-        (d.metadata.token_endpoint === given.token_endpoint &&
-          d.metadata.authorization_endpoint === given.authorization_endpoint))
+      sameDiscoverySource(d, opts.resourceMetadataUrl, this.options.authorizationServerMetadata)
     if (!opts.fresh) {
       if (this.#discovery && this.#discovery.expires_at > Date.now() && sameSource(this.#discovery))
         return this.#discovery
@@ -109,6 +114,7 @@ export class Session {
         }
       }
     }
+    const { discover } = await discoveryModule()
     const result = await discover(this.server, {
       ...(opts.resourceMetadataUrl ? { resourceMetadataUrl: opts.resourceMetadataUrl } : {}),
       trace: this.trace,
@@ -178,6 +184,7 @@ export class Session {
       const resource = resourceToSend(this.options.resourceParameter, record.resource, refused !== undefined)
       let next: TokenSet
       try {
+        const { refreshTokens } = await tokensModule()
         next = await refreshTokens(
           { metadata: d.metadata, client, policy: this.#policy(), dpop: this.#dpop },
           record.tokens,
@@ -302,6 +309,7 @@ export class Session {
       const granted =
         this.#current?.entry.value.issuer === d.issuer ? this.#current.entry.value.tokens.scope : undefined
       const dpop = await this.#dpopFor(d)
+      const { obtainTokens } = await grantsModule()
       const { tokens, client } = await obtainTokens(this, {
         discovery: d,
         reason: p.reason,
@@ -333,7 +341,7 @@ export class Session {
     const algs = d.metadata.dpop_signing_alg_values_supported
     if (mode === 'auto' && !algs?.includes('ES256') && !d.prm?.dpop_bound_access_tokens_required)
       return undefined
-    return this.#dpop ?? (await createDpopKey())
+    return this.#dpop ?? (await (await dpopModule()).createDpopKey())
   }
 
   /**
@@ -357,6 +365,7 @@ export class Session {
       else if (!d.metadata.revocation_endpoint) result.not_sent = 'no_revocation_endpoint'
       else {
         const ctx = { metadata: d.metadata, client, policy: this.#policy() }
+        const { revokeOne } = await revocationModule()
         const t = cur.entry.value.tokens
         // Revoking the refresh token ends the grant; many servers (JWT access tokens) refuse to revoke
         // access tokens with unsupported_token_type, which leaves them valid only until they expire.
@@ -366,7 +375,7 @@ export class Session {
         result.access_token_revoked = await revokeOne(ctx, t.access_token, 'access_token', failures)
       }
     } catch (e) {
-      failures.push({ token: 'discovery', error: toMcpOAuthError(e) })
+      failures.push({ token: 'discovery', error: (await revocationModule()).toMcpOAuthError(e) })
     } finally {
       await this.store.delete(cur.key)
       await this.store.delete(storeKey.current(this.server, this.account))
@@ -386,14 +395,4 @@ export class Session {
     const source = client && client.client_id === r.client_id ? client.source : undefined
     return describeSession({ server: this.server, account: this.account, store: this.store.kind }, r, source)
   }
-}
-
-/** Re-exported: when a stored token counts as expiring (tokens.ts). @see https://www.rfc-editor.org/rfc/rfc6749#section-6 */
-export { expiringSoon } from './tokens.ts'
-
-function needSignIn(server: string): InteractionRequiredError {
-  return new InteractionRequiredError('sign_in_required', `no usable session for ${redactUrl(server)}`, {
-    spec: SPEC.mcpAuth,
-    hint: `Sign in with: mcp-oauth login ${redactUrl(server)}`,
-  })
 }

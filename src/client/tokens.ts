@@ -353,10 +353,3 @@ export async function revokeToken(ctx: TokenContext, token: string, hint: 'acces
     throw mapError(e, 'revocation', SPEC.rfc7009)
   }
 }
-
-/** Whether a token is expired or close to it: 60 s, or a fifth of its lifetime for short-lived tokens. @see https://www.rfc-editor.org/rfc/rfc6749#section-6 */
-export function expiringSoon(t: TokenSet, now = Date.now()): boolean {
-  if (!t.expires_at) return false
-  const skew = Math.min(60_000, (t.expires_at - t.issued_at) / 5)
-  return t.expires_at - now <= skew
-}

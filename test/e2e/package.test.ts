@@ -38,7 +38,7 @@ describe('the packed package', () => {
     const installed = join(packed.project, 'node_modules/mcp-oauth-toolkit')
     assert.ok(existsSync(join(installed, 'dist/cli/main.js')), 'prepack built dist/')
     assert.equal(existsSync(join(installed, 'src')), false, 'no sources shipped')
-    for (const sub of ['shared', 'client', 'server', 'authorization-server']) {
+    for (const sub of ['shared', 'client', 'browser', 'server', 'authorization-server']) {
       // Resolved from the host project, through the package's exports map.
       const { stdout } = await run(
         process.execPath,

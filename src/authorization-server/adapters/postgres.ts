@@ -6,13 +6,15 @@ import pg from 'pg'
 import {
   type AuthorizationServerStorage,
   createSqlStorage,
+  FIRST_CHANGED,
   type SqlDriver,
   type SqlStorageOptions,
+  type SqlValue,
 } from './sql.ts'
 
-/** Numbers `?` placeholders as `$1, $2, …` (our statements never contain a literal `?`). */
-function numbered(sql: string): string {
-  let n = 0
+/** Numbers `?` placeholders as `$1, $2, …` from `start` (our statements never contain a literal `?`). */
+function numbered(sql: string, start = 0): string {
+  let n = start
   return sql.replace(/\?/g, () => `$${++n}`)
 }
 
@@ -26,12 +28,32 @@ export async function createPostgresStorage(
 ): Promise<AuthorizationServerStorage> {
   const pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 10 })
   pool.on('error', () => {})
+  // Named statements: each connection parses and plans a statement once, then only binds and executes it.
+  const named = new Map<string, { name: string; text: string }>()
+  const query = (sql: string, values: SqlValue[]) => {
+    let statement = named.get(sql)
+    if (!statement) {
+      statement = { name: `mcp_oauth_${named.size}`, text: numbered(sql) }
+      named.set(sql, statement)
+    }
+    return pool.query({ ...statement, values })
+  }
   const driver: SqlDriver = {
     async run(sql, params = []) {
-      return (await pool.query(numbered(sql), params)).rowCount ?? 0
+      return (await query(sql, params)).rowCount ?? 0
     },
     async all(sql, params = []) {
-      return (await pool.query(numbered(sql), params)).rows
+      return (await query(sql, params)).rows
+    },
+    async runChained(first, second) {
+      // One statement, so one round trip and atomic: the second part sees whether the first inserted a row.
+      const firstParams = first.params ?? []
+      const sql = `WITH first_step AS (${first.sql} RETURNING 1) ${second.sql.replaceAll(
+        FIRST_CHANGED,
+        'EXISTS (SELECT 1 FROM first_step)',
+      )}`
+      const result = await query(sql, [...firstParams, ...(second.params ?? [])])
+      return result.rowCount ?? 0
     },
     async exec(sql) {
       // Concurrent instances creating the same schema race on the catalog; one lock serialises them.

@@ -15,6 +15,12 @@ export interface SqlDriver {
   run(sql: string, params?: SqlValue[]): Promise<number>
   /** Runs a query and returns its rows. */
   all(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]>
+  /**
+   * Runs `first` and, only when it changed a row, `second`, as one atomic step; returns the rows `first`
+   * changed. In `second`, {@link FIRST_CHANGED} stands for that condition (SQLite: a transaction;
+   * PostgreSQL: one statement with `first` as a data-modifying CTE).
+   */
+  runChained(first: SqlStatement, second: SqlStatement): Promise<number>
   /** Runs several statements (schema setup). */
   exec(sql: string): Promise<void>
   /** Releases connections. */
@@ -23,6 +29,15 @@ export interface SqlDriver {
 
 /** A value bound to a placeholder. */
 export type SqlValue = string | number | null
+
+/** A statement with its `?` parameters. @see https://www.sqlite.org/lang_expr.html#varparam */
+export interface SqlStatement {
+  sql: string
+  params?: SqlValue[]
+}
+
+/** Placeholder, in the second statement of {@link SqlDriver.runChained}, for "the first one changed a row". */
+export const FIRST_CHANGED = '/*first_changed*/'
 
 /** The payload oidc-provider hands to and expects from an adapter. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
 export type AdapterPayload = Record<string, unknown>
@@ -79,6 +94,8 @@ const SEALED_ID = 'mcp_oauth_sealed_id'
 /** Pseudo-model of the row that records a refresh token's rotation: same id, the successor sealed inside. */
 const ROTATION = 'RefreshTokenRotation'
 const CLIENT_TOUCH_INTERVAL_MS = 60 * 60 * 1000
+const UPSERT_CONFLICT = `ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+  uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`
 
 /** Creates the schema and returns storage over `driver`. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
 export async function createSqlStorage(
@@ -131,7 +148,7 @@ export async function createSqlStorage(
     const rotatedAt = row['rotated_at'] == null ? undefined : Number(row['rotated_at'])
     const consumedAt = rotatedAt ?? (row['consumed_at'] == null ? undefined : Number(row['consumed_at']))
     // Within the grace window a rotated token still passes oidc-provider's checks; the adapter then answers
-    // with the recorded successor (see commitRotation), so a retry continues the one chain.
+    // with the recorded successor (see storeRotation), so a retry continues the one chain.
     if (consumedAt !== undefined && !(rotatedAt !== undefined && clock() - rotatedAt < graceMs)) {
       payload['consumed'] = Math.floor(consumedAt / 1000)
     }
@@ -142,19 +159,17 @@ export async function createSqlStorage(
 
   async function findWhere(model: string, column: string, value: string, id?: string) {
     const now = clock()
+    // A refresh token's rotation row (same id) comes in the same read: it says whether and when it was rotated.
     const rows = await driver.all(
-      `SELECT payload, consumed_at, last_used_at FROM ${models} WHERE model = ? AND ${column} = ? AND ${live}`,
+      model === 'RefreshToken'
+        ? `SELECT m.payload, m.consumed_at, m.last_used_at, r.consumed_at AS rotated_at FROM ${models} m
+           LEFT JOIN ${models} r ON r.model = '${ROTATION}' AND r.id = m.id
+           WHERE m.model = ? AND m.${column} = ? AND (m.expires_at IS NULL OR m.expires_at > ?)`
+        : `SELECT payload, consumed_at, last_used_at FROM ${models} WHERE model = ? AND ${column} = ? AND ${live}`,
       [model, sealer.hash(value), now],
     )
     const row = rows[0]
     if (!row) return undefined
-    if (model === 'RefreshToken') {
-      const rotation = await driver.all(`SELECT consumed_at FROM ${models} WHERE model = ? AND id = ?`, [
-        ROTATION,
-        sealer.hash(value),
-      ])
-      if (rotation[0]) row['rotated_at'] = rotation[0]['consumed_at']
-    }
     if (
       model === 'Client' &&
       id !== undefined &&
@@ -170,32 +185,36 @@ export async function createSqlStorage(
   }
 
   /**
-   * Records `successor` as the one rotation of `predecessor` (the insert is the atomic step: exactly one request
-   * wins); returns the winner's successor, which is `successor` unless another request rotated first.
+   * Stores the successor refresh token and records it as the one rotation of `predecessor`, atomically: the
+   * rotation row's insert decides (exactly one request wins) and the successor row is written only by the
+   * winner. Returns the winner's successor, which is `id` unless another request rotated first.
    */
-  async function commitRotation(predecessor: string, successor: string): Promise<string> {
+  async function storeRotation(predecessor: string, id: string, row: SqlValue[]): Promise<string> {
     const now = clock()
     const key = sealer.hash(predecessor)
-    // The rotation row shares the token's grant (revoked with it) and expiry (purged with it).
-    const won = await driver.run(
-      `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
-       SELECT ?, id, ?, grant_id, NULL, NULL, expires_at, ?, ? FROM ${models} WHERE model = ? AND id = ?
-       ON CONFLICT (model, id) DO NOTHING`,
-      [ROTATION, JSON.stringify({ successor: sealer.seal(successor) }), now, now, 'RefreshToken', key],
+    // The rotation row shares the token's grant (revoked with it) and expiry (purged with it); its consumed_at
+    // is the rotation time the grace window counts from (read back by findWhere's join).
+    const won = await driver.runChained(
+      {
+        sql: `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
+              SELECT ?, id, ?, grant_id, NULL, NULL, expires_at, ?, ? FROM ${models} WHERE model = ? AND id = ?
+              ON CONFLICT (model, id) DO NOTHING`,
+        params: [ROTATION, JSON.stringify({ successor: sealer.seal(id) }), now, now, 'RefreshToken', key],
+      },
+      {
+        sql: `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
+              SELECT ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT), CAST(NULL AS BIGINT), CAST(? AS BIGINT) WHERE ${FIRST_CHANGED}
+              ${UPSERT_CONFLICT}`,
+        params: row,
+      },
     )
-    if (won === 1) {
-      await driver.run(
-        `UPDATE ${models} SET consumed_at = COALESCE(consumed_at, ?) WHERE model = ? AND id = ?`,
-        [now, 'RefreshToken', key],
-      )
-      return successor
-    }
+    if (won > 0) return id
     const rows = await driver.all(`SELECT payload FROM ${models} WHERE model = ? AND id = ?`, [ROTATION, key])
     const sealed = rows[0]
       ? (JSON.parse(String(rows[0]['payload'])) as { successor?: unknown }).successor
       : undefined
     // No rotation row and no insert: the predecessor is gone (its grant was revoked meanwhile).
-    return typeof sealed === 'string' ? sealer.open(sealed) : successor
+    return typeof sealed === 'string' ? sealer.open(sealed) : id
   }
 
   function adapter(model: string): Adapter {
@@ -203,30 +222,27 @@ export async function createSqlStorage(
       async upsert(id, payload, expiresIn) {
         const now = clock()
         const expiresAt = typeof expiresIn === 'number' ? now + expiresIn * 1000 : null
-        await driver.run(
-          `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)
-           ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-             uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-          [
-            model,
-            sealer.hash(id),
-            toStored(model, id, payload),
-            optionalHash(payload['grantId']),
-            optionalHash(payload['uid']),
-            optionalHash(payload['userCode']),
-            expiresAt,
-            now,
-          ],
-        )
+        const row: SqlValue[] = [
+          model,
+          sealer.hash(id),
+          toStored(model, id, payload),
+          optionalHash(payload['grantId']),
+          optionalHash(payload['uid']),
+          optionalHash(payload['userCode']),
+          expiresAt,
+          now,
+        ]
         const rotation = model === 'RefreshToken' ? currentRefreshRotation() : undefined
         if (rotation?.predecessor !== undefined && rotation.successor === undefined) {
-          const winner = await commitRotation(rotation.predecessor, id)
-          if (winner !== id) {
-            await driver.run(`DELETE FROM ${models} WHERE model = ? AND id = ?`, [model, sealer.hash(id)])
-            rotation.successor = winner
-          }
+          const winner = await storeRotation(rotation.predecessor, id, row)
+          if (winner !== id) rotation.successor = winner
+          return
         }
+        await driver.run(
+          `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ${UPSERT_CONFLICT}`,
+          row,
+        )
       },
       find: (id) => findWhere(model, 'id', id, id),
       findByUid: (uid) => findWhere(model, 'uid', uid),
@@ -234,7 +250,7 @@ export async function createSqlStorage(
       async consume(id) {
         const rotation = model === 'RefreshToken' ? currentRefreshRotation() : undefined
         if (rotation) {
-          // Consumed when its successor is stored (commitRotation), so no crash can leave it used but unanswered.
+          // Consumed when its successor is stored (storeRotation), so no crash can leave it used but unanswered.
           rotation.predecessor = id
           return
         }

@@ -6,13 +6,15 @@
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { SQLInputValue } from 'node:sqlite'
+import type { SQLInputValue, StatementSync } from 'node:sqlite'
 import { unsupportedRuntime } from '../../shared/errors.ts'
 import {
   type AuthorizationServerStorage,
   createSqlStorage,
+  FIRST_CHANGED,
   type SqlDriver,
   type SqlStorageOptions,
+  type SqlValue,
 } from './sql.ts'
 
 /** The `node:sqlite` module. @see https://nodejs.org/api/sqlite.html */
@@ -54,17 +56,43 @@ export async function createSqliteStorage(
   }
   const db = new DatabaseSync(path)
   db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;')
+  // Each statement is compiled once per connection and reused: preparing costs more than running these.
+  const statements = new Map<string, StatementSync>()
+  const prepared = (sql: string) => {
+    let statement = statements.get(sql)
+    if (!statement) {
+      statement = db.prepare(sql)
+      statements.set(sql, statement)
+    }
+    return statement
+  }
+  const run = (sql: string, params: SqlValue[] = []) =>
+    Number(prepared(sql).run(...(params as SQLInputValue[])).changes)
   const driver: SqlDriver = {
-    async run(sql, params = []) {
-      return Number(db.prepare(sql).run(...(params as SQLInputValue[])).changes)
+    async run(sql, params) {
+      return run(sql, params)
     },
     async all(sql, params = []) {
-      return db.prepare(sql).all(...(params as SQLInputValue[])) as Record<string, unknown>[]
+      return prepared(sql).all(...(params as SQLInputValue[])) as Record<string, unknown>[]
+    },
+    async runChained(first, second) {
+      // Synchronous from BEGIN to COMMIT, so no other request's statement can land inside this transaction.
+      db.exec('BEGIN IMMEDIATE')
+      try {
+        const changed = run(first.sql, first.params)
+        if (changed > 0) run(second.sql.replaceAll(FIRST_CHANGED, '1'), second.params)
+        db.exec('COMMIT')
+        return changed
+      } catch (error) {
+        if (db.isTransaction) db.exec('ROLLBACK')
+        throw error
+      }
     },
     async exec(sql) {
       db.exec(sql)
     },
     async close() {
+      statements.clear()
       if (db.isOpen) db.close()
     },
   }

@@ -1,14 +1,15 @@
 /**
  * The stdio ↔ remote bridge: forwards every JSON-RPC message both ways over Streamable HTTP (or legacy
  * HTTP+SSE), negotiates the protocol era with the server and translates when host and server differ.
- * Authorization lives in the `fetch` it is given; this file never sees a token.
+ * When both speak the same era it is a pipe: the host's line goes out as the POST body and the server's answer
+ * text comes back as the host's line, parsed by neither side. Authorization lives in the `fetch` it is given;
+ * this file never sees a token.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
-import type { SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { readLimited } from '../../client/http.ts'
 import { isMcpOAuthError } from '../../shared/errors.ts'
 import { redactUrlsIn } from '../../shared/redact.ts'
-import { notAnMcpEndpoint, notMcpAnswer } from '../mcp-endpoint.ts'
+import { notAnMcpEndpoint } from '../mcp-endpoint.ts'
+import { probeEra } from './probe.ts'
 import {
   addEnvelope,
   discoverFromInitialize,
@@ -17,20 +18,18 @@ import {
   hostEra,
   hostInfoFromMeta,
   initializeFromDiscover,
-  isModern,
   isNotification,
   isRequest,
   type JsonRpc,
   LEGACY_DEFAULT,
-  META,
   MODERN,
   modernizeResult,
   result,
   stripEnvelope,
 } from './protocol.ts'
+import { type Sink, StreamableHttp, type Upstream } from './streamable-http.ts'
 
 type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
-type Upstream = StreamableHTTPClientTransport | SSEClientTransport
 
 /** How the bridge reaches the server and the host. */
 export interface BridgeOptions {
@@ -40,36 +39,17 @@ export interface BridgeOptions {
   transport?: 'auto' | 'http' | 'sse'
   /** Deliver a message to the host (stdout). */
   toHost(message: JsonRpc): void
+  /**
+   * Deliver a server's message text to the host as is (one line, newline included). Given when the host's
+   * messages need no rewriting on the way back (no tool filter), so same-era answers are never parsed.
+   */
+  toHostLine?: ((line: string) => void) | undefined
   log(line: string): void
 }
-
-const PROBE_TIMEOUT_MS = 30_000
-const PROBE_MAX_BYTES = 1024 * 1024
 
 /** JSON-RPC error codes the bridge answers with. */
 const INTERNAL = -32603
 const METHOD_NOT_FOUND = -32601
-
-/** Parse the first JSON-RPC message from a JSON or SSE body. */
-async function readRpc(response: Response): Promise<JsonRpc | undefined> {
-  const text = await readLimited(response, PROBE_MAX_BYTES)
-  const type = response.headers.get('content-type') ?? ''
-  const candidates = type.includes('text/event-stream')
-    ? text
-        .split(/\r?\n/)
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trim())
-    : [text]
-  for (const c of candidates) {
-    try {
-      const m = JSON.parse(c) as JsonRpc
-      if (m && typeof m === 'object' && ('result' in m || 'error' in m)) return m
-    } catch {
-      // not JSON: keep looking
-    }
-  }
-  return undefined
-}
 
 /**
  * One bridge per `connect` process.
@@ -80,7 +60,9 @@ export class Bridge {
   #serverEra: Promise<'legacy' | 'modern' | 'sse'> | undefined
   #hostEra: 'legacy' | 'modern' | undefined
   #host: HostInfo | undefined
-  #upstream: Upstream | undefined
+  #upstream: Promise<Upstream> | undefined
+  /** The upstream once open, for what must happen before the next message goes out. */
+  #live: Upstream | undefined
   #legacyInit: Promise<Record<string, unknown>> | undefined
   #hostInitialize: JsonRpc | undefined
   #internal = new Map<string, (m: JsonRpc) => void>()
@@ -89,14 +71,22 @@ export class Bridge {
   #seq = 0
   #closed = false
 
-  /** The SDK's transports, loaded while the probe is on the wire (they are most of the start-up cost). */
-  readonly #sdk = import('@modelcontextprotocol/client')
+  /** Answers of a same-era request, straight to the host (the pipe); undefined when they must be read. */
+  readonly #pipe: Sink | undefined
 
   /** The status of a probe POST that sent the bridge to the legacy transport (404/405). */
   #postStatus: number | undefined
 
   constructor(options: BridgeOptions) {
     this.#o = options
+    const line = options.toHostLine
+    this.#pipe = line
+      ? (text) => {
+          // One line per message on stdout: a pretty-printed or batched answer takes the parsing path.
+          if (text.charCodeAt(0) === 123 && !text.includes('\n') && !text.includes('\r')) line(`${text}\n`)
+          else this.#fromServerText(text)
+        }
+      : undefined
   }
 
   /** Which era the server speaks: a `server/discover` probe decides (legacy servers answer it with an error). */
@@ -113,74 +103,62 @@ export class Bridge {
   }
 
   async #probe(): Promise<'legacy' | 'modern' | 'sse'> {
-    if (this.#o.transport === 'sse') return 'sse'
-    const body = {
-      jsonrpc: '2.0',
-      id: 'mcp-oauth-probe',
-      method: 'server/discover',
-      params: {
-        _meta: {
-          [META.protocolVersion]: MODERN,
-          [META.clientInfo]: { name: 'mcp-oauth', version: '0.1.0' },
-          [META.clientCapabilities]: {},
+    const { era, postStatus } = await probeEra(this.#o)
+    if (postStatus !== undefined) this.#postStatus = postStatus
+    return era
+  }
+
+  #transport(): Promise<Upstream> {
+    if (!this.#upstream) {
+      const opening = this.#open()
+      this.#upstream = opening
+      opening.then(
+        (t) => {
+          if (this.#upstream === opening) this.#live = t
         },
-      },
+        () => {
+          if (this.#upstream === opening) this.#upstream = undefined
+        },
+      )
     }
-    const response = await this.#o.fetch(this.#o.url, {
-      method: 'POST',
-      headers: {
-        ...this.#o.headers,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': MODERN,
-        'mcp-method': 'server/discover',
-      },
-      body: JSON.stringify(body),
-      // An answer that never comes (or a stream that never ends) must not hold the bridge's start-up forever.
-      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-    })
-    if ((response.status === 404 || response.status === 405) && this.#o.transport !== 'http') {
-      await response.body?.cancel().catch(() => {})
-      this.#postStatus = response.status
-      this.#o.log('the server has no Streamable HTTP endpoint here; using the legacy HTTP+SSE transport')
-      return 'sse'
-    }
-    // No MCP server answers a POST with a web page or with JSON that is not JSON-RPC: say so, not "Unexpected …".
-    const problem = await notMcpAnswer(response)
-    if (problem) {
-      await response.body?.cancel().catch(() => {})
-      throw notAnMcpEndpoint(this.#o.url, problem)
-    }
-    const m = await readRpc(response).catch(() => undefined)
-    const versions = m?.result?.['supportedVersions']
-    const modern = Array.isArray(versions) && versions.some(isModern)
-    this.#o.log(`server speaks ${modern ? MODERN : 'a 2025 revision'}`)
-    return modern ? 'modern' : 'legacy'
+    return this.#upstream
   }
 
-  async #transport(): Promise<Upstream> {
-    if (this.#upstream) return this.#upstream
+  async #open(): Promise<Upstream> {
     const era = await this.serverEra()
-    const sdk = await this.#sdk
-    const requestInit = { headers: this.#o.headers ?? {} }
-    const t: Upstream =
-      era === 'sse'
-        ? new sdk.SSEClientTransport(new URL(this.#o.url), { fetch: this.#o.fetch, requestInit })
-        : new sdk.StreamableHTTPClientTransport(new URL(this.#o.url), { fetch: this.#o.fetch, requestInit })
-    t.onmessage = (m) => this.#fromServer(m as JsonRpc)
-    t.onerror = (e) => this.#o.log(`server connection: ${describe(e)}`)
-    this.#upstream = t
-    await t.start()
-    return t
+    const o = this.#o
+    if (era !== 'sse') {
+      return new StreamableHttp({
+        url: o.url,
+        fetch: o.fetch,
+        headers: o.headers,
+        onMessage: (text) => this.#fromServerText(text),
+        log: o.log,
+      })
+    }
+    const { openLegacySse } = await import('./legacy-sse.ts')
+    return openLegacySse({
+      url: o.url,
+      fetch: o.fetch,
+      headers: o.headers,
+      onMessage: (m) => this.#fromServer(m),
+      onError: (e) => o.log(`server connection: ${describe(e)}`),
+    })
   }
 
-  /** Handle one message from the host. */
-  async fromHost(m: JsonRpc): Promise<void> {
+  /**
+   * Handle one message from the host; `line` is its text as the host wrote it, forwarded unchanged when the
+   * server speaks the host's era.
+   */
+  async fromHost(m: JsonRpc, line?: string): Promise<void> {
     if (this.#closed) return
     this.#hostEra ??= hostEra(m)
     try {
       const era = await this.serverEra()
       const legacyServer = era !== 'modern'
+      if (this.#pipe && m.method !== 'initialize' && (era === 'modern') === (this.#hostEra === 'modern')) {
+        return await this.#send(m, false, line, this.#pipe)
+      }
       if (this.#hostEra === 'legacy') {
         if (m.method === 'initialize') {
           this.#host = {
@@ -252,7 +230,7 @@ export class Bridge {
         },
       })
       const t = await this.#transport()
-      if (isStreamable(t)) t.setProtocolVersion(String(init['protocolVersion'] ?? LEGACY_DEFAULT))
+      t.setProtocolVersion(String(init['protocolVersion'] ?? LEGACY_DEFAULT))
       await t.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
       return init
     })()
@@ -266,39 +244,68 @@ export class Bridge {
     const id = `mcp-oauth-${++this.#seq}`
     const t = await this.#transport()
     const reply = new Promise<JsonRpc>((resolve) => this.#internal.set(id, resolve))
-    await t.send({ ...m, jsonrpc: '2.0', id, method } as never)
+    await t.send({ ...m, jsonrpc: '2.0', id, method })
     const r = await reply
     if (r.error) throw new Error(`${method} failed: ${r.error.message}`)
     return r.result ?? {}
   }
 
-  async #send(m: JsonRpc, retried = false): Promise<void> {
+  async #send(m: JsonRpc, retried = false, body?: string, sink?: Sink): Promise<void> {
     const t = await this.#transport()
     try {
-      await t.send(m as never)
+      await t.send(m, body, sink)
     } catch (e) {
       // A 2025 server that restarted forgot our session: initialize again and retry once.
-      if (!retried && isSessionLost(e) && isStreamable(t)) {
+      if (!retried && isSessionLost(e) && t instanceof StreamableHttp) {
         this.#o.log('the server lost the session (restart?); starting a new one')
         await this.#resetSession(t)
-        return this.#send(m, true)
+        return this.#send(m, true, body, sink)
       }
       throw e
     }
   }
 
-  async #resetSession(t: StreamableHTTPClientTransport): Promise<void> {
-    await t.close().catch(() => {})
+  /** Start a new 2025 session after the old one was lost; concurrent requests that lost it share one reset. */
+  #resetting: Promise<void> | undefined
+  #resetSession(t: Upstream): Promise<void> {
+    if (this.#resetting) return this.#resetting
+    const reset = this.#reset(t).finally(() => {
+      this.#resetting = undefined
+    })
+    this.#resetting = reset
+    return reset
+  }
+
+  async #reset(t: Upstream): Promise<void> {
+    const current = await this.#upstream?.catch(() => undefined)
+    // Another request already replaced the lost session.
+    if (current !== t) return
     this.#upstream = undefined
+    this.#live = undefined
+    await t.close().catch(() => {})
     this.#legacyInit = undefined
     if (this.#hostInitialize) {
       const init = this.#hostInitialize
       const r = await this.#internalRequest('initialize', { jsonrpc: '2.0', params: init.params ?? {} })
       const fresh = await this.#transport()
-      if (isStreamable(fresh)) fresh.setProtocolVersion(String(r['protocolVersion']))
+      fresh.setProtocolVersion(String(r['protocolVersion']))
       await fresh.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
     } else if (this.#hostEra === 'modern') {
       await this.#initializeLegacy()
+    }
+  }
+
+  /** A server message as text (JSON body or SSE data): read it, one message or a batch. */
+  #fromServerText(text: string): void {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      this.#o.log('ignored a server message that is not JSON')
+      return
+    }
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (m && typeof m === 'object') this.#fromServer(m as JsonRpc)
     }
   }
 
@@ -309,8 +316,7 @@ export class Bridge {
       return
     }
     if (this.#hostInitialize && m.id === this.#hostInitialize.id && m.result) {
-      const t = this.#upstream
-      if (isStreamable(t)) t.setProtocolVersion(String(m.result['protocolVersion']))
+      this.#live?.setProtocolVersion(String(m.result['protocolVersion']))
     }
     if (this.#hostEra === 'modern' && m.id != null && !m.method && this.#methods.has(m.id)) {
       const method = this.#methods.get(m.id)
@@ -343,15 +349,10 @@ export class Bridge {
   /** Close the server side (ends a 2025 session politely). */
   async close(): Promise<void> {
     this.#closed = true
-    const t = this.#upstream
+    const t = await this.#upstream?.catch(() => undefined)
     this.#upstream = undefined
-    if (isStreamable(t)) await t.terminateSession().catch(() => {})
     await t?.close().catch(() => {})
   }
-}
-
-function isStreamable(t: Upstream | undefined): t is StreamableHTTPClientTransport {
-  return t !== undefined && 'terminateSession' in t
 }
 
 function isSessionLost(e: unknown): boolean {

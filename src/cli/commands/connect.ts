@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline'
 import { PassThrough } from 'node:stream'
-import { authorizedFetch } from '../../client/index.ts'
+import { authorizedFetch } from '../../client/fetch.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { Bridge } from '../bridge/bridge.ts'
 import type { JsonRpc } from '../bridge/protocol.ts'
@@ -73,23 +73,20 @@ export async function run(
       ? () => {}
       : (line: string) => void io.stderr.write(`mcp-oauth: ${line}\n`)
   const tools = toolFilter(compat.ignoreTools)
-  let pendingWrites = Promise.resolve()
-  const toHost = (m: JsonRpc) => {
-    const line = `${JSON.stringify(tools.filter(m))}\n`
-    pendingWrites = pendingWrites.then(
-      () =>
-        new Promise<void>((resolve) => {
-          if (!io.stdout.write(line)) (io.stdout as NodeJS.WritableStream).once?.('drain', resolve)
-          else resolve()
-        }),
-    )
+  // Writes keep their order in the stream's own buffer; only the end waits for it to drain.
+  let backlog = false
+  const write = (line: string) => {
+    if (!io.stdout.write(line)) backlog = true
   }
+  const toHost = (m: JsonRpc) => write(`${JSON.stringify(tools.filter(m))}\n`)
   const bridge = new Bridge({
     url: cli.session.server,
     fetch: authorizedFetch(cli.session),
     headers: cli.headers,
     transport,
     toHost,
+    // With no tool filter, nothing the server says needs rewriting for the host: answers go out as they came.
+    toHostLine: compat.ignoreTools.length ? undefined : write,
     log: values.verbose ? log : (line) => (line.includes('failed') ? log(line) : undefined),
   })
 
@@ -109,7 +106,7 @@ export async function run(
       }
       const refused = tools.refuse(message)
       if (refused) return toHost(refused)
-      const p = bridge.fromHost(message).finally(() => inFlight.delete(p))
+      const p = bridge.fromHost(message, line).finally(() => inFlight.delete(p))
       inFlight.add(p)
     })
     rl.on('close', resolve)
@@ -120,7 +117,9 @@ export async function run(
   await done
   // Let answers to what the host already sent go out before closing.
   await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 5000).unref())])
-  await pendingWrites
+  const out = io.stdout as { writableNeedDrain?: boolean; once?(event: 'drain', f: () => void): unknown }
+  if (backlog && out.writableNeedDrain && out.once)
+    await new Promise<void>((resolve) => out.once!('drain', resolve))
   await bridge.close()
   await cli.close()
   return 0

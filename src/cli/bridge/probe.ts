@@ -1,0 +1,95 @@
+/**
+ * Which protocol era a server speaks, learned from one `server/discover` POST (a 2025 server answers it with an
+ * error; a URL with no Streamable HTTP endpoint answers 404/405 and sends the bridge to legacy HTTP+SSE).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
+ */
+import { readLimited } from '../../client/http.ts'
+import { notAnMcpEndpoint, notMcpAnswer } from '../mcp-endpoint.ts'
+import { isModern, type JsonRpc, META, MODERN } from './protocol.ts'
+
+type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+
+const PROBE_TIMEOUT_MS = 30_000
+const PROBE_MAX_BYTES = 1024 * 1024
+
+/** What the probe learned: the era, and the POST status that sent it to the legacy transport. */
+export interface ProbeResult {
+  era: 'legacy' | 'modern' | 'sse'
+  postStatus?: number
+}
+
+/** Parse the first JSON-RPC message from a JSON or SSE body. */
+async function readRpc(response: Response): Promise<JsonRpc | undefined> {
+  const text = await readLimited(response, PROBE_MAX_BYTES)
+  const type = response.headers.get('content-type') ?? ''
+  const candidates = type.includes('text/event-stream')
+    ? text
+        .split(/\r?\n/)
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+    : [text]
+  for (const c of candidates) {
+    try {
+      const m = JSON.parse(c) as JsonRpc
+      if (m && typeof m === 'object' && ('result' in m || 'error' in m)) return m
+    } catch {
+      // not JSON: keep looking
+    }
+  }
+  return undefined
+}
+
+/**
+ * Probe the server's era with `server/discover`.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
+ */
+export async function probeEra(o: {
+  url: string
+  fetch: Fetch
+  headers?: Record<string, string> | undefined
+  transport?: 'auto' | 'http' | 'sse' | undefined
+  log(line: string): void
+}): Promise<ProbeResult> {
+  if (o.transport === 'sse') return { era: 'sse' }
+  const body = {
+    jsonrpc: '2.0',
+    id: 'mcp-oauth-probe',
+    method: 'server/discover',
+    params: {
+      _meta: {
+        [META.protocolVersion]: MODERN,
+        [META.clientInfo]: { name: 'mcp-oauth', version: '0.1.0' },
+        [META.clientCapabilities]: {},
+      },
+    },
+  }
+  const response = await o.fetch(o.url, {
+    method: 'POST',
+    headers: {
+      ...o.headers,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': MODERN,
+      'mcp-method': 'server/discover',
+    },
+    body: JSON.stringify(body),
+    // An answer that never comes (or a stream that never ends) must not hold the bridge's start-up forever.
+    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+  })
+  if ((response.status === 404 || response.status === 405) && o.transport !== 'http') {
+    await response.body?.cancel().catch(() => {})
+    o.log('the server has no Streamable HTTP endpoint here; using the legacy HTTP+SSE transport')
+    return { era: 'sse', postStatus: response.status }
+  }
+  // No MCP server answers a POST with a web page or with JSON that is not JSON-RPC: say so, not "Unexpected …".
+  const problem = await notMcpAnswer(response)
+  if (problem) {
+    await response.body?.cancel().catch(() => {})
+    throw notAnMcpEndpoint(o.url, problem)
+  }
+  const m = await readRpc(response).catch(() => undefined)
+  const versions = m?.result?.['supportedVersions']
+  const modern = Array.isArray(versions) && versions.some(isModern)
+  o.log(`server speaks ${modern ? MODERN : 'a 2025 revision'}`)
+  return { era: modern ? 'modern' : 'legacy' }
+}

@@ -1,0 +1,193 @@
+/**
+ * The bridge's Streamable HTTP client, made for forwarding: one POST per message on the process's kept-alive
+ * connection pool (the given fetch), the answer handed on as text (JSON body or SSE events as they arrive), no
+ * schema validation of payloads the bridge does not need to understand. Keeps the 2025 session header and the
+ * protocol-version header, and the GET stream a 2025 server uses for its own requests.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+import { type JsonRpc, META } from './protocol.ts'
+import { SseReader } from './sse.ts'
+
+type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+
+/** Where answers go: text of one JSON-RPC message (or a JSON array of them, from a batch). */
+export type Sink = (text: string) => void
+
+/** What every upstream of the bridge offers (this one, and the legacy HTTP+SSE one in legacy-sse.ts). */
+export interface Upstream {
+  /** Send one message; `body` is its JSON text when the bridge already has it. Answers go to `sink`, or to the upstream's own. */
+  send(m: JsonRpc, body?: string, sink?: Sink): Promise<void>
+  setProtocolVersion(version: string): void
+  close(): Promise<void>
+}
+
+/** How a Streamable HTTP upstream reaches its server. */
+export interface StreamableHttpOptions {
+  url: string
+  fetch: Fetch
+  headers?: Record<string, string> | undefined
+  /** Messages that arrive outside a POST's sink: the GET stream, and answers of sends without one. */
+  onMessage: Sink
+  log(line: string): void
+}
+
+/** A POST's non-2xx status, so the bridge can tell a lost session (404) from other failures. */
+export class HttpStatusError extends Error {
+  readonly status: number
+  constructor(status: number, text: string) {
+    super(`the server answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`)
+    this.status = status
+  }
+}
+
+/** `Mcp-Name` mirrors one field of these methods' params (2026-07-28). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http */
+const NAME_FIELD: Record<string, string> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+}
+
+/** A header value as the 2026-07-28 transport encodes it: plain printable ASCII, else `=?base64?…?=`. */
+function headerValue(s: string): string {
+  const plain = s.length > 0 && s === s.trim() && !/[^\t\x20-\x7e]/.test(s) && !s.startsWith('=?base64?')
+  return plain ? s : `=?base64?${Buffer.from(s, 'utf8').toString('base64')}?=`
+}
+
+/**
+ * A Streamable HTTP connection to one MCP server.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
+ */
+export class StreamableHttp implements Upstream {
+  readonly #o: StreamableHttpOptions
+  /** Headers every request carries; rebuilt only when the session or version changes. */
+  #base: Record<string, string>
+  #sessionId: string | undefined
+  #protocolVersion: string | undefined
+  readonly #abort = new AbortController()
+  #getStream = false
+
+  constructor(options: StreamableHttpOptions) {
+    this.#o = options
+    this.#base = this.#headers()
+  }
+
+  #headers(): Record<string, string> {
+    const h: Record<string, string> = { ...this.#o.headers }
+    if (this.#sessionId) h['mcp-session-id'] = this.#sessionId
+    if (this.#protocolVersion) h['mcp-protocol-version'] = this.#protocolVersion
+    return h
+  }
+
+  /** The version a 2025 server agreed in `initialize`, sent on every later request. */
+  setProtocolVersion(version: string): void {
+    this.#protocolVersion = version
+    this.#base = this.#headers()
+  }
+
+  async send(m: JsonRpc, body = JSON.stringify(m), sink: Sink = this.#o.onMessage): Promise<void> {
+    const initialize = m.method === 'initialize'
+    const headers: Record<string, string> = {
+      ...this.#base,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    }
+    if (initialize) delete headers['mcp-session-id']
+    const version = (m.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.protocolVersion]
+    if (typeof version === 'string' && m.method && m.id != null) {
+      headers['mcp-protocol-version'] = version
+      headers['mcp-method'] = m.method
+      const field = NAME_FIELD[m.method]
+      const name = field ? m.params?.[field] : undefined
+      if (typeof name === 'string') headers['mcp-name'] = headerValue(name)
+    }
+    // No AbortSignal on POSTs: fetch adds a listener to it per request and drops it only when the request is
+    // collected, so one shared signal collects thousands of listeners, each add scanning the rest (measured:
+    // CPU and RSS growing per call). The bridge closes after its answers are out; only the GET stream needs one.
+    const response = await this.#o.fetch(this.#o.url, { method: 'POST', headers, body })
+    if (initialize && response.ok) {
+      this.#sessionId = response.headers.get('mcp-session-id') ?? undefined
+      this.#base = this.#headers()
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '')
+      // A JSON-RPC error in a 4xx body answers the request: hand it on rather than a bare HTTP status.
+      // (A lost 2025 session's 404 carries no id of ours, so it still throws and the bridge starts a new one.)
+      if (m.id != null && response.status < 500 && isErrorFor(text, m.id)) {
+        return sink(text)
+      }
+      throw new HttpStatusError(response.status, text)
+    }
+    if (response.status === 202 || m.id == null) {
+      await response.body?.cancel().catch(() => {})
+      if (m.method === 'notifications/initialized' && this.#sessionId !== undefined) this.#openGetStream()
+      return
+    }
+    const type = response.headers.get('content-type') ?? ''
+    if (type.includes('text/event-stream')) return this.#stream(response, sink)
+    const text = await response.text()
+    if (text) sink(text)
+  }
+
+  /** Forward each SSE event's data as it completes; the answer to the request ends the wait. */
+  async #stream(response: Response, sink: Sink): Promise<void> {
+    if (!response.body) return
+    const reader = new SseReader()
+    const decoder = new TextDecoder()
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      for (const e of reader.push(decoder.decode(chunk, { stream: true }))) {
+        if (e.event === 'message' && e.data) sink(e.data)
+      }
+    }
+  }
+
+  /** The 2025 session's standalone stream for server-initiated messages; a server may decline it (405). */
+  #openGetStream(): void {
+    if (this.#getStream) return
+    this.#getStream = true
+    void (async () => {
+      try {
+        const response = await this.#o.fetch(this.#o.url, {
+          method: 'GET',
+          headers: { ...this.#base, accept: 'text/event-stream' },
+          signal: this.#abort.signal,
+        })
+        if (!response.ok || !(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+          await response.body?.cancel().catch(() => {})
+          return
+        }
+        await this.#stream(response, this.#o.onMessage)
+      } catch (e) {
+        if (!this.#abort.signal.aborted) this.#o.log(`server stream: ${e instanceof Error ? e.message : e}`)
+      } finally {
+        this.#getStream = false
+      }
+    })()
+  }
+
+  /** End the 2025 session politely (DELETE), then stop every request and stream. */
+  async close(): Promise<void> {
+    if (this.#sessionId && !this.#abort.signal.aborted) {
+      await this.#o
+        .fetch(this.#o.url, {
+          method: 'DELETE',
+          headers: this.#base,
+          signal: AbortSignal.timeout(2000),
+        })
+        .then((r) => r.body?.cancel())
+        .catch(() => {})
+    }
+    this.#abort.abort()
+  }
+}
+
+function isErrorFor(text: string, id: unknown): boolean {
+  try {
+    const m = JSON.parse(text) as JsonRpc
+    return m?.jsonrpc === '2.0' && m.id === id && typeof m.error === 'object' && m.error !== null
+  } catch {
+    return false
+  }
+}
