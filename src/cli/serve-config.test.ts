@@ -206,6 +206,10 @@ describe('serve config: file', () => {
       ).message,
       /unknown --upstream gitlab/,
     )
+    assert.match(
+      refusal(() => parseServeConfig(['--upstream-tenant', 'contoso'])).message,
+      /--upstream-tenant needs --upstream$/,
+    )
   })
 
   test('an unknown key is refused with its JSON path and the closest known key', () => {

@@ -13,6 +13,7 @@ import {
   COMMAND_LINE_ONLY,
   type ConfigObject,
   PROXY_EXAMPLE,
+  SERVE_FLAG_HINT,
   SERVE_FLAGS,
   type ServeFlag,
   STDIO_EXAMPLE,
@@ -224,6 +225,13 @@ export function parseServeConfig(argv: string[], sources: ServeConfigSources = {
     throw flagError('--restart needs --stdio', STDIO_EXAMPLE)
   if (fromFlags['proxy'] && given['proxy'] === undefined && !fromFile['proxy'])
     throw flagError('--upstream-transport needs --proxy', PROXY_EXAMPLE)
+  const upstream = { ...(fromFile['upstream'] as ConfigObject), ...(fromFlags['upstream'] as ConfigObject) }
+  if (fromFlags['upstream'] && upstream['preset'] === undefined && upstream['issuer'] === undefined) {
+    const stray = SERVE_FLAGS.find(
+      (f) => f.file.startsWith('upstream.') && valueAt(fromFlags, `$.${f.file}`) !== undefined,
+    )
+    throw flagError(`--${stray?.flag} needs --upstream`, SERVE_FLAG_HINT('upstream'))
+  }
   if (command !== undefined) {
     if (!given['stdio']) throw flagError('a command after -- needs --stdio', STDIO_EXAMPLE)
     if (!command[0]) throw flagError('--stdio needs the server command after --', STDIO_EXAMPLE)

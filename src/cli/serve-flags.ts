@@ -43,6 +43,14 @@ export const PROXY_EXAMPLE = 'mcp-oauth serve --proxy http://127.0.0.1:3000/mcp'
 /** A command line that works with `--stdio`. */
 export const STDIO_EXAMPLE = 'mcp-oauth serve --stdio -- npx -y @modelcontextprotocol/server-everything'
 
+const UPSTREAM_HINTS: Record<string, string> = {
+  upstream: 'e.g. mcp-oauth serve --upstream github --upstream-client-id ID',
+  'upstream-client-id':
+    'register this server at the provider and pass its client id: --upstream-client-id ID',
+  'upstream-issuer': 'pass the issuer URL, e.g. --upstream-issuer https://login.example.com/realms/main',
+  'upstream-tenant': 'pass the Entra tenant id or domain, e.g. --upstream-tenant contoso.onmicrosoft.com',
+}
+
 /** The upstream identity provider's flags (H4's table), each kept in the file's `upstream` section. */
 function upstreamFlags(): ServeFlag[] {
   // Help entries start at "  --flag"; continuation lines belong to the entry above.
@@ -59,10 +67,7 @@ function upstreamFlags(): ServeFlag[] {
     type,
     file: `upstream.${UPSTREAM_SECTION_KEYS[flag as keyof typeof UPSTREAM_SECTION_KEYS]}`,
     help: help.get(flag) ?? `--${flag}`,
-    hint:
-      flag === 'upstream'
-        ? 'e.g. --upstream github --upstream-client-id ID'
-        : `see --${flag} in mcp-oauth serve --help`,
+    hint: UPSTREAM_HINTS[flag] ?? `see --${flag} in mcp-oauth serve --help`,
   }))
 }
 

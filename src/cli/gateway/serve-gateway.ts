@@ -78,7 +78,12 @@ export async function startGateway(
         restart: target.restart,
         log: context.log,
       })
-  const handler = createGateway({ upstream, resourceServer: context.resourceServer, log: context.log })
+  const handler = createGateway({
+    upstream,
+    resourceServer: context.resourceServer,
+    // The child's stderr lines carry their own `[upstream]` prefix; the gateway's own lines say who speaks.
+    log: (line) => context.log(`mcp-oauth serve: ${line}`),
+  })
   return { upstream, handler, banner: gatewayBanner(context.mcp, upstream, options, context.issuer) }
 }
 
