@@ -23,7 +23,7 @@ export interface FrontContext {
   interactions: InteractionContext
   registration: RegistrationPolicy
   /** Scope requested on behalf of a client that sent none. */
-  defaultScope: (clientId: string) => Promise<string | undefined>
+  defaultScope: (clientId: string, resource?: string) => Promise<string | undefined>
   /** Limiters by name; absent when limits are off. */
   limits: Partial<
     Record<'registration' | 'token' | 'par' | 'revocation' | 'introspection' | 'authorization', RateLimiter>
@@ -323,7 +323,9 @@ export function createFrontHandler(
     if (route === '/auth') {
       if (await limited(context.limits.authorization, req, res, 'authorization')) return
       if (req.method === 'GET' && !url.searchParams.get('scope') && url.searchParams.get('client_id')) {
-        const scope = await context.defaultScope(url.searchParams.get('client_id')!).catch(() => undefined)
+        const scope = await context
+          .defaultScope(url.searchParams.get('client_id')!, url.searchParams.get('resource') ?? undefined)
+          .catch(() => undefined)
         if (scope) {
           url.searchParams.set('scope', scope)
           req.url = `${path}${url.search}`

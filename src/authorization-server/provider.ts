@@ -333,8 +333,6 @@ export async function createAuthorizationServer(
     })
   publishCurrentKeys(provider, signingKeys)
 
-  const registrationScopes = allResourceScopes
-
   const handler = createFrontHandler({
     provider,
     mountPath,
@@ -343,17 +341,21 @@ export async function createAuthorizationServer(
     ...(upstream ? { upstream } : {}),
     trustProxy: options.trustProxy === true,
     registration: {
-      defaultScopes: registrationScopes,
+      defaultScopes: allResourceScopes,
       maxRedirectUris,
     },
-    defaultScope: async (clientId) => {
-      const first = options.resources[0]!
-      const fallback = (first.defaultScopes ?? first.scopes).join(' ')
+    // Clients that send `resource` and no `scope` get that resource's defaults (the first's when none is named).
+    defaultScope: async (clientId, resource) => {
+      const named = resource
+        ? URL.canParse(resource) && resources.get(canonicalResource(resource))
+        : undefined
+      const chosen = named || options.resources[0]!
+      const wanted = chosen.defaultScopes ?? chosen.scopes
       const client = await provider.Client.find(clientId)
-      if (!client?.scope) return fallback
+      if (!client?.scope) return wanted.join(' ')
       const allowed = new Set(client.scope.split(' '))
-      const chosen = (first.defaultScopes ?? first.scopes).filter((s) => allowed.has(s))
-      return chosen.length ? chosen.join(' ') : client.scope
+      const kept = wanted.filter((s) => allowed.has(s))
+      return kept.length ? kept.join(' ') : client.scope
     },
     limits: {
       registration: limiter('registration'),

@@ -110,6 +110,7 @@ function isUsageError(error: unknown): boolean {
     code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
     code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
     code === 'invalid_argument' ||
+    code === 'invalid_config' ||
     code === 'invalid_usage'
   )
 }

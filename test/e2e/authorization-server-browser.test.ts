@@ -259,7 +259,7 @@ describe('SDK v2 client signs in through a real browser against mcp-oauth serve'
           registration === 'CIMD' ? cimdUrl : undefined,
         )
         t.diagnostic('connected: starting')
-        const { client, transport } = await connect(provider, serving.mcp)
+        const { client, transport } = await connect(provider, serving.mcp!)
         assert.equal(provider.authorizations, 1)
         const consent = provider.consentPages[0]!
         if (registration === 'CIMD') {
@@ -273,7 +273,7 @@ describe('SDK v2 client signs in through a real browser against mcp-oauth serve'
         assert.match(consent, /tools:read/)
 
         const claims = jose.decodeJwt(provider.tokens()!.access_token)
-        assert.equal(claims.aud, serving.mcp)
+        assert.equal(claims.aud, serving.mcp!)
         assert.equal(claims.iss, serving.issuer)
 
         t.diagnostic('tools listed: starting')
@@ -293,7 +293,7 @@ describe('SDK v2 client signs in through a real browser against mcp-oauth serve'
           provider,
           transport,
           () => client.callTool({ name: 'create_note', arguments: {} }),
-          serving.mcp,
+          serving.mcp!,
         )
         assert.equal(note.isError ?? false, false, JSON.stringify(note))
         assert.equal(provider.authorizations, 2)
@@ -303,7 +303,7 @@ describe('SDK v2 client signs in through a real browser against mcp-oauth serve'
           provider,
           transport,
           () => client.callTool({ name: 'admin_report', arguments: {} }),
-          serving.mcp,
+          serving.mcp!,
         )
         assert.equal(report.isError ?? false, false, JSON.stringify(report))
         assert.equal(provider.authorizations, 3)
@@ -321,7 +321,7 @@ describe('SDK v2 client signs in through a real browser against mcp-oauth serve'
           provider,
           transport,
           () => client.callTool({ name: 'server_time', arguments: {} }),
-          serving.mcp,
+          serving.mcp!,
         )
         assert.equal(provider.authorizations, 3)
         assert.equal(audit.filter((e) => e['type'] === 'token.refreshed').length, refreshesBefore + 1)
@@ -381,7 +381,7 @@ describe('SDK v2 client signs in through a real browser against mcp-oauth serve'
       }
       try {
         const session = createSession({
-          serverUrl: serving.mcp,
+          serverUrl: serving.mcp!,
           authorizer,
           store: new MemoryStore(),
           identity: {
@@ -391,12 +391,12 @@ describe('SDK v2 client signs in through a real browser against mcp-oauth serve'
         })
         const client = new Client({ name: 'mcp-oauth-client-browser', version: '1.0.0' })
         await client.connect(
-          new StreamableHTTPClientTransport(new URL(serving.mcp), { fetch: authorizedFetch(session) }),
+          new StreamableHTTPClientTransport(new URL(serving.mcp!), { fetch: authorizedFetch(session) }),
         )
         const tokens = await session.tokens()
         assert.ok(tokens)
         const claims = jose.decodeJwt(tokens.access_token)
-        assert.equal(claims.aud, serving.mcp)
+        assert.equal(claims.aud, serving.mcp!)
         assert.equal(tokens.token_type.toLowerCase(), 'dpop', 'the AS offers DPoP, the client uses it')
         assert.ok((claims['cnf'] as { jkt?: string } | undefined)?.jkt)
         if (registration === 'CIMD') {

@@ -177,7 +177,11 @@ export async function spawnServe(args: string[], env: Record<string, string> = {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const ready = await new Promise<ServeProcess['ready']>((resolve, reject) => {
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`serve not ready after 20 s: ${err}`)), 20_000)
+    // A serve that never got ready is stopped, or it would keep the test file alive after the failure.
+    const timer = setTimeout(() => {
+      child.kill()
+      reject(new Error(`serve not ready after 20 s: ${err}`))
+    }, 20_000)
     child.stdout!.on('data', (chunk) => {
       out += chunk
       const line = out.split('\n')[0]
@@ -267,4 +271,40 @@ export async function selfSignedCertificate(): Promise<{ key: string; cert: stri
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** A public client's authorization code flow with PKCE through the real forms; returns the token response. */
+export async function codeFlow(
+  metadata: Json,
+  clientId: string,
+  redirectUri: string,
+  user: { username: string; password: string },
+  extra: Record<string, string>,
+): Promise<Json> {
+  const { verifier, challenge } = pkce()
+  const { callback } = await new HeadlessAgent().authorize(
+    `${metadata['authorization_endpoint']}?${new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      ...extra,
+    })}`,
+    redirectUri,
+    user,
+  )
+  return await json(
+    await fetch(metadata['token_endpoint'], {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code: new URL(callback).searchParams.get('code')!,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }),
+    }),
+  )
 }

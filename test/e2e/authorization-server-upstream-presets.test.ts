@@ -207,7 +207,7 @@ describe('upstream presets: the person signs in at the provider, the MCP client 
     cleanups.push(() => context.close())
     const seen: Seen = { bodies: [], consent: [] }
     const { tokens } = await signInAndCall(
-      serving.mcp,
+      serving.mcp!,
       browserAuthorizer(context, callbacks, serving.issuer, seen, authorizeOnGithub),
       seen,
     )
@@ -281,7 +281,7 @@ describe('upstream presets: the person signs in at the provider, the MCP client 
       await page.click('button:has-text("Allow")')
     }
     const { tokens, who } = await signInAndCall(
-      serving.mcp,
+      serving.mcp!,
       browserAuthorizer(context, callbacks, serving.issuer, seen, atIdp),
       seen,
     )

@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -214,6 +216,47 @@ describe('clients', () => {
     } finally {
       person.stop()
       await client.close()
+    }
+  })
+
+  test('a browser page (fetch only, another origin): resource_metadata, DCR, sign-in, a session, a call, step-up', async (t) => {
+    if (!need(t, 'chromium', chromiumAvailable())) return
+    const html = readFileSync(new URL('../support/gateway-browser-client.html', import.meta.url))
+    const site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html))
+    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r))
+    const pageUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/client.html`
+    const context = await host.browser().newContext()
+    const page = await context.newPage()
+    try {
+      await page.goto(`${pageUrl}?mcp=${encodeURIComponent(serve.ready.mcp)}`)
+      for (let step = 0; step < 10 && (await page.title().catch(() => '')) !== 'done'; step++) {
+        await page.waitForLoadState('load')
+        if (page.url().startsWith(pageUrl)) {
+          await page.waitForURL((u) => !u.href.startsWith(pageUrl), { timeout: 5000 }).catch(() => {})
+        } else if ((await page.locator('input[name=username]').count()) > 0) {
+          await page.fill('input[name=username]', USER.username)
+          await page.fill('input[name=password]', USER.password)
+          await page.click('button[type=submit]')
+        } else if ((await page.locator('button', { hasText: 'Allow' }).count()) > 0) {
+          await page.click('button:has-text("Allow")')
+        }
+        await page.waitForLoadState('load').catch(() => {})
+      }
+      const result = (await page.evaluate('window.__result')) as {
+        steps?: [string, unknown][]
+        error?: string
+      }
+      assert.equal(result.error, undefined)
+      const steps = new Map(result.steps!.map(([k, v]) => [k, v]))
+      assert.deepEqual(steps.get('tools/list'), TOOLS)
+      const who = steps.get('whoami') as { identity: { subject: string; scopes: string[] } }
+      assert.equal(who.identity.subject, USER.username)
+      assert.equal(steps.get('step-up'), 'mcp admin')
+      assert.equal(steps.get('admin_op'), 'admin ok')
+    } finally {
+      await context.close()
+      site.closeAllConnections()
+      site.close()
     }
   })
 

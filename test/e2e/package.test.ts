@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -55,6 +55,17 @@ describe('the packed package', () => {
       env: npmEnv(),
     })
     assert.match(stdout.trim(), /^\d+\.\d+\.\d+/)
+    // The config schema ships (serve reads it beside dist/) and is exported for editors.
+    const schema = join(installed, 'schema/mcp-oauth.schema.json')
+    assert.ok(existsSync(schema), 'schema/ is published')
+    const config = join(dir, 'serve.json')
+    writeFileSync(config, JSON.stringify({ resources: [{ uri: 'https://mcp.example.com/mcp' }] }))
+    const printed = await run(
+      join(packed.project, 'node_modules/.bin/mcp-oauth'),
+      ['serve', '--config', config, '--print-config'],
+      { env: npmEnv() },
+    )
+    assert.equal(JSON.parse(printed.stdout).resources[0].uri, 'https://mcp.example.com/mcp')
   })
 
   it('runs the command `config claude-desktop` prints, as the host does: sign-in, tools listed and called', async (t) => {

@@ -3,8 +3,13 @@
  * default grant so that calling it exercises step-up.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#scope-selection-strategy
  */
-import { McpServer } from '@modelcontextprotocol/server'
-import { InvalidTokenError, type TokenVerifier, VerifierUnavailableError } from '../../server/index.ts'
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
+import {
+  InvalidTokenError,
+  type ResourceServer,
+  type TokenVerifier,
+  VerifierUnavailableError,
+} from '../../server/index.ts'
 
 /** Every scope the demo resource understands. */
 export const SCOPES = ['tools:read', 'notes:write', 'admin']
@@ -20,6 +25,13 @@ export const SCOPE_DESCRIPTIONS: Record<string, string> = {
 export const DEMO_POLICY = {
   required: ['tools:read'],
   tools: { create_note: ['notes:write'], admin_report: ['admin'] },
+}
+/** The demo resource's shape in the authorization server and the kit. */
+export const DEMO_RESOURCE = {
+  scopes: SCOPES,
+  defaultScopes: DEFAULT_SCOPES,
+  policy: DEMO_POLICY,
+  resourceName: 'mcp-oauth demo',
 }
 
 /** The demo MCP server: tools needing different scopes, one of them (admin_report) beyond the default grant. */
@@ -80,4 +92,24 @@ export function liveGrantVerifier(
       }
     },
   }
+}
+
+/**
+ * The demo resource's shape: its scopes (plus those of the configured per-tool scopes), default grant and policy.
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-2
+ */
+export function demoResource(toolScopes: Record<string, string[]>) {
+  return {
+    scopes: [...new Set([...SCOPES, ...Object.values(toolScopes).flat()])],
+    defaultScopes: DEFAULT_SCOPES,
+    policy: { ...DEMO_POLICY, tools: { ...DEMO_POLICY.tools, ...toolScopes } },
+    resourceName: 'mcp-oauth demo',
+  }
+}
+
+/** The demo MCP server behind the kit (which checked the token and passes who is calling). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+export function demoHandler(rs: ResourceServer): (request: Request) => Promise<Response> {
+  const notes: string[] = []
+  const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
+  return (request) => rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo }))
 }

@@ -7,34 +7,29 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { parseArgs } from 'node:util'
-import { createMcpHandler } from '@modelcontextprotocol/server'
 import {
   type AuthorizationServer,
   createAuthorizationServer,
   createStoredUsers,
   hashPassword,
+  isNativeRedirectUri,
   jsonLinesAudit,
   type LocalUser,
-  parseRateLimits,
   type RateLimits,
+  type ResourceOptions,
   type SharedCounters,
   type UpstreamOptions,
 } from '../../authorization-server/index.ts'
-import { createResourceServer, introspectionVerifier, jwtVerifier, nodeListener } from '../../server/index.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
-import * as stdio from '../gateway/serve-stdio.ts'
+import { canonicalResource } from '../../shared/resource.ts'
+import { type GatewayServeOptions, gatewayResource, startGateway } from '../gateway/serve-gateway.ts'
 import type { Upstream } from '../gateway/upstream.ts'
 import type { CliIo } from '../main.ts'
-import { UPSTREAM_FLAGS, UPSTREAM_FLAGS_HELP, upstreamBanner, upstreamOptions } from '../upstream-options.ts'
-import {
-  buildDemoServer,
-  DEFAULT_SCOPES,
-  DEMO_POLICY,
-  liveGrantVerifier,
-  SCOPE_DESCRIPTIONS,
-  SCOPES,
-} from './serve-demo.ts'
+import { DEMO_RESOURCE_SERVER_CLIENT_ID, parseServeConfig } from '../serve-config.ts'
+import { flagHelp } from '../serve-flags.ts'
+import { startBanner } from './serve-banner.ts'
+import { demoHandler, demoResource, SCOPE_DESCRIPTIONS } from './serve-demo.ts'
+import { mcpDispatch, ownResourceServer } from './serve-mcp.ts'
 import { openStore } from './serve-store.ts'
 
 /** Re-exported for `mcp-oauth users` and `keys`, which open serve's store. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
@@ -42,31 +37,17 @@ export { dataDir, openStore } from './serve-store.ts'
 
 /** Usage of `mcp-oauth serve`. */
 export const usage = `Usage: mcp-oauth serve [options]
+       mcp-oauth serve --resource URI [--scopes "A B"] [--resource URI2 …] [options]
+       mcp-oauth serve --proxy URL [--scopes "A B"] [--tool-scope NAME=SCOPES …] [options]
+       mcp-oauth serve --stdio [--scopes "A B"] [--tool-scope NAME=SCOPES …] [options] -- CMD [ARGS…]
+       mcp-oauth serve --config mcp-oauth.json [options]
 
-Runs an OAuth authorization server and a demo MCP server (at /mcp) protected by it.
+Runs an OAuth authorization server and a demo MCP server (at /mcp) protected by it. With --resource, runs only
+the authorization server, for resource servers of your own (any language) that check its RFC 9068 JWTs. With
+--proxy or --stdio, a gateway protects an existing MCP server at /mcp instead of the demo (docs/gateway.md).
 
 Options:
-  --port N              port to listen on (default 8976; 0 picks a free one)
-  --host ADDR           address to bind (default 127.0.0.1)
-  --issuer URL          public issuer URL (default http://<host>:<port>); the MCP server is <origin>/mcp
-  --store SPEC          sqlite:PATH (default sqlite:<data dir>/authorization-server.db), postgres://…, or memory
-  --user NAME:PASSWORD  a local account (repeatable); without it a development user is generated
-  --token-format F      jwt (default, RFC 9068) or opaque (checked by introspection)
-  --access-token-ttl S  access-token lifetime in seconds (default 600); refresh keeps sessions alive
-  --allow-private-cimd  DEVELOPMENT ONLY: fetch client metadata documents from loopback/private addresses
-  --cimd-ca FILE        extra CA certificate (PEM) trusted when fetching client metadata documents
-${UPSTREAM_FLAGS_HELP}
-  --rate-limit NAME=MAX/SECONDS  change one request limit (repeatable); NAME is one of registration, token,
-                        par, revocation, introspection (per client_id and address), authorization (per
-                        address), login (failed sign-ins per address), login-account (failed sign-ins per
-                        account, from any address), cimd-fetch (metadata document fetches per address)
-  --no-rate-limits      turn every limit off (testing only)
-  --redis URL           keep limit counters and DPoP replay markers in Redis (redis://…) instead of the store,
-                        so every instance pointing at it shares them (with postgres://… the store already does)
-  --redis-prefix P      prefix of the Redis keys (default mcp-oauth:)
-  --quiet               no audit log on stderr
-  --json                print one JSON line {"mcp","issuer",…} on stdout once ready
-${stdio.STDIO_USAGE}
+${flagHelp()}
 
 Environment:
   MCP_OAUTH_STORAGE_KEY   key sealing secrets in the store (required with postgres://; shared by all instances)
@@ -74,7 +55,9 @@ Environment:
   MCP_OAUTH_DATA_DIR      data directory (default $XDG_DATA_HOME/mcp-oauth or ~/.local/share/mcp-oauth;
                           created 0700, the database and its key file 0600)
 
-Demo tools: whoami, server_time (scope tools:read), create_note (notes:write), admin_report (admin, step-up).`
+Demo tools: whoami, server_time (scope tools:read), create_note (notes:write), admin_report (admin, step-up).
+The config file (schema/mcp-oauth.schema.json) holds every flag, plus pre-registered clients and the stdio
+server's environment.`
 
 function usageError(message: string, hint: string): InvalidArgumentError {
   return new InvalidArgumentError('invalid_argument', message, { hint })
@@ -84,11 +67,14 @@ function usageError(message: string, hint: string): InvalidArgumentError {
 export interface Serving {
   /** Where the socket listens (may differ from the public issuer behind a proxy). */
   listen: string
-  mcp: string
+  /** The demo MCP server; absent when serving standalone (`resources`). */
+  mcp?: string
   issuer: string
+  /** The resources tokens are issued for (the demo's /mcp, or those given with --resource). */
+  resources: string[]
   server: Server
   authorizationServer: AuthorizationServer
-  /** With --stdio: the lines saying what the gateway protects and how. */
+  /** With --proxy or --stdio: the lines saying what the gateway protects and how. */
   gateway?: string[]
   close(): Promise<void>
 }
@@ -111,15 +97,21 @@ export interface ServeOptions {
   rateLimits?: Partial<RateLimits> | false
   /** Redis URL and key prefix for shared counters. */
   redis?: { url: string; prefix?: string }
-  /** With --stdio: a gateway in front of that local server instead of the demo. */
-  stdio?: stdio.StdioServeOptions
-  /** The gateway's log (the child's stderr lines); default stderr. */
+  /** Standalone: issue tokens for these resource servers and run no demo /mcp. */
+  resources?: readonly ResourceOptions[]
+  /** Pre-registered clients (RFC 7591 metadata; a `client_secret` makes one confidential). */
+  clients?: readonly Record<string, unknown>[]
+  /** Scopes per tool on the demo /mcp, beside the demo's own. */
+  toolScopes?: Record<string, string[]>
+  /** With --proxy or --stdio: a gateway in front of that MCP server instead of the demo. */
+  gateway?: GatewayServeOptions
+  /** The gateway's log (upstream failures, a stdio child's stderr lines); default stderr. */
   log?: (line: string) => void
 }
 
-/** Starts the authorization server and the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
+/** Starts the authorization server and, unless `resources` are given, the demo MCP server on one port. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function startServe(options: ServeOptions): Promise<Serving> {
-  const { storage, kind } = await openStore(options.store)
+  const { storage } = await openStore(options.store)
   let counters: SharedCounters | undefined
   if (options.redis) {
     const { createRedisCounters } = await import('../../authorization-server/counters-redis.ts')
@@ -165,103 +157,79 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   const issuer = (
     options.issuer ?? `http://${host}:${portFirst ? (server.address() as AddressInfo).port : options.port}`
   ).replace(/\/$/, '')
+  const standalone = (options.resources?.length ?? 0) > 0
   const mcp = `${new URL(issuer).origin}/mcp`
-  const shape = options.stdio
-    ? stdio.stdioResource(options.stdio)
-    : { scopes: SCOPES, defaultScopes: DEFAULT_SCOPES, policy: DEMO_POLICY, resourceName: 'mcp-oauth demo' }
+  const shape = options.gateway ? gatewayResource(options.gateway) : demoResource(options.toolScopes ?? {})
   const rsSecret = randomBytes(32).toString('base64url')
-  const rsClientId = 'mcp-oauth-demo-resource-server'
   const audit = options.audit
   const as = await createAuthorizationServer({
     issuer,
     storage,
     users: await createStoredUsers(storage, options.users),
-    resources: [
-      {
-        uri: mcp,
-        scopes: shape.scopes,
-        defaultScopes: shape.defaultScopes,
-        accessTokenFormat: options.tokenFormat,
-        ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
-      },
-    ],
+    resources: standalone
+      ? options.resources!
+      : [
+          {
+            uri: mcp,
+            scopes: shape.scopes,
+            defaultScopes: shape.defaultScopes,
+            accessTokenFormat: options.tokenFormat,
+            ...(options.accessTokenTtlSeconds
+              ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds }
+              : {}),
+          },
+        ],
     clients: [
-      {
-        client_id: rsClientId,
-        client_secret: rsSecret,
-        grant_types: [],
-        response_types: [],
-        redirect_uris: [],
-      },
+      ...(standalone
+        ? []
+        : [
+            {
+              client_id: DEMO_RESOURCE_SERVER_CLIENT_ID,
+              client_secret: rsSecret,
+              grant_types: [],
+              response_types: [],
+              redirect_uris: [],
+            },
+          ]),
+      ...(options.clients ?? []),
     ],
     clientIdMetadataDocuments: {
       allowPrivateNetwork: options.allowPrivateCimd,
       ...(options.cimdCa ? { trustedCertificates: options.cimdCa } : {}),
     },
-    ...(options.stdio ? {} : { scopeDescriptions: SCOPE_DESCRIPTIONS }),
+    ...(options.gateway ? {} : { scopeDescriptions: SCOPE_DESCRIPTIONS }),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(counters ? { counters } : {}),
     ...(audit ? { audit: jsonLinesAudit({ write: audit }) } : {}),
     ...(options.upstream ? { upstream: options.upstream } : {}),
   })
-  // Its own resource learns of sign-out and revocation within seconds: a short introspection cache for
-  // opaque tokens, a grant check beside the signature for JWTs.
-  const verifier =
-    options.tokenFormat === 'opaque'
-      ? introspectionVerifier({
-          endpoint: `${issuer}/token/introspection`,
-          issuer,
-          clientId: rsClientId,
-          clientSecret: rsSecret,
-          cacheMaxAgeSeconds: 2,
-        })
-      : liveGrantVerifier(
-          jwtVerifier({ issuer, keys: () => as.jwks as never, requireAtJwtType: true }),
-          (jti) => as.accessTokenGrantAlive(jti),
-        )
-  const rs = createResourceServer({
-    resource: mcp,
-    authorizationServers: [issuer],
-    scopesSupported: shape.scopes,
-    resourceName: shape.resourceName,
-    verifier,
-    policy: shape.policy,
-    ...(audit
-      ? {
-          onRefusal: (r) =>
-            audit(
-              `${JSON.stringify({ at: new Date().toISOString(), audit: true, type: 'mcp.refused', ...r })}\n`,
-            ),
-        }
-      : {}),
-  })
   let upstream: Upstream | undefined
   let banner: string[] | undefined
-  let mcpListener: ReturnType<typeof nodeListener>
-  if (options.stdio) {
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
-    const started = await stdio
-      .startStdioGateway(options.stdio, { mcp, resourceServer: rs, log })
-      .catch(async (e) => {
-        await as.close()
-        await counters?.close()
-        await storage.close()
-        throw e
-      })
-    ;({ upstream, banner } = started)
-    mcpListener = nodeListener(started.handler)
-  } else {
-    const notes: string[] = []
-    const mcpHandler = createMcpHandler(() => buildDemoServer(notes))
-    mcpListener = nodeListener((request) =>
-      rs.handle(request, (r, { authInfo }) => mcpHandler.fetch(r, { authInfo })),
-    )
-  }
-  const mcpPath = new URL(mcp).pathname
-  dispatch = (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!
-    if (path === mcpPath || path.startsWith('/.well-known/oauth-protected-resource')) mcpListener(req, res)
-    else as.handler(req, res)
+  if (standalone) dispatch = as.handler
+  else {
+    const rs = ownResourceServer({
+      as,
+      issuer,
+      mcp,
+      rsSecret,
+      tokenFormat: options.tokenFormat,
+      ...shape,
+      ...(audit ? { audit } : {}),
+    })
+    let handler = demoHandler(rs)
+    if (options.gateway) {
+      const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+      const started = await startGateway(options.gateway, { mcp, issuer, resourceServer: rs, log }).catch(
+        async (e) => {
+          await as.close()
+          await counters?.close()
+          await storage.close()
+          throw e
+        },
+      )
+      ;({ upstream, banner, handler } = started)
+    }
+    dispatch = mcpDispatch(as, mcp, handler)
   }
   for (const [req, res] of early.splice(0)) dispatch(req, res)
   if (!portFirst)
@@ -271,11 +239,11 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
       await counters?.close()
       await storage.close()
     })
-  void kind
   return {
     listen: `http://${host}:${(server.address() as AddressInfo).port}`,
-    mcp,
+    ...(standalone ? {} : { mcp }),
     issuer,
+    resources: standalone ? options.resources!.map((r) => canonicalResource(r.uri)) : [mcp],
     server,
     authorizationServer: as,
     ...(banner ? { gateway: banner } : {}),
@@ -298,93 +266,85 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
 
 /** Runs `mcp-oauth serve` until SIGINT/SIGTERM. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const { flags, command } = stdio.splitCommand(args)
-  const { values } = parseArgs({
-    args: flags,
-    strict: true,
-    options: {
-      port: { type: 'string', default: '8976' },
-      host: { type: 'string', default: '127.0.0.1' },
-      issuer: { type: 'string' },
-      store: { type: 'string' },
-      user: { type: 'string', multiple: true },
-      'token-format': { type: 'string', default: 'jwt' },
-      'access-token-ttl': { type: 'string' },
-      'allow-private-cimd': { type: 'boolean', default: false },
-      'cimd-ca': { type: 'string' },
-      ...UPSTREAM_FLAGS,
-      'rate-limit': { type: 'string', multiple: true },
-      'no-rate-limits': { type: 'boolean', default: false },
-      redis: { type: 'string' },
-      'redis-prefix': { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      ...stdio.STDIO_FLAGS,
-    },
-  })
-  const stdioOptions = stdio.parseStdioFlags(values, command)
-  const port = Number(values.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw usageError(`bad --port ${values.port}`, 'use 0..65535')
-  const format = values['token-format']
-  if (format !== 'jwt' && format !== 'opaque')
-    throw usageError(`bad --token-format ${format}`, 'use jwt or opaque')
-  const ttl = values['access-token-ttl'] === undefined ? undefined : Number(values['access-token-ttl'])
-  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 86400))
-    throw usageError(`bad --access-token-ttl ${values['access-token-ttl']}`, 'use whole seconds, 1..86400')
-  const upstream = upstreamOptions(values)
+  const config = parseServeConfig(args)
+  for (const warning of config.warnings) io.stderr.write(`mcp-oauth serve: WARNING ${warning}\n`)
+  if (config.printConfig) {
+    io.stdout.write(`${JSON.stringify(config.redacted, null, 2)}\n`)
+    return 0
+  }
+  const upstream = config.upstream
   const users: LocalUser[] = []
   let generated: { username: string; password: string } | undefined
-  for (const spec of values.user ?? []) {
-    const colon = spec.indexOf(':')
-    if (colon < 1) throw usageError('--user takes NAME:PASSWORD', 'e.g. --user alice:"a long passphrase"')
-    users.push({ username: spec.slice(0, colon), passwordHash: await hashPassword(spec.slice(colon + 1)) })
+  for (const user of config.users) {
+    users.push({
+      username: user.username,
+      passwordHash: user.passwordHash ?? (await hashPassword(user.password!)),
+    })
   }
   if (users.length === 0) {
     generated = { username: 'dev', password: randomBytes(12).toString('base64url') }
     users.push({ username: generated.username, passwordHash: await hashPassword(generated.password) })
   }
+  let cimdCa: string | undefined
+  if (config.cimdCa) {
+    try {
+      cimdCa = readFileSync(config.cimdCa, 'utf8')
+    } catch {
+      throw usageError(`cannot read --cimd-ca ${config.cimdCa}`, 'pass a readable PEM file')
+    }
+  }
   const serving = await startServe({
-    port,
-    host: values.host,
-    ...(values.issuer ? { issuer: values.issuer } : {}),
-    ...(values.store ? { store: values.store } : {}),
+    port: config.port,
+    host: config.host,
+    ...(config.issuer ? { issuer: config.issuer } : {}),
+    ...(config.store ? { store: config.store } : {}),
     users,
-    tokenFormat: format,
-    ...(ttl ? { accessTokenTtlSeconds: ttl } : {}),
-    allowPrivateCimd: values['allow-private-cimd'],
-    ...(values['cimd-ca'] ? { cimdCa: readFileSync(values['cimd-ca'], 'utf8') } : {}),
-    ...(values.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
+    tokenFormat: config.tokenFormat,
+    ...(config.accessTokenTtl ? { accessTokenTtlSeconds: config.accessTokenTtl } : {}),
+    allowPrivateCimd: config.allowPrivateCimd,
+    ...(cimdCa ? { cimdCa } : {}),
+    ...(config.quiet ? {} : { audit: (line: string) => io.stderr.write(line) }),
     ...(upstream ? { upstream } : {}),
-    ...(stdioOptions ? { stdio: stdioOptions, log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
-    rateLimits: values['no-rate-limits'] ? false : parseRateLimits(values['rate-limit'] ?? []),
-    ...(values.redis
+    ...(config.proxy || config.stdio
       ? {
-          redis: {
-            url: values.redis,
-            ...(values['redis-prefix'] ? { prefix: values['redis-prefix'] } : {}),
+          gateway: {
+            target: (config.proxy ?? config.stdio)!,
+            scopes: config.scopes ?? ['mcp'],
+            toolScopes: config.toolScopes,
           },
+          log: (line: string) => io.stderr.write(`${line}\n`),
         }
       : {}),
+    rateLimits: config.rateLimits,
+    ...(config.redis
+      ? { redis: { url: config.redis, ...(config.redisPrefix ? { prefix: config.redisPrefix } : {}) } }
+      : {}),
+    ...(config.resources.length
+      ? {
+          resources: config.resources.map((r) => ({
+            uri: r.uri,
+            scopes: r.scopes,
+            ...(r.defaultScopes ? { defaultScopes: r.defaultScopes } : {}),
+            accessTokenFormat: r.tokenFormat ?? config.tokenFormat,
+            ...((r.accessTokenTtl ?? config.accessTokenTtl)
+              ? { accessTokenTtlSeconds: r.accessTokenTtl ?? config.accessTokenTtl }
+              : {}),
+          })),
+        }
+      : {}),
+    clients: config.clients.map((c) => ({
+      ...c,
+      response_types: c.grant_types.includes('authorization_code') ? ['code'] : [],
+      // As registration does: loopback and private-use redirects make a native app (RFC 8252 §7.3 ports).
+      application_type:
+        c.redirect_uris.length > 0 && c.redirect_uris.every(isNativeRedirectUri) ? 'native' : 'web',
+    })),
+    toolScopes: config.toolScopes,
   })
-  io.stderr.write(`mcp-oauth serve: listening on ${serving.listen}\n`)
-  io.stderr.write(`mcp-oauth serve: authorization server ${serving.issuer}\n`)
-  io.stderr.write(`mcp-oauth serve: MCP server ${serving.mcp}\n`)
-  if (upstream) io.stderr.write(`mcp-oauth serve: ${upstreamBanner(upstream, serving.issuer)}\n`)
-  for (const line of serving.gateway ?? []) io.stderr.write(`mcp-oauth serve: ${line}\n`)
-  if (generated) {
-    io.stderr.write(
-      `mcp-oauth serve: development user "${generated.username}" with password "${generated.password}"\n`,
-    )
-  }
-  if (values['allow-private-cimd']) {
-    io.stderr.write(
-      'mcp-oauth serve: WARNING --allow-private-cimd fetches client metadata from private addresses\n',
-    )
-  }
-  if (values.json) {
+  for (const line of startBanner(config, serving, generated)) io.stderr.write(`mcp-oauth serve: ${line}\n`)
+  if (config.json) {
     io.stdout.write(
-      `${JSON.stringify({ mcp: serving.mcp, issuer: serving.issuer, listen: serving.listen, pid: process.pid, users: users.map((u) => u.username) })}\n`,
+      `${JSON.stringify({ ...(serving.mcp ? { mcp: serving.mcp } : {}), issuer: serving.issuer, resources: serving.resources, listen: serving.listen, pid: process.pid, users: users.map((u) => u.username) })}\n`,
     )
   }
   await new Promise<void>((resolve) => {

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { IDENTITY_HEADERS, identityHeaders } from './identity.ts'
+
+const auth = {
+  token: 'secret-token',
+  clientId: 'client-1',
+  scopes: ['mcp', 'files:read'],
+  extra: { subject: 'alice' },
+}
+
+describe('identityHeaders', () => {
+  it('drops the credentials and every X-MCP-OAuth-* header the client sent, then adds the verified identity', () => {
+    const h = identityHeaders(
+      new Headers({
+        authorization: 'Bearer secret-token',
+        dpop: 'proof',
+        cookie: '_session=x',
+        'x-mcp-oauth-subject': 'mallory',
+        'X-MCP-OAuth-Scopes': 'admin',
+        'x-mcp-oauth-tenant': 'other',
+        'mcp-session-id': 's1',
+        accept: 'application/json, text/event-stream',
+      }),
+      auth,
+    )
+    assert.equal(h.get('authorization'), null)
+    assert.equal(h.get('dpop'), null)
+    assert.equal(h.get('cookie'), null)
+    assert.equal(h.get('x-mcp-oauth-tenant'), null)
+    assert.equal(h.get(IDENTITY_HEADERS.subject), 'alice')
+    assert.equal(h.get(IDENTITY_HEADERS.scopes), 'mcp files:read')
+    assert.equal(h.get(IDENTITY_HEADERS.client), 'client-1')
+    assert.equal(h.get('mcp-session-id'), 's1')
+    assert.ok(![...h.values()].some((v) => v.includes('secret-token')))
+  })
+
+  it('percent-encodes values a header line cannot carry, so decodeURIComponent gives them back', () => {
+    for (const subject of ['Zoë Ünicode', 'a%20b', 'line\r\nbreak', 'user@example.com', 'https://idp/x']) {
+      const h = identityHeaders(new Headers(), { ...auth, extra: { subject } })
+      const value = h.get(IDENTITY_HEADERS.subject)!
+      assert.match(value, /^[\x21-\x7e]*$/)
+      assert.equal(decodeURIComponent(value), subject)
+    }
+  })
+
+  it('sends no subject header when the token has no subject', () => {
+    const h = identityHeaders(new Headers({ 'x-mcp-oauth-subject': 'forged' }), { ...auth, extra: {} })
+    assert.equal(h.get(IDENTITY_HEADERS.subject), null)
+  })
+})
