@@ -26,31 +26,14 @@ import { errorPage, PAGE_CSP } from './html.ts'
 import { createFrontHandler } from './http.ts'
 import { loadServerSecrets } from './keys.ts'
 import { limiterFactory, type RateLimits } from './rate-limit.ts'
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, type ResourceOptions } from './resource-options.ts'
 import { createSigningKeyRing, publishCurrentKeys } from './signing-keys.ts'
 import type { UpstreamOptions, UpstreamTokenSet } from './upstream.ts'
 import * as upstreamLogin from './upstream.ts'
 import { createUserDirectory, type LocalUser, type UserDirectory } from './users.ts'
 
-/** A protected resource (MCP server) this authorization server issues tokens for. @see https://www.rfc-editor.org/rfc/rfc8707 */
-export interface ResourceOptions {
-  /** The resource's canonical URI; it becomes the token `aud`. */
-  uri: string
-  /** Every scope the resource understands. */
-  scopes: readonly string[]
-  /** Scopes requested when an authorization request names none (default: all of `scopes`). */
-  defaultScopes?: readonly string[]
-  /** `jwt` (RFC 9068, default) or `opaque` (validate by introspection). */
-  accessTokenFormat?: 'jwt' | 'opaque'
-  /** Access token lifetime in seconds (default {@link DEFAULT_ACCESS_TOKEN_TTL_SECONDS}). */
-  accessTokenTtlSeconds?: number
-}
-
-/**
- * Default access-token lifetime: 10 minutes. A JWT stays valid wherever it is checked offline until it
- * expires, so this bounds how long sign-out or revocation can be ignored; refresh keeps sessions alive.
- * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.2.2
- */
-export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600
+/** Re-exported: the resources this server issues tokens for. @see https://www.rfc-editor.org/rfc/rfc8707 */
+export { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, type ResourceOptions }
 
 /** Pseudo-model recording which grant a JWT access token belongs to, so revoking the grant ends it too. */
 const JWT_GRANT = 'AccessTokenGrant'

@@ -34,3 +34,20 @@ export function identityHeaders(source: Headers, authInfo: AuthInfo): Headers {
   if (authInfo.clientId) headers.set(IDENTITY_HEADERS.client, headerValue(authInfo.clientId))
   return headers
 }
+
+/** The identity the gateway put in headers after checking the token (for a stdio child's `_meta`); never the token itself. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-passthrough */
+export function identityFromHeaders(request: Request | undefined): Record<string, unknown> | undefined {
+  const subject = request?.headers.get('x-mcp-oauth-subject')
+  if (!request || !subject) return undefined
+  // Values may be percent-encoded (non-ASCII subjects); decoding a plain value changes nothing.
+  const decode = (v: string) => {
+    try {
+      return decodeURIComponent(v)
+    } catch {
+      return v
+    }
+  }
+  const scopes = (request.headers.get('x-mcp-oauth-scopes') ?? '').split(/\s+/).filter(Boolean).map(decode)
+  const clientId = request.headers.get('x-mcp-oauth-client')
+  return { subject: decode(subject), scopes, ...(clientId ? { client_id: decode(clientId) } : {}) }
+}

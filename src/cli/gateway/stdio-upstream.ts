@@ -14,6 +14,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { readChunksUpTo } from '../../shared/body.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
+import { identityFromHeaders } from './identity.ts'
 import { type RestartPolicy, type StdioChild, startStdioChild } from './stdio-child.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -60,23 +61,6 @@ const HANDSHAKE_MS = 30_000
 
 function jsonError(status: number, code: number, message: string): Response {
   return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status })
-}
-
-/** The identity the gateway put in headers after checking the token; never the token itself. */
-function identityFrom(request: Request | undefined): Message | undefined {
-  const subject = request?.headers.get('x-mcp-oauth-subject')
-  if (!request || !subject) return undefined
-  // Values may be percent-encoded (non-ASCII subjects); decoding a plain value changes nothing.
-  const decode = (v: string) => {
-    try {
-      return decodeURIComponent(v)
-    } catch {
-      return v
-    }
-  }
-  const scopes = (request.headers.get('x-mcp-oauth-scopes') ?? '').split(/\s+/).filter(Boolean).map(decode)
-  const clientId = request.headers.get('x-mcp-oauth-client')
-  return { subject: decode(subject), scopes, ...(clientId ? { client_id: decode(clientId) } : {}) }
 }
 
 /** Spawns the command and serves it as Streamable HTTP on `fetch`. @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http */
@@ -189,7 +173,7 @@ export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upst
     const meta = { ...params._meta }
     // A client cannot claim an identity: the key is ours, set only from what the gateway verified.
     delete meta[IDENTITY_META_KEY]
-    const identity = identityFrom(extra?.request)
+    const identity = identityFromHeaders(extra?.request)
     if (identity) meta[IDENTITY_META_KEY] = identity
     const entry: Pending = { session, clientId: id }
     if (meta['progressToken'] !== undefined) {
