@@ -25,24 +25,37 @@ export function notAnMcpEndpoint(url: string, problem: string): McpOAuthError {
  * an HTML page, or a JSON body that is not JSON-RPC (the body is read from a clone, at most 64 KiB).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#sending-messages-to-the-server
  */
-export async function notMcpAnswer(response: Response): Promise<string | undefined> {
-  const status = response.status
+export function notMcpAnswer(response: Response): Promise<string | undefined> {
+  return notMcpAnswerOf(response.status, response.headers.get('content-type') ?? '', () =>
+    readLimited(response.clone(), 64 * 1024),
+  )
+}
+
+/**
+ * {@link notMcpAnswer} from an answer's parts, whichever HTTP client read it; `body` reads at most 64 KiB.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#sending-messages-to-the-server
+ */
+export async function notMcpAnswerOf(
+  status: number,
+  contentType: string,
+  body: () => Promise<string>,
+): Promise<string | undefined> {
   if (status === 404 || status === 405 || status === 410) return `POST answered ${status}`
   if (status < 200 || status >= 300 || status === 202) return undefined
-  const type = (response.headers.get('content-type') ?? '').toLowerCase()
+  const type = contentType.toLowerCase()
   if (type.includes('text/event-stream')) return undefined
   if (type.includes('text/html')) return `POST answered ${status} with an HTML page`
   if (!type.includes('json'))
     return `POST answered ${status} with ${type.split(';')[0] || 'no content type'}, not JSON-RPC`
-  const text = await readLimited(response.clone(), 64 * 1024).catch(() => undefined)
+  const text = await body().catch(() => undefined)
   if (text === undefined) return undefined
-  let body: unknown
+  let parsed: unknown
   try {
-    body = JSON.parse(text)
+    parsed = JSON.parse(text)
   } catch {
     return `POST answered ${status} with a body that is not JSON`
   }
-  const messages = Array.isArray(body) ? body : [body]
+  const messages = Array.isArray(parsed) ? parsed : [parsed]
   const rpc = messages.every(
     (m) => typeof m === 'object' && m !== null && (m as { jsonrpc?: unknown }).jsonrpc === '2.0',
   )

@@ -4,8 +4,6 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { readFileSync } from 'node:fs'
-import http from 'node:http'
-import tls from 'node:tls'
 import { parseArgs } from 'node:util'
 import { openBrowser } from '../client/interaction/browser.ts'
 // Each from its own module, never the client index: `connect` must not load the sign-in machinery to start.
@@ -166,6 +164,7 @@ export function parseHeaders(list: string[] | undefined): Record<string, string>
 /** Load extra CA certificates and honour proxy variables for every fetch in this process. */
 export function applyNetworkSettings(flags: SessionFlags): void {
   if (flags['ca-file']?.length) {
+    const tls = process.getBuiltinModule('node:tls')
     // Added in Node 22.19 / 24.5; engines.node allows 22.18, where NODE_EXTRA_CA_CERTS does the same job.
     if (typeof tls.setDefaultCACertificates !== 'function') {
       throw new UnsupportedRuntimeError(
@@ -194,6 +193,8 @@ export function applyNetworkSettings(flags: SessionFlags): void {
       process.env['http_proxy'])
   ) {
     // Added in Node 24.14 / 25.4; older ones apply the variables only when started with NODE_USE_ENV_PROXY=1.
+    // Loaded here: an ESM import of node:http builds its namespace, which loads undici (slow start-up).
+    const http = process.getBuiltinModule('node:http')
     if (typeof http.setGlobalProxyFromEnv === 'function') http.setGlobalProxyFromEnv()
     else if (process.env['NODE_USE_ENV_PROXY'] !== '1') {
       process.stderr.write(

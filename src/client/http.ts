@@ -56,7 +56,8 @@ export async function readLimited(response: Response, max: number): Promise<stri
   return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode()
 }
 
-function tooLarge(url: string, max: number): ProtocolViolationError {
+/** The error for a body over its byte cap. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/security-considerations */
+export function tooLarge(url: string, max: number): ProtocolViolationError {
   return new ProtocolViolationError(
     'response_too_large',
     `response from ${safeUrl(url)} exceeds ${max} bytes`,

@@ -9,6 +9,7 @@
 import { isMcpOAuthError } from '../../shared/errors.ts'
 import { redactUrlsIn } from '../../shared/redact.ts'
 import { notAnMcpEndpoint } from '../mcp-endpoint.ts'
+import type { Post } from './node-post.ts'
 import { probeEra } from './probe.ts'
 import {
   addEnvelope,
@@ -44,6 +45,8 @@ export interface BridgeOptions {
    * messages need no rewriting on the way back (no tool filter), so same-era answers are never parsed.
    */
   toHostLine?: ((line: string) => void) | undefined
+  /** The steady-state POST of the Streamable HTTP transport (node-post.ts); what it declines goes through `fetch`. */
+  post?: Post | undefined
   log(line: string): void
 }
 
@@ -134,6 +137,7 @@ export class Bridge {
         headers: o.headers,
         onMessage: (text) => this.#fromServerText(text),
         log: o.log,
+        post: o.post,
       })
     }
     const { openLegacySse } = await import('./legacy-sse.ts')

@@ -3,8 +3,9 @@
  * error; a URL with no Streamable HTTP endpoint answers 404/405 and sends the bridge to legacy HTTP+SSE).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
  */
-import { readLimited } from '../../client/http.ts'
-import { notAnMcpEndpoint, notMcpAnswer } from '../mcp-endpoint.ts'
+import { tooLarge } from '../../client/http.ts'
+import { notAnMcpEndpoint, notMcpAnswerOf } from '../mcp-endpoint.ts'
+import { type Answer, fetchAnswer, type Post } from './node-post.ts'
 import { isModern, type JsonRpc, META, MODERN } from './protocol.ts'
 
 type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -18,10 +19,28 @@ export interface ProbeResult {
   postStatus?: number
 }
 
+/** The body as text, at most `max` characters; more is an error, not a truncation. */
+async function readUpTo(answer: Answer, url: string, max: number): Promise<string> {
+  let text = ''
+  let over = false
+  await answer
+    .each((chunk) => {
+      if (over) return
+      text += chunk
+      if (text.length > max) {
+        over = true
+        void answer.discard()
+      }
+    })
+    .catch((e: unknown) => {
+      if (!over) throw e
+    })
+  if (over) throw tooLarge(url, max)
+  return text
+}
+
 /** Parse the first JSON-RPC message from a JSON or SSE body. */
-async function readRpc(response: Response): Promise<JsonRpc | undefined> {
-  const text = await readLimited(response, PROBE_MAX_BYTES)
-  const type = response.headers.get('content-type') ?? ''
+function readRpc(text: string, type: string): JsonRpc | undefined {
   const candidates = type.includes('text/event-stream')
     ? text
         .split(/\r?\n/)
@@ -46,6 +65,8 @@ async function readRpc(response: Response): Promise<JsonRpc | undefined> {
 export async function probeEra(o: {
   url: string
   fetch: Fetch
+  /** The bridge's steady-state POST (node-post.ts): a start with stored Bearer tokens never loads fetch. */
+  post?: Post | undefined
   headers?: Record<string, string> | undefined
   transport?: 'auto' | 'http' | 'sse' | undefined
   log(line: string): void
@@ -63,31 +84,41 @@ export async function probeEra(o: {
       },
     },
   }
-  const response = await o.fetch(o.url, {
-    method: 'POST',
-    headers: {
-      ...o.headers,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN,
-      'mcp-method': 'server/discover',
-    },
-    body: JSON.stringify(body),
-    // An answer that never comes (or a stream that never ends) must not hold the bridge's start-up forever.
-    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-  })
+  const headers = {
+    ...o.headers,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': MODERN,
+    'mcp-method': 'server/discover',
+  }
+  const text = JSON.stringify(body)
+  // An answer that never comes (or a stream that never ends) must not hold the bridge's start-up forever.
+  const response =
+    (await o.post?.(o.url, headers, text, { timeoutMs: PROBE_TIMEOUT_MS })) ??
+    fetchAnswer(
+      await o.fetch(o.url, {
+        method: 'POST',
+        headers,
+        body: text,
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      }),
+    )
   if ((response.status === 404 || response.status === 405) && o.transport !== 'http') {
-    await response.body?.cancel().catch(() => {})
+    await response.discard()
     o.log('the server has no Streamable HTTP endpoint here; using the legacy HTTP+SSE transport')
     return { era: 'sse', postStatus: response.status }
   }
+  const type = response.header('content-type') ?? ''
+  // The body is read once, here, and both checks below look at the same text.
+  const read = readUpTo(response, o.url, PROBE_MAX_BYTES)
+  read.catch(() => {})
   // No MCP server answers a POST with a web page or with JSON that is not JSON-RPC: say so, not "Unexpected …".
-  const problem = await notMcpAnswer(response)
+  const problem = await notMcpAnswerOf(response.status, type, () => read)
   if (problem) {
-    await response.body?.cancel().catch(() => {})
+    await response.discard()
     throw notAnMcpEndpoint(o.url, problem)
   }
-  const m = await readRpc(response).catch(() => undefined)
+  const m = await read.then((t) => readRpc(t, type)).catch(() => undefined)
   const versions = m?.result?.['supportedVersions']
   const modern = Array.isArray(versions) && versions.some(isModern)
   o.log(`server speaks ${modern ? MODERN : 'a 2025 revision'}`)

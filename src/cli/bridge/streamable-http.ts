@@ -5,6 +5,7 @@
  * protocol-version header, and the GET stream a 2025 server uses for its own requests.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
+import { type Answer, fetchAnswer, type Post } from './node-post.ts'
 import { type JsonRpc, META } from './protocol.ts'
 import { SseReader } from './sse.ts'
 
@@ -29,6 +30,8 @@ export interface StreamableHttpOptions {
   /** Messages that arrive outside a POST's sink: the GET stream, and answers of sends without one. */
   onMessage: Sink
   log(line: string): void
+  /** The steady-state POST (node-post.ts); what it declines goes through `fetch`. */
+  post?: Post | undefined
 }
 
 /** A POST's non-2xx status, so the bridge can tell a lost session (404) from other failures. */
@@ -103,15 +106,13 @@ export class StreamableHttp implements Upstream {
       const name = field ? m.params?.[field] : undefined
       if (typeof name === 'string') headers['mcp-name'] = headerValue(name)
     }
-    // No AbortSignal on POSTs: fetch adds a listener to it per request and drops it only when the request is
-    // collected, so one shared signal collects thousands of listeners, each add scanning the rest (measured:
-    // CPU and RSS growing per call). The bridge closes after its answers are out; only the GET stream needs one.
-    const response = await this.#o.fetch(this.#o.url, { method: 'POST', headers, body })
-    if (initialize && response.ok) {
-      this.#sessionId = response.headers.get('mcp-session-id') ?? undefined
+    const response =
+      (await this.#o.post?.(this.#o.url, headers, body)) ?? (await this.#fetchPost(headers, body))
+    if (initialize && response.status >= 200 && response.status < 300) {
+      this.#sessionId = response.header('mcp-session-id')
       this.#base = this.#headers()
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status >= 300) {
       const text = await response.text().catch(() => '')
       // A JSON-RPC error in a 4xx body answers the request: hand it on rather than a bare HTTP status.
       // (A lost 2025 session's 404 carries no id of ours, so it still throws and the bridge starts a new one.)
@@ -121,26 +122,31 @@ export class StreamableHttp implements Upstream {
       throw new HttpStatusError(response.status, text)
     }
     if (response.status === 202 || m.id == null) {
-      await response.body?.cancel().catch(() => {})
+      await response.discard()
       if (m.method === 'notifications/initialized' && this.#sessionId !== undefined) this.#openGetStream()
       return
     }
-    const type = response.headers.get('content-type') ?? ''
+    const type = response.header('content-type') ?? ''
     if (type.includes('text/event-stream')) return this.#stream(response, sink)
     const text = await response.text()
     if (text) sink(text)
   }
 
+  async #fetchPost(headers: Record<string, string>, body: string): Promise<Answer> {
+    // No AbortSignal on POSTs: fetch adds a listener to it per request and drops it only when the request is
+    // collected, so one shared signal collects thousands of listeners, each add scanning the rest (measured:
+    // CPU and RSS growing per call). The bridge closes after its answers are out; only the GET stream needs one.
+    return fetchAnswer(await this.#o.fetch(this.#o.url, { method: 'POST', headers, body }))
+  }
+
   /** Forward each SSE event's data as it completes; the answer to the request ends the wait. */
-  async #stream(response: Response, sink: Sink): Promise<void> {
-    if (!response.body) return
+  async #stream(response: Answer, sink: Sink): Promise<void> {
     const reader = new SseReader()
-    const decoder = new TextDecoder()
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      for (const e of reader.push(decoder.decode(chunk, { stream: true }))) {
+    await response.each((chunk) => {
+      for (const e of reader.push(chunk)) {
         if (e.event === 'message' && e.data) sink(e.data)
       }
-    }
+    })
   }
 
   /** The 2025 session's standalone stream for server-initiated messages; a server may decline it (405). */
@@ -149,13 +155,14 @@ export class StreamableHttp implements Upstream {
     this.#getStream = true
     void (async () => {
       try {
-        const response = await this.#o.fetch(this.#o.url, {
-          method: 'GET',
-          headers: { ...this.#base, accept: 'text/event-stream' },
-          signal: this.#abort.signal,
-        })
-        if (!response.ok || !(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
-          await response.body?.cancel().catch(() => {})
+        const headers = { ...this.#base, accept: 'text/event-stream' }
+        const signal = this.#abort.signal
+        const response =
+          (await this.#o.post?.(this.#o.url, headers, '', { method: 'GET', signal })) ??
+          fetchAnswer(await this.#o.fetch(this.#o.url, { method: 'GET', headers, signal }))
+        const ok = response.status >= 200 && response.status < 300
+        if (!ok || !(response.header('content-type') ?? '').includes('text/event-stream')) {
+          await response.discard()
           return
         }
         await this.#stream(response, this.#o.onMessage)
@@ -170,13 +177,17 @@ export class StreamableHttp implements Upstream {
   /** End the 2025 session politely (DELETE), then stop every request and stream. */
   async close(): Promise<void> {
     if (this.#sessionId && !this.#abort.signal.aborted) {
-      await this.#o
-        .fetch(this.#o.url, {
-          method: 'DELETE',
-          headers: this.#base,
-          signal: AbortSignal.timeout(2000),
-        })
-        .then((r) => r.body?.cancel())
+      const ended = async () =>
+        (await this.#o.post?.(this.#o.url, this.#base, '', { method: 'DELETE', timeoutMs: 2000 })) ??
+        fetchAnswer(
+          await this.#o.fetch(this.#o.url, {
+            method: 'DELETE',
+            headers: this.#base,
+            signal: AbortSignal.timeout(2000),
+          }),
+        )
+      await ended()
+        .then((r) => r.discard())
         .catch(() => {})
     }
     this.#abort.abort()

@@ -4,11 +4,12 @@
  * in-flight requests wait and are retried once.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
-import { createInterface } from 'node:readline'
 import { PassThrough } from 'node:stream'
 import { authorizedFetch } from '../../client/fetch.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
 import { Bridge } from '../bridge/bridge.ts'
+import { readLines } from '../bridge/lines.ts'
+import { sessionPost } from '../bridge/node-post.ts'
 import type { JsonRpc } from '../bridge/protocol.ts'
 import type { CliIo } from '../main.ts'
 import { toolFilter, translateMcpRemoteArgs } from '../mcp-remote-args.ts'
@@ -82,6 +83,7 @@ export async function run(
   const bridge = new Bridge({
     url: cli.session.server,
     fetch: authorizedFetch(cli.session),
+    post: sessionPost(cli.session, cli.session.server, compat.used ? compat.envProxy !== false : true),
     headers: cli.headers,
     transport,
     toHost,
@@ -93,27 +95,23 @@ export async function run(
   // Start learning the server's era (and signing in, if needed) while the host is still starting up.
   bridge.serverEra().catch(() => {})
   const inFlight = new Set<Promise<void>>()
-  const done = new Promise<void>((resolve) => {
-    const rl = createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY })
-    rl.on('line', (line) => {
-      if (!line.trim()) return
-      let message: JsonRpc
-      try {
-        message = JSON.parse(line) as JsonRpc
-      } catch {
-        log('ignored a line from the host that is not JSON')
-        return
-      }
-      const refused = tools.refuse(message)
-      if (refused) return toHost(refused)
-      const p = bridge.fromHost(message, line).finally(() => inFlight.delete(p))
-      inFlight.add(p)
-    })
-    rl.on('close', resolve)
-    const stop = () => rl.close()
-    process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
+  const reader = readLines(stdin, (line) => {
+    if (!line.trim()) return
+    let message: JsonRpc
+    try {
+      message = JSON.parse(line) as JsonRpc
+    } catch {
+      log('ignored a line from the host that is not JSON')
+      return
+    }
+    const refused = tools.refuse(message)
+    if (refused) return toHost(refused)
+    const p = bridge.fromHost(message, line).finally(() => inFlight.delete(p))
+    inFlight.add(p)
   })
+  process.once('SIGTERM', reader.stop)
+  process.once('SIGINT', reader.stop)
+  const done = reader.done
   await done
   // Let answers to what the host already sent go out before closing.
   await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 5000).unref())])

@@ -4,7 +4,8 @@
  * a sibling mcp-oauth process, asks it to relay this flow's callback instead of crashing.
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
  */
-import http from 'node:http'
+// Types only: an ESM import of node:http builds its namespace, which loads undici (a third of `connect`'s start-up).
+import type http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { InteractionRequiredError, InvalidArgumentError, McpOAuthError, SPEC } from '../../shared/errors.ts'
@@ -325,7 +326,7 @@ class LoopbackServer implements LoopbackAuthorizer {
   }
 
   #createServer(): http.Server {
-    const server = http.createServer((req, res) => this.#handle(req, res))
+    const server = process.getBuiltinModule('node:http').createServer((req, res) => this.#handle(req, res))
     server.headersTimeout = 10_000
     server.requestTimeout = 15_000
     return server

@@ -4,7 +4,8 @@
  * `GET /.mcp-oauth/relay?state=…`. Only the process that knows a `state` can ask for its callback.
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
  */
-import http from 'node:http'
+// Loaded on use: an ESM import of node:http builds its namespace, which loads undici (slow start-up).
+const http = () => process.getBuiltinModule('node:http')
 
 /** Path of the identity probe. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export const WHOAMI_PATH = '/.mcp-oauth/whoami'
@@ -28,7 +29,7 @@ export function loopbackGet(
   options: { timeoutMs: number; headers?: Record<string, string>; signal?: AbortSignal },
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(
+    const req = http().get(
       {
         host,
         port,
