@@ -7,6 +7,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#sending-messages-to-the-server
  */
 import type { IncomingMessage } from 'node:http'
+import { urlToHttpOptions } from 'node:url'
 import { networkError } from '../../client/http.ts'
 import type { Session } from '../../client/session.ts'
 
@@ -122,6 +123,8 @@ export function sessionPost(session: Session, endpoint: string, envProxy = true)
         ? process.getBuiltinModule('node:http').request
         : undefined
   if (!send) return undefined
+  // Parsed once: the request options of the endpoint (host, port, path; IPv6 brackets removed).
+  const where = urlToHttpOptions(target)
   return async (url, headers, body, options = {}) => {
     if (url !== endpoint) return undefined
     const tokens = await session.tokens()
@@ -134,8 +137,7 @@ export function sessionPost(session: Session, endpoint: string, envProxy = true)
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       try {
         const req = send(
-          target,
-          { method, headers: out, ...(options.signal ? { signal: options.signal } : {}) },
+          { ...where, method, headers: out, ...(options.signal ? { signal: options.signal } : {}) },
           resolve,
         )
         req.once('error', (cause) => reject(networkError(cause, target)))
