@@ -119,7 +119,8 @@ describe('clients', () => {
   test('SDK v1 client: signs in, lists, calls, gets progress and a notification, 5 MB, steps up', async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
     // SDK v1 (1.32.2) answers a 403 insufficient_scope by refreshing when it holds a refresh token (same scope,
-    // so the retry fails "after trying upscoping"); a host that keeps no refresh token re-authorizes instead.
+    // so the retry fails "after trying upscoping"); a host that keeps no refresh token re-authorizes instead
+    // (docs/gateway.md, "SDK v1 clients and step-up"; test/e2e/server-sdk-v1-step-up.test.ts).
     const provider = new BrowserOAuthProvider(host.browser(), USER, 'v1', { keepRefreshToken: false })
     const client = new V1Client({ name: 'v1', version: '1.0.0' })
     let announced!: () => void
