@@ -22,21 +22,13 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { type Browser, chromium } from 'playwright-core'
-import { connectWithSignIn, withSignIn } from '../../src/server/testing/sdk-client.test-helper.ts'
 import { freePort } from '../e2e/authorization-server-helpers.ts'
-import * as v1SignIn from './browser-oauth-provider.ts'
+import { connectParams } from './bridge-host.ts'
+import { BrowserOAuthProvider, connectWithSignIn, withSignIn } from './browser-oauth-provider.ts'
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from './environment.ts'
-import {
-  BrowserSdkProvider,
-  connectParams,
-  GATEWAY_USER,
-  type GatewayServe,
-  lineRpc,
-  signInsFrom,
-  signInThroughPages,
-  startGatewayServe,
-} from './gateway.ts'
+import { GATEWAY_USER, type GatewayServe, lineRpc, signInThroughPages, startGatewayServe } from './gateway.ts'
 import { longText, type Upstream } from './gateway-upstreams.ts'
+import { personAtBrowser } from './sign-in.ts'
 
 /** What every cell works against: the upstream, the gateway in front of it, the person's browser, a temp dir. */
 export interface GatewayRig {
@@ -81,17 +73,17 @@ function assertLong(text: string): void {
 /** The SDK v2 client (2026-07-28 first): a client-sent identity header is dropped, never forwarded. */
 export async function sdkV2Cell(t: TestContext, rig: GatewayRig): Promise<void> {
   if (!need(t, 'chromium', chromiumAvailable())) return
-  const provider = new BrowserSdkProvider(rig.browser)
+  const provider = new BrowserOAuthProvider(rig.browser, GATEWAY_USER, 'v2')
   const client = new Client({ name: 'sdk-v2', version: '1.0.0' })
   const logs: unknown[] = []
   client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params))
   const forged = { 'X-MCP-OAuth-Subject': 'forged', 'x-mcp-oauth-scopes': 'admin' }
   const transport = await connectWithSignIn(
     provider,
-    client,
+    client as never,
     () =>
       new StreamableHTTPClientTransport(new URL(rig.gateway.mcp), {
-        authProvider: provider,
+        authProvider: provider as never,
         requestInit: { headers: forged },
       }),
   )
@@ -105,7 +97,7 @@ export async function sdkV2Cell(t: TestContext, rig: GatewayRig): Promise<void> 
     assert.equal(who.subject, GATEWAY_USER.username)
     assert.ok(who.scopes.split(' ').includes('mcp'), who.scopes)
     assert.ok(!who.scopes.split(' ').includes('admin'), 'the forged scopes header was dropped')
-    assert.equal(who.client, provider.clientInformation()?.client_id)
+    assert.equal(who.client, provider.clientId)
     assertLong(textOf(await client.callTool({ name: 'notify_long', arguments: {} })))
     assert.deepEqual(logs, [NOTICE])
     const admin = await withSignIn(provider, transport, () =>
@@ -126,13 +118,13 @@ export async function sdkV2Cell(t: TestContext, rig: GatewayRig): Promise<void> 
  */
 export async function sdkV1Cell(t: TestContext, rig: GatewayRig): Promise<void> {
   if (!need(t, 'chromium', chromiumAvailable())) return
-  const provider = new v1SignIn.BrowserOAuthProvider(rig.browser, GATEWAY_USER, 'v1', {
+  const provider = new BrowserOAuthProvider(rig.browser, GATEWAY_USER, 'v1', {
     keepRefreshToken: false,
   })
   const client = new V1Client({ name: 'sdk-v1', version: '1.0.0' })
   const logs: unknown[] = []
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params))
-  const transport = await v1SignIn.connectWithSignIn(
+  const transport = await connectWithSignIn(
     provider,
     client as never,
     () => new V1Transport(new URL(rig.gateway.mcp), { authProvider: provider as never }),
@@ -148,7 +140,7 @@ export async function sdkV1Cell(t: TestContext, rig: GatewayRig): Promise<void> 
     assert.equal(who.client, provider.clientId)
     assertLong(textOf(await client.callTool({ name: 'notify_long', arguments: {} })))
     assert.deepEqual(logs, [NOTICE])
-    const admin = await v1SignIn.withSignIn(provider, transport, () =>
+    const admin = await withSignIn(provider, transport, () =>
       client.callTool({ name: 'admin_op', arguments: {} }),
     )
     assert.equal(textOf(admin), 'admin ok')
@@ -163,13 +155,13 @@ export async function sdkV1Cell(t: TestContext, rig: GatewayRig): Promise<void> 
 export async function connectCell(t: TestContext, rig: GatewayRig): Promise<void> {
   if (!need(t, 'chromium', chromiumAvailable())) return
   const transport = new StdioClientTransport(connectParams(rig.gateway.mcp, rig.dir))
-  const person = signInsFrom(transport.stderr as Readable, rig.browser)
+  const person = personAtBrowser(transport.stderr as Readable, rig.browser, GATEWAY_USER)
   const client = new Client({ name: 'host', version: '1.0.0' })
   const logs: unknown[] = []
   client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params))
   try {
     await client.connect(transport)
-    assert.equal(person.count, 1, person.stderr)
+    assert.equal(person.signIns, 1, person.stderr)
     // A 2026-07-28 server logs only at the level a request carries; the bridge carries the one a 2025 host set.
     await client.setLoggingLevel('info')
     assert.deepEqual((await client.listTools()).tools.map((x) => x.name).sort(), TOOLS)
@@ -181,9 +173,9 @@ export async function connectCell(t: TestContext, rig: GatewayRig): Promise<void
     assertLong(textOf(await client.callTool({ name: 'notify_long', arguments: {} })))
     assert.deepEqual(logs, [NOTICE])
     assert.equal(textOf(await client.callTool({ name: 'admin_op', arguments: {} })), 'admin ok')
-    assert.equal(person.count, 2, 'one more sign-in for the step-up')
+    assert.equal(person.signIns, 2, 'one more sign-in for the step-up')
   } finally {
-    await person.settled()
+    person.stop()
     await client.close()
   }
 }

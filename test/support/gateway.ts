@@ -1,12 +1,12 @@
 /**
- * What the gateway end-to-end tests share: `mcp-oauth serve --proxy` spawned as a person runs it, and sign-in
- * through serve's login and consent pages in real chromium for clients that hand over an authorization URL.
+ * What the gateway end-to-end tests share: `mcp-oauth serve --proxy` spawned as a person runs it, sign-in
+ * through serve's login and consent pages in real chromium for clients that hand over an authorization URL, and
+ * JSON-RPC over a stdio proxy's lines.
  */
 import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext } from 'playwright-core'
-import { HeadlessSdkProvider } from '../../src/server/testing/sdk-client.test-helper.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 
@@ -117,30 +117,6 @@ export async function signInThroughPages(
   }
 }
 
-/** The SDK v2 client's provider, signing in through serve's pages in chromium. */
-export class BrowserSdkProvider extends HeadlessSdkProvider {
-  readonly browser: Browser
-  constructor(browser: Browser) {
-    super()
-    this.browser = browser
-  }
-  override async redirectToAuthorization(url: URL): Promise<void> {
-    this.authorizations++
-    this.requestedScopes.push(url.searchParams.get('scope') ?? '')
-    this.callback = await signInThroughPages(this.browser, url.href, this.redirectUrl)
-  }
-}
-
-/** Stdio server parameters for `mcp-oauth connect url` with its own file store in `dir` (a display, so it opens the browser path). */
-export function connectParams(url: string, dir: string) {
-  return {
-    command: process.execPath,
-    args: [BIN, 'connect', url, '--store', 'file', '--store-dir', dir],
-    env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
-    stderr: 'pipe' as const,
-  }
-}
-
 /** JSON-RPC over a stdio child's lines (mcp-remote): requests answered by id, and every notification seen. */
 export function lineRpc(child: ChildProcessWithoutNullStreams) {
   let buffer = ''
@@ -192,36 +168,5 @@ export function lineRpc(child: ChildProcessWithoutNullStreams) {
         look()
       })
     },
-  }
-}
-
-/**
- * The person for a process that prints sign-in URLs on stderr (`mcp-oauth connect`): each URL is completed in
- * this browser's shared context (signed in once per file, so a step-up is a consent only) up to the loopback
- * `/callback`, which the browser then loads.
- */
-export function signInsFrom(
-  stderr: { on(event: 'data', listener: (chunk: Buffer) => void): unknown },
-  browser: Browser,
-) {
-  let text = ''
-  const urls: string[] = []
-  const flows: Promise<unknown>[] = []
-  stderr.on('data', (chunk: Buffer) => {
-    text += chunk.toString()
-    for (const m of text.matchAll(/open this URL in a browser:\s*\n\s*(\S+)/g)) {
-      if (urls.includes(m[1]!)) continue
-      urls.push(m[1]!)
-      flows.push(signInThroughPages(browser, m[1]!, (u) => new URL(u).pathname === '/callback'))
-    }
-  })
-  return {
-    get count() {
-      return urls.length
-    },
-    get stderr() {
-      return text
-    },
-    settled: () => Promise.allSettled(flows),
   }
 }
