@@ -1,15 +1,15 @@
 /**
  * `mcp-oauth serve --stdio -- node stdio-server.ts`: the gateway in front of an SDK v1 stdio server (one child
- * shared by every client). The SDK v2 client, the SDK v1 client, mcp-remote 0.15.1 and `mcp-oauth connect`
- * each sign in through real chromium, list and call tools, step up for a per-tool scope, and receive progress,
- * a server notification and a 5 MB result intact; the child sees who called in `_meta`.
+ * shared by every client). The SDK v2 client, the SDK v1 client, mcp-remote 0.15.1, `mcp-oauth connect` and a
+ * browser page each sign in through real chromium, list and call tools, step up for a per-tool scope, and
+ * receive a server notification and a 5 MB result intact (the SDK clients progress too); the child sees who
+ * called in `_meta`.
  */
 import assert from 'node:assert/strict'
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { createHash, randomBytes } from 'node:crypto'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -22,12 +22,14 @@ import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/type
 import { useBridgeHost } from '../support/bridge-host.ts'
 import { BrowserOAuthProvider, connectWithSignIn, withSignIn } from '../support/browser-oauth-provider.ts'
 import { chromiumAvailable, need } from '../support/environment.ts'
+import { lineRpc } from '../support/gateway.ts'
+import { runBrowserPage } from '../support/gateway-cells.ts'
 import { personAtBrowser } from '../support/sign-in.ts'
 import { freePort, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
 
 const FIXTURE = fileURLToPath(new URL('../support/stdio-server.ts', import.meta.url))
 const BIG_SIZE = 5 * 1024 * 1024
-const USER = { username: 'alice', password: 'correct horse battery' }
+const USER = { username: 'alice', password: randomBytes(12).toString('base64url') }
 const TOOLS = ['admin_op', 'announce', 'big', 'echo', 'env', 'junk', 'roots', 'slow', 'whoami']
 const require = createRequire(import.meta.url)
 const proxyBin = join(dirname(require.resolve('mcp-remote/package.json')), 'dist/proxy.js')
@@ -68,37 +70,6 @@ test('the banner names the stdio upstream and the child stderr reaches the gatew
   assert.match(serve.stderr(), /gateway http:\/\/127\.0\.0\.1:\d+\/mcp → stdio /)
   assert.match(serve.stderr(), /tool admin_op also needs admin \(step-up\)/)
 })
-
-/** JSON-RPC over the proxy's stdio: requests by id, and every notification seen. */
-function rpc(child: ChildProcessWithoutNullStreams) {
-  let buffer = ''
-  const waiting = new Map<number, (message: Record<string, unknown>) => void>()
-  const notifications: Record<string, unknown>[] = []
-  child.stdout.on('data', (chunk) => {
-    buffer += chunk
-    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-      const line = buffer.slice(0, nl).trim()
-      buffer = buffer.slice(nl + 1)
-      if (!line) continue
-      const message = JSON.parse(line) as Record<string, unknown>
-      if (typeof message['id'] === 'number') waiting.get(message['id'])?.(message)
-      else notifications.push(message)
-    }
-  })
-  let next = 1
-  return {
-    notifications,
-    request(method: string, params: Record<string, unknown> = {}) {
-      const id = next++
-      const answer = new Promise<Record<string, unknown>>((resolve) => waiting.set(id, resolve))
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`)
-      return answer
-    },
-    notify(method: string) {
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method })}\n`)
-    },
-  }
-}
 
 // One after the other (run at once they starve a loaded 2-core machine into timeouts); every session shares
 // the one child, whose sessions of earlier clients stay open.
@@ -148,7 +119,8 @@ describe('clients', () => {
   test('SDK v1 client: signs in, lists, calls, gets progress and a notification, 5 MB, steps up', async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
     // SDK v1 (1.32.2) answers a 403 insufficient_scope by refreshing when it holds a refresh token (same scope,
-    // so the retry fails "after trying upscoping"); a host that keeps no refresh token re-authorizes instead.
+    // so the retry fails "after trying upscoping"); a host that keeps no refresh token re-authorizes instead
+    // (docs/gateway.md, "SDK v1 clients and step-up"; test/e2e/server-sdk-v1-step-up.test.ts).
     const provider = new BrowserOAuthProvider(host.browser(), USER, 'v1', { keepRefreshToken: false })
     const client = new V1Client({ name: 'v1', version: '1.0.0' })
     let announced!: () => void
@@ -221,43 +193,24 @@ describe('clients', () => {
 
   test('a browser page (fetch only, another origin): resource_metadata, DCR, sign-in, a session, a call, step-up', async (t) => {
     if (!need(t, 'chromium', chromiumAvailable())) return
-    const html = readFileSync(new URL('../support/gateway-browser-client.html', import.meta.url))
-    const site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html))
-    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r))
-    const pageUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/client.html`
-    const context = await host.browser().newContext()
-    const page = await context.newPage()
-    try {
-      await page.goto(`${pageUrl}?mcp=${encodeURIComponent(serve.ready.mcp)}`)
-      for (let step = 0; step < 10 && (await page.title().catch(() => '')) !== 'done'; step++) {
-        await page.waitForLoadState('load')
-        if (page.url().startsWith(pageUrl)) {
-          await page.waitForURL((u) => !u.href.startsWith(pageUrl), { timeout: 5000 }).catch(() => {})
-        } else if ((await page.locator('input[name=username]').count()) > 0) {
-          await page.fill('input[name=username]', USER.username)
-          await page.fill('input[name=password]', USER.password)
-          await page.click('button[type=submit]')
-        } else if ((await page.locator('button', { hasText: 'Allow' }).count()) > 0) {
-          await page.click('button:has-text("Allow")')
-        }
-        await page.waitForLoadState('load').catch(() => {})
-      }
-      const result = (await page.evaluate('window.__result')) as {
-        steps?: [string, unknown][]
-        error?: string
-      }
-      assert.equal(result.error, undefined)
-      const steps = new Map(result.steps!.map(([k, v]) => [k, v]))
-      assert.deepEqual(steps.get('tools/list'), TOOLS)
-      const who = steps.get('whoami') as { identity: { subject: string; scopes: string[] } }
-      assert.equal(who.identity.subject, USER.username)
-      assert.equal(steps.get('step-up'), 'mcp admin')
-      assert.equal(steps.get('admin_op'), 'admin ok')
-    } finally {
-      await context.close()
-      site.closeAllConnections()
-      site.close()
-    }
+    const { steps, error } = await runBrowserPage(host.browser(), serve.ready.mcp, USER, {
+      notify: 'announce',
+      long: 'big',
+    })
+    assert.equal(error, undefined)
+    assert.deepEqual(steps.get('tools/list'), TOOLS)
+    const who = steps.get('whoami') as { identity: { subject: string; scopes: string[] } }
+    assert.equal(who.identity.subject, USER.username)
+    const notified = steps.get('notify') as { method: string; params: { data?: string } }[]
+    assert.ok(
+      notified.some((n) => n.method === 'notifications/message' && n.params.data === 'announced'),
+      JSON.stringify(notified),
+    )
+    const big = steps.get('long') as { length: number; sha256: string }
+    assert.equal(big.length, BIG_SIZE)
+    assert.equal(big.sha256, createHash('sha256').update('x'.repeat(BIG_SIZE)).digest('hex'), '5 MB intact')
+    assert.equal(steps.get('step-up'), 'mcp admin')
+    assert.equal(steps.get('admin_op'), 'admin ok')
   })
 
   test('mcp-remote 0.15.1: signs in through the browser, lists, calls, progress, 5 MB, steps up', async (t) => {
@@ -297,7 +250,7 @@ describe('clients', () => {
       USER,
     )
     try {
-      const client = rpc(child)
+      const client = lineRpc(child)
       const init = await client.request('initialize', {
         protocolVersion: '2025-06-18',
         capabilities: {},
@@ -323,6 +276,12 @@ describe('clients', () => {
           (n['params'] as { progressToken: string }).progressToken === 'remote',
       )
       assert.equal(progress.length, 3)
+      const announced = await client.request('tools/call', { name: 'announce', arguments: {} })
+      assert.equal(text(announced['result']), 'announced')
+      await client.notification(
+        (n) =>
+          n['method'] === 'notifications/message' && (n['params'] as { data?: string }).data === 'announced',
+      )
       const big = await client.request('tools/call', { name: 'big', arguments: {} })
       assert.equal(text(big['result']).length, BIG_SIZE)
       const admin = await client.request('tools/call', { name: 'admin_op', arguments: {} })

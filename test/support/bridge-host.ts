@@ -29,21 +29,26 @@ export function useBridgeHost() {
     /** Stdio server parameters for `mcp-oauth connect url`; pass `dir` to share one store between bridges. */
     connectParams(url: string, dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-connect-'))) {
       dirs.push(dir)
-      return {
-        command: process.execPath,
-        args: [
-          BIN,
-          'connect',
-          url,
-          '--store',
-          'file',
-          '--store-dir',
-          dir,
-          ...(process.env['DEBUG_CONNECT'] ? ['--verbose'] : []),
-        ],
-        env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
-        stderr: 'pipe' as const,
-      }
+      return connectParams(url, dir)
     },
+  }
+}
+
+/** Stdio server parameters for `mcp-oauth connect url` with its own file store in `dir` (a display, so it opens the browser path). */
+export function connectParams(url: string, dir: string) {
+  return {
+    command: process.execPath,
+    args: [
+      BIN,
+      'connect',
+      url,
+      '--store',
+      'file',
+      '--store-dir',
+      dir,
+      ...(process.env['DEBUG_CONNECT'] ? ['--verbose'] : []),
+    ],
+    env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
+    stderr: 'pipe' as const,
   }
 }

@@ -1,17 +1,12 @@
 /**
- * What the gateway end-to-end tests share: `mcp-oauth serve --proxy` spawned as a person runs it, and sign-in
- * through serve's login and consent pages in real chromium for clients that hand over an authorization URL.
+ * What the gateway end-to-end tests share: `mcp-oauth serve --proxy` spawned as a person runs it, sign-in
+ * through serve's login and consent pages in real chromium for clients that hand over an authorization URL, and
+ * JSON-RPC over a stdio proxy's lines.
  */
 import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js'
 import type { Browser, BrowserContext } from 'playwright-core'
-import { HeadlessSdkProvider } from '../../src/server/testing/sdk-client.test-helper.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 
@@ -122,82 +117,12 @@ export async function signInThroughPages(
   }
 }
 
-/** The SDK v2 client's provider, signing in through serve's pages in chromium. */
-export class BrowserSdkProvider extends HeadlessSdkProvider {
-  readonly browser: Browser
-  constructor(browser: Browser) {
-    super()
-    this.browser = browser
-  }
-  override async redirectToAuthorization(url: URL): Promise<void> {
-    this.authorizations++
-    this.requestedScopes.push(url.searchParams.get('scope') ?? '')
-    this.callback = await signInThroughPages(this.browser, url.href, this.redirectUrl)
-  }
-}
-
-/** Stdio server parameters for `mcp-oauth connect url` with its own file store in `dir` (a display, so it opens the browser path). */
-export function connectParams(url: string, dir: string) {
-  return {
-    command: process.execPath,
-    args: [BIN, 'connect', url, '--store', 'file', '--store-dir', dir],
-    env: { ...(process.env as Record<string, string>), DISPLAY: ':99', XDG_CONFIG_HOME: dir },
-    stderr: 'pipe' as const,
-  }
-}
-
-/** The SDK v1 client's provider (`@modelcontextprotocol/sdk` 1.x), signing in through serve's pages in chromium. */
-export class BrowserV1Provider {
-  readonly redirectUrl = 'http://127.0.0.1:9/callback'
-  readonly browser: Browser
-  callback: URL | undefined
-  authorizations = 0
-  #client: OAuthClientInformationMixed | undefined
-  #tokens: OAuthTokens | undefined
-  #verifier = ''
-  constructor(browser: Browser) {
-    this.browser = browser
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'sdk v1 via gateway',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    }
-  }
-  clientInformation() {
-    return this.#client
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.#client = info
-  }
-  tokens() {
-    return this.#tokens
-  }
-  saveTokens(tokens: OAuthTokens) {
-    // SDK v1 answers insufficient_scope by refreshing when it holds a refresh token, which brings back the old
-    // scope (an AS cannot widen a grant on refresh): it then gives up. Keeping none makes it re-authorize.
-    const { refresh_token: _, ...rest } = tokens
-    this.#tokens = rest
-  }
-  saveCodeVerifier(v: string) {
-    this.#verifier = v
-  }
-  codeVerifier() {
-    return this.#verifier
-  }
-  async redirectToAuthorization(url: URL) {
-    this.authorizations++
-    this.callback = await signInThroughPages(this.browser, url.href, this.redirectUrl)
-  }
-}
-
-/** JSON-RPC over a stdio child's lines (mcp-remote): send a request, wait for the answer with its id. */
+/** JSON-RPC over a stdio child's lines (mcp-remote): requests answered by id, and every notification seen. */
 export function lineRpc(child: ChildProcessWithoutNullStreams) {
   let buffer = ''
   const waiting = new Map<number, (message: Record<string, unknown>) => void>()
+  const notifications: Record<string, unknown>[] = []
+  const watchers = new Set<() => void>()
   child.stdout.on('data', (chunk) => {
     buffer += chunk
     for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
@@ -206,10 +131,13 @@ export function lineRpc(child: ChildProcessWithoutNullStreams) {
       if (!line) continue
       const message = JSON.parse(line) as Record<string, unknown>
       if (typeof message['id'] === 'number') waiting.get(message['id'])?.(message)
+      else notifications.push(message)
     }
+    for (const watcher of watchers) watcher()
   })
   let next = 1
   return {
+    notifications,
     request(method: string, params: Record<string, unknown> = {}) {
       const id = next++
       const answer = new Promise<Record<string, unknown>>((resolve) => waiting.set(id, resolve))
@@ -219,36 +147,26 @@ export function lineRpc(child: ChildProcessWithoutNullStreams) {
     notify(method: string) {
       child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method })}\n`)
     },
-  }
-}
-
-/**
- * The person for a process that prints sign-in URLs on stderr (`mcp-oauth connect`): each URL is completed in
- * this browser's shared context (signed in once per file, so a step-up is a consent only) up to the loopback
- * `/callback`, which the browser then loads.
- */
-export function signInsFrom(
-  stderr: { on(event: 'data', listener: (chunk: Buffer) => void): unknown },
-  browser: Browser,
-) {
-  let text = ''
-  const urls: string[] = []
-  const flows: Promise<unknown>[] = []
-  stderr.on('data', (chunk: Buffer) => {
-    text += chunk.toString()
-    for (const m of text.matchAll(/open this URL in a browser:\s*\n\s*(\S+)/g)) {
-      if (urls.includes(m[1]!)) continue
-      urls.push(m[1]!)
-      flows.push(signInThroughPages(browser, m[1]!, (u) => new URL(u).pathname === '/callback'))
-    }
-  })
-  return {
-    get count() {
-      return urls.length
+    /**
+     * The first notification `match` accepts, seen already or still to come (a GET stream's may trail the
+     * answer); after 20 s it fails naming what did come, rather than hang the file.
+     */
+    notification(match: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+      return new Promise((resolve, reject) => {
+        const look = () => {
+          const found = notifications.find(match)
+          if (!found) return
+          watchers.delete(look)
+          clearTimeout(timer)
+          resolve(found)
+        }
+        const timer = setTimeout(() => {
+          watchers.delete(look)
+          reject(new Error(`no such notification; seen: ${notifications.map((n) => n['method']).join(', ')}`))
+        }, 20_000)
+        watchers.add(look)
+        look()
+      })
     },
-    get stderr() {
-      return text
-    },
-    settled: () => Promise.allSettled(flows),
   }
 }
