@@ -5,7 +5,7 @@
  */
 import { readLimited } from '../../client/http.ts'
 import { notAnMcpEndpoint, notMcpAnswer } from '../mcp-endpoint.ts'
-import { isModern, type JsonRpc, META, MODERN } from './protocol.ts'
+import { isModern, type JsonRpc, META, MODERN, TRANSLATED_FROM_META_KEY } from './protocol.ts'
 
 type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 
@@ -90,6 +90,15 @@ export async function probeEra(o: {
   const m = await readRpc(response).catch(() => undefined)
   const versions = m?.result?.['supportedVersions']
   const modern = Array.isArray(versions) && versions.some(isModern)
+  // An mcp-oauth gateway answering for a 2025 server: its 2025 revision passes untranslated, which keeps what
+  // 2026-07-28 has no place for (server requests, notifications outside a request).
+  const translatedFrom = (m?.result?.['_meta'] as Record<string, unknown> | undefined)?.[
+    TRANSLATED_FROM_META_KEY
+  ]
+  if (modern && typeof translatedFrom === 'string' && !isModern(translatedFrom)) {
+    o.log(`server speaks ${MODERN} by translation; speaking its ${translatedFrom} directly`)
+    return { era: 'legacy' }
+  }
   o.log(`server speaks ${modern ? MODERN : 'a 2025 revision'}`)
   return { era: modern ? 'modern' : 'legacy' }
 }
