@@ -17,7 +17,7 @@ import {
 /** Error codes only a 2026-07-28 server answers with (header mismatch, missing capability, unsupported version). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#backward-compatibility */
 export const MODERN_ERRORS: readonly number[] = [-32020, -32021, -32022]
 
-/** One request in flight through the translation: who asked, under which id, for what. */
+/** One request in flight through the translation: who asked, under which id, for what. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/progress */
 export interface EraCall {
   /** The client's JSON-RPC id (the 2026 client may reuse ids; ours are unique in the shared session). */
   clientId: JsonRpc['id']

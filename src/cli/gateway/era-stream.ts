@@ -12,7 +12,7 @@ import { readEvents } from './upstream.ts'
 const INTERNAL = -32603
 const MAX_ANSWER = 1024 * 1024
 
-/** One JSON-RPC message or batch, or undefined for anything else. */
+/** One JSON-RPC message or batch, or undefined for anything else. @see https://www.jsonrpc.org/specification#batch */
 export function parseRpc(text: string): JsonRpc | JsonRpc[] | undefined {
   try {
     const value = JSON.parse(text) as unknown
@@ -36,7 +36,7 @@ export async function answerOf(response: Response, id: string): Promise<JsonRpc 
   return Array.isArray(m) ? m.find((x) => x.id === id) : m
 }
 
-/** What the translation tells its session about one answer. */
+/** What the translation tells its session about one answer. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/cancellation */
 export interface AnswerHooks {
   /** The answer is complete (or abandoned): the request is no longer in flight. */
   done(): void
