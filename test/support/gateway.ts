@@ -22,15 +22,17 @@ export interface GatewayServe {
   close(): Promise<void>
 }
 
-/** Spawn `mcp-oauth serve --proxy url` on a free port; resolves once it printed its JSON line. */
-export async function startGatewayServe(url: string, extra: string[] = []): Promise<GatewayServe> {
+/**
+ * Spawn `mcp-oauth serve --proxy url` (or `serve --stdio -- command…` when given the command line) on a free
+ * port; resolves once it printed its JSON line.
+ */
+export async function startGatewayServe(url: string | string[], extra: string[] = []): Promise<GatewayServe> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
       BIN,
       'serve',
-      '--proxy',
-      url,
+      ...(typeof url === 'string' ? ['--proxy', url] : []),
       '--port',
       '0',
       '--store',
@@ -42,6 +44,7 @@ export async function startGatewayServe(url: string, extra: string[] = []): Prom
       'admin_op=admin',
       '--json',
       ...extra,
+      ...(typeof url === 'string' ? [] : ['--stdio', '--', ...url]),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )

@@ -6,7 +6,7 @@
 import { tooLarge } from '../../client/http.ts'
 import { notAnMcpEndpoint, notMcpAnswerOf } from '../mcp-endpoint.ts'
 import { type Answer, fetchAnswer, type Post } from './node-post.ts'
-import { isModern, type JsonRpc, META, MODERN } from './protocol.ts'
+import { isModern, type JsonRpc, META, MODERN, TRANSLATED_FROM_META_KEY } from './protocol.ts'
 
 type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 
@@ -121,6 +121,15 @@ export async function probeEra(o: {
   const m = await read.then((t) => readRpc(t, type)).catch(() => undefined)
   const versions = m?.result?.['supportedVersions']
   const modern = Array.isArray(versions) && versions.some(isModern)
+  // An mcp-oauth gateway answering for a 2025 server: its 2025 revision passes untranslated, which keeps what
+  // 2026-07-28 has no place for (server requests, notifications outside a request).
+  const translatedFrom = (m?.result?.['_meta'] as Record<string, unknown> | undefined)?.[
+    TRANSLATED_FROM_META_KEY
+  ]
+  if (modern && typeof translatedFrom === 'string' && !isModern(translatedFrom)) {
+    o.log(`server speaks ${MODERN} by translation; speaking its ${translatedFrom} directly`)
+    return { era: 'legacy' }
+  }
   o.log(`server speaks ${modern ? MODERN : 'a 2025 revision'}`)
   return { era: modern ? 'modern' : 'legacy' }
 }

@@ -46,6 +46,9 @@ describe('protocol bridging', () => {
       serverInfo: { name: 's' },
     })
     assert.deepEqual(d['supportedVersions'], ['2026-07-28'])
+    // server/discover is a cacheable result: the hints are required.
+    assert.equal(d['ttlMs'], 0)
+    assert.equal(d['cacheScope'], 'private')
   })
   it('tells a host era from its first message', () => {
     assert.equal(hostEra({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }), 'legacy')

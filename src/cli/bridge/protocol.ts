@@ -103,7 +103,11 @@ export function initializeFromDiscover(
   }
 }
 
-/** A modern `server/discover` result built from a legacy `initialize` result. */
+/**
+ * A modern `server/discover` result built from a legacy `initialize` result; a cacheable result, kept fresh for
+ * no time and private (the answer came through one user's session).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/server/discover
+ */
 export function discoverFromInitialize(init: Record<string, unknown>): Record<string, unknown> {
   return {
     resultType: 'complete',
@@ -111,8 +115,18 @@ export function discoverFromInitialize(init: Record<string, unknown>): Record<st
     capabilities: init['capabilities'] ?? {},
     _meta: { [META.serverInfo]: init['serverInfo'] ?? { name: 'remote MCP server', version: '0.0.0' } },
     ...(typeof init['instructions'] === 'string' ? { instructions: init['instructions'] } : {}),
+    ttlMs: 0,
+    cacheScope: 'private',
   }
 }
+
+/**
+ * `_meta` key of a `server/discover` result that the mcp-oauth gateway made from a 2025 upstream's `initialize`:
+ * the upstream's negotiated version. A client that also speaks that version (the bridge) talks it directly
+ * rather than have every message translated twice.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/index#meta
+ */
+export const TRANSLATED_FROM_META_KEY = 'io.github.mcp-oauth-toolkit/translatedFrom'
 
 /** What a host's first message says about its era. */
 export function hostEra(first: JsonRpc): 'legacy' | 'modern' {
@@ -133,6 +147,7 @@ export function hostInfoFromMeta(m: JsonRpc): HostInfo {
 
 /** Methods whose 2026-07-28 results are `CacheableResult`s (`ttlMs`, `cacheScope` required). @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/caching */
 const CACHEABLE = new Set([
+  'server/discover',
   'tools/list',
   'prompts/list',
   'resources/list',

@@ -8,6 +8,7 @@
 import type { ResourceServer } from '../../server/index.ts'
 import { redactUrl } from '../../shared/redact.ts'
 import { isLoopbackUrl } from '../../shared/resource.ts'
+import { eraUpstream } from './era.ts'
 import { createGateway } from './gateway.ts'
 import { sseUpstream } from './sse-upstream.ts'
 import type { RestartPolicy } from './stdio-child.ts'
@@ -69,21 +70,22 @@ export async function startGateway(
   context: { mcp: string; issuer: string; resourceServer: ResourceServer; log: (line: string) => void },
 ): Promise<{ upstream: Upstream; handler: (request: Request) => Promise<Response>; banner: string[] }> {
   const { target } = options
-  const upstream = isProxy(target)
-    ? await openUpstream(target.url, target.transport)
-    : await stdioUpstream({
-        command: target.command,
-        args: target.args,
-        ...(target.env ? { env: target.env } : {}),
-        restart: target.restart,
-        log: context.log,
-      })
-  const handler = createGateway({
-    upstream,
-    resourceServer: context.resourceServer,
-    // The child's stderr lines carry their own `[upstream]` prefix; the gateway's own lines say who speaks.
-    log: (line) => context.log(`mcp-oauth serve: ${line}`),
-  })
+  // The child's stderr lines carry their own `[upstream]` prefix; the gateway's own lines say who speaks.
+  const log = (line: string) => context.log(`mcp-oauth serve: ${line}`)
+  // Clients pinned to 2026-07-28 in front of a 2025-only upstream are translated; 2025 clients pass as they are.
+  const upstream = eraUpstream(
+    isProxy(target)
+      ? await openUpstream(target.url, target.transport)
+      : await stdioUpstream({
+          command: target.command,
+          args: target.args,
+          ...(target.env ? { env: target.env } : {}),
+          restart: target.restart,
+          log: context.log,
+        }),
+    { log },
+  )
+  const handler = createGateway({ upstream, resourceServer: context.resourceServer, log })
   return { upstream, handler, banner: gatewayBanner(context.mcp, upstream, options, context.issuer) }
 }
 

@@ -1,0 +1,342 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
+import {
+  CallToolRequestSchema,
+  ListRootsResultSchema,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js'
+import { v1StreamableHandler } from '../../../test/support/gateway-upstreams.ts'
+import { type JsonRpc, META, MODERN, TRANSLATED_FROM_META_KEY } from '../bridge/protocol.ts'
+import { eraUpstream } from './era.ts'
+import { readEvents, type Upstream } from './upstream.ts'
+
+const URL_ = 'http://gateway.test/mcp'
+const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] })
+
+/** A 2025-only SDK v1 server: echo, progress (steps, a log line per step), roots (asks the client), wait (until cancelled). */
+function legacyUpstream() {
+  const cancelled: string[] = []
+  const seen: JsonRpc[] = []
+  const handler = v1StreamableHandler(() => {
+    const server = new V1Server(
+      { name: 'legacy', version: '2.5.0' },
+      { capabilities: { tools: {}, logging: {} } },
+    )
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: ['echo', 'progress', 'roots', 'wait'].map((name) => ({ name, inputSchema: { type: 'object' } })),
+    }))
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const args = (request.params.arguments ?? {}) as Record<string, unknown>
+      const name = request.params.name
+      if (name === 'echo') return text(JSON.stringify(args))
+      if (name === 'progress') {
+        const token = request.params._meta?.progressToken
+        for (let i = 1; i <= 3; i++) {
+          if (token !== undefined)
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken: token, progress: i },
+            })
+          for (const level of ['debug', 'warning'] as const)
+            await extra.sendNotification({
+              method: 'notifications/message',
+              params: { level, data: `${level} ${i}` },
+            })
+        }
+        return text(`${args['tag']} done`)
+      }
+      if (name === 'roots') {
+        // Related to the call, so a Streamable HTTP transport sends it on the call's stream.
+        const roots = await extra.sendRequest({ method: 'roots/list' }, ListRootsResultSchema).then(
+          (r) => JSON.stringify(r.roots),
+          (e: Error) => `refused: ${e.message}`,
+        )
+        return text(roots)
+      }
+      await new Promise<void>((resolve) => extra.signal.addEventListener('abort', () => resolve()))
+      cancelled.push(String(args['tag']))
+      return text('cancelled')
+    })
+    return server
+  })
+  const upstream: Upstream = {
+    describe: 'legacy (test)',
+    async fetch(request) {
+      if (request.method === 'POST') seen.push((await request.clone().json()) as JsonRpc)
+      return handler.fetch(request)
+    },
+    async close() {},
+  }
+  return { upstream, handler, cancelled, seen }
+}
+
+let nextId = 0
+/** A request as a client pinned to 2026-07-28 sends it (headers from the body, the `_meta` envelope). */
+function modern(
+  method: string,
+  params: Record<string, unknown> = {},
+  options: {
+    id?: number | null
+    subject?: string
+    meta?: Record<string, unknown>
+    signal?: AbortSignal
+  } = {},
+): Request {
+  const meta = {
+    [META.protocolVersion]: MODERN,
+    [META.clientInfo]: { name: 'pinned', version: '1' },
+    [META.clientCapabilities]: {},
+    ...options.meta,
+  }
+  const id = options.id === undefined ? ++nextId : options.id
+  const body = { jsonrpc: '2.0', ...(id === null ? {} : { id }), method, params: { ...params, _meta: meta } }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': MODERN,
+    'mcp-method': method,
+    'x-mcp-oauth-subject': options.subject ?? 'alice',
+    'x-mcp-oauth-client': 'client-1',
+  }
+  if (typeof params['name'] === 'string') headers['mcp-name'] = params['name']
+  return new Request(URL_, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    ...(options.signal ? { signal: options.signal } : {}),
+  })
+}
+
+/** Every message of a JSON or SSE answer. */
+async function messages(response: Response): Promise<JsonRpc[]> {
+  if (!response.headers.get('content-type')?.includes('text/event-stream')) {
+    const parsed = (await response.json()) as JsonRpc | JsonRpc[]
+    return Array.isArray(parsed) ? parsed : [parsed]
+  }
+  const out: JsonRpc[] = []
+  for await (const e of readEvents(response.body!)) out.push(JSON.parse(e.data) as JsonRpc)
+  return out
+}
+
+const textOf = (m: JsonRpc | undefined) => (m!.result as { content: { text: string }[] }).content[0]!.text
+
+describe('eraUpstream in front of a 2025-only upstream', () => {
+  it('answers server/discover from the upstream initialize, and lists tools with 2026 results', async () => {
+    const { upstream, handler, seen } = legacyUpstream()
+    const lines: string[] = []
+    const era = eraUpstream(upstream, { log: (l) => lines.push(l) })
+    const discover = await era.fetch(modern('server/discover', {}, { id: 'd1' as never }))
+    assert.equal(discover.status, 200)
+    assert.equal(discover.headers.get('mcp-session-id'), null)
+    const [d] = await messages(discover)
+    assert.equal(d?.id, 'd1')
+    assert.deepEqual(d?.result?.['supportedVersions'], [MODERN])
+    assert.deepEqual(d?.result?.['capabilities'], { tools: {}, logging: {} })
+    const meta = d?.result?.['_meta'] as Record<string, unknown>
+    assert.deepEqual(meta[META.serverInfo], { name: 'legacy', version: '2.5.0' })
+    assert.equal(meta[TRANSLATED_FROM_META_KEY], '2025-11-25')
+    assert.equal(d?.result?.['ttlMs'], 0)
+    assert.match(lines.join('\n'), /speaks a 2025 revision only/)
+
+    const list = await era.fetch(modern('tools/list', {}, { id: 7 }))
+    assert.equal(list.headers.get('mcp-session-id'), null)
+    const [l] = await messages(list)
+    assert.equal(l?.id, 7)
+    assert.equal(l?.result?.['resultType'], 'complete')
+    assert.equal(l?.result?.['cacheScope'], 'private')
+    assert.deepEqual(
+      (l!.result!['tools'] as { name: string }[]).map((t) => t.name),
+      ['echo', 'progress', 'roots', 'wait'],
+    )
+    // One session: probe, initialize, initialized, then the list with the envelope stripped and our own id.
+    assert.equal(handler.initializes, 1)
+    assert.deepEqual(
+      seen.map((m) => m.method),
+      ['server/discover', 'initialize', 'notifications/initialized', 'tools/list'],
+    )
+    const forwarded = seen.at(-1)!
+    assert.notEqual(forwarded.id, 7)
+    assert.equal(forwarded.params?.['_meta'], undefined)
+    await era.close()
+  })
+
+  it('streams progress with the client token, logs at the asked level only, then the result', async () => {
+    const { upstream } = legacyUpstream()
+    const era = eraUpstream(upstream)
+    const call = (meta: Record<string, unknown>) =>
+      era.fetch(modern('tools/call', { name: 'progress', arguments: { tag: 't' } }, { id: 1, meta }))
+    const out = await messages(await call({ progressToken: 'p', [META.logLevel]: 'info' }))
+    assert.deepEqual(
+      out.filter((m) => m.method === 'notifications/progress').map((m) => m.params),
+      [1, 2, 3].map((progress) => ({ progressToken: 'p', progress })),
+    )
+    assert.deepEqual(
+      out.filter((m) => m.method === 'notifications/message').map((m) => m.params?.['data']),
+      ['warning 1', 'warning 2', 'warning 3'],
+    )
+    const final = out.at(-1)!
+    assert.equal(final.id, 1)
+    assert.equal(textOf(final), 't done')
+    assert.equal(final.result?.['resultType'], 'complete')
+    // Without a level in _meta, a 2026-07-28 client gets no log messages at all.
+    const quiet = await messages(await call({}))
+    assert.deepEqual(
+      quiet.map((m) => m.method ?? 'answer'),
+      ['answer'],
+    )
+    await era.close()
+  })
+
+  it('keeps two clients that reuse one JSON-RPC id apart, and opens one session per subject', async () => {
+    const { upstream, handler } = legacyUpstream()
+    const era = eraUpstream(upstream)
+    const [a, b, c] = await Promise.all(
+      ['a', 'b', 'c'].map((v, i) =>
+        era.fetch(
+          modern(
+            'tools/call',
+            { name: 'echo', arguments: { v } },
+            { id: 1, subject: i === 2 ? 'bob' : 'alice' },
+          ),
+        ),
+      ),
+    )
+    assert.equal(textOf((await messages(a!))[0]), '{"v":"a"}')
+    assert.equal(textOf((await messages(b!))[0]), '{"v":"b"}')
+    assert.equal(textOf((await messages(c!))[0]), '{"v":"c"}')
+    assert.equal(handler.initializes, 2)
+    await era.close()
+  })
+
+  it('refuses the upstream its server-to-client requests (a 2026 client has none) without hanging the call', async () => {
+    const { upstream } = legacyUpstream()
+    const era = eraUpstream(upstream)
+    const out = await messages(
+      await era.fetch(modern('tools/call', { name: 'roots', arguments: {} }, { id: 3 })),
+    )
+    assert.equal(out.length, 1, JSON.stringify(out))
+    assert.match(textOf(out[0]), /^refused: .*roots\/list is not available/)
+    await era.close()
+  })
+
+  it('starts a new upstream session when the upstream lost it (restart), without the client noticing', async () => {
+    const { upstream, handler } = legacyUpstream()
+    const lines: string[] = []
+    const era = eraUpstream(upstream, { log: (l) => lines.push(l) })
+    await messages(await era.fetch(modern('tools/list')))
+    await handler.forgetSessions()
+    const out = await messages(
+      await era.fetch(modern('tools/call', { name: 'echo', arguments: { x: 1 } }, { id: 9 })),
+    )
+    assert.equal(out[0]?.id, 9)
+    assert.equal(textOf(out[0]), '{"x":1}')
+    assert.equal(handler.initializes, 2)
+    assert.match(lines.join('\n'), /lost the session/)
+    await era.close()
+  })
+
+  it('tells the upstream when the client closes the stream of a call (2026 cancellation)', async () => {
+    const { upstream, cancelled, seen } = legacyUpstream()
+    const era = eraUpstream(upstream)
+    const response = await era.fetch(
+      modern('tools/call', { name: 'wait', arguments: { tag: 'w' } }, { id: 4 }),
+    )
+    await response.body!.cancel()
+    for (let i = 0; i < 200 && cancelled.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    assert.deepEqual(cancelled, ['w'])
+    const notice = seen.find((m) => m.method === 'notifications/cancelled')
+    assert.equal(notice?.params?.['requestId'], seen.find((m) => m.method === 'tools/call')?.id)
+    await era.close()
+  })
+
+  it('ends its upstream sessions on close', async () => {
+    const { upstream } = legacyUpstream()
+    const deletes: string[] = []
+    const era = eraUpstream({
+      ...upstream,
+      async fetch(request) {
+        if (request.method === 'DELETE') deletes.push(request.headers.get('mcp-session-id') ?? '')
+        return upstream.fetch(request)
+      },
+    })
+    await messages(await era.fetch(modern('tools/list')))
+    await era.close()
+    assert.equal(deletes.length, 1)
+    assert.ok(deletes[0])
+  })
+})
+
+describe('eraUpstream passes untouched', () => {
+  const recording = (discover: JsonRpc | Response) => {
+    const requests: Request[] = []
+    const upstream: Upstream = {
+      describe: 'fake',
+      async fetch(request) {
+        requests.push(request)
+        const body = request.method === 'POST' ? ((await request.clone().json()) as JsonRpc) : undefined
+        if (body?.method === 'server/discover')
+          return discover instanceof Response ? discover : Response.json({ ...discover, id: body.id })
+        return Response.json({
+          jsonrpc: '2.0',
+          id: body?.id ?? null,
+          result: { echoed: body?.method ?? null },
+        })
+      },
+      async close() {},
+    }
+    return { upstream, requests }
+  }
+
+  it('2025 requests, the very Request object, without a probe', async () => {
+    const { upstream, requests } = recording({ jsonrpc: '2.0', error: { code: -32601, message: 'no' } })
+    const era = eraUpstream(upstream)
+    const legacy = new Request(URL_, {
+      method: 'POST',
+      headers: { 'mcp-protocol-version': '2025-11-25', 'mcp-session-id': 's' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+    })
+    await era.fetch(legacy)
+    const get = new Request(URL_, { headers: { 'mcp-session-id': 's' } })
+    await era.fetch(get)
+    assert.deepEqual(requests, [legacy, get])
+    await era.close()
+  })
+
+  it('every request once the upstream answered server/discover as a 2026-07-28 server', async () => {
+    const { upstream, requests } = recording({
+      jsonrpc: '2.0',
+      result: { resultType: 'complete', supportedVersions: [MODERN], capabilities: {} },
+    })
+    const era = eraUpstream(upstream)
+    const first = await messages(await era.fetch(modern('tools/list', {}, { id: 5 })))
+    assert.deepEqual(first[0]?.result, { echoed: 'tools/list' })
+    const again = modern('tools/list', {}, { id: 6 })
+    await era.fetch(again)
+    // One probe, then the requests as sent (the first re-made from its bytes, the next one not even read).
+    assert.deepEqual(
+      requests.map((r) => r.headers.get('mcp-method')),
+      ['server/discover', 'tools/list', 'tools/list'],
+    )
+    assert.equal(requests.at(-1), again)
+    await era.close()
+  })
+
+  it('an error only a 2026-07-28 server gives also says modern; a failed probe is tried again', async () => {
+    let down = true
+    const { upstream, requests } = recording({
+      jsonrpc: '2.0',
+      error: { code: -32022, message: 'Unsupported protocol version', data: { supported: ['2026-07-28'] } },
+    })
+    const era = eraUpstream({
+      ...upstream,
+      fetch: (r) => (down ? Promise.reject(new Error('connect ECONNREFUSED')) : upstream.fetch(r)),
+    })
+    await assert.rejects(era.fetch(modern('tools/list')), /ECONNREFUSED/)
+    down = false
+    const [m] = await messages(await era.fetch(modern('tools/list', {}, { id: 8 })))
+    assert.deepEqual(m?.result, { echoed: 'tools/list' })
+    assert.equal(requests.filter((r) => r.headers.get('mcp-method') === 'server/discover').length, 1)
+    await era.close()
+  })
+})

@@ -1,0 +1,372 @@
+/**
+ * The gateway's protocol-era translation, a decorator of its `Upstream`: a client pinned to 2026-07-28
+ * (stateless, `server/discover`, the `_meta` envelope on every request) in front of an upstream that speaks only
+ * a 2025 revision (an `initialize` handshake and sessions: every HTTP+SSE server, a 2025-11-25 Streamable HTTP
+ * server, a 2025 stdio server). The upstream's era is learned once, by a `server/discover` probe, when the first
+ * 2026-07-28 request arrives. Requests in the 2025 shape, and every request when the upstream is modern, pass
+ * untouched (not even parsed).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning#backward-compatibility-with-initialization-based-versions
+ */
+import { redactUrlsIn } from '../../shared/redact.ts'
+import {
+  discoverFromInitialize,
+  isModern,
+  isRequest,
+  type JsonRpc,
+  LEGACY_DEFAULT,
+  META,
+  MODERN,
+  result,
+  error as rpcError,
+  TRANSLATED_FROM_META_KEY,
+} from '../bridge/protocol.ts'
+import { answerForClient, eraOfAnswer, toLegacy } from './era-messages.ts'
+import { answerOf, parseRpc, translateAnswer } from './era-stream.ts'
+import { IDENTITY_HEADERS } from './identity.ts'
+import type { Upstream } from './upstream.ts'
+
+/** Options of {@link eraUpstream}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning */
+export interface EraOptions {
+  /** One line of the gateway's log (the era learned, sessions lost, translation failures). */
+  log?: (line: string) => void
+  /** Upstream 2025 sessions kept (one per signed-in subject and client); past it the idlest one is ended. Default 1000. */
+  maxSessions?: number
+  /** A session with nothing in flight unused this long is ended (DELETE). Default 30 min. */
+  idleMs?: number
+  /** How long the probe and an `initialize` may take. Default 30 s. */
+  timeoutMs?: number
+}
+
+/** The 2025 session the gateway holds upstream for one subject and client. */
+interface LegacySession {
+  key: string
+  /** The URL requests in it carry (the gateway's own; the inner upstream knows where to send them). */
+  url: string
+  /** `Mcp-Session-Id`; null for a server without sessions (stdio-like or stateless). */
+  id: string | null
+  /** The version the upstream agreed in `initialize`, sent as `MCP-Protocol-Version`. */
+  version: string
+  init: Record<string, unknown>
+  /** The identity headers of the request that opened it, for the gateway's own messages in it. */
+  identity: Record<string, string>
+  lastUsed: number
+  inFlight: number
+}
+interface Entry {
+  opening: Promise<LegacySession>
+  session?: LegacySession
+}
+
+const INTERNAL = -32603
+const PROBE_ID = 'mcp-oauth-era-probe'
+const GATEWAY_INFO = { name: 'mcp-oauth gateway', version: '0.1.0' }
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
+
+/**
+ * `inner` with 2026-07-28 clients translated when it turns out to speak only a 2025 revision.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#backward-compatibility
+ */
+export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream {
+  const log = options.log ?? (() => {})
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const idleMs = options.idleMs ?? 30 * 60_000
+  const maxSessions = options.maxSessions ?? 1000
+  const sessions = new Map<string, Entry>()
+  let era: 'modern' | 'legacy' | undefined
+  let learning: Promise<'modern' | 'legacy'> | undefined
+  let seq = 0
+
+  // Clients of 2026-07-28 never end a session (they have none): idle ones are ended here.
+  const sweep = setInterval(
+    () => {
+      const now = Date.now()
+      for (const [key, entry] of [...sessions]) {
+        const s = entry.session
+        if (s && s.inFlight === 0 && now - s.lastUsed > idleMs) {
+          sessions.delete(key)
+          void end(s)
+        }
+      }
+    },
+    Math.min(60_000, idleMs),
+  )
+  sweep.unref()
+
+  const identityOf = (request: Request) => {
+    const out: Record<string, string> = {}
+    for (const name of Object.values(IDENTITY_HEADERS)) {
+      const value = request.headers.get(name)
+      if (value !== null) out[name] = value
+    }
+    return out
+  }
+
+  const post = (url: string, base: Record<string, string> | Headers, body: JsonRpc, signal?: AbortSignal) => {
+    const headers = new Headers(base)
+    headers.delete('content-length')
+    headers.set('content-type', 'application/json')
+    headers.set('accept', 'application/json, text/event-stream')
+    return inner.fetch(
+      new Request(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      }),
+    )
+  }
+
+  const inSession = (s: LegacySession, base: Record<string, string> | Headers = s.identity) => {
+    const headers = new Headers(base)
+    if (s.id === null) headers.delete('mcp-session-id')
+    else headers.set('mcp-session-id', s.id)
+    headers.set('mcp-protocol-version', s.version)
+    return headers
+  }
+
+  /** A message of the gateway's own in a session (an answer, a cancellation), not waited for. */
+  const tell = (s: LegacySession, message: JsonRpc) =>
+    void post(s.url, inSession(s), message, AbortSignal.timeout(timeoutMs))
+      .then((r) => r.body?.cancel())
+      .catch(() => {})
+
+  const end = async (s: LegacySession) => {
+    if (s.id === null) return
+    await inner
+      .fetch(
+        new Request(s.url, { method: 'DELETE', headers: inSession(s), signal: AbortSignal.timeout(2000) }),
+      )
+      .then((r) => r.body?.cancel())
+      .catch(() => {})
+  }
+
+  /** Whether the upstream is modern: one `server/discover` for the gateway's lifetime (a failure is tried again). */
+  const learn = (request: Request) => {
+    if (!learning) {
+      const attempt = (async () => {
+        const response = await post(
+          request.url,
+          { ...identityOf(request), 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' },
+          {
+            jsonrpc: '2.0',
+            id: PROBE_ID,
+            method: 'server/discover',
+            params: {
+              _meta: {
+                [META.protocolVersion]: MODERN,
+                [META.clientInfo]: GATEWAY_INFO,
+                [META.clientCapabilities]: {},
+              },
+            },
+          },
+          AbortSignal.timeout(timeoutMs),
+        )
+        if (response.status >= 500) {
+          await response.body?.cancel().catch(() => {})
+          throw new Error(`the upstream answered server/discover with HTTP ${response.status}`)
+        }
+        const verdict = eraOfAnswer(await answerOf(response, PROBE_ID))
+        era = verdict
+        log(
+          verdict === 'modern'
+            ? 'the upstream speaks 2026-07-28: requests of 2026-07-28 clients pass as they are'
+            : 'the upstream speaks a 2025 revision only: requests of 2026-07-28 clients are translated',
+        )
+        return verdict
+      })()
+      learning = attempt
+      attempt.catch(() => {
+        if (learning === attempt) learning = undefined
+      })
+    }
+    return learning
+  }
+
+  const open = async (request: Request, m: JsonRpc, key: string): Promise<LegacySession> => {
+    const identity = identityOf(request)
+    const id = `mcp-oauth-${++seq}`
+    const clientInfo = (m.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.clientInfo]
+    const response = await post(
+      request.url,
+      identity,
+      {
+        jsonrpc: '2.0',
+        id,
+        method: 'initialize',
+        // No client capabilities: the server must not ask for roots, sampling or elicitation, which a 2026-07-28
+        // client only gives as input requests the gateway does not make.
+        params: {
+          protocolVersion: LEGACY_DEFAULT,
+          capabilities: {},
+          clientInfo: clientInfo && typeof clientInfo === 'object' ? clientInfo : GATEWAY_INFO,
+        },
+      },
+      AbortSignal.timeout(timeoutMs),
+    )
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {})
+      throw new Error(`initialize answered HTTP ${response.status}`)
+    }
+    const answer = await answerOf(response, id)
+    if (!answer?.result) throw new Error(`initialize failed: ${answer?.error?.message ?? 'no answer'}`)
+    const version = answer.result['protocolVersion']
+    const session: LegacySession = {
+      key,
+      url: request.url,
+      id: response.headers.get('mcp-session-id'),
+      version: typeof version === 'string' ? version : LEGACY_DEFAULT,
+      init: answer.result,
+      identity,
+      lastUsed: Date.now(),
+      inFlight: 0,
+    }
+    const ack = await post(
+      request.url,
+      inSession(session),
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      AbortSignal.timeout(timeoutMs),
+    )
+    await ack.body?.cancel().catch(() => {})
+    if (!ack.ok) throw new Error(`notifications/initialized answered HTTP ${ack.status}`)
+    return session
+  }
+
+  /** The session of the request's subject and client, opened on first use; concurrent first requests share it. */
+  const sessionFor = (request: Request, m: JsonRpc): Promise<LegacySession> => {
+    const key = JSON.stringify([
+      request.headers.get(IDENTITY_HEADERS.subject) ?? '',
+      request.headers.get(IDENTITY_HEADERS.client) ?? '',
+    ])
+    const existing = sessions.get(key)
+    if (existing) {
+      // Most recently used last, so the cap ends the idlest session.
+      sessions.delete(key)
+      sessions.set(key, existing)
+      return existing.opening
+    }
+    const entry: Entry = { opening: open(request, m, key) }
+    sessions.set(key, entry)
+    entry.opening.then(
+      (s) => {
+        entry.session = s
+      },
+      () => {
+        if (sessions.get(key) === entry) sessions.delete(key)
+      },
+    )
+    for (const [old, stale] of sessions) {
+      if (sessions.size <= maxSessions) break
+      sessions.delete(old)
+      void stale.opening.then(end, () => {})
+    }
+    return entry.opening
+  }
+
+  const forget = (s: LegacySession) => {
+    if (sessions.get(s.key)?.session === s) sessions.delete(s.key)
+  }
+
+  const send = async (request: Request, m: JsonRpc, retried: boolean): Promise<Response> => {
+    const s = await sessionFor(request, m)
+    const { message, call } = toLegacy(m, isRequest(m) ? `mcp-oauth-${++seq}` : undefined)
+    const headers = inSession(s, request.headers)
+    headers.delete('last-event-id')
+    s.inFlight++
+    s.lastUsed = Date.now()
+    let response: Response
+    try {
+      response = await post(request.url, headers, message, request.signal)
+    } catch (error) {
+      s.inFlight--
+      if (call && request.signal.aborted)
+        tell(s, {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: call.upstreamId, reason: 'the client went away' },
+        })
+      throw error
+    }
+    if (response.status === 404 && s.id !== null && !retried) {
+      // A 2025 server that restarted (or ended the session) forgot it: a new session, and the request again.
+      s.inFlight--
+      await response.body?.cancel().catch(() => {})
+      forget(s)
+      log('the upstream lost the session of a 2026-07-28 client (restarted?); starting a new one')
+      return send(request, m, true)
+    }
+    return translateAnswer(response, call, {
+      done() {
+        s.inFlight--
+        s.lastUsed = Date.now()
+      },
+      ask: (question) => tell(s, answerForClient(question)),
+      // 2026-07-28 cancels by closing the stream; a 2025 server needs to be told.
+      cancelled: (upstreamId) =>
+        tell(s, {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: upstreamId, reason: 'the client closed the request stream' },
+        }),
+    })
+  }
+
+  const translate = async (request: Request, m: JsonRpc): Promise<Response> => {
+    try {
+      if (m.method === 'server/discover' && isRequest(m)) {
+        const s = await sessionFor(request, m)
+        const discover = discoverFromInitialize(s.init)
+        const meta = {
+          ...(discover['_meta'] as Record<string, unknown>),
+          [TRANSLATED_FROM_META_KEY]: s.version,
+        }
+        return json(200, result(m.id, { ...discover, _meta: meta }))
+      }
+      return await send(request, m, false)
+    } catch (error) {
+      if (request.signal.aborted) throw error
+      const text = redactUrlsIn(String((error as Error)?.message ?? error))
+      log(`a 2026-07-28 ${m.method} could not be translated for the 2025 upstream: ${text}`)
+      return json(
+        502,
+        rpcError(m.id, INTERNAL, 'the MCP server behind this gateway failed (the gateway log says why)'),
+      )
+    }
+  }
+
+  return {
+    get describe() {
+      return inner.describe
+    },
+    async fetch(request) {
+      // The pipe: a 2025 client's requests (and everything once the upstream is known modern) are not read.
+      if (
+        request.method !== 'POST' ||
+        era === 'modern' ||
+        !isModern(request.headers.get('mcp-protocol-version'))
+      )
+        return inner.fetch(request)
+      const text = await request.text()
+      const again = () =>
+        new Request(request.url, {
+          method: 'POST',
+          headers: request.headers,
+          body: text,
+          signal: request.signal,
+        })
+      const m = parseRpc(text)
+      // 2026-07-28 has no batches; anything that is not one request or notification is the upstream's to refuse.
+      if (!m || Array.isArray(m) || typeof m.method !== 'string') return inner.fetch(again())
+      if ((era ?? (await learn(request))) === 'modern') return inner.fetch(again())
+      return translate(request, m)
+    },
+    async close() {
+      clearInterval(sweep)
+      const open = [...sessions.values()]
+      sessions.clear()
+      await Promise.all(open.map((e) => e.opening.then(end, () => {})))
+      await inner.close()
+    },
+  }
+}
