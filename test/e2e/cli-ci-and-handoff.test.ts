@@ -110,7 +110,7 @@ describe('--no-interaction (CI mode)', () => {
     })
   }
 
-  it('without a session: exit 3, no sign-in URL, the login command to run elsewhere', async (t) => {
+  it('without a session: exit 3, no sign-in URL, no client registered, the login command to run elsewhere', async (t) => {
     for (const [how, args, extra] of [
       ['--no-interaction', ['tools', serve.ready.mcp, '--no-interaction', ...store()], {}],
       [
@@ -118,8 +118,16 @@ describe('--no-interaction (CI mode)', () => {
         ['tools', serve.ready.mcp, ...store()],
         { MCP_OAUTH_NO_INTERACTION: '1' },
       ],
+      ['login --no-interaction', ['login', serve.ready.mcp, '--no-interaction', ...store()], {}],
     ] as const) {
+      const registered = serve.stderr().split('"client.registered"').length
       const run = await cli([...args], extra)
+      // Discovery only reads; registering a client would change the authorization server for a refused sign-in.
+      assert.equal(
+        serve.stderr().split('"client.registered"').length,
+        registered,
+        `${how}: the authorization server registered a client`,
+      )
       t.diagnostic(`${how}: exit ${run.code} after ${run.ms} ms`)
       assert.equal(run.code, 3, `${how}: ${run.stderr}`)
       assert.equal(run.stdout, '')
@@ -141,6 +149,8 @@ describe('--no-interaction (CI mode)', () => {
   it('with a session: an expired access token is refreshed and the command succeeds', async () => {
     const login = await cli(['login', serve.ready.mcp, '--no-browser', ...store()], {}, true)
     assert.equal(login.code, 0, login.stderr)
+    // The audit line the CI-mode test counts is there when a client is registered.
+    assert.match(serve.stderr(), /"client\.registered"/)
     const refreshesBefore = serve.stderr().split('"token.refreshed"').length
     // The access token lives 2 s; let it expire.
     await new Promise((r) => setTimeout(r, 2500))
