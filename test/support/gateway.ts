@@ -5,13 +5,9 @@
 import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js'
 import type { Browser, BrowserContext } from 'playwright-core'
 import { HeadlessSdkProvider } from '../../src/server/testing/sdk-client.test-helper.ts'
+import { SdkV1Provider } from './sdk-v1-provider.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 
@@ -147,50 +143,17 @@ export function connectParams(url: string, dir: string) {
 }
 
 /** The SDK v1 client's provider (`@modelcontextprotocol/sdk` 1.x), signing in through serve's pages in chromium. */
-export class BrowserV1Provider {
-  readonly redirectUrl = 'http://127.0.0.1:9/callback'
+export class BrowserV1Provider extends SdkV1Provider {
   readonly browser: Browser
-  callback: URL | undefined
-  authorizations = 0
-  #client: OAuthClientInformationMixed | undefined
-  #tokens: OAuthTokens | undefined
-  #verifier = ''
   constructor(browser: Browser) {
+    super({
+      clientName: 'sdk v1 via gateway',
+      signIn: (url, redirectUrl) => signInThroughPages(browser, url.href, redirectUrl),
+      // SDK v1 answers insufficient_scope by refreshing when it holds a refresh token, which brings back the old
+      // scope (an AS cannot widen a grant on refresh): it then gives up. Keeping none makes it re-authorize.
+      dropRefreshTokens: true,
+    })
     this.browser = browser
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'sdk v1 via gateway',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    }
-  }
-  clientInformation() {
-    return this.#client
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.#client = info
-  }
-  tokens() {
-    return this.#tokens
-  }
-  saveTokens(tokens: OAuthTokens) {
-    // SDK v1 answers insufficient_scope by refreshing when it holds a refresh token, which brings back the old
-    // scope (an AS cannot widen a grant on refresh): it then gives up. Keeping none makes it re-authorize.
-    const { refresh_token: _, ...rest } = tokens
-    this.#tokens = rest
-  }
-  saveCodeVerifier(v: string) {
-    this.#verifier = v
-  }
-  codeVerifier() {
-    return this.#verifier
-  }
-  async redirectToAuthorization(url: URL) {
-    this.authorizations++
-    this.callback = await signInThroughPages(this.browser, url.href, this.redirectUrl)
   }
 }
 
