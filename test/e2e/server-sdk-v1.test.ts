@@ -8,9 +8,8 @@ import { after, before, describe, it } from 'node:test'
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { createMcpHandler } from '@modelcontextprotocol/server'
-import { createResourceServer, jwtVerifier, type ResourceServer } from '../../src/server/index.ts'
-import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
+import { jwtVerifier } from '../../src/server/index.ts'
+import { type ProtectedDemo, serveProtectedDemo } from '../../src/server/testing/mcp.test-helper.ts'
 import {
   headlessAgent,
   startAuthorizationServer,
@@ -20,8 +19,7 @@ import { SdkV1Provider } from '../support/sdk-v1-provider.ts'
 
 describe('SDK v1 client → mcp-oauth-toolkit/server → oidc-provider', () => {
   let as: TestAuthorizationServer
-  let mcp: Listening
-  let rs: ResourceServer
+  let mcp: ProtectedDemo
   let resource = ''
 
   before(async () => {
@@ -30,16 +28,14 @@ describe('SDK v1 client → mcp-oauth-toolkit/server → oidc-provider', () => {
       scopes: ['mcp', 'deploy'],
       registrableScopes: ['mcp'],
     })
-    const handler = createMcpHandler(() => buildMcpServer())
-    mcp = await serveFetch((req) => rs.handle(req, (r, ctx) => handler.fetch(r, ctx)))
-    resource = `${mcp.url}/mcp`
-    rs = createResourceServer({
-      resource,
+    mcp = await serveProtectedDemo((url) => ({
+      resource: url,
       authorizationServers: [as.issuer],
       scopesSupported: ['mcp'],
       verifier: jwtVerifier({ issuer: as.issuer }),
       policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
-    })
+    }))
+    resource = mcp.resource
   })
   after(async () => {
     await mcp.close()
