@@ -226,7 +226,18 @@ describe('chooseAuthorizer', () => {
     await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) =>
       isMcpOAuthError(e, 'interaction_required'),
     )
+    // Said before any URL exists, so the engine registers no client for a sign-in that cannot happen.
+    assert.ok(isMcpOAuthError(a.refusal(undefined, ctx('x')), 'interaction_required'))
+    assert.equal(a.loopback.mode, 'idle', 'no listener was started')
     await a.close()
+  })
+
+  it('a browser or paste authorizer has nothing to refuse before the URL', async () => {
+    for (const mode of ['browser', 'paste', 'handoff'] as const) {
+      const a = chooseAuthorizer({ mode, output: sink(), ssh: { host: '10.0.0.5', port: 22 } })
+      assert.equal(a.refusal('mcp', ctx('x')), undefined, mode)
+      await a.close()
+    }
   })
 })
 
