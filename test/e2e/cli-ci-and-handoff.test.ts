@@ -13,15 +13,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { type CliRun, watchCli } from '../support/cli-process.ts'
 import { HeadlessAgent, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
 
 const bin = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 const user = { username: 'ci-user', password: 'a long ci passphrase' }
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
+interface Run extends CliRun {
   ms: number
 }
 
@@ -76,38 +74,28 @@ describe('--no-interaction (CI mode)', () => {
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     const run: Run = { code: null, stdout: '', stderr: '', ms: 0 }
-    let person: Promise<void> = Promise.resolve()
-    let started2 = false
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (run.stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      run.stderr += d
-      const url = /open this URL in a browser:\n\s+(\S+)/.exec(run.stderr)?.[1]
-      if (url && signIn && !started2) {
-        started2 = true
-        const redirectUri = new URL(url).searchParams.get('redirect_uri')!
-        person = new HeadlessAgent().authorize(url, redirectUri, user).then(async ({ callback }) => {
-          if (signIn === 'paste') {
-            child.stdin.end(`${callback}\n`)
-            return
+    const watched = watchCli(child, args, run, {
+      firstOnly: true,
+      onExit: () => {
+        run.ms = Math.round(performance.now() - started)
+      },
+      ...(signIn
+        ? {
+            person: async (url: string) => {
+              const redirectUri = new URL(url).searchParams.get('redirect_uri')!
+              const { callback } = await new HeadlessAgent().authorize(url, redirectUri, user)
+              if (signIn === 'paste') {
+                child.stdin.end(`${callback}\n`)
+                return
+              }
+              const delivered = await fetch(callback)
+              await delivered.arrayBuffer()
+            },
           }
-          const delivered = await fetch(callback)
-          await delivered.arrayBuffer()
-        })
-      }
+        : {}),
     })
     if (signIn !== 'paste') child.stdin.end()
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        reject(new Error(`mcp-oauth ${args.join(' ')} did not exit:\n${run.stderr}`))
-      }, 60_000)
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        run.code = code
-        run.ms = Math.round(performance.now() - started)
-        person.then(() => resolve(run), reject)
-      })
-    })
+    return watched
   }
 
   it('without a session: exit 3, no sign-in URL, no client registered, the login command to run elsewhere', async (t) => {
