@@ -10,16 +10,11 @@ import {
   auth,
   Client,
   InsufficientScopeError,
-  type OAuthClientInformationMixed,
-  type OAuthClientMetadata,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
-  type StoredOAuthClientInformation,
-  type StoredOAuthTokens,
   StreamableHTTPClientTransport,
   UnauthorizedError,
 } from '@modelcontextprotocol/client'
 import type { BrowserContext } from 'playwright-core'
+import { MemorySdkProvider } from '../../src/server/testing/sdk-client.test-helper.ts'
 
 /** Loopback redirect target: records each callback URL. */
 export async function callbackServer(): Promise<{ url: string; server: Server; next(): Promise<URL> }> {
@@ -46,14 +41,8 @@ export async function callbackServer(): Promise<{ url: string; server: Server; n
 }
 
 /** An SDK OAuth provider whose redirect step is a person in a real browser: sign in if asked, then Allow. */
-export class BrowserProvider implements OAuthClientProvider {
-  callback: URL | undefined
-  authorizations = 0
+export class BrowserProvider extends MemorySdkProvider {
   consentPages: string[] = []
-  #client: StoredOAuthClientInformation | undefined
-  #tokens: StoredOAuthTokens | undefined
-  #verifier = ''
-  #discovery: OAuthDiscoveryState | undefined
 
   readonly context: BrowserContext
   readonly callbacks: Awaited<ReturnType<typeof callbackServer>>
@@ -66,6 +55,7 @@ export class BrowserProvider implements OAuthClientProvider {
     credentials: { username: string; password: string },
     clientMetadataUrl?: string,
   ) {
+    super('SDK browser test')
     this.context = context
     this.callbacks = callbacks
     this.credentials = credentials
@@ -74,39 +64,6 @@ export class BrowserProvider implements OAuthClientProvider {
 
   get redirectUrl() {
     return this.callbacks.url
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'SDK browser test',
-      redirect_uris: [this.callbacks.url],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    }
-  }
-  clientInformation() {
-    return this.#client
-  }
-  saveClientInformation(info: StoredOAuthClientInformation | OAuthClientInformationMixed) {
-    this.#client = info as StoredOAuthClientInformation
-  }
-  tokens() {
-    return this.#tokens
-  }
-  saveTokens(tokens: StoredOAuthTokens) {
-    this.#tokens = tokens
-  }
-  saveCodeVerifier(v: string) {
-    this.#verifier = v
-  }
-  codeVerifier() {
-    return this.#verifier
-  }
-  discoveryState() {
-    return this.#discovery
-  }
-  saveDiscoveryState(state: OAuthDiscoveryState) {
-    this.#discovery = state
   }
   async redirectToAuthorization(url: URL) {
     this.authorizations++
