@@ -51,6 +51,13 @@ export interface Authorizer {
     prompt: DeviceCodePrompt,
     context: Omit<AuthorizeContext, 'state'>,
   ): Promise<void | (() => void)>
+  /**
+   * The error `authorize` would give whatever the URL (nobody here can answer: CI), or undefined. The engine asks
+   * before it registers a client or keeps a pending request, so a sign-in that cannot happen changes nothing at the
+   * authorization server. `scope` is the one the authorization request would carry.
+   * @see https://www.rfc-editor.org/rfc/rfc7591#section-3
+   */
+  refusal?(scope: string | undefined, context: Omit<AuthorizeContext, 'state' | 'signal'>): Error | undefined
   /** How long the pending request is kept for its callback (default 10 min). */
   pendingTtlMs?: number
   /** Free what the authorizer holds (listening sockets). */

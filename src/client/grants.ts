@@ -207,6 +207,14 @@ export async function obtainTokens(
   // Refuse before anything is registered: PKCE S256 (skipped only on the 2025-03-26 default-endpoint path,
   // where there is no metadata to read) and a redirect URI that is https, loopback http or a private-use scheme.
   if (!d.defaultEndpoints) assertPkceS256(d.metadata)
+  // An authorizer that can ask nobody (CI) says so before a listener starts or a client is registered.
+  const nobody = authorizer.refusal?.(scope, {
+    expectedIssuer: d.issuer,
+    issParameterSupported: d.metadata.authorization_response_iss_parameter_supported === true,
+    resource: d.resource,
+    reason: i.reason,
+  })
+  if (nobody) throw nobody
   const redirectUri =
     typeof authorizer.redirectUri === 'string' ? authorizer.redirectUri : await authorizer.redirectUri()
   assertRedirectUri(redirectUri)

@@ -13,66 +13,20 @@ import { isMcpOAuthError, OAuthResponseError } from '../shared/errors.ts'
 import { canonicalResource, sameResource } from '../shared/resource.ts'
 import { buildAuthorizationRequest, validateCallback } from './authorization.ts'
 import { authorizedFetch } from './fetch.ts'
+import type { ClientInfo } from './registration.ts'
 import {
-  type ClientIdentity,
-  type ClientInfo,
-  type ResolveClientOptions,
-  resolveClient,
-} from './registration.ts'
+  AS,
+  CIMD,
+  echoRegistration,
+  LOOPBACK,
+  metadata,
+  OTHER_AS,
+  registrar,
+  resolve,
+} from './spec-coverage.test-helper.ts'
 import { MemoryStore, storeKey } from './stores/store.ts'
 import { fakeFetch } from './testing.ts'
 import { exchangeCode, refreshTokens } from './tokens.ts'
-
-const AS = 'https://as.example'
-const OTHER_AS = 'https://other-as.example'
-const LOOPBACK = 'http://127.0.0.1:4711/callback'
-const CIMD = 'https://app.example/oauth/client.json'
-
-function metadata(overrides: Record<string, unknown> = {}) {
-  return {
-    issuer: AS,
-    authorization_endpoint: `${AS}/authorize`,
-    token_endpoint: `${AS}/token`,
-    registration_endpoint: `${AS}/register`,
-    code_challenge_methods_supported: ['S256'],
-    ...overrides,
-  }
-}
-
-/** A registration endpoint that records what it was sent. */
-function registrar(answer: (body: Record<string, unknown>) => { status?: number; json: unknown }) {
-  const bodies: Record<string, unknown>[] = []
-  const { fetch, calls } = fakeFetch({
-    [`POST ${AS}/register`]: async (req) => {
-      const body = (await req.json()) as Record<string, unknown>
-      bodies.push(body)
-      return answer(body)
-    },
-  })
-  return { fetch, calls, bodies }
-}
-
-let registrations = 0
-const echoRegistration = (body: Record<string, unknown>) => ({
-  status: 201,
-  json: { client_id: `dcr-${++registrations}`, redirect_uris: body['redirect_uris'] },
-})
-
-function resolve(
-  fetch: ResolveClientOptions['policy']['fetch'],
-  identity: Partial<ClientIdentity>,
-  extra: Partial<ResolveClientOptions> = {},
-) {
-  return resolveClient({
-    issuer: AS,
-    metadata: metadata(),
-    identity: { client_name: 'spec coverage', ...identity },
-    store: new MemoryStore(),
-    redirectUri: LOOPBACK,
-    policy: { fetch },
-    ...extra,
-  })
-}
 
 describe('client registration (client-registration)', () => {
   it('priority order: pre-registered, then CIMD when advertised, then DCR, then a typed error', async () => {

@@ -4,7 +4,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import type { Diagnosis } from '../../src/cli/doctor/report.ts'
-import type { Defects } from './server.ts'
+import type { Defects } from './defects.ts'
 
 /** One exhibit. */
 export interface Exhibit {

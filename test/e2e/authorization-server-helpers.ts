@@ -206,6 +206,27 @@ export async function spawnServe(args: string[], env: Record<string, string> = {
   }
 }
 
+/**
+ * `mcp-oauth serve` on a free port with one local user, a memory store, no rate limits and no banner: the
+ * authorization server and demo MCP server most browser tests sign in to.
+ */
+export async function spawnServeWithUser(
+  user: { username: string; password: string },
+  extra: string[] = [],
+): Promise<ServeProcess> {
+  return await spawnServe([
+    '--port',
+    '0',
+    '--store',
+    'memory',
+    '--no-rate-limits',
+    '--quiet',
+    ...extra,
+    '--user',
+    `${user.username}:${user.password}`,
+  ])
+}
+
 /** A port that was free a moment ago (for tools that insist on a fixed port). */
 export async function freePort(): Promise<number> {
   const server = createServer()

@@ -12,6 +12,7 @@ import { delimiter, dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { chromium } from 'playwright-core'
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
+import { lineRpc } from '../support/gateway.ts'
 import { freePort, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
 
 const require = createRequire(import.meta.url)
@@ -35,36 +36,6 @@ after(async () => {
   await serve.stop()
   rmSync(dir, { recursive: true, force: true })
 })
-
-/** JSON-RPC over the proxy's stdio: send a request, wait for the answer with the same id. */
-function rpc(child: ChildProcessWithoutNullStreams) {
-  let buffer = ''
-  const waiting = new Map<number, (message: Record<string, unknown>) => void>()
-  child.stdout.on('data', (chunk) => {
-    buffer += chunk
-    let newline = buffer.indexOf('\n')
-    while (newline !== -1) {
-      const line = buffer.slice(0, newline).trim()
-      buffer = buffer.slice(newline + 1)
-      newline = buffer.indexOf('\n')
-      if (!line) continue
-      const message = JSON.parse(line) as Record<string, unknown>
-      if (typeof message['id'] === 'number') waiting.get(message['id'])?.(message)
-    }
-  })
-  let next = 1
-  return {
-    request(method: string, params: Record<string, unknown> = {}) {
-      const id = next++
-      const answer = new Promise<Record<string, unknown>>((resolve) => waiting.set(id, resolve))
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`)
-      return answer
-    },
-    notify(method: string) {
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method })}\n`)
-    },
-  }
-}
 
 test('mcp-remote signs in through a real browser, then lists tools', async (t) => {
   if (!need(t, 'chromium', chromiumAvailable())) return
@@ -113,7 +84,7 @@ test('mcp-remote signs in through a real browser, then lists tools', async (t) =
     await page.waitForURL(`http://localhost:${callbackPort}/**`)
     void page.close().catch(() => {})
 
-    const client = rpc(child)
+    const client = lineRpc(child)
     const init = await client.request('initialize', {
       protocolVersion: '2025-06-18',
       capabilities: {},

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { watchCli } from '../support/cli-process.ts'
 import { HeadlessAgent, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
 
 const bin = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
@@ -59,30 +60,19 @@ describe('--account: several sessions with one server', () => {
       },
     )
     const run = { code: null as number | null, stdout: '', stderr: '', pages: [] as string[] }
-    let signIn: Promise<void> = Promise.resolve()
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (run.stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      run.stderr += d
-      const url = /open this URL in a browser:\n\s+(\S+)/.exec(run.stderr)?.[1]
-      if (url && person && !run.pages.length) {
-        run.pages.push(url)
-        const redirectUri = new URL(url).searchParams.get('redirect_uri')!
-        signIn = browser.authorize(url, redirectUri, person).then(async ({ callback, pages }) => {
-          run.pages.push(...pages)
-          await (await fetch(callback)).arrayBuffer()
-        })
-      }
-    })
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        reject(new Error(`mcp-oauth ${args.join(' ')} did not exit:\n${run.stderr}`))
-      }, 60_000)
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        run.code = code
-        signIn.then(() => resolve(run), reject)
-      })
+    return watchCli(child, args, run, {
+      firstOnly: true,
+      ...(person
+        ? {
+            person: async (url: string) => {
+              run.pages.push(url)
+              const redirectUri = new URL(url).searchParams.get('redirect_uri')!
+              const { callback, pages } = await browser.authorize(url, redirectUri, person)
+              run.pages.push(...pages)
+              await (await fetch(callback)).arrayBuffer()
+            },
+          }
+        : {}),
     })
   }
 

@@ -13,15 +13,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { type CliRun, watchCli } from '../support/cli-process.ts'
 import { HeadlessAgent, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
 
 const bin = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 const user = { username: 'ci-user', password: 'a long ci passphrase' }
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
+interface Run extends CliRun {
   ms: number
 }
 
@@ -76,41 +74,31 @@ describe('--no-interaction (CI mode)', () => {
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     const run: Run = { code: null, stdout: '', stderr: '', ms: 0 }
-    let person: Promise<void> = Promise.resolve()
-    let started2 = false
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (run.stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      run.stderr += d
-      const url = /open this URL in a browser:\n\s+(\S+)/.exec(run.stderr)?.[1]
-      if (url && signIn && !started2) {
-        started2 = true
-        const redirectUri = new URL(url).searchParams.get('redirect_uri')!
-        person = new HeadlessAgent().authorize(url, redirectUri, user).then(async ({ callback }) => {
-          if (signIn === 'paste') {
-            child.stdin.end(`${callback}\n`)
-            return
+    const watched = watchCli(child, args, run, {
+      firstOnly: true,
+      onExit: () => {
+        run.ms = Math.round(performance.now() - started)
+      },
+      ...(signIn
+        ? {
+            person: async (url: string) => {
+              const redirectUri = new URL(url).searchParams.get('redirect_uri')!
+              const { callback } = await new HeadlessAgent().authorize(url, redirectUri, user)
+              if (signIn === 'paste') {
+                child.stdin.end(`${callback}\n`)
+                return
+              }
+              const delivered = await fetch(callback)
+              await delivered.arrayBuffer()
+            },
           }
-          const delivered = await fetch(callback)
-          await delivered.arrayBuffer()
-        })
-      }
+        : {}),
     })
     if (signIn !== 'paste') child.stdin.end()
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        reject(new Error(`mcp-oauth ${args.join(' ')} did not exit:\n${run.stderr}`))
-      }, 60_000)
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        run.code = code
-        run.ms = Math.round(performance.now() - started)
-        person.then(() => resolve(run), reject)
-      })
-    })
+    return watched
   }
 
-  it('without a session: exit 3, no sign-in URL, the login command to run elsewhere', async (t) => {
+  it('without a session: exit 3, no sign-in URL, no client registered, the login command to run elsewhere', async (t) => {
     for (const [how, args, extra] of [
       ['--no-interaction', ['tools', serve.ready.mcp, '--no-interaction', ...store()], {}],
       [
@@ -118,8 +106,16 @@ describe('--no-interaction (CI mode)', () => {
         ['tools', serve.ready.mcp, ...store()],
         { MCP_OAUTH_NO_INTERACTION: '1' },
       ],
+      ['login --no-interaction', ['login', serve.ready.mcp, '--no-interaction', ...store()], {}],
     ] as const) {
+      const registered = serve.stderr().split('"client.registered"').length
       const run = await cli([...args], extra)
+      // Discovery only reads; registering a client would change the authorization server for a refused sign-in.
+      assert.equal(
+        serve.stderr().split('"client.registered"').length,
+        registered,
+        `${how}: the authorization server registered a client`,
+      )
       t.diagnostic(`${how}: exit ${run.code} after ${run.ms} ms`)
       assert.equal(run.code, 3, `${how}: ${run.stderr}`)
       assert.equal(run.stdout, '')
@@ -141,6 +137,8 @@ describe('--no-interaction (CI mode)', () => {
   it('with a session: an expired access token is refreshed and the command succeeds', async () => {
     const login = await cli(['login', serve.ready.mcp, '--no-browser', ...store()], {}, true)
     assert.equal(login.code, 0, login.stderr)
+    // The audit line the CI-mode test counts is there when a client is registered.
+    assert.match(serve.stderr(), /"client\.registered"/)
     const refreshesBefore = serve.stderr().split('"token.refreshed"').length
     // The access token lives 2 s; let it expire.
     await new Promise((r) => setTimeout(r, 2500))

@@ -17,6 +17,7 @@ import { importJWK, SignJWT } from 'jose'
 import type { Browser, Page } from 'playwright-core'
 import { completeSignIn, launchChromium, type SignInStep } from '../../scripts/consent-page.ts'
 import { FileStore, storeKey } from '../../src/client/index.ts'
+import { type CliRun, watchCli } from '../support/cli-process.ts'
 import { CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
 import { freePort, type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
 
@@ -30,10 +31,7 @@ let page: Page
 const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-cli-'))
 const storeArgs = ['--store', 'file', '--store-dir', join(dir, 'store')]
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
+interface Run extends CliRun {
   /** Pages the browser went through for this process's sign-ins. */
   steps: SignInStep[]
 }
@@ -55,33 +53,8 @@ function cli(args: string[], options: { env?: NodeJS.ProcessEnv; store?: boolean
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const run: Run = { code: null, stdout: '', stderr: '', steps: [] }
-  const driven = new Set<string>()
-  let browsing: Promise<void> = Promise.resolve()
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    run.stdout += d
-  })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    run.stderr += d
-    for (const m of run.stderr.matchAll(/open this URL in a browser:\n\s+(\S+)/g)) {
-      const url = m[1]!
-      if (driven.has(url) || !page) continue
-      driven.add(url)
-      browsing = browsing.then(() => completeSignIn(page, url, user, (s) => run.steps.push(s)))
-    }
-  })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`mcp-oauth ${args.join(' ')} hung:\n${run.stderr}`))
-    }, 60_000)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      run.code = code
-      browsing.then(
-        () => resolve(run),
-        (e: Error) => reject(new Error(`browser: ${e.message}\nCLI stderr:\n${run.stderr}`)),
-      )
-    })
+  return watchCli(child, args, run, {
+    ...(page ? { person: (url: string) => completeSignIn(page, url, user, (s) => run.steps.push(s)) } : {}),
   })
 }
 

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { type CliRun, watchCli } from '../support/cli-process.ts'
 import { HeadlessAgent } from './authorization-server-helpers.ts'
 
 const bin = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
@@ -51,50 +52,29 @@ function freshMachine(xdg: 'set' | 'empty'): Machine {
   return { home, cwd, env }
 }
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
 /** Run `mcp-oauth …args` on `machine`; a printed sign-in URL is completed over HTTP as `user`. */
 function cli(
   machine: Machine,
   args: string[],
   options: { stdin?: string; user?: { username: string; password: string } } = {},
-): Promise<Run> {
+): Promise<CliRun> {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: machine.cwd,
     env: machine.env,
     stdio: ['pipe', 'pipe', 'pipe'],
   })
-  const run: Run = { code: null, stdout: '', stderr: '' }
-  let signIn: Promise<void> = Promise.resolve()
-  let signedIn = false
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (run.stdout += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    run.stderr += d
-    const url = /open this URL in a browser:\n\s+(\S+)/.exec(run.stderr)?.[1]
-    if (url && options.user && !signedIn) {
-      signedIn = true
-      signIn = completeOverHttp(url, options.user)
-    }
-  })
+  const user = options.user
+  const watched = watchCli(
+    child,
+    args,
+    { code: null, stdout: '', stderr: '' },
+    {
+      firstOnly: true,
+      ...(user ? { person: (url: string) => completeOverHttp(url, user) } : {}),
+    },
+  )
   child.stdin.end(options.stdin ?? '')
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`mcp-oauth ${args.join(' ')} hung:\n${run.stderr}`))
-    }, 60_000)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      run.code = code
-      signIn.then(
-        () => resolve(run),
-        (e: Error) => reject(new Error(`sign-in: ${e.message}\nCLI stderr:\n${run.stderr}`)),
-      )
-    })
-  })
+  return watched
 }
 
 /** The person: sign in and allow on serve's forms, then follow the redirect to the CLI's loopback callback. */

@@ -17,6 +17,7 @@ import { after, before, describe, it, type TestContext } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { completeSignIn, launchChromium } from '../../scripts/consent-page.ts'
 import { FileStore, storeKey } from '../../src/client/index.ts'
+import { type CliRun, watchCli } from '../support/cli-process.ts'
 import { CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
 import {
   freePort,
@@ -30,12 +31,6 @@ const docs = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8')
 const user = { username: 'alice', password: 'correct horse battery staple' }
 const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-msgs-'))
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
 let page: Page | undefined
 
 function cliEnv(browser: boolean): NodeJS.ProcessEnv {
@@ -48,43 +43,22 @@ function cliEnv(browser: boolean): NodeJS.ProcessEnv {
 }
 
 /** `mcp-oauth …args` with its own store; with `browser`, a printed sign-in URL is completed in chromium. */
-function cli(args: string[], o: { browser?: boolean; store?: string; stdin?: string } = {}): Promise<Run> {
+function cli(args: string[], o: { browser?: boolean; store?: string; stdin?: string } = {}): Promise<CliRun> {
   const store = ['--store', 'file', '--store-dir', join(dir, o.store ?? 'store')]
   const child = spawn(process.execPath, [bin, ...args, ...store], {
     env: cliEnv(o.browser ?? false),
     stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
-  const run: Run = { code: null, stdout: '', stderr: '' }
-  const driven = new Set<string>()
-  let browsing: Promise<unknown> = Promise.resolve()
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    run.stdout += d
+  const person = page && o.browser ? page : undefined
+  const watched = watchCli(child, args, { code: null, stdout: '', stderr: '' } as CliRun, {
     // connect: once the host's request is answered, the host goes away.
-    if (o.stdin !== undefined && run.stdout.includes('"id":1')) child.stdin?.end()
-  })
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    run.stderr += d
-    for (const m of run.stderr.matchAll(/open this URL in a browser:\n\s+(\S+)/g)) {
-      if (driven.has(m[1]!) || !page || !o.browser) continue
-      driven.add(m[1]!)
-      browsing = browsing.then(() => completeSignIn(page!, m[1]!, user, () => {}))
-    }
+    onStdout: (run) => {
+      if (o.stdin !== undefined && run.stdout.includes('"id":1')) child.stdin?.end()
+    },
+    ...(person ? { person: (url: string) => completeSignIn(person, url, user, () => {}) } : {}),
   })
   if (o.stdin !== undefined) child.stdin!.write(o.stdin)
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`mcp-oauth ${args.join(' ')} hung:\n${run.stderr}`))
-    }, 60_000)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      run.code = code
-      browsing.then(
-        () => resolve(run),
-        (e: Error) => reject(new Error(`browser: ${e.message}\n${run.stderr}`)),
-      )
-    })
-  })
+  return watched
 }
 
 const initialize = `${JSON.stringify({
@@ -95,7 +69,7 @@ const initialize = `${JSON.stringify({
 })}\n`
 
 /** Runs each user-facing command against `url`; connect gets an initialize from a host on stdin. */
-async function everyCommand(url: string): Promise<Record<string, Run>> {
+async function everyCommand(url: string): Promise<Record<string, CliRun>> {
   return {
     tools: await cli(['tools', url]),
     call: await cli(['call', url, 'whoami']),
@@ -104,7 +78,7 @@ async function everyCommand(url: string): Promise<Record<string, Run>> {
   }
 }
 
-function assertConnectStdoutIsJsonRpc(r: Run): void {
+function assertConnectStdoutIsJsonRpc(r: CliRun): void {
   for (const line of r.stdout.split('\n').filter(Boolean)) {
     assert.equal((JSON.parse(line) as { jsonrpc: string }).jsonrpc, '2.0', line)
   }

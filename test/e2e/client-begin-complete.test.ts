@@ -8,15 +8,15 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { type Browser, chromium } from 'playwright-core'
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
-import { type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
+import type { Browser } from 'playwright-core'
+import { chromiumAvailable, chromiumIfAvailable, need } from '../support/environment.ts'
+import { startServer, type TestServer } from '../support/http-server.ts'
+import { signInAndAllow } from '../support/sign-in.ts'
+import { type ServeProcess, spawnServeWithUser } from './authorization-server-helpers.ts'
 
 const instance = fileURLToPath(new URL('../support/web-app-instance.ts', import.meta.url))
 const user = { username: 'carol', password: 'carol has a long passphrase' }
@@ -38,39 +38,28 @@ function run(...args: string[]): Promise<Record<string, unknown>> {
 
 describe('beginAuthorization / completeAuthorization across processes', () => {
   let serve: ServeProcess
-  let app: Server
+  let app: TestServer
   let redirectUri = ''
   let store = ''
   let browser: Browser | undefined
   const arrived: string[] = []
   before(async () => {
-    serve = await spawnServe([
-      '--port',
-      '0',
-      '--store',
-      'memory',
-      '--no-rate-limits',
-      '--quiet',
-      '--user',
-      `${user.username}:${user.password}`,
-    ])
+    serve = await spawnServeWithUser(user)
     // The app's callback route: it only records the URL; another instance completes it.
-    app = createServer((req, res) => {
-      // Only the callback route counts (the browser also asks for /favicon.ico).
-      const url = new URL(req.url ?? '/', redirectUri)
-      if (url.pathname === '/oauth/callback') arrived.push(url.href)
-      res.end('signed in; you may close this page')
+    app = await startServer({
+      '/oauth/callback': (req, res) => {
+        arrived.push(new URL(req.url ?? '/', redirectUri).href)
+        res.end('signed in; you may close this page')
+      },
     })
-    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r))
-    redirectUri = `http://127.0.0.1:${(app.address() as AddressInfo).port}/oauth/callback`
+    redirectUri = `${app.origin}/oauth/callback`
     store = mkdtempSync(join(tmpdir(), 'mcp-oauth-web-app-'))
-    if (chromiumAvailable())
-      browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+    browser = await chromiumIfAvailable()
   })
   after(async () => {
     await browser?.close()
     await serve?.stop()
-    app?.close()
+    await app?.close()
     rmSync(store, { recursive: true, force: true })
   })
 
@@ -83,10 +72,7 @@ describe('beginAuthorization / completeAuthorization across processes', () => {
     const page = await browser!.newPage()
     try {
       await page.goto(url.href)
-      await page.fill('#username', user.username)
-      await page.fill('#password', user.password)
-      await page.click('button[type=submit]')
-      await page.click('button:has-text("Allow")')
+      await signInAndAllow(page, user)
       await page.waitForURL((u) => u.href.startsWith(redirectUri))
     } finally {
       await page.close()

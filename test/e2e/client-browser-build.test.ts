@@ -6,23 +6,22 @@
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { buildBrowser } from '../../scripts/build-browser.ts'
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, need } from '../support/environment.ts'
-import { type ServeProcess, spawnServe } from './authorization-server-helpers.ts'
+import { chromiumAvailable, chromiumIfAvailable, need } from '../support/environment.ts'
+import { startServer, type TestServer } from '../support/http-server.ts'
+import { signInAndAllow } from '../support/sign-in.ts'
+import { type ServeProcess, spawnServeWithUser } from './authorization-server-helpers.ts'
 
 const user = { username: 'dana', password: 'dana uses a long passphrase' }
 const page = readFileSync(new URL('../support/browser-client-page.html', import.meta.url), 'utf8')
 
 describe('browser build of the client engine', () => {
   let serve: ServeProcess
-  let site: Server
-  let origin = ''
+  let site: TestServer
   let bundle = ''
   let dir = ''
   let browser: Browser | undefined
@@ -30,38 +29,23 @@ describe('browser build of the client engine', () => {
     dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-browser-build-'))
     await buildBrowser(join(dir, 'client.js'))
     bundle = readFileSync(join(dir, 'client.js'), 'utf8')
-    serve = await spawnServe([
-      '--port',
-      '0',
-      '--store',
-      'memory',
-      '--no-rate-limits',
-      '--quiet',
-      '--user',
-      `${user.username}:${user.password}`,
-    ])
-    site = createServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname
-      if (path === '/client.js') {
+    serve = await spawnServeWithUser(user)
+    site = await startServer({
+      '/client.js': (_req, res) => {
         res.setHeader('content-type', 'text/javascript')
         res.end(bundle)
-      } else if (path === '/app.html') {
+      },
+      '/app.html': (_req, res) => {
         res.setHeader('content-type', 'text/html')
         res.end(page.replaceAll('MCP_URL', serve.ready.mcp))
-      } else {
-        res.statusCode = 404
-        res.end()
-      }
+      },
     })
-    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r))
-    origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`
-    if (chromiumAvailable())
-      browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+    browser = await chromiumIfAvailable()
   })
   after(async () => {
     await browser?.close()
     await serve?.stop()
-    site?.close()
+    await site?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -77,16 +61,13 @@ describe('browser build of the client engine', () => {
     const errors: string[] = []
     tab.on('pageerror', (e) => errors.push(e.message))
     try {
-      await tab.goto(`${origin}/app.html`)
+      await tab.goto(`${site.origin}/app.html`)
       await tab.waitForSelector('#password', { timeout: 30_000 }).catch(async (e: Error) => {
         throw new Error(
           `${e.message}\npage: ${tab.url()}\n${await tab.textContent('body')}\n${errors.join('\n')}`,
         )
       })
-      await tab.fill('#username', user.username)
-      await tab.fill('#password', user.password)
-      await tab.click('button[type=submit]')
-      await tab.click('button:has-text("Allow")')
+      await signInAndAllow(tab, user)
       await tab.waitForFunction('document.title === "done"', undefined, { timeout: 30_000 })
       const result = JSON.parse((await tab.textContent('#out')) ?? '{}') as {
         whoami?: { subject: string; scopes: string[] }

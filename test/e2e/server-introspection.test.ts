@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { createMcpHandler } from '@modelcontextprotocol/server'
-import { createResourceServer, introspectionVerifier, type ResourceServer } from '../../src/server/index.ts'
-import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
+import { introspectionVerifier } from '../../src/server/index.ts'
+import { type ProtectedDemo, serveProtectedDemo } from '../../src/server/testing/mcp.test-helper.ts'
 import {
   startAuthorizationServer,
   type TestAuthorizationServer,
@@ -21,8 +20,7 @@ import {
 
 describe('opaque tokens through oidc-provider introspection', () => {
   let as: TestAuthorizationServer
-  let mcp: Listening
-  let rs: ResourceServer
+  let mcp: ProtectedDemo
   let resource = ''
   let introspections = 0
 
@@ -33,24 +31,25 @@ describe('opaque tokens through oidc-provider introspection', () => {
       registrableScopes: ['mcp'],
       tokenFormat: 'opaque',
     })
-    const handler = createMcpHandler(() => buildMcpServer())
-    mcp = await serveFetch((req) => rs.handle(req, (r, { authInfo }) => handler.fetch(r, { authInfo })))
-    resource = `${mcp.url}/mcp`
-    rs = createResourceServer({
-      resource,
-      authorizationServers: [as.issuer],
-      scopesSupported: ['mcp'],
-      verifier: introspectionVerifier({
-        endpoint: `${as.issuer}/token/introspection`,
-        issuer: as.issuer,
-        ...as.introspector,
-        fetch: (input, init) => {
-          introspections++
-          return fetch(input, init)
-        },
+    mcp = await serveProtectedDemo(
+      (url) => ({
+        resource: url,
+        authorizationServers: [as.issuer],
+        scopesSupported: ['mcp'],
+        verifier: introspectionVerifier({
+          endpoint: `${as.issuer}/token/introspection`,
+          issuer: as.issuer,
+          ...as.introspector,
+          fetch: (input, init) => {
+            introspections++
+            return fetch(input, init)
+          },
+        }),
+        policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
       }),
-      policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
-    })
+      { context: 'authInfo' },
+    )
+    resource = mcp.resource
   })
   after(async () => {
     await mcp.close()

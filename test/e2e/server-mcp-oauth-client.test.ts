@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { createMcpHandler } from '@modelcontextprotocol/server'
 import { type Authorizer, authorizedFetch, MemoryStore } from '../../src/client/index.ts'
-import { createResourceServer, jwtVerifier, type ResourceServer } from '../../src/server/index.ts'
-import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
+import { jwtVerifier } from '../../src/server/index.ts'
+import { type ProtectedDemo, serveProtectedDemo } from '../../src/server/testing/mcp.test-helper.ts'
 import {
   headlessAgent,
   startAuthorizationServer,
@@ -20,8 +19,7 @@ for (const mode of ['bearer', 'dpop', 'dpop-nonce'] as const) {
   const dpop = mode !== 'bearer'
   describe(`mcp-oauth client → mcp-oauth-toolkit/server → oidc-provider (${mode})`, () => {
     let as: TestAuthorizationServer
-    let mcp: Listening
-    let rs: ResourceServer
+    let mcp: ProtectedDemo
     let resource = ''
     const refusals: { status: number; code: string }[] = []
     const schemes = new Set<string>()
@@ -33,22 +31,25 @@ for (const mode of ['bearer', 'dpop', 'dpop-nonce'] as const) {
         registrableScopes: ['mcp'],
         dpop,
       })
-      const handler = createMcpHandler(() => buildMcpServer())
-      mcp = await serveFetch((req) => {
-        const scheme = req.headers.get('authorization')?.split(' ')[0]
-        if (scheme) schemes.add(scheme)
-        return rs.handle(req, (r, { authInfo }) => handler.fetch(r, { authInfo }))
-      })
-      resource = `${mcp.url}/mcp`
-      rs = createResourceServer({
-        resource,
-        authorizationServers: [as.issuer],
-        scopesSupported: ['mcp'],
-        verifier: jwtVerifier({ issuer: as.issuer }),
-        policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
-        ...(dpop ? { dpop: { algorithms: ['ES256'], nonce: mode === 'dpop-nonce' } } : {}),
-        onRefusal: (r) => refusals.push({ status: r.status, code: r.code }),
-      })
+      mcp = await serveProtectedDemo(
+        (url) => ({
+          resource: url,
+          authorizationServers: [as.issuer],
+          scopesSupported: ['mcp'],
+          verifier: jwtVerifier({ issuer: as.issuer }),
+          policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
+          ...(dpop ? { dpop: { algorithms: ['ES256'], nonce: mode === 'dpop-nonce' } } : {}),
+          onRefusal: (r) => refusals.push({ status: r.status, code: r.code }),
+        }),
+        {
+          context: 'authInfo',
+          onRequest: (req) => {
+            const scheme = req.headers.get('authorization')?.split(' ')[0]
+            if (scheme) schemes.add(scheme)
+          },
+        },
+      )
+      resource = mcp.resource
     })
     after(async () => {
       await mcp.close()

@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { createMcpHandler } from '@modelcontextprotocol/server'
-import { createResourceServer, jwtVerifier, type ResourceServer } from '../../src/server/index.ts'
-import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
+import { jwtVerifier } from '../../src/server/index.ts'
+import { type ProtectedDemo, serveProtectedDemo } from '../../src/server/testing/mcp.test-helper.ts'
 import {
   startAuthorizationServer,
   type TestAuthorizationServer,
@@ -21,8 +20,7 @@ import {
 
 describe('SDK v2 client → mcp-oauth-toolkit/server → oidc-provider (real sockets)', () => {
   let as: TestAuthorizationServer
-  let mcp: Listening
-  let rs: ResourceServer
+  let mcp: ProtectedDemo
   let resource = ''
   const refusals: { status: number; code: string }[] = []
 
@@ -32,18 +30,16 @@ describe('SDK v2 client → mcp-oauth-toolkit/server → oidc-provider (real soc
       scopes: ['mcp', 'deploy'],
       registrableScopes: ['mcp'],
     })
-    const handler = createMcpHandler(() => buildMcpServer())
     // The form shown in index.ts: the kit's context (authInfo, parsedBody) goes straight to the SDK handler.
-    mcp = await serveFetch((req) => rs.handle(req, (r, ctx) => handler.fetch(r, ctx)))
-    resource = `${mcp.url}/mcp`
-    rs = createResourceServer({
-      resource,
+    mcp = await serveProtectedDemo((url) => ({
+      resource: url,
       authorizationServers: [as.issuer],
       scopesSupported: ['mcp'],
       verifier: jwtVerifier({ issuer: as.issuer }),
       policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
       onRefusal: (r) => refusals.push({ status: r.status, code: r.code }),
-    })
+    }))
+    resource = mcp.resource
   })
   after(async () => {
     await mcp.close()

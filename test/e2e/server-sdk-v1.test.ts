@@ -8,65 +8,18 @@ import { after, before, describe, it } from 'node:test'
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js'
-import { createMcpHandler } from '@modelcontextprotocol/server'
-import { createResourceServer, jwtVerifier, type ResourceServer } from '../../src/server/index.ts'
-import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
+import { jwtVerifier } from '../../src/server/index.ts'
+import { type ProtectedDemo, serveProtectedDemo } from '../../src/server/testing/mcp.test-helper.ts'
 import {
   headlessAgent,
   startAuthorizationServer,
   type TestAuthorizationServer,
 } from '../../src/server/testing/oidc.test-helper.ts'
-
-class V1Provider {
-  readonly redirectUrl = 'http://127.0.0.1:9/callback'
-  readonly agent = headlessAgent()
-  callback: URL | undefined
-  authorizations = 0
-  #client: OAuthClientInformationMixed | undefined
-  #tokens: OAuthTokens | undefined
-  #verifier = ''
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'sdk v1 e2e',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    }
-  }
-  clientInformation() {
-    return this.#client
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.#client = info
-  }
-  tokens() {
-    return this.#tokens
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.#tokens = tokens
-  }
-  saveCodeVerifier(v: string) {
-    this.#verifier = v
-  }
-  codeVerifier() {
-    return this.#verifier
-  }
-  async redirectToAuthorization(url: URL) {
-    this.authorizations++
-    this.callback = await this.agent.authorize(url, this.redirectUrl)
-  }
-}
+import { SdkV1Provider } from '../support/sdk-v1-provider.ts'
 
 describe('SDK v1 client → mcp-oauth-toolkit/server → oidc-provider', () => {
   let as: TestAuthorizationServer
-  let mcp: Listening
-  let rs: ResourceServer
+  let mcp: ProtectedDemo
   let resource = ''
 
   before(async () => {
@@ -75,16 +28,14 @@ describe('SDK v1 client → mcp-oauth-toolkit/server → oidc-provider', () => {
       scopes: ['mcp', 'deploy'],
       registrableScopes: ['mcp'],
     })
-    const handler = createMcpHandler(() => buildMcpServer())
-    mcp = await serveFetch((req) => rs.handle(req, (r, ctx) => handler.fetch(r, ctx)))
-    resource = `${mcp.url}/mcp`
-    rs = createResourceServer({
-      resource,
+    mcp = await serveProtectedDemo((url) => ({
+      resource: url,
       authorizationServers: [as.issuer],
       scopesSupported: ['mcp'],
       verifier: jwtVerifier({ issuer: as.issuer }),
       policy: { required: ['mcp'], tools: { deploy: ['deploy'] } },
-    })
+    }))
+    resource = mcp.resource
   })
   after(async () => {
     await mcp.close()
@@ -92,7 +43,11 @@ describe('SDK v1 client → mcp-oauth-toolkit/server → oidc-provider', () => {
   })
 
   it('signs in, calls a tool and steps up', async () => {
-    const provider = new V1Provider()
+    const agent = headlessAgent()
+    const provider = new SdkV1Provider({
+      clientName: 'sdk v1 e2e',
+      signIn: (url, redirectUrl) => agent.authorize(url, redirectUrl),
+    })
     const client = new Client({ name: 'v1-e2e', version: '1.0.0' })
     const make = () => new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider })
     let transport = make()

@@ -7,6 +7,7 @@ import { accessSync, constants, existsSync, readFileSync, realpathSync } from 'n
 import net from 'node:net'
 import { delimiter, join } from 'node:path'
 import type { TestContext } from 'node:test'
+import type { Browser } from 'playwright-core'
 import { findChromium } from '../../scripts/consent-page.ts'
 
 // The browser the demo would find on PATH, else Debian's package: every test launches the one this names, so
@@ -33,6 +34,13 @@ export function need(t: TestContext, what: string, available: boolean): boolean 
 
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM_PATH)
+}
+
+/** Chromium with the house flags, or undefined on a machine without it (the test then calls {@link need}). */
+export async function chromiumIfAvailable(): Promise<Browser | undefined> {
+  if (!chromiumAvailable()) return undefined
+  const { chromium } = await import('playwright-core')
+  return await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
 }
 
 export async function redisAvailable(): Promise<boolean> {

@@ -3,7 +3,7 @@
  * mcp-oauth's login and consent pages in real chromium (Playwright).
  */
 import type { Readable } from 'node:stream'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 
 export interface Person {
   /** How many times this person was asked to sign in (sign-in URLs printed; each is completed in the browser). */
@@ -75,4 +75,15 @@ export function personAtBrowser(
       stopped = true
     },
   }
+}
+
+/** On serve's login page in `page`: sign in as `credentials`, then allow on the consent page. */
+export async function signInAndAllow(
+  page: Page,
+  credentials: { username: string; password: string },
+): Promise<void> {
+  await page.fill('#username', credentials.username)
+  await page.fill('#password', credentials.password)
+  await page.click('button[type=submit]')
+  await page.click('button:has-text("Allow")')
 }

@@ -226,7 +226,18 @@ describe('chooseAuthorizer', () => {
     await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) =>
       isMcpOAuthError(e, 'interaction_required'),
     )
+    // Said before any URL exists, so the engine registers no client for a sign-in that cannot happen.
+    assert.ok(isMcpOAuthError(a.refusal(undefined, ctx('x')), 'interaction_required'))
+    assert.equal(a.loopback.mode, 'idle', 'no listener was started')
     await a.close()
+  })
+
+  it('a browser or paste authorizer has nothing to refuse before the URL', async () => {
+    for (const mode of ['browser', 'paste', 'handoff'] as const) {
+      const a = chooseAuthorizer({ mode, output: sink(), ssh: { host: '10.0.0.5', port: 22 } })
+      assert.equal(a.refusal('mcp', ctx('x')), undefined, mode)
+      await a.close()
+    }
   })
 })
 
@@ -242,21 +253,20 @@ describe('helpers', () => {
 
 describe('the commands the hints name', () => {
   it("step-up: the app's sign-in command with the scope the authorization request asked for", () => {
-    const url = new URL('https://as.example/authorize?scope=tools%3Aread+admin&state=s')
+    const requested = 'tools:read admin'
     const asked: Array<string | undefined> = []
     const command = (scope: string | undefined) => {
       asked.push(scope)
       return `\`app login${scope ? ` --scope '${scope}'` : ''}\``
     }
     const ctx = { reason: 'step-up', resource: 'https://mcp.example' } as const
-    assert.equal(loginCommand(url, ctx, command), "`app login --scope 'tools:read admin'`")
-    assert.equal(loginCommand(url, { ...ctx, reason: 'login' }, command), '`app login`')
+    assert.equal(loginCommand(requested, ctx, command), "`app login --scope 'tools:read admin'`")
+    assert.equal(loginCommand(requested, { ...ctx, reason: 'login' }, command), '`app login`')
     assert.deepEqual(asked, ['tools:read admin', undefined])
   })
 
   it("without the app's command, names no command for the resource (it may not be the URL the app was given)", () => {
-    const url = new URL('https://as.example/authorize?scope=admin&state=s')
-    const said = loginCommand(url, { reason: 'step-up', resource: 'https://u:pw@mcp.example/?token=abc' })
+    const said = loginCommand('admin', { reason: 'step-up', resource: 'https://u:pw@mcp.example/?token=abc' })
     assert.doesNotMatch(said, /mcp-oauth login|pw|token=abc/)
     assert.match(said, /https:\/\/mcp\.example with scope "admin"/)
   })

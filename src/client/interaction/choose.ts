@@ -60,22 +60,22 @@ export interface ChosenAuthorizer extends Authorizer {
   redirectUri: () => Promise<string>
   readonly mode: InteractionMode
   readonly loopback: LoopbackAuthorizer
+  refusal(scope: string | undefined, context: Omit<AuthorizeContext, 'state' | 'signal'>): Error | undefined
   close(): Promise<void>
 }
 
 /**
- * The instruction that gets what this sign-in was for: on step-up, a sign-in with the scope the authorization
- * request asked for (a plain login would ask only for what the server challenges first, never the wider scope).
+ * The instruction that gets what this sign-in was for: on step-up, a sign-in with the scope `asked` (the one the
+ * authorization request carries) (a plain login would ask only for what the server challenges first, never the wider scope).
  * Without the app's {@link SignInCommand} no command can be named truthfully (the context knows the protected
  * resource, not the URL the app was given), so it says what to do in words.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#step-up-authorization-flow
  */
 export function loginCommand(
-  authorizationUrl: URL,
+  asked: string | undefined,
   context: Pick<AuthorizeContext, 'reason' | 'resource'>,
   signInCommand?: SignInCommand,
 ): string {
-  const asked = authorizationUrl.searchParams.get('scope') ?? undefined
   const scope = context.reason !== 'login' && asked ? asked : undefined
   if (signInCommand) return signInCommand(scope)
   const wanted = scope ? ` with scope "${scope.replace(/["\\$`]/g, '')}"` : ''
@@ -86,7 +86,10 @@ export function loginCommand(
  * `--device-code` against an authorization server without the device grant: say so instead of falling back.
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-4
  */
-export function noDeviceGrant(context: AuthorizeContext, signInCommand?: SignInCommand): McpOAuthError {
+export function noDeviceGrant(
+  context: Pick<AuthorizeContext, 'resource' | 'expectedIssuer'>,
+  signInCommand?: SignInCommand,
+): McpOAuthError {
   const resource = redactUrl(context.resource)
   const instead = signInCommand
     ? `run ${signInCommand(undefined)} where a browser can open, or add --no-browser to open the printed URL yourself (over SSH, forward the callback port)`
@@ -165,27 +168,30 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     ...(options.timeoutMs && options.timeoutMs + 60_000 > PENDING_TTL_MS
       ? { pendingTtlMs: options.timeoutMs + 60_000 }
       : {}),
+    refusal(scope, context) {
+      // --device-code was asked for, and the engine only calls authorize in device mode when the AS lacks the grant.
+      if (options.mode === 'device') return noDeviceGrant(context, options.signInCommand)
+      // Over SSH the person can still reach the loopback listener through a forward: wait for it.
+      if (mode !== 'none' && (mode !== 'device' || input.isTTY || ssh)) return undefined
+      const command = loginCommand(scope, context, options.signInCommand)
+      return new InteractionRequiredError(
+        'interaction_required',
+        `signing in to ${redactUrl(context.resource)} needs a person`,
+        {
+          spec: context.reason === 'step-up' ? SPEC.mcpStepUp : SPEC.rfc8252,
+          hint:
+            mode === 'none'
+              ? `interactive sign-in is turned off here (--no-interaction, MCP_OAUTH_NO_INTERACTION); run ${command} where a browser is, with the same store, then run this again`
+              : `no display, no terminal, and the authorization server offers no device grant: run ${command} in a terminal first, the session is then shared`,
+          details: { resource: redactUrl(context.resource) },
+        },
+      )
+    },
     async authorize(url, context) {
       // An explicit `paste` (--no-browser) without a terminal still prints the URL and waits on the loopback
       // listener: the person opens the URL in a browser on this machine.
-      // --device-code was asked for, and the engine only calls authorize in device mode when the AS lacks the grant.
-      if (options.mode === 'device') throw noDeviceGrant(context, options.signInCommand)
-      // Over SSH the person can still reach the loopback listener through a forward: wait for it.
-      if (mode === 'none' || (mode === 'device' && !input.isTTY && !ssh)) {
-        const command = loginCommand(url, context, options.signInCommand)
-        throw new InteractionRequiredError(
-          'interaction_required',
-          `signing in to ${redactUrl(context.resource)} needs a person`,
-          {
-            spec: context.reason === 'step-up' ? SPEC.mcpStepUp : SPEC.rfc8252,
-            hint:
-              mode === 'none'
-                ? `interactive sign-in is turned off here (--no-interaction, MCP_OAUTH_NO_INTERACTION); run ${command} where a browser is, with the same store, then run this again`
-                : `no display, no terminal, and the authorization server offers no device grant: run ${command} in a terminal first, the session is then shared`,
-            details: { resource: redactUrl(context.resource) },
-          },
-        )
-      }
+      const refused = authorizer.refusal(url.searchParams.get('scope') ?? undefined, context)
+      if (refused) throw refused
       if (!headless || !canPaste) {
         const callback = await loopback.authorize(url, context)
         // The limit is against storms of unanswered tabs: a completed sign-in lifts it, so a deliberate

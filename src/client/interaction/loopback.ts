@@ -6,24 +6,17 @@
  */
 // Types only: an ESM import of node:http builds its namespace, which loads undici (a third of `connect`'s start-up).
 import type http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
-import { InteractionRequiredError, InvalidArgumentError, McpOAuthError, SPEC } from '../../shared/errors.ts'
+import { InteractionRequiredError, InvalidArgumentError, SPEC } from '../../shared/errors.ts'
 import { redactUrl } from '../../shared/redact.ts'
 import type { AuthorizeContext, Authorizer } from '../authorizer.ts'
 import { hasDisplay, openBrowser } from './browser.ts'
 import { type CallbackVerdict, validateCallback } from './callback.ts'
+import { closeServer, listenAll, portInUse, send } from './listener.ts'
 import { abortedError, outcomeOf } from './outcome.ts'
-import { CALLBACK_HEADERS, page, relayedPage, wrongStatePage } from './pages.ts'
-import {
-  pollRelay,
-  probeSibling,
-  RELAY_HEADER,
-  RELAY_PATH,
-  registerRelay,
-  type SiblingInfo,
-  WHOAMI_PATH,
-} from './sibling.ts'
+import { page, relayedPage, wrongStatePage } from './pages.ts'
+import { CallbackRelay } from './relay.ts'
+import { pollRelay, probeSibling, RELAY_PATH, registerRelay, WHOAMI_PATH } from './sibling.ts'
 
 /** Options of {@link loopbackAuthorizer}. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface LoopbackOptions {
@@ -51,9 +44,6 @@ interface Pending {
 }
 
 const IDLE_CLOSE_MS = 1500
-const RELAY_HOLD_MS = 25_000
-const RELAY_MEMORY_MS = 60_000
-const MAX_RELAYED_STATES = 64
 
 /** A loopback authorizer; `close()` frees the port at once. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface LoopbackAuthorizer extends Authorizer {
@@ -93,9 +83,11 @@ class LoopbackServer implements LoopbackAuthorizer {
   #idleTimer: NodeJS.Timeout | undefined
   readonly #pending = new Map<string, Pending>()
   readonly #flows = new Set<Pending>()
-  readonly #waiters = new Map<string, http.ServerResponse>()
-  readonly #relayed = new Map<string, string>()
-  readonly #relayStates = new Map<string, number>()
+  readonly #relay = new CallbackRelay({
+    ownsState: (state) => this.#pending.has(state),
+    hold: () => clearTimeout(this.#idleTimer),
+    release: () => this.#scheduleIdleClose(),
+  })
 
   constructor(options: LoopbackOptions) {
     this.#options = options
@@ -179,7 +171,7 @@ class LoopbackServer implements LoopbackAuthorizer {
       const pending: Pending = { context, finish }
       this.#flows.add(pending)
       if (this.#mode === 'listening') this.#pending.set(context.state, pending)
-      else void this.#relay(pending, relay.signal)
+      else void this.#relayed(pending, relay.signal)
       // Aborted while the listener was being set up: 'abort' does not fire again for it.
       if (signal?.aborted) onAbort()
     })
@@ -250,7 +242,7 @@ class LoopbackServer implements LoopbackAuthorizer {
   async #bindOrRelay(required: number | undefined): Promise<void> {
     clearTimeout(this.#idleTimer)
     if (this.#mode === 'listening') {
-      if (this.#pending.size > 0 || this.#waiters.size > 0) {
+      if (this.#pending.size > 0 || this.#relay.waiting) {
         throw new InvalidArgumentError(
           'redirect_uri_port_changed',
           `the authorization URL targets port ${required} while this listener is busy on ${this.#port}`,
@@ -295,34 +287,11 @@ class LoopbackServer implements LoopbackAuthorizer {
 
   async #listen(port: number): Promise<void> {
     const hosts = this.#host === 'localhost' ? ['127.0.0.1', '::1'] : [this.#host]
-    for (let attempt = 0; ; attempt++) {
-      const servers: http.Server[] = []
-      try {
-        let bound = port
-        for (const [i, host] of hosts.entries()) {
-          const server = this.#createServer()
-          try {
-            await listenOn(server, host, bound)
-          } catch (error) {
-            const code = (error as NodeJS.ErrnoException).code
-            // No IPv6 on this machine: 127.0.0.1 alone still serves `localhost` for browsers that fall back.
-            if (i > 0 && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue
-            throw error
-          }
-          servers.push(server)
-          bound = (server.address() as AddressInfo).port
-        }
-        this.#servers = servers
-        this.#port = bound
-        this.#lastPort = bound
-        this.#mode = 'listening'
-        return
-      } catch (error) {
-        await Promise.all(servers.map(closeServer))
-        const retry = port === 0 && attempt < 5 && (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-        if (!retry) throw error
-      }
-    }
+    const { servers, port: bound } = await listenAll(hosts, port, () => this.#createServer())
+    this.#servers = servers
+    this.#port = bound
+    this.#lastPort = bound
+    this.#mode = 'listening'
   }
 
   #createServer(): http.Server {
@@ -344,8 +313,8 @@ class LoopbackServer implements LoopbackAuthorizer {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, page('Method not allowed', ['Only GET is used here.'], false), { Allow: 'GET' })
     }
-    if (url.pathname === WHOAMI_PATH) return this.#whoami(req, res)
-    if (url.pathname === RELAY_PATH) return this.#relayRequest(req, res, url)
+    if (url.pathname === WHOAMI_PATH) return this.#relay.whoami(req, res, this.#path)
+    if (url.pathname === RELAY_PATH) return this.#relay.request(req, res, url)
     if (url.pathname !== this.#path) return send(res, 404, page('Not found', ['Nothing here.'], false))
     const state = url.searchParams.get('state') ?? ''
     const pending = this.#pending.get(state)
@@ -355,63 +324,13 @@ class LoopbackServer implements LoopbackAuthorizer {
       if (outcome.result !== undefined) pending.finish(outcome.result)
       return
     }
-    const waiter = this.#waiters.get(state)
-    if (waiter) {
-      this.#waiters.delete(state)
-      sendJson(waiter, 200, { callback: url.href })
-      return send(res, 200, relayedPage())
-    }
-    const seen = this.#relayStates.get(state)
-    if (seen !== undefined && Date.now() - seen < RELAY_MEMORY_MS) {
-      // The sibling is between two long-polls: keep the callback for its next one.
-      this.#relayed.set(state, url.href)
-      return send(res, 200, relayedPage())
-    }
+    if (this.#relay.deliver(state, url.href)) return send(res, 200, relayedPage())
     this.#log('Ignored a callback that belongs to no sign-in in progress (wrong state); still waiting.')
     send(res, 400, wrongStatePage())
   }
 
-  #whoami(req: http.IncomingMessage, res: http.ServerResponse) {
-    if (req.headers.origin !== undefined)
-      return send(res, 403, page('Forbidden', ['Not for web pages.'], false))
-    sendJson(res, 200, { app: 'mcp-oauth', pid: process.pid, path: this.#path } satisfies SiblingInfo)
-  }
-
-  #relayRequest(req: http.IncomingMessage, res: http.ServerResponse, url: URL) {
-    if (req.headers.origin !== undefined || req.headers[RELAY_HEADER] !== '1') {
-      return send(res, 403, page('Forbidden', ['Not for web pages.'], false))
-    }
-    const state = url.searchParams.get('state') ?? ''
-    if (!state || state.length > 1024 || this.#pending.has(state))
-      return sendJson(res, 409, { error: 'state' })
-    if (!this.#relayStates.has(state) && this.#relayStates.size >= MAX_RELAYED_STATES) {
-      return sendJson(res, 429, { error: 'too many relayed sign-ins' })
-    }
-    clearTimeout(this.#idleTimer)
-    this.#relayStates.set(state, Date.now())
-    if (url.searchParams.get('register') === '1') return sendJson(res, 204, undefined)
-    const buffered = this.#relayed.get(state)
-    if (buffered !== undefined) {
-      this.#relayed.delete(state)
-      this.#relayStates.delete(state)
-      return sendJson(res, 200, { callback: buffered })
-    }
-    const previous = this.#waiters.get(state)
-    if (previous) sendJson(previous, 204, undefined)
-    this.#waiters.set(state, res)
-    const hold = setTimeout(() => {
-      if (this.#waiters.get(state) === res) this.#waiters.delete(state)
-      sendJson(res, 204, undefined)
-    }, RELAY_HOLD_MS)
-    res.once('close', () => {
-      clearTimeout(hold)
-      if (this.#waiters.get(state) === res) this.#waiters.delete(state)
-      this.#scheduleIdleClose()
-    })
-  }
-
   /** Wait for this flow's callback through the sibling holding the port; take the port over if the sibling leaves. */
-  async #relay(pending: Pending, signal: AbortSignal) {
+  async #relayed(pending: Pending, signal: AbortSignal) {
     const { state } = pending.context
     while (!signal.aborted) {
       let callback: string | undefined
@@ -451,14 +370,8 @@ class LoopbackServer implements LoopbackAuthorizer {
 
   /** Whether a flow, a relayed sibling or a relayed callback still needs the port. */
   #busy(): boolean {
-    const now = Date.now()
-    for (const [state, seen] of this.#relayStates) {
-      if (now - seen >= RELAY_MEMORY_MS) {
-        this.#relayStates.delete(state)
-        this.#relayed.delete(state)
-      }
-    }
-    return this.#flows.size > 0 || this.#waiters.size > 0 || this.#relayed.size > 0
+    const relayBusy = this.#relay.busy()
+    return this.#flows.size > 0 || relayBusy
   }
 
   async #closeServers(): Promise<void> {
@@ -466,73 +379,9 @@ class LoopbackServer implements LoopbackAuthorizer {
     this.#servers = []
     this.#mode = 'idle'
     this.#port = undefined
-    for (const res of this.#waiters.values()) sendJson(res, 503, { error: 'closing' })
-    this.#waiters.clear()
+    this.#relay.closeAll()
     await Promise.all(servers.map(closeServer))
   }
-}
-
-function portInUse(port: number, sibling: SiblingInfo | undefined): McpOAuthError {
-  return new McpOAuthError(
-    'callback_port_in_use',
-    sibling
-      ? `callback port ${port} is held by mcp-oauth process ${sibling.pid} with a different callback path`
-      : `callback port ${port} is in use by another program`,
-    {
-      spec: SPEC.rfc8252,
-      hint: sibling
-        ? 'use the same callback path in every process that shares a fixed port'
-        : `free port ${port} (find the program with "lsof -i :${port}") or register a different redirect URI`,
-      details: { port, ...(sibling ? { siblingPid: sibling.pid } : {}) },
-    },
-  )
-}
-
-function listenOn(server: http.Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-}
-
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve()
-    server.close(() => resolve())
-    // Idle pre-connected browser sockets would otherwise keep the port (and the next sign-in) hanging.
-    server.closeAllConnections()
-  })
-}
-
-function send(
-  res: http.ServerResponse,
-  status: number,
-  html: string,
-  extra: Record<string, string> = {},
-): void {
-  if (res.headersSent) return
-  const body = res.req.method === 'HEAD' ? '' : html
-  res.writeHead(status, {
-    ...CALLBACK_HEADERS,
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': String(Buffer.byteLength(html)),
-    ...extra,
-  })
-  res.end(body)
-}
-
-function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
-  if (res.headersSent || res.writableEnded) return
-  const body = value === undefined ? '' : JSON.stringify(value)
-  res.writeHead(status, {
-    ...CALLBACK_HEADERS,
-    'Content-Type': 'application/json',
-    'Content-Length': String(Buffer.byteLength(body)),
-  })
-  res.end(body)
 }
 
 function anySignal(signals: Array<AbortSignal | undefined>): AbortSignal | undefined {

@@ -3,6 +3,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
 import { nodeListener } from '../adapters/node-http.ts'
+import { createResourceServer, type ResourceServer, type ResourceServerOptions } from '../protect.ts'
 
 /** An McpServer with `whoami` (echoes the verified subject and scopes) and `deploy`. */
 export function buildMcpServer(): McpServer {
@@ -55,6 +56,34 @@ export function serveFetch(
   options: http.ServerOptions = {},
 ): Promise<Listening> {
   return listen(nodeListener(handler), options)
+}
+
+/** {@link buildMcpServer} behind the kit, listening; `resource` is its `/mcp` URL. */
+export interface ProtectedDemo extends Listening {
+  resource: string
+  rs: ResourceServer
+}
+
+/**
+ * {@link buildMcpServer} behind the kit on 127.0.0.1 at `/mcp`: `kit(resource)` configures the kit once the URL is
+ * known. `context: 'authInfo'` hands the SDK handler only `authInfo` (it then parses the body itself), `'all'` the
+ * kit's whole context (the form index.ts shows); `onRequest` sees each request first.
+ */
+export async function serveProtectedDemo(
+  kit: (resource: string) => ResourceServerOptions,
+  options: { context?: 'all' | 'authInfo'; onRequest?: (request: Request) => void } = {},
+): Promise<ProtectedDemo> {
+  const handler = createMcpHandler(() => buildMcpServer())
+  let rs: ResourceServer | undefined
+  const mcp = await serveFetch((req) => {
+    options.onRequest?.(req)
+    return rs!.handle(req, (r, ctx) =>
+      handler.fetch(r, options.context === 'authInfo' ? { authInfo: ctx.authInfo } : ctx),
+    )
+  })
+  const resource = `${mcp.url}/mcp`
+  rs = createResourceServer(kit(resource))
+  return { ...mcp, resource, rs }
 }
 
 export { createMcpHandler }

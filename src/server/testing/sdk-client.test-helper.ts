@@ -15,20 +15,26 @@ import {
 } from '@modelcontextprotocol/client'
 import { headlessAgent } from './oidc.test-helper.ts'
 
-export class HeadlessSdkProvider implements OAuthClientProvider {
-  readonly redirectUrl = 'http://127.0.0.1:9/callback'
-  readonly agent = headlessAgent()
+/**
+ * The in-memory half of an SDK v2 `OAuthClientProvider` (client, tokens, PKCE verifier, discovery state, and the
+ * callback URL the sign-in ended on); a subclass says where the redirect goes and who answers it.
+ */
+export abstract class MemorySdkProvider implements OAuthClientProvider {
+  abstract readonly redirectUrl: string
   callback: URL | undefined
   authorizations = 0
-  requestedScopes: string[] = []
+  readonly #clientName: string
   #client: StoredOAuthClientInformation | undefined
   #tokens: StoredOAuthTokens | undefined
   #verifier = ''
   #discovery: OAuthDiscoveryState | undefined
 
+  constructor(clientName: string) {
+    this.#clientName = clientName
+  }
   get clientMetadata(): OAuthClientMetadata {
     return {
-      client_name: 'sdk e2e',
+      client_name: this.#clientName,
       redirect_uris: [this.redirectUrl],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -58,6 +64,18 @@ export class HeadlessSdkProvider implements OAuthClientProvider {
   }
   saveDiscoveryState(state: OAuthDiscoveryState): void {
     this.#discovery = state
+  }
+  abstract redirectToAuthorization(url: URL): Promise<void>
+}
+
+/** A provider whose redirect step is answered headlessly (auto-approving interactions) at a fixed loopback URL. */
+export class HeadlessSdkProvider extends MemorySdkProvider {
+  readonly redirectUrl = 'http://127.0.0.1:9/callback'
+  readonly agent = headlessAgent()
+  requestedScopes: string[] = []
+
+  constructor() {
+    super('sdk e2e')
   }
   async redirectToAuthorization(url: URL): Promise<void> {
     this.authorizations++
