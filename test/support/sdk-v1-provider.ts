@@ -14,8 +14,6 @@ export interface SdkV1ProviderOptions {
   clientName: string
   /** Complete the authorization at `url`; resolves with the callback URL the AS redirected to. */
   signIn(url: URL, redirectUrl: string): Promise<URL>
-  /** Drop refresh tokens as they come (SDK v1 refreshes instead of re-authorizing on step-up: docs/gateway.md, "SDK v1 clients and step-up"). Default false. */
-  dropRefreshTokens?: boolean
 }
 
 /** An in-memory SDK v1 `OAuthClientProvider` whose sign-ins are done by `signIn`. */
@@ -49,12 +47,7 @@ export class SdkV1Provider {
     return this.#tokens
   }
   saveTokens(tokens: OAuthTokens) {
-    if (!this.#options.dropRefreshTokens) {
-      this.#tokens = tokens
-      return
-    }
-    const { refresh_token: _, ...rest } = tokens
-    this.#tokens = rest
+    this.#tokens = tokens
   }
   saveCodeVerifier(v: string) {
     this.#verifier = v
