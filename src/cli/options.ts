@@ -4,7 +4,6 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization
  */
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { openBrowser } from '../client/interaction/browser.ts'
 // Each from its own module, never the client index: `connect` must not load the sign-in machinery to start.
 import {
@@ -121,6 +120,8 @@ export function parseCommandArgs<
   T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>,
 >(args: string[], extra: T = {} as T) {
   try {
+    // Not an ESM import: node:util's module namespace reads lazy getters that load modules on every start.
+    const { parseArgs } = process.getBuiltinModule('node:util')
     return parseArgs({ args, options: { ...SESSION_FLAGS, ...extra }, allowPositionals: true, strict: true })
   } catch (e) {
     throw usageError((e as Error).message, 'Run the command with --help to see its options.')

@@ -2,7 +2,6 @@
  * Opening the person's browser, only where there is a screen to open it on, or with the command `$BROWSER` names.
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-4.1
  */
-import { spawn } from 'node:child_process'
 import { delimiter } from 'node:path'
 
 /** Whether a graphical browser can be shown: always on macOS and Windows, on Linux/BSD when DISPLAY or WAYLAND_DISPLAY is set. @see https://www.rfc-editor.org/rfc/rfc8252#section-4.1 */
@@ -81,7 +80,10 @@ const SETTLE_MS = 250
 /** Run one command without a shell; resolves once it runs (or exited 0), rejects if it could not start or failed. */
 function launch([file, ...args]: readonly [string, ...string[]]): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(file, args, { stdio: 'ignore', detached: true, shell: false })
+    // Reached at use: an ESM import of node:child_process costs every start, and most never open a browser.
+    const child = process
+      .getBuiltinModule('node:child_process')
+      .spawn(file, args, { stdio: 'ignore', detached: true, shell: false })
     const timer = setTimeout(() => {
       child.unref()
       resolve()

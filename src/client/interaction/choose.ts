@@ -9,12 +9,17 @@ import { redactUrl } from '../../shared/redact.ts'
 import { PENDING_TTL_MS } from '../authorization-code-flow.ts'
 import type { AuthorizeContext, Authorizer, DeviceCodePrompt } from '../authorizer.ts'
 import type { TokenStore } from '../stores/store.ts'
-import { hasDisplay, openBrowser } from './browser.ts'
-import { presentDeviceCode } from './device-code.ts'
+import { hasDisplay } from './browser.ts'
 import { detectSsh, handoffInstructions, type SshConnection } from './handoff.ts'
-import { type LoopbackAuthorizer, type LoopbackOptions, loopbackAuthorizer } from './loopback.ts'
-import { promptForCallback } from './paste.ts'
+import type { LoopbackAuthorizer, LoopbackOptions } from './loopback.ts'
 import { claimPrompt, type PromptPermit, releasePrompt } from './rate-limit.ts'
+
+// What asks the person loads when a sign-in starts: `connect` builds an authorizer on every start and, with stored
+// tokens, never uses it (the listener, its pages and the paste prompt were half of its module loading).
+const browserModule = () => import('./browser.ts')
+const deviceCodeModule = () => import('./device-code.ts')
+const loopbackModule = () => import('./loopback.ts')
+const pasteModule = () => import('./paste.ts')
 
 /** How the person is asked. @see https://www.rfc-editor.org/rfc/rfc8252 */
 export type InteractionMode = 'browser' | 'device' | 'paste' | 'handoff' | 'none'
@@ -55,11 +60,10 @@ export interface ChooseAuthorizerOptions extends Omit<LoopbackOptions, 'open' | 
  */
 export type SignInCommand = (scope: string | undefined) => string
 
-/** The authorizer {@link chooseAuthorizer} returns: which mode it picked, and its loopback listener. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
+/** The authorizer {@link chooseAuthorizer} returns: which mode it picked. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export interface ChosenAuthorizer extends Authorizer {
   redirectUri: () => Promise<string>
   readonly mode: InteractionMode
-  readonly loopback: LoopbackAuthorizer
   refusal(scope: string | undefined, context: Omit<AuthorizeContext, 'state' | 'signal'>): Error | undefined
   close(): Promise<void>
 }
@@ -136,7 +140,7 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
 
   const open = async (url: URL, context: AuthorizeContext) => {
     if (handoff) {
-      const redirectUri = await loopback.redirectUri()
+      const redirectUri = await (await listener()).redirectUri()
       const fallback = canPaste
         ? 'Open the URL anyway and paste the address your browser ends on (below).'
         : `Stop this process, then run ${options.signInCommand ? options.signInCommand(undefined).replace(/`$/, ' --handoff`') : 'a sign-in with --handoff from a terminal'} here and paste the address your browser ends on.`
@@ -154,15 +158,17 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
         return
       }
     }
-    await (options.openUrl ?? openBrowser)(url)
+    await (options.openUrl ?? (await browserModule()).openBrowser)(url)
   }
 
-  const loopback = loopbackAuthorizer({ ...options, open, log })
+  // One listener, made on first use (concurrent first calls share it).
+  let loopback: Promise<LoopbackAuthorizer> | undefined
+  const listener = () =>
+    (loopback ??= loopbackModule().then((m) => m.loopbackAuthorizer({ ...options, open, log })))
 
   const authorizer: ChosenAuthorizer = {
     mode,
-    loopback,
-    redirectUri: loopback.redirectUri,
+    redirectUri: async () => (await listener()).redirectUri(),
     ...(mode === 'device' ? { preferDeviceCode: true } : {}),
     // The pending request must outlive the wait for the browser (mcp-remote's --auth-timeout can be long).
     ...(options.timeoutMs && options.timeoutMs + 60_000 > PENDING_TTL_MS
@@ -192,8 +198,9 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
       // listener: the person opens the URL in a browser on this machine.
       const refused = authorizer.refusal(url.searchParams.get('scope') ?? undefined, context)
       if (refused) throw refused
+      const loop = await listener()
       if (!headless || !canPaste) {
-        const callback = await loopback.authorize(url, context)
+        const callback = await loop.authorize(url, context)
         // The limit is against storms of unanswered tabs: a completed sign-in lifts it, so a deliberate
         // logout-and-login within the minute opens the browser again.
         if (options.store && callback.searchParams.has('code')) {
@@ -203,12 +210,13 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
       }
       // Headless terminal: the listener still runs (an SSH port forward reaches it) while the person may paste.
       const stopPrompt = new AbortController()
-      const flow = loopback.authorize(url, context)
+      const flow = loop.authorize(url, context)
+      const { promptForCallback } = await pasteModule()
       const prompt = promptForCallback({
         input,
         output,
-        redirectUri: await loopback.redirectUri(),
-        submit: (u) => loopback.submit(u),
+        redirectUri: await loop.redirectUri(),
+        submit: (u) => loop.submit(u),
         signal: stopPrompt.signal,
       }).catch(() => {})
       try {
@@ -220,6 +228,7 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     },
     async showDeviceCode(prompt: DeviceCodePrompt, context: Omit<AuthorizeContext, 'state'>) {
       for (const stop of countdowns) stop()
+      const { presentDeviceCode } = await deviceCodeModule()
       const stop = presentDeviceCode(prompt, context.resource, output, {
         ...(context.signal ? { signal: context.signal } : {}),
       })
@@ -232,7 +241,7 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     async close() {
       for (const stop of countdowns) stop()
       countdowns.clear()
-      await loopback.close()
+      await (await loopback)?.close()
     },
   }
   return authorizer

@@ -4,7 +4,6 @@
  * compare-and-swap is made cross-process by file locks beside it.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization/security-considerations
  */
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
@@ -80,6 +79,8 @@ function runProbe(timeoutMs: number, env: NodeJS.ProcessEnv): Promise<KeychainPr
     return Promise.resolve({ usable: false, reason: '@napi-rs/keyring is not installed' })
   }
   return new Promise((resolve) => {
+    // Reached at use: an ESM import of node:child_process costs every start, and a key-file store never probes.
+    const { spawn } = process.getBuiltinModule('node:child_process')
     const child = spawn(process.execPath, ['-e', PROBE_SCRIPT, url, `${KEYCHAIN_SERVICE}-probe`], {
       stdio: ['ignore', 'pipe', 'ignore'],
       env,
