@@ -278,3 +278,13 @@ for (const backend of backends) {
 test('a short storage key is refused with a hint', () => {
   assert.throws(() => createSealer('short'), { code: 'storage_key_too_short' })
 })
+
+test('seals of one value never repeat an IV across refills of the IV buffer, and each opens back', () => {
+  const sealer = createSealer(generateStorageKey())
+  const seals = Array.from({ length: 700 }, () => sealer.seal('same secret'))
+  const ivs = new Set(
+    seals.map((s) => Buffer.from(s.slice('sealed:v1:'.length), 'base64url').subarray(0, 12).toString('hex')),
+  )
+  assert.equal(ivs.size, seals.length)
+  for (const s of seals) assert.equal(sealer.open(s), 'same secret')
+})
