@@ -13,7 +13,10 @@
  *   subtracted, since the ceiling checks no hash.
  * Figures are operations per second of the server's CPU time (user + system; steady under a shared machine's
  * load) and per wall-clock second; ratios are taken to the ceiling within each round, then the median over
- * BENCH_ROUNDS (default 3) rounds. Then the memory of a real `mcp-oauth serve` under mixed load (memory.ts).
+ * BENCH_ROUNDS (default 3) rounds. Peak resident memory is given over the whole run and per workload (the peak
+ * restarted before each sample): the sign-in flows' peak holds the password hash's deliberate memory (scrypt,
+ * 32 MiB per derivation, two at most at once), which the ceiling does not spend.
+ * Then the memory of a real `mcp-oauth serve` under mixed load (memory.ts).
  * Prints a human report on stderr and, as the last stdout line, one JSON object of the figures.
  * BENCH_ONLY=throughput or BENCH_ONLY=memory runs one half; BENCH_VARIANTS picks variants (comma-separated);
  * BENCH_WORKLOADS picks workloads; BENCH_PROFILE=<folder> writes each server's CPU profile there.
@@ -50,8 +53,15 @@ interface Variant {
 }
 
 let seq = 0
-/** Asks a child for its CPU time (µs) and resident memory (MB), after a full collection when `gc`. */
-function probe(v: Variant, gc = false): Promise<{ micros: number; rss: number; peak: number }> {
+/**
+ * Asks a child for its CPU time (µs) and resident memory (MB), after a full collection when `gc`; `resetPeak`
+ * then restarts its peak from the current size (so the next probe's peak is that of what ran in between).
+ */
+function probe(
+  v: Variant,
+  gc = false,
+  resetPeak = false,
+): Promise<{ micros: number; rss: number; peak: number }> {
   const id = ++seq
   return new Promise((resolve) => {
     const on = (m: unknown) => {
@@ -61,7 +71,7 @@ function probe(v: Variant, gc = false): Promise<{ micros: number; rss: number; p
       resolve(msg)
     }
     v.child.on('message', on)
-    v.child.send({ cpu: id, gc })
+    v.child.send({ cpu: id, gc, resetPeak })
   })
 }
 
@@ -156,7 +166,7 @@ async function sample(
   step: (worker: number) => Promise<void>,
   workers = concurrency,
 ) {
-  const before = await probe(v, true)
+  const before = await probe(v, true, true)
   const started = performance.now()
   let next = 0
   await Promise.all(
@@ -168,8 +178,15 @@ async function sample(
     }),
   )
   const wall = (performance.now() - started) / 1000
-  const cpu = ((await probe(v)).micros - before.micros) / 1e6
-  return { cpu: total / cpu, wall: total / wall, cpuMsPerOp: (cpu * 1000) / total, passwordCheckMs: 0 }
+  const after = await probe(v)
+  const cpu = (after.micros - before.micros) / 1e6
+  return {
+    cpu: total / cpu,
+    wall: total / wall,
+    cpuMsPerOp: (cpu * 1000) / total,
+    passwordCheckMs: 0,
+    peakMb: after.peak,
+  }
 }
 
 async function measure(v: Variant, workload: Workload, total: number) {
@@ -235,7 +252,7 @@ if (only !== 'memory') {
     // Warm-up: every workload once at a tenth of its size (JIT, caches, connection pools).
     for (const v of variants)
       for (const w of workloads) await measure(v, w, Math.max(concurrency, Math.ceil(counts[w] / 10)))
-    type Sample = { cpu: number; wall: number; cpuMsPerOp: number; passwordCheckMs: number }
+    type Sample = { cpu: number; wall: number; cpuMsPerOp: number; passwordCheckMs: number; peakMb: number }
     const got: Record<string, Record<Workload, Sample[]>> = {}
     const ratios: Record<string, Record<string, number[]>> = {}
     for (const v of variants) {
@@ -269,6 +286,8 @@ if (only !== 'memory') {
     }
     const memory: Record<string, { rss: number; peak: number }> = {}
     for (const v of variants) memory[v.name] = await probe(v, true)
+    // Peak resident size during each workload's samples (restarted before each), highest over the rounds.
+    const peakOf = (name: string, w: Workload) => Math.max(...got[name]![w].map((s) => s.peakMb))
     log(
       `\nauthorization server: ${rounds} rounds, ${concurrency} workers, per sample ${JSON.stringify(counts)}; ` +
         'servers in child processes, loopback',
@@ -297,6 +316,11 @@ if (only !== 'memory') {
       log(
         `    ${v.name.padEnd(14)} rss ${memory[v.name]!.rss}  peak ${memory[v.name]!.peak}  ×${(memory[v.name]!.peak / memory[CEILING]!.peak).toFixed(2)}`,
       )
+    log('peak resident memory during each workload (MB, highest sample), and ratio to the ceiling:')
+    for (const w of workloads)
+      log(
+        `  ${w.padEnd(16)}${variants.map((v) => `${v.name} ${peakOf(v.name, w)} ×${(peakOf(v.name, w) / peakOf(CEILING, w)).toFixed(2)}`).join('  ')}`,
+      )
     for (const v of variants) {
       const figures: Record<string, unknown> = {}
       for (const w of workloads) {
@@ -316,6 +340,10 @@ if (only !== 'memory') {
         figures['peak_rss_ratio'] = r3(memory[v.name]!.peak / memory[CEILING]!.peak)
       }
       figures['peak_rss_mb'] = memory[v.name]!.peak
+      for (const w of workloads) {
+        figures[`${w}_peak_rss_mb`] = peakOf(v.name, w)
+        if (v.name !== CEILING) figures[`${w}_peak_rss_ratio`] = r3(peakOf(v.name, w) / peakOf(CEILING, w))
+      }
       results[v.name] = figures
     }
   } finally {

@@ -5,10 +5,11 @@
  *   client), kept in plain Maps, with the smallest sign-in and consent pages that work (no password hash):
  *   the ceiling;
  * - `sqlite`, `postgres`, `memory`: createAuthorizationServer on that storage (rate limits off, no audit sink).
- * Reports its issuer over IPC and answers CPU and memory questions, so the parent measures this process only.
+ * Reports its issuer over IPC and answers CPU and memory questions (restarting its peak resident size on request,
+ * Linux /proc/self/clear_refs), so the parent measures this process only, and per workload sample.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -247,12 +248,20 @@ function residentMb(): { rss: number; peak: number } {
 server.on('request', variant === 'oidc-provider' ? await ceiling() : await ours())
 process.send?.({ ready: { issuer } })
 process.on('message', (m) => {
-  const msg = m as { cpu?: number; gc?: boolean; close?: boolean; passwordCheck?: number }
+  const msg = m as {
+    cpu?: number
+    gc?: boolean
+    resetPeak?: boolean
+    close?: boolean
+    passwordCheck?: number
+  }
   if (msg.passwordCheck !== undefined) {
     passwordCheckCpuMs().then((ms) => process.send?.({ passwordCheck: msg.passwordCheck, ms }))
   }
   if (msg.cpu !== undefined) {
     if (msg.gc) (globalThis as { gc?: () => void }).gc?.()
+    // The peak (VmHWM) restarts from the current size, so the next answer's peak is that of one sample.
+    if (msg.resetPeak) writeFileSync('/proc/self/clear_refs', '5')
     process.send?.({ cpu: msg.cpu, micros: cpuMicros(), ...residentMb() })
   }
   if (msg.close) {

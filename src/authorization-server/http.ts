@@ -303,7 +303,16 @@ export function createFrontHandler(
 
     const clientRoute = req.method === 'POST' ? CLIENT_ROUTES.get(route) : undefined
     if (clientRoute) {
-      const clientId = await requestClientId(req)
+      const limiter = context.limits[clientRoute]
+      // Without a limit to key, the body is oidc-provider's to read (no copy, no replay); a length declared
+      // beyond the bound is still refused here, and a chunked body of unknown length is read as before.
+      const declared = req.headers['content-length']
+      const clientId =
+        limiter || declared === undefined
+          ? await requestClientId(req)
+          : Number(declared) > FORM_BODY_LIMIT
+            ? null
+            : undefined
       if (clientId === null) {
         // The rest of the body is never read: answer, then close this connection.
         sendJson(
@@ -317,7 +326,7 @@ export function createFrontHandler(
         )
         return
       }
-      if (await limited(context.limits[clientRoute], req, res, clientRoute, clientId ?? '')) return
+      if (await limited(limiter, req, res, clientRoute, clientId ?? '')) return
     }
     if (route.startsWith('/.well-known/')) res.setHeader('cache-control', 'public, max-age=300')
     if (route === '/auth') {

@@ -45,15 +45,17 @@ export async function createPostgresStorage(
     async all(sql, params = []) {
       return (await query(sql, params)).rows
     },
-    async runChained(first, second) {
-      // One statement, so one round trip and atomic: the second part sees whether the first inserted a row.
-      const firstParams = first.params ?? []
-      const sql = `WITH first_step AS (${first.sql} RETURNING 1) ${second.sql.replaceAll(
-        FIRST_CHANGED,
-        'EXISTS (SELECT 1 FROM first_step)',
-      )}`
-      const result = await query(sql, [...firstParams, ...(second.params ?? [])])
-      return result.rowCount ?? 0
+    async runChained(first, second, alongside = []) {
+      // One statement, so one round trip and atomic: the second part sees whether the first inserted a row;
+      // every data-modifying CTE runs whether or not the final SELECT reads it.
+      const sql = [
+        `WITH first_step AS (${first.sql} RETURNING 1)`,
+        `, second_step AS (${second.sql.replaceAll(FIRST_CHANGED, 'EXISTS (SELECT 1 FROM first_step)')} RETURNING 1)`,
+        ...alongside.map((statement, i) => `, step_${i} AS (${statement.sql} RETURNING 1)`),
+        ' SELECT count(*)::int AS changed FROM first_step',
+      ].join('')
+      const params = [first, second, ...alongside].flatMap((statement) => statement.params ?? [])
+      return Number((await query(sql, params)).rows[0]?.['changed'] ?? 0)
     },
     async exec(sql) {
       // Concurrent instances creating the same schema race on the catalog; one lock serialises them.

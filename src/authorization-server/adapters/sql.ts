@@ -6,7 +6,7 @@
 
 import type { SharedCounters } from '../counters.ts'
 import { createSqlCounters } from '../counters-sql.ts'
-import { currentRefreshRotation } from './rotation.ts'
+import { currentRefreshRotation, type RefreshRotation } from './rotation.ts'
 import type { Sealer } from './sealing.ts'
 
 /** The few statements the adapter needs; `?` placeholders, the driver rewrites them for its dialect. */
@@ -16,11 +16,11 @@ export interface SqlDriver {
   /** Runs a query and returns its rows. */
   all(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]>
   /**
-   * Runs `first` and, only when it changed a row, `second`, as one atomic step; returns the rows `first`
-   * changed. In `second`, {@link FIRST_CHANGED} stands for that condition (SQLite: a transaction;
-   * PostgreSQL: one statement with `first` as a data-modifying CTE).
+   * Runs `first` and, only when it changed a row, `second`, plus every `alongside` statement unconditionally,
+   * as one atomic step; returns the rows `first` changed. In `second`, {@link FIRST_CHANGED} stands for that
+   * condition (SQLite: a transaction; PostgreSQL: one statement of data-modifying CTEs).
    */
-  runChained(first: SqlStatement, second: SqlStatement): Promise<number>
+  runChained(first: SqlStatement, second: SqlStatement, alongside?: readonly SqlStatement[]): Promise<number>
   /** Runs several statements (schema setup). */
   exec(sql: string): Promise<void>
   /** Releases connections. */
@@ -97,6 +97,14 @@ const CLIENT_TOUCH_INTERVAL_MS = 60 * 60 * 1000
 const UPSERT_CONFLICT = `ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
   uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`
 
+/** A refresh token rotation held back until its request answers, with the writes that joined it. */
+interface HeldRotation {
+  predecessor: string
+  id: string
+  row: SqlValue[]
+  alongside: SqlStatement[]
+}
+
 /** Creates the schema and returns storage over `driver`. @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#adapter */
 export async function createSqlStorage(
   driver: SqlDriver,
@@ -111,6 +119,8 @@ export async function createSqlStorage(
   const clock = options.now ?? Date.now
   const unusedClientMs = (options.unusedClientTtlSeconds ?? 30 * 24 * 3600) * 1000
 
+  // Only sessions and interactions have a uid, only device codes a user code: partial indexes skip the tokens,
+  // so writing one touches two fewer index trees (the older full indexes are replaced).
   await driver.exec(`
     CREATE TABLE IF NOT EXISTS ${models} (
       model TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL,
@@ -118,8 +128,10 @@ export async function createSqlStorage(
       expires_at BIGINT, consumed_at BIGINT, last_used_at BIGINT,
       PRIMARY KEY (model, id));
     CREATE INDEX IF NOT EXISTS ${models}_grant ON ${models} (grant_id);
-    CREATE INDEX IF NOT EXISTS ${models}_uid ON ${models} (model, uid);
-    CREATE INDEX IF NOT EXISTS ${models}_user_code ON ${models} (model, user_code);
+    DROP INDEX IF EXISTS ${models}_uid;
+    DROP INDEX IF EXISTS ${models}_user_code;
+    CREATE INDEX IF NOT EXISTS ${models}_uid_set ON ${models} (model, uid) WHERE uid IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS ${models}_user_code_set ON ${models} (model, user_code) WHERE user_code IS NOT NULL;
     CREATE INDEX IF NOT EXISTS ${models}_expires ON ${models} (expires_at);
     CREATE TABLE IF NOT EXISTS ${secrets} (name TEXT PRIMARY KEY, value TEXT NOT NULL);`)
 
@@ -158,6 +170,7 @@ export async function createSqlStorage(
   const live = `(expires_at IS NULL OR expires_at > ?)`
 
   async function findWhere(model: string, column: string, value: string, id?: string) {
+    await settle()
     const now = clock()
     // A refresh token's rotation row (same id) comes in the same read: it says whether and when it was rotated.
     const rows = await driver.all(
@@ -189,7 +202,12 @@ export async function createSqlStorage(
    * rotation row's insert decides (exactly one request wins) and the successor row is written only by the
    * winner. Returns the winner's successor, which is `id` unless another request rotated first.
    */
-  async function storeRotation(predecessor: string, id: string, row: SqlValue[]): Promise<string> {
+  async function storeRotation(
+    predecessor: string,
+    id: string,
+    row: SqlValue[],
+    alongside: readonly SqlStatement[],
+  ): Promise<string> {
     const now = clock()
     const key = sealer.hash(predecessor)
     // The rotation row shares the token's grant (revoked with it) and expiry (purged with it); its consumed_at
@@ -207,6 +225,7 @@ export async function createSqlStorage(
               ${UPSERT_CONFLICT}`,
         params: row,
       },
+      alongside,
     )
     if (won > 0) return id
     const rows = await driver.all(`SELECT payload FROM ${models} WHERE model = ? AND id = ?`, [ROTATION, key])
@@ -215,6 +234,25 @@ export async function createSqlStorage(
       : undefined
     // No rotation row and no insert: the predecessor is gone (its grant was revoked meanwhile).
     return typeof sealed === 'string' ? sealer.open(sealed) : id
+  }
+
+  const upsertSql = `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ${UPSERT_CONFLICT}`
+  const held = new WeakMap<RefreshRotation, HeldRotation>()
+
+  async function commitRotation(rotation: RefreshRotation): Promise<void> {
+    const write = held.get(rotation)
+    if (!write) return
+    held.delete(rotation)
+    rotation.commit = undefined
+    const winner = await storeRotation(write.predecessor, write.id, write.row, write.alongside)
+    if (winner !== write.id) rotation.successor = winner
+  }
+
+  /** Writes a held rotation before any other statement of its request, so reads and deletes see it. */
+  async function settle(): Promise<void> {
+    const rotation = currentRefreshRotation()
+    if (rotation && held.has(rotation)) await commitRotation(rotation)
   }
 
   function adapter(model: string): Adapter {
@@ -232,22 +270,29 @@ export async function createSqlStorage(
           expiresAt,
           now,
         ]
-        const rotation = model === 'RefreshToken' ? currentRefreshRotation() : undefined
-        if (rotation?.predecessor !== undefined && rotation.successor === undefined) {
-          const winner = await storeRotation(rotation.predecessor, id, row)
-          if (winner !== id) rotation.successor = winner
+        const rotation = currentRefreshRotation()
+        const pending = rotation && held.get(rotation)
+        if (pending) {
+          // Written after the successor in the same request (the access token's grant record): one step with it.
+          pending.alongside.push({ sql: upsertSql, params: row })
           return
         }
-        await driver.run(
-          `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ${UPSERT_CONFLICT}`,
-          row,
-        )
+        if (
+          model === 'RefreshToken' &&
+          rotation?.predecessor !== undefined &&
+          rotation.successor === undefined
+        ) {
+          held.set(rotation, { predecessor: rotation.predecessor, id, row, alongside: [] })
+          rotation.commit = () => commitRotation(rotation)
+          return
+        }
+        await driver.run(upsertSql, row)
       },
       find: (id) => findWhere(model, 'id', id, id),
       findByUid: (uid) => findWhere(model, 'uid', uid),
       findByUserCode: (userCode) => findWhere(model, 'user_code', userCode),
       async consume(id) {
+        await settle()
         const rotation = model === 'RefreshToken' ? currentRefreshRotation() : undefined
         if (rotation) {
           // Consumed when its successor is stored (storeRotation), so no crash can leave it used but unanswered.
@@ -261,9 +306,11 @@ export async function createSqlStorage(
         )
       },
       async destroy(id) {
+        await settle()
         await driver.run(`DELETE FROM ${models} WHERE model = ? AND id = ?`, [model, sealer.hash(id)])
       },
       async revokeByGrantId(grantId) {
+        await settle()
         await driver.run(`DELETE FROM ${models} WHERE grant_id = ?`, [sealer.hash(grantId)])
       },
     }

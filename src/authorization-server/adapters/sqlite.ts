@@ -75,12 +75,13 @@ export async function createSqliteStorage(
     async all(sql, params = []) {
       return prepared(sql).all(...(params as SQLInputValue[])) as Record<string, unknown>[]
     },
-    async runChained(first, second) {
+    async runChained(first, second, alongside = []) {
       // Synchronous from BEGIN to COMMIT, so no other request's statement can land inside this transaction.
       db.exec('BEGIN IMMEDIATE')
       try {
         const changed = run(first.sql, first.params)
         if (changed > 0) run(second.sql.replaceAll(FIRST_CHANGED, '1'), second.params)
+        for (const statement of alongside) run(statement.sql, statement.params)
         db.exec('COMMIT')
         return changed
       } catch (error) {

@@ -163,6 +163,49 @@ for (const backend of backends) {
       }
     })
 
+    test('a rotation and the writes after it in its request land together, or not at all when it fails', async (t) => {
+      if (!need(t, backend.name, await backend.available())) return
+      const { storage } = await backend.open({ ...base(), refreshReuseGraceSeconds: 0 })
+      try {
+        const rts = storage.adapter('RefreshToken')
+        const grants = storage.adapter('AccessTokenGrant')
+        await rts.upsert('rt-a', { jti: 'rt-a', grantId: 'g' }, 60)
+        await rts.upsert('rt-b', { jti: 'rt-b', grantId: 'g' }, 60)
+        // As oidc-provider refreshes: consume, store the successor, then the access token's grant record.
+        const refresh = async (presented: string, successor: string, answer: Record<string, unknown>) => {
+          const ctx: { body: unknown; status?: number } = { body: undefined }
+          await idempotentRefreshRotation(ctx, async () => {
+            await rts.consume(presented)
+            await rts.upsert(successor, { jti: successor, grantId: 'g' }, 60)
+            await grants.upsert(`at-${successor}`, { grantId: 'g' }, 60)
+            ctx.body = answer
+          })
+          return ctx
+        }
+        await refresh('rt-a', 'rt-a2', { error: 'server_error' })
+        assert.equal(await rts.find('rt-a2'), undefined, 'a failed request stores no successor')
+        assert.equal(await grants.find('at-rt-a2'), undefined, 'nor what joined it')
+        assert.equal((await rts.find('rt-a'))?.['consumed'], undefined, 'the presented token still works')
+
+        await refresh('rt-a', 'rt-a3', { refresh_token: 'rt-a3' })
+        assert.ok(await rts.find('rt-a3'))
+        assert.equal((await grants.find('at-rt-a3'))?.['grantId'], 'g')
+        assert.equal(typeof (await rts.find('rt-a'))?.['consumed'], 'number', 'rotated (no grace window)')
+
+        // A read in the same request after the successor was stored sees it (the held write goes first).
+        const ctx: { body: unknown } = { body: undefined }
+        await idempotentRefreshRotation(ctx, async () => {
+          await rts.consume('rt-b')
+          await rts.upsert('rt-b2', { jti: 'rt-b2', grantId: 'g' }, 60)
+          assert.ok(await rts.find('rt-b2'))
+          ctx.body = { refresh_token: 'rt-b2' }
+        })
+        assert.equal(typeof (await rts.find('rt-b'))?.['consumed'], 'number')
+      } finally {
+        await storage.close()
+      }
+    })
+
     test('revokeByGrantId removes every artifact of the grant and nothing else', async (t) => {
       if (!need(t, backend.name, await backend.available())) return
       const { storage } = await backend.open(base())
@@ -234,4 +277,14 @@ for (const backend of backends) {
 
 test('a short storage key is refused with a hint', () => {
   assert.throws(() => createSealer('short'), { code: 'storage_key_too_short' })
+})
+
+test('seals of one value never repeat an IV across refills of the IV buffer, and each opens back', () => {
+  const sealer = createSealer(generateStorageKey())
+  const seals = Array.from({ length: 700 }, () => sealer.seal('same secret'))
+  const ivs = new Set(
+    seals.map((s) => Buffer.from(s.slice('sealed:v1:'.length), 'base64url').subarray(0, 12).toString('hex')),
+  )
+  assert.equal(ivs.size, seals.length)
+  for (const s of seals) assert.equal(sealer.open(s), 'same secret')
 })
