@@ -38,7 +38,7 @@ before(async () => {
   ])
 })
 after(async () => {
-  await serve.stop()
+  await serve?.stop()
 })
 
 test('conformance 0.2.0-alpha.12 authorization-server scenarios all pass against mcp-oauth serve', async () => {

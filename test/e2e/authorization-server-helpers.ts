@@ -177,11 +177,12 @@ export async function spawnServe(args: string[], env: Record<string, string> = {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const ready = await new Promise<ServeProcess['ready']>((resolve, reject) => {
     let out = ''
-    // A serve that never got ready is stopped, or it would keep the test file alive after the failure.
+    // A serve that never got ready is stopped, or it would keep the test file alive after the failure. The wait is
+    // a hang guard, not a speed check: two test files at a time on two loaded cores have taken over 20 s to start it.
     const timer = setTimeout(() => {
       child.kill()
-      reject(new Error(`serve not ready after 20 s: ${err}`))
-    }, 20_000)
+      reject(new Error(`serve not ready after 90 s: ${err}`))
+    }, 90_000)
     child.stdout!.on('data', (chunk) => {
       out += chunk
       const line = out.split('\n')[0]
