@@ -248,7 +248,8 @@ async function main() {
       redirectUri: redirect,
       authorize: async (url) => new URL((await agent.authorize(url.href, redirect, USER)).callback),
     }
-    const store = new FileStore({ dir })
+    // The key-file notice would name this run's temporary folder in the printed output: not needed here.
+    const store = new FileStore({ dir, announceKeyFile: false })
     // Bearer tokens, so that mcp-remote and the direct client can present the same token in a header.
     const session = new Session({ serverUrl: server.mcp, store, authorizer, dpop: 'never' })
     const tokens = await session.authorize({ reason: 'login' })
