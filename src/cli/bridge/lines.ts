@@ -48,6 +48,7 @@ export function readLines(input: NodeJS.ReadableStream, onLine: (line: string) =
     input.removeListener('data', onData)
     input.removeListener('end', onEnd)
     input.removeListener('close', onEnd)
+    input.removeListener('error', onEnd)
     finish()
   }
   const onEnd = () => {
@@ -59,5 +60,7 @@ export function readLines(input: NodeJS.ReadableStream, onLine: (line: string) =
   input.on('data', onData)
   input.once('end', onEnd)
   input.once('close', onEnd)
+  // A broken stdin (EIO, the host gone) ends the input like its end would, instead of an uncaught error.
+  input.once('error', onEnd)
   return { done, stop }
 }

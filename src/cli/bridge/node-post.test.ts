@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { startServer, type TestServer } from '../../../test/support/http-server.ts'
 import { Session } from '../../client/session.ts'
@@ -113,6 +115,40 @@ describe('sessionPost (the bridge steady-state POST on node:http)', () => {
         return true
       },
     )
+  })
+
+  it('a discarded short answer keeps its connection; a User-Agent is sent as fetch would', async () => {
+    // Its own server: the shared one closes idle connections at once.
+    const agents: (string | undefined)[] = []
+    const keeper = createServer((req, res) => {
+      agents.push(req.headers['user-agent'])
+      req.resume()
+      req.on('end', () => res.writeHead(202, { 'content-length': '0' }).end())
+    })
+    keeper.keepAliveTimeout = 10_000
+    await new Promise<void>((r) => keeper.listen(0, '127.0.0.1', r))
+    const sockets = new Set<unknown>()
+    keeper.on('connection', (s) => void sockets.add(s))
+    try {
+      const origin = `http://127.0.0.1:${(keeper.address() as AddressInfo).port}`
+      const store = new MemoryStore()
+      const post = sessionPost(new Session({ serverUrl: `${origin}/mcp`, store }), `${origin}/mcp`)!
+      for (let i = 0; i < 3; i++) await (await post(`${origin}/mcp`, {}, '{}'))!.discard()
+    } finally {
+      keeper.closeAllConnections()
+      await new Promise((r) => keeper.close(r))
+    }
+    assert.equal(sockets.size, 1, 'three requests on one kept-alive connection')
+    assert.deepEqual(agents, ['mcp-oauth', 'mcp-oauth', 'mcp-oauth'])
+  })
+
+  it('a header value HTTP forbids is refused naming the header, never its value', async () => {
+    const post = sessionPost(await sessionWith('Bearer'), `${server.origin}/mcp`)!
+    await assert.rejects(post(`${server.origin}/mcp`, { 'X-Api-Key': 'sec\u0000ret' }, '{}'), (e: Error) => {
+      assert.match(e.message, /x-api-key/)
+      assert.doesNotMatch(e.message, /sec|ret/)
+      return true
+    })
   })
 
   it('GET and DELETE go out without a body', async () => {

@@ -2,16 +2,18 @@
  * The bridge's steady-state POST on Node's own HTTP client (the process's kept-alive global agents) instead of
  * fetch: a forwarded message needs a status, three headers and the body as text, and fetch's Request, Headers,
  * Response and web-stream objects cost several times the CPU and garbage of the exchange itself (measured in
- * bench/proxy). Anything unusual (no stored Bearer token yet, a DPoP-bound token, a 401/403, a redirect, a proxy)
- * is handed back to the authorized fetch, which owns sign-in, refresh, step-up and DPoP.
+ * bench/proxy). Anything unusual (a DPoP-bound token, a 401/403, a redirect, a proxy, a kept-alive connection the
+ * server closed as it was reused) is handed back to the authorized fetch, which owns sign-in, refresh, step-up and
+ * DPoP; without a stored session the request goes out with no token and the server's 401 hands it back.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#sending-messages-to-the-server
  */
 import type { IncomingMessage } from 'node:http'
 import { urlToHttpOptions } from 'node:url'
 import { networkError } from '../../client/http.ts'
 import type { Session } from '../../client/session.ts'
+import { InvalidArgumentError } from '../../shared/errors.ts'
 
-/** What a POST answered, read the same way whichever client sent it. */
+/** What a POST answered, read the same way whichever client sent it. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#sending-messages-to-the-server */
 export interface Answer {
   status: number
   /** One response header (lower-case name). */
@@ -61,18 +63,20 @@ export function fetchAnswer(response: Response): Answer {
   }
 }
 
-function nodeAnswer(res: IncomingMessage): Answer {
+function nodeAnswer(res: IncomingMessage, target: URL, cut: () => Error | undefined): Answer {
   res.setEncoding('utf8')
+  // Why the body stopped: our own timer or abort when it was that, else the network, as a typed error with a hint.
+  const failed = (e: unknown) => networkError(cut() ?? e, target)
   // Events rather than an async iterator: an SSE answer of one event is the common case, and the iterator's
   // promise per chunk is most of its cost.
   const each = (onChunk: (text: string) => void) =>
     new Promise<void>((resolve, reject) => {
       res.on('data', onChunk)
       res.once('end', resolve)
-      res.once('error', reject)
+      res.once('error', (e) => reject(failed(e)))
       // A connection cut mid-answer: 'aborted' without 'end' must not leave the request waiting for ever.
       res.once('close', () =>
-        res.complete ? resolve() : reject(new Error('the server closed the connection mid-answer')),
+        res.complete ? resolve() : reject(failed(new Error('the server closed the connection mid-answer'))),
       )
     })
   return {
@@ -90,9 +94,33 @@ function nodeAnswer(res: IncomingMessage): Answer {
     },
     each,
     discard: async () => {
-      res.destroy()
+      // A short body (a 202, an error) is drained so its kept-alive connection serves the next request; a stream
+      // (SSE, or a body over the reader's cap) is cut, which closes that connection.
+      const length = Number(res.headers['content-length'] ?? Number.NaN)
+      if (!res.complete && !(length <= 64 * 1024)) return void res.destroy()
+      // Waiting for the end hands the connection back to the pool before the caller's next request.
+      await new Promise<void>((resolve) => {
+        if (res.readableEnded || res.destroyed) return resolve()
+        // The agent takes the socket back on the tick after the end.
+        res.once('end', () => setImmediate(resolve))
+        res.once('error', () => resolve())
+        res.resume()
+      })
     },
   }
+}
+
+const USER_AGENT = 'mcp-oauth'
+
+function abortedError(): Error {
+  return Object.assign(new Error('the request was stopped'), { name: 'AbortError' })
+}
+
+function badHeader(cause: unknown): Error {
+  const name = /"([^"]+)"/.exec(cause instanceof Error ? cause.message : '')?.[1] ?? 'a header'
+  return new InvalidArgumentError('invalid_usage', `the value of ${name} holds a character HTTP forbids`, {
+    hint: `Fix that --header value (control characters and line breaks are not allowed), then run the command again.`,
+  })
 }
 
 function timedOut(ms: number): Error {
@@ -130,29 +158,45 @@ export function sessionPost(session: Session, endpoint: string, envProxy = true)
     const tokens = await session.tokens()
     if (tokens && tokens.token_type.toLowerCase() !== 'bearer') return undefined
     const method = options.method ?? 'POST'
-    const out: Record<string, string> =
-      method === 'POST' ? { 'content-length': String(Buffer.byteLength(body)) } : {}
+    // fetch sends a User-Agent; some WAF rule sets refuse requests without one.
+    const out: Record<string, string> = { 'user-agent': USER_AGENT }
+    if (method === 'POST') out['content-length'] = String(Buffer.byteLength(body))
     for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value
     if (tokens) out['authorization'] = `Bearer ${tokens.access_token}`
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    let cut: Error | undefined
+    const res = await new Promise<IncomingMessage | undefined>((resolve, reject) => {
+      let req: ReturnType<typeof send>
       try {
-        const req = send(
+        req = send(
           { ...where, method, headers: out, ...(options.signal ? { signal: options.signal } : {}) },
           resolve,
         )
-        req.once('error', (cause) => reject(networkError(cause, target)))
-        if (options.timeoutMs !== undefined) {
-          const timer = setTimeout(() => req.destroy(timedOut(options.timeoutMs!)), options.timeoutMs)
-          req.once('close', () => clearTimeout(timer))
-        }
-        req.end(method === 'POST' ? body : undefined)
       } catch (cause) {
-        // A header value Node refuses (a character fetch would refuse too): let fetch say so in its own words.
-        reject(cause)
+        // A header value Node refuses: name the header, never its value (it may be a credential).
+        return reject(badHeader(cause))
       }
-    }).catch((e: unknown) => {
-      if (e instanceof Error && 'code' in e && e.code === 'ERR_INVALID_CHAR') return undefined
-      throw e
+      req.once('error', (cause) => {
+        // A kept-alive connection the server closed as we reused it: nothing was answered, so fetch sends it again
+        // on a fresh connection.
+        if (req.reusedSocket && (cause as NodeJS.ErrnoException).code === 'ECONNRESET')
+          return resolve(undefined)
+        reject(networkError(cut ?? cause, target))
+      })
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          cut ??= abortedError()
+        },
+        { once: true },
+      )
+      if (options.timeoutMs !== undefined) {
+        const timer = setTimeout(() => {
+          cut = timedOut(options.timeoutMs!)
+          req.destroy(cut)
+        }, options.timeoutMs)
+        req.once('close', () => clearTimeout(timer))
+      }
+      req.end(method === 'POST' ? body : undefined)
     })
     if (!res) return undefined
     const status = res.statusCode ?? 0
@@ -162,6 +206,6 @@ export function sessionPost(session: Session, endpoint: string, envProxy = true)
       res.resume()
       return undefined
     }
-    return nodeAnswer(res)
+    return nodeAnswer(res, target, () => cut)
   }
 }

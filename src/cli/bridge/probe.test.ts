@@ -19,4 +19,18 @@ describe('probeEra', () => {
     const fromModern = { ...discover, _meta: { [TRANSLATED_FROM_META_KEY]: MODERN } }
     assert.deepEqual(await probeEra({ ...o, fetch: answering(fromModern) }), { era: 'modern' })
   })
+
+  it('a passing refusal (503, 429) is no verdict: the probe fails, so the next message probes again', async () => {
+    const o = { url: 'http://127.0.0.1:9/mcp', log: () => {} }
+    for (const status of [503, 429]) {
+      const fetch = async () => new Response('busy', { status })
+      await assert.rejects(probeEra({ ...o, fetch }), new RegExp(`HTTP ${status}`))
+    }
+    const notFound = async () =>
+      new Response('{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"x"}}', {
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+      })
+    assert.deepEqual(await probeEra({ ...o, fetch: notFound }), { era: 'legacy' })
+  })
 })

@@ -103,6 +103,12 @@ export async function probeEra(o: {
         signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
       }),
     )
+  // A passing refusal (overload, rate limit, a deploy in progress) says nothing of the era: the next message of the
+  // host probes again, rather than the bridge talking 2025 to a 2026-only server for the rest of its life.
+  if (response.status === 408 || response.status === 429 || response.status >= 500) {
+    await response.discard()
+    throw new Error(`server/discover answered HTTP ${response.status}; trying again with the next message`)
+  }
   if ((response.status === 404 || response.status === 405) && o.transport !== 'http') {
     await response.discard()
     o.log('the server has no Streamable HTTP endpoint here; using the legacy HTTP+SSE transport')

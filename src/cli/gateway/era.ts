@@ -163,7 +163,9 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
           },
           AbortSignal.timeout(timeoutMs),
         )
-        if (response.status >= 500) {
+        // A passing refusal (overload, rate limit, auth in front, timeout) says nothing of the era: try again later
+        // rather than translate for the gateway's whole life.
+        if (response.status >= 500 || [401, 403, 408, 429].includes(response.status)) {
           await response.body?.cancel().catch(() => {})
           throw new Error(`the upstream answered server/discover with HTTP ${response.status}`)
         }
@@ -258,8 +260,10 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     )
     for (const [old, stale] of sessions) {
       if (sessions.size <= maxSessions) break
+      // A session still opening or answering is never cut: the cap may be passed until one is idle.
+      if (!stale.session || stale.session.inFlight > 0) continue
       sessions.delete(old)
-      void stale.opening.then(end, () => {})
+      void end(stale.session)
     }
     return entry.opening
   }

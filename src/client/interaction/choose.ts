@@ -163,8 +163,17 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
 
   // One listener, made on first use (concurrent first calls share it).
   let loopback: Promise<LoopbackAuthorizer> | undefined
-  const listener = () =>
-    (loopback ??= loopbackModule().then((m) => m.loopbackAuthorizer({ ...options, open, log })))
+  const listener = () => {
+    if (!loopback) {
+      const made = loopbackModule().then((m) => m.loopbackAuthorizer({ ...options, open, log }))
+      loopback = made
+      // A failed load is not kept: the next sign-in tries again, and close() has nothing to close.
+      made.catch(() => {
+        if (loopback === made) loopback = undefined
+      })
+    }
+    return loopback
+  }
 
   const authorizer: ChosenAuthorizer = {
     mode,
@@ -241,7 +250,7 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     async close() {
       for (const stop of countdowns) stop()
       countdowns.clear()
-      await (await loopback)?.close()
+      await (await loopback?.catch(() => undefined))?.close()
     },
   }
   return authorizer
