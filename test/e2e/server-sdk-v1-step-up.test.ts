@@ -13,14 +13,10 @@ import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js'
 import { createMcpHandler } from '@modelcontextprotocol/server'
 import { createResourceServer, jwtVerifier, type ResourceServer } from '../../src/server/index.ts'
 import { buildMcpServer, type Listening, serveFetch } from '../../src/server/testing/mcp.test-helper.ts'
+import { SdkV1Provider } from '../support/sdk-v1-provider.ts'
 import {
   HeadlessAgent,
   type RunningAuthorizationServer,
@@ -29,55 +25,14 @@ import {
 } from './authorization-server-helpers.ts'
 
 /** A v1 host's provider that signs in headlessly; `keepRefreshToken: false` is the documented workaround. */
-class V1Provider {
-  readonly redirectUrl = 'http://127.0.0.1:9/callback'
-  readonly agent = new HeadlessAgent()
-  callback: URL | undefined
-  authorizations = 0
-  requestedScopes: string[] = []
-  #client: OAuthClientInformationMixed | undefined
-  #tokens: OAuthTokens | undefined
-  #verifier = ''
-  readonly #user: { username: string; password: string }
-  readonly #keepRefreshToken: boolean
-  constructor(user: { username: string; password: string }, keepRefreshToken: boolean) {
-    this.#user = user
-    this.#keepRefreshToken = keepRefreshToken
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'sdk v1 step-up',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    }
-  }
-  clientInformation() {
-    return this.#client
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.#client = info
-  }
-  tokens() {
-    return this.#tokens
-  }
-  saveTokens(tokens: OAuthTokens) {
-    const { refresh_token, ...rest } = tokens
-    this.#tokens = this.#keepRefreshToken && refresh_token ? { ...rest, refresh_token } : rest
-  }
-  saveCodeVerifier(v: string) {
-    this.#verifier = v
-  }
-  codeVerifier() {
-    return this.#verifier
-  }
-  async redirectToAuthorization(url: URL) {
-    this.authorizations++
-    this.requestedScopes.push(url.searchParams.get('scope') ?? '')
-    const { callback } = await this.agent.authorize(url.href, this.redirectUrl, this.#user)
-    this.callback = new URL(callback)
-  }
+function v1Provider(user: { username: string; password: string }, keepRefreshToken: boolean): SdkV1Provider {
+  const agent = new HeadlessAgent()
+  return new SdkV1Provider({
+    clientName: 'sdk v1 step-up',
+    keepRefreshToken,
+    signIn: async (url, redirectUrl) =>
+      new URL((await agent.authorize(url.href, redirectUrl, user)).callback),
+  })
 }
 
 describe('SDK v1 client step-up against our authorization server', () => {
@@ -112,7 +67,7 @@ describe('SDK v1 client step-up against our authorization server', () => {
   })
 
   /** A v1 client signed in with scope `mcp` (the 401's), watching its token requests. */
-  async function signedIn(provider: V1Provider) {
+  async function signedIn(provider: SdkV1Provider) {
     const watch: typeof fetch = async (input, init) => {
       if (init?.body instanceof URLSearchParams && String(input).endsWith('/token'))
         tokenRequests.push({ grant: init.body.get('grant_type'), scope: init.body.get('scope') })
@@ -135,7 +90,7 @@ describe('SDK v1 client step-up against our authorization server', () => {
 
   it('keeping the refresh token (1.32.2): a scope-less refresh, the same 403, and v1 gives up without asking', async () => {
     tokenRequests.length = 0
-    const provider = new V1Provider(alice, true)
+    const provider = v1Provider(alice, true)
     const { client } = await signedIn(provider)
     const held = provider.tokens()!.refresh_token
     assert.ok(held, 'the AS issued a refresh token')
@@ -168,7 +123,7 @@ describe('SDK v1 client step-up against our authorization server', () => {
 
   it('keeping no refresh token (the workaround): v1 re-authorizes with the challenged scope and the call succeeds', async () => {
     tokenRequests.length = 0
-    const provider = new V1Provider(alice, false)
+    const provider = v1Provider(alice, false)
     const { client, transport } = await signedIn(provider)
     assert.equal(provider.tokens()?.refresh_token, undefined)
     let deployed: unknown

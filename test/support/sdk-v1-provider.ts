@@ -14,6 +14,8 @@ export interface SdkV1ProviderOptions {
   clientName: string
   /** Complete the authorization at `url`; resolves with the callback URL the AS redirected to. */
   signIn(url: URL, redirectUrl: string): Promise<URL>
+  /** false: keep no refresh token (the step-up workaround of docs/gateway.md, "SDK v1 clients and step-up"). */
+  keepRefreshToken?: boolean
 }
 
 /** An in-memory SDK v1 `OAuthClientProvider` whose sign-ins are done by `signIn`. */
@@ -21,6 +23,7 @@ export class SdkV1Provider {
   readonly redirectUrl = 'http://127.0.0.1:9/callback'
   callback: URL | undefined
   authorizations = 0
+  requestedScopes: string[] = []
   readonly #options: SdkV1ProviderOptions
   #client: OAuthClientInformationMixed | undefined
   #tokens: OAuthTokens | undefined
@@ -47,7 +50,9 @@ export class SdkV1Provider {
     return this.#tokens
   }
   saveTokens(tokens: OAuthTokens) {
-    this.#tokens = tokens
+    const { refresh_token, ...rest } = tokens
+    const keep = (this.#options.keepRefreshToken ?? true) && refresh_token
+    this.#tokens = keep ? { ...rest, refresh_token } : rest
   }
   saveCodeVerifier(v: string) {
     this.#verifier = v
@@ -57,6 +62,7 @@ export class SdkV1Provider {
   }
   async redirectToAuthorization(url: URL) {
     this.authorizations++
+    this.requestedScopes.push(url.searchParams.get('scope') ?? '')
     this.callback = await this.#options.signIn(url, this.redirectUrl)
   }
 }
