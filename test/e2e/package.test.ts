@@ -37,6 +37,7 @@ describe('the packed package', () => {
   it('installs from the tarball without the TypeScript sources; subpath exports and the bin work', async () => {
     const installed = join(packed.project, 'node_modules/mcp-oauth-toolkit')
     assert.ok(existsSync(join(installed, 'dist/cli/main.js')), 'prepack built dist/')
+    assert.ok(existsSync(join(installed, 'dist/cli-bundle/main.js')), 'prepack bundled the bin')
     assert.equal(existsSync(join(installed, 'src')), false, 'no sources shipped')
     for (const sub of ['shared', 'client', 'browser', 'server', 'authorization-server']) {
       // Resolved from the host project, through the package's exports map.

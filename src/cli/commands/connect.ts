@@ -35,12 +35,25 @@ sse-only, --host, --callback-path, --ignore-tool PATTERN, --auth-timeout S, --de
 --client-credentials. As in mcp-remote, such an argument list ignores proxy variables unless --enable-proxy is
 given. Arguments with no equivalent are named in one warning line on stderr. See "From mcp-remote" in docs/cli.md.`
 
+/**
+ * A bridge holds a few objects per message in flight, yet V8 grows its young generation from 1 MB to 16 MB
+ * semi-spaces under a steady stream of calls: resident memory rose by 20 MB between 8,000 and 32,000 calls
+ * (bench/proxy) while the live heap stayed under 12 MB. Kept at its first size it stays flat (+1 %), and a
+ * scavenge of so little live data stays cheap. Set at run time because the bin cannot pass V8 flags to the node
+ * that hosts start it with; V8 reads this one when it decides to grow the space.
+ * @see https://v8.dev/blog/orinoco-parallel-scavenger
+ */
+function keepYoungGenerationSmall(): void {
+  process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1')
+}
+
 /** Run the bridge until stdin closes or a signal arrives. */
 export async function run(
   args: string[],
   io: CliIo,
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
+  if (stdin === process.stdin) keepYoungGenerationSmall()
   const compat = translateMcpRemoteArgs(args)
   if (compat.warning) io.stderr.write(`${compat.warning}\n`)
   const { values, positionals } = parseCommandArgs(compat.args, { transport: { type: 'string' } })
