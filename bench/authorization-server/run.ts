@@ -15,7 +15,7 @@
  * load) and per wall-clock second; ratios are taken to the ceiling within each round, then the median over
  * BENCH_ROUNDS (default 3) rounds. Peak resident memory is given over the whole run and per workload (the peak
  * restarted before each sample): the sign-in flows' peak holds the password hash's deliberate memory (scrypt,
- * 32 MiB per derivation, two at most at once), which the ceiling does not spend.
+ * 8 MiB per derivation, two at most at once), which the ceiling does not spend.
  * Then the memory of a real `mcp-oauth serve` under mixed load (memory.ts).
  * Prints a human report on stderr and, as the last stdout line, one JSON object of the figures.
  * BENCH_ONLY=throughput or BENCH_ONLY=memory runs one half; BENCH_VARIANTS picks variants (comma-separated);

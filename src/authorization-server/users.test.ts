@@ -1,14 +1,28 @@
 import assert from 'node:assert/strict'
+import { randomBytes, scryptSync } from 'node:crypto'
 import { test } from 'node:test'
 import { createUserDirectory, hashPassword, passwordHashingLoad, verifyPassword } from './users.ts'
 
 test('scrypt hashes verify the right password only, with a fresh salt each time', async () => {
   const hash = await hashPassword('correct horse battery')
-  assert.match(hash, /^scrypt\$32768\$8\$1\$/)
+  assert.match(hash, /^scrypt\$8192\$8\$10\$/)
   assert.notEqual(hash, await hashPassword('correct horse battery'))
   assert.equal(await verifyPassword('correct horse battery', hash), true)
   assert.equal(await verifyPassword('wrong horse battery', hash), false)
   assert.equal(await verifyPassword('x', 'md5$abc'), false)
+})
+
+test('hashes made with the former parameters (N=2^15, r=8, p=1) still verify', async () => {
+  const salt = randomBytes(16)
+  const key = scryptSync('correct horse battery', salt, 32, {
+    N: 2 ** 15,
+    r: 8,
+    p: 1,
+    maxmem: 64 * 1024 * 1024,
+  })
+  const hash = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$')
+  assert.equal(await verifyPassword('correct horse battery', hash), true)
+  assert.equal(await verifyPassword('wrong horse battery', hash), false)
 })
 
 test('short passwords are refused with a hint; unknown users fail like wrong passwords', async () => {
@@ -21,7 +35,7 @@ test('short passwords are refused with a hint; unknown users fail like wrong pas
   assert.equal(await users.verify('mallory', 'correct horse battery'), undefined)
 })
 
-test('a burst of sign-ins runs at most two 32 MiB derivations at once; the rest wait and all answer', async () => {
+test('a burst of sign-ins runs at most two 8 MiB derivations at once; the rest wait and all answer', async () => {
   const hash = await hashPassword('correct horse battery')
   const burst = Array.from({ length: 6 }, (_, i) =>
     verifyPassword(i % 2 ? 'correct horse battery' : 'wrong horse battery', hash),
