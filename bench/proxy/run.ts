@@ -4,8 +4,10 @@
  * packed and installed package (`npm pack`, then `npm ci --offline` into an empty project), as hosts run it.
  * Rows: spawn → first answer (median), sequential p50/p99 and throughput, throughput with 16 callers, bridge CPU
  * per sequential call (utime + stime of the bridge process from /proc), bridge RSS after start, after the
- * timed run, and at 8,000 and 32,000 calls of a long run (flat means nothing grows per call).
- * The last line printed is a JSON summary.
+ * timed run, and at 8,000 and 32,000 calls of a long run (flat means nothing grows per call). A fourth subject,
+ * the floor (floor.js: a raw-socket Node pipe with no OAuth, no probe and no error handling), shows in the same
+ * run what Node itself costs on this machine to move a message through a process; its figures bound what any
+ * Node bridge can reach here. The last line printed is a JSON summary.
  *
  * Usage: npm run bench:proxy [-- --calls 2000 --concurrency 16 --parallel-calls 4000 --startups 10
  *        --long-calls 32000 --from packed|clone]
@@ -254,7 +256,12 @@ async function main() {
     const session = new Session({ serverUrl: server.mcp, store, authorizer, dpop: 'never' })
     const tokens = await session.authorize({ reason: 'login' })
     const bearer = `Bearer ${tokens.access_token}`
-    const env = { ...(process.env as Record<string, string>), HOME: dir, XDG_CONFIG_HOME: dir }
+    const env = {
+      ...(process.env as Record<string, string>),
+      HOME: dir,
+      XDG_CONFIG_HOME: dir,
+      BENCH_FLOOR_TOKEN: tokens.access_token,
+    }
 
     const stdio = (name: string, command: string, args: string[]): Subject => ({
       name,
@@ -262,7 +269,12 @@ async function main() {
         // Each start its own mcp-remote config directory: a start closed right after its first answer can be
         // killed mid-write, and mcp-remote then fails the next start on its half-renamed file.
         const own = { ...env, MCP_REMOTE_CONFIG_DIR: mkdtempSync(join(dir, 'mcp-remote-')) }
-        const transport = new StdioClientTransport({ command, args, env: own, stderr: 'ignore' })
+        const transport = new StdioClientTransport({
+          command,
+          args,
+          env: own,
+          stderr: process.env['BENCH_STDERR'] ? 'inherit' : 'ignore',
+        })
         const client = new Client({ name: 'bench-host', version: '1.0.0' })
         await client.connect(transport)
         return { client, pid: transport.pid ?? undefined, close: () => client.close() }
@@ -288,6 +300,7 @@ async function main() {
       '--store-dir',
       dir,
     ])
+    const floor = stdio('node floor', process.execPath, [join(root, 'bench/proxy/floor.js'), server.mcp])
     const remote = stdio('mcp-remote 0.15.1', process.execPath, [
       join(root, 'node_modules/mcp-remote/dist/proxy.js'),
       server.mcp,
@@ -299,10 +312,11 @@ async function main() {
     log(
       `bench/proxy: connect from ${values.from === 'packed' ? 'the packed install' : 'the clone'}; ${CALLS} sequential calls, ${CONCURRENCY} callers × ${PARALLEL_CALLS} calls, ${STARTUPS} startups, ${LONG_CALLS} long-run calls; load average ${load.join(' ')}`,
     )
-    const all = await measureAll([direct, oauth, remote])
+    const all = await measureAll([direct, oauth, remote, floor])
     const d = all[direct.name]!
     const o = all[oauth.name]!
     const m = all[remote.name]!
+    const f = all[floor.name]!
     log(table(all))
     const ratio = (a: number, b: number) => Number((a / b).toFixed(3))
     const result = {
@@ -327,10 +341,16 @@ async function main() {
         throughput: ratio(o.throughput_rps, m.throughput_rps),
         rss: ratio(o.rss_after_run_mb ?? 0, m.rss_after_run_mb ?? 1),
       },
+      vs_floor: {
+        startup_extra_ms: Number((o.startup_ms - f.startup_ms).toFixed(3)),
+        cpu_us_per_call: ratio(o.cpu_us_per_call ?? 0, f.cpu_us_per_call ?? 1),
+        rss_after_run: ratio(o.rss_after_run_mb ?? 0, f.rss_after_run_mb ?? 1),
+      },
       load_average: loadavg().map((n) => Number(n.toFixed(2))),
       direct: d,
       mcp_oauth: o,
       mcp_remote: m,
+      floor: f,
     }
     process.stdout.write(`${JSON.stringify(result)}\n`)
   } finally {
