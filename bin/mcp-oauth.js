@@ -35,7 +35,8 @@ function start(fs) {
   return import('node:module').then((module) => {
     // Cache compiled (and type-stripped) modules between runs: halves start-up, which hosts pay on every launch.
     if (module.default.enableCompileCache) module.default.enableCompileCache()
-    // The published package runs the bundle (npm run build:cli): start-up reads one file, not fifty modules.
+    // The published package runs the bundle (npm run build:cli): start-up reads a few files, not fifty modules;
+    // dist/cli/ (the plain build) stays as the fallback for a package built without it.
     const bundle = new URL('../dist/cli-bundle/main.js', import.meta.url)
     const built = new URL('../dist/cli/main.js', import.meta.url)
     const sources = new URL('../src/cli/main.ts', import.meta.url)

@@ -28,7 +28,8 @@ function open() {
   socket.on('close', () => {
     const at = idle.indexOf(socket)
     if (at >= 0) idle.splice(at, 1)
-    if (socket.line !== undefined) send(open(), socket.line)
+    if (socket.line !== undefined && !socket.resent)
+      send(Object.assign(open(), { resent: true }), socket.line)
   })
   socket.on('data', (data) => {
     buffer += data

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict'
 import { randomBytes, scryptSync } from 'node:crypto'
 import { test } from 'node:test'
-import { createUserDirectory, hashPassword, passwordHashingLoad, verifyPassword } from './users.ts'
+import { createSealer, generateStorageKey } from './adapters/sealing.ts'
+import { createSqliteStorage } from './adapters/sqlite.ts'
+import {
+  createStoredUsers,
+  createUserDirectory,
+  hashPassword,
+  passwordHashingLoad,
+  verifyPassword,
+} from './users.ts'
 
 test('scrypt hashes verify the right password only, with a fresh salt each time', async () => {
   const hash = await hashPassword('correct horse battery')
@@ -23,6 +31,66 @@ test('hashes made with the former parameters (N=2^15, r=8, p=1) still verify', a
   const hash = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$')
   assert.equal(await verifyPassword('correct horse battery', hash), true)
   assert.equal(await verifyPassword('wrong horse battery', hash), false)
+})
+
+/** A hash with the given parameters and a valid-looking salt and key (never derived: it must be refused first). */
+function forged(n: number, r: number, p: number): string {
+  return [
+    'scrypt',
+    n,
+    r,
+    p,
+    randomBytes(16).toString('base64url'),
+    randomBytes(32).toString('base64url'),
+  ].join('$')
+}
+
+test('a stored hash with parameters this server would not use is refused without deriving', async () => {
+  for (const hash of [
+    forged(32768, 1, 16), // within the memory cap, far more work than today's
+    forged(2 ** 15, 8, 10), // 32 MiB with 10 passes: over the work bound
+    forged(2 ** 16, 16, 1), // 128 MiB
+    forged(3000, 8, 1), // not a power of two (scrypt itself would throw)
+    forged(2 ** 13, 0, 1),
+    `scrypt$8192$8$10$${randomBytes(16).toString('base64url')}$short`,
+    'scrypt$8192$8$10$$',
+  ]) {
+    const started = passwordHashingLoad()
+    assert.equal(
+      await verifyPassword('correct horse battery', hash),
+      false,
+      hash.split('$').slice(0, 4).join('$'),
+    )
+    assert.deepEqual(passwordHashingLoad(), started)
+  }
+})
+
+test('a stored account with a hash of the former parameters is re-hashed at its next sign-in', async () => {
+  const storage = await createSqliteStorage(':memory:', { sealer: createSealer(generateStorageKey()) })
+  try {
+    const users = await createStoredUsers(storage)
+    const salt = randomBytes(16)
+    const key = scryptSync('correct horse battery', salt, 32, {
+      N: 2 ** 15,
+      r: 8,
+      p: 1,
+      maxmem: 64 * 1024 * 1024,
+    })
+    const old = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$')
+    await storage.adapter('LocalUser').upsert('bob', { passwordHash: old, displayName: 'Bob' })
+    assert.equal(await users.verify('bob', 'wrong horse battery'), undefined)
+    assert.equal(
+      (await storage.adapter('LocalUser').find('bob'))?.['passwordHash'],
+      old,
+      'not on a failed check',
+    )
+    assert.equal((await users.verify('bob', 'correct horse battery'))?.displayName, 'Bob')
+    const now = (await storage.adapter('LocalUser').find('bob'))?.['passwordHash']
+    assert.match(String(now), /^scrypt\$8192\$8\$10\$/)
+    assert.equal((await users.verify('bob', 'correct horse battery'))?.username, 'bob')
+  } finally {
+    await storage.close?.()
+  }
 })
 
 test('short passwords are refused with a hint; unknown users fail like wrong passwords', async () => {

@@ -80,13 +80,45 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$')
 }
 
-/** Checks a password against a {@link hashPassword} hash in constant time. @see https://www.rfc-editor.org/rfc/rfc7914 */
+interface ParsedHash {
+  n: number
+  r: number
+  p: number
+  salt: Buffer
+  key: Buffer
+}
+
+/**
+ * A stored hash's parts, or undefined when it is not one this server would make: the parameters come from storage
+ * or a config file, so they are bounded (a hand-edited `scrypt$32768$1$480000$…` fits the memory cap yet would
+ * hold a derivation slot for an hour, and two of them would stall every sign-in).
+ */
+function parseHash(passwordHash: string): ParsedHash | undefined {
+  const m = /^scrypt\$(\d{1,6})\$(\d{1,2})\$(\d{1,2})\$([\w-]{16,64})\$([\w-]{43})$/.exec(passwordHash)
+  if (!m) return undefined
+  const [n, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  const powerOfTwo = n >= 2 ** 10 && n <= 2 ** 16 && (n & (n - 1)) === 0
+  // Memory at most that of the former 32 MiB setting; work at most twice today's (N·r·p = 655,360).
+  if (!powerOfTwo || r < 1 || r > 16 || p < 1 || p > 16) return undefined
+  if (128 * n * r > 32 * 1024 * 1024 || n * r * p > 2 ** 20) return undefined
+  return { n, r, p, salt: Buffer.from(m[4]!, 'base64url'), key: Buffer.from(m[5]!, 'base64url') }
+}
+
+/** Whether a hash was made with today's parameters (older ones are re-hashed at the next sign-in). */
+function isCurrent(passwordHash: string): boolean {
+  const h = parseHash(passwordHash)
+  return h !== undefined && h.n === N && h.r === R && h.p === P
+}
+
+/**
+ * Checks a password against a {@link hashPassword} hash in constant time; false for a hash it cannot check.
+ * @see https://www.rfc-editor.org/rfc/rfc7914
+ */
 export async function verifyPassword(password: string, passwordHash: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, expected] = passwordHash.split('$')
-  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !expected) return false
-  const key = await derive(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p))
-  const want = Buffer.from(expected, 'base64url')
-  return want.length === key.length && timingSafeEqual(want, key)
+  const h = parseHash(passwordHash)
+  if (!h) return false
+  const key = await derive(password, h.salt, h.n, h.r, h.p).catch(() => undefined)
+  return key !== undefined && h.key.length === key.length && timingSafeEqual(h.key, key)
 }
 
 /**
@@ -146,7 +178,18 @@ export async function createStoredUsers(
       if (await list.find(username)) return list.verify(username, password)
       const user = await stored(username)
       const ok = await verifyPassword(password, user?.passwordHash ?? decoy)
-      return ok && user ? user : undefined
+      if (!ok || !user) return undefined
+      // A hash made with older parameters takes a different time to check than the decoy, which would tell that
+      // the account exists: re-hash it now that the password is known (best effort: the sign-in stands).
+      if (!isCurrent(user.passwordHash)) {
+        await table
+          .upsert(username, {
+            passwordHash: await hashPassword(password),
+            ...(user.displayName ? { displayName: user.displayName } : {}),
+          })
+          .catch(() => {})
+      }
+      return user
     },
     async set(username, password, displayName) {
       if (!/^[^\s:]{1,100}$/.test(username)) {

@@ -34,7 +34,10 @@ export const SAMPLE = {
   ],
   users: [
     { username: 'alice', password: { env: 'ALICE_PASSWORD' } },
-    { username: 'bob', passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA' },
+    {
+      username: 'bob',
+      passwordHash: 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
+    },
   ],
   clients: [
     {

@@ -110,7 +110,10 @@ describe('serve config: file', () => {
     assert.deepEqual(c.resources[0]!.defaultScopes, ['mcp'])
     assert.equal(c.resources[1]!.accessTokenTtl, 60)
     assert.equal(c.users[0]!.password, 'correct horse battery')
-    assert.equal(c.users[1]!.passwordHash, 'scrypt$16384$8$1$c2FsdA$aGFzaA')
+    assert.equal(
+      c.users[1]!.passwordHash,
+      'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
+    )
     assert.equal(c.clients[0]!.client_secret, 's3cret-from-env')
     assert.equal(c.clients[0]!.token_endpoint_auth_method, 'client_secret_post')
     assert.deepEqual(c.clients[1], {

@@ -162,10 +162,13 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Spawns `bin/mcp-oauth.js serve --json …` with this Node and waits for its ready line. */
-export async function spawnServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+/** Spawns `bin/mcp-oauth.js serve --json …` (or another copy of the bin) with this Node and waits for its ready line. */
+export async function spawnServe(
+  args: string[],
+  env: Record<string, string> = {},
+  bin = new URL('../../bin/mcp-oauth.js', import.meta.url).pathname,
+): Promise<ServeProcess> {
   const { spawn } = await import('node:child_process')
-  const bin = new URL('../../bin/mcp-oauth.js', import.meta.url).pathname
   const child = spawn(process.execPath, [bin, 'serve', '--json', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,7 @@ import { chromiumAvailable, need, olderNodeOnPath } from '../support/environment
 import { npmEnv, type PackedPackage, packAndInstall } from '../support/packed-package.ts'
 import { type ProtectedMcp, startProtectedMcp, USER } from '../support/protected-mcp.ts'
 import { personAtBrowser } from '../support/sign-in.ts'
+import { spawnServe } from './authorization-server-helpers.ts'
 
 const run = promisify(execFile)
 const host = useBridgeHost()
@@ -67,6 +68,27 @@ describe('the packed package', () => {
       { env: npmEnv() },
     )
     assert.equal(JSON.parse(printed.stdout).resources[0].uri, 'https://mcp.example.com/mcp')
+    // serve itself from the bundle: oidc-provider, node:sqlite and the password hashing load beside it.
+    const served = await spawnServe(
+      [
+        '--port',
+        '0',
+        '--store',
+        `sqlite:${join(dir, 'serve.db')}`,
+        '--quiet',
+        '--user',
+        'bob:a long password',
+      ],
+      {},
+      join(installed, 'bin/mcp-oauth.js'),
+    )
+    try {
+      const metadata = await fetch(new URL('/.well-known/oauth-authorization-server', served.ready.issuer))
+      assert.equal(((await metadata.json()) as { issuer: string }).issuer, served.ready.issuer)
+      assert.equal((await fetch(served.ready.mcp, { method: 'POST' })).status, 401)
+    } finally {
+      await served.stop()
+    }
   })
 
   it('runs the command `config claude-desktop` prints, as the host does: sign-in, tools listed and called', async (t) => {

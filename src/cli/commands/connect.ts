@@ -44,6 +44,8 @@ given. Arguments with no equivalent are named in one warning line on stderr. See
  * @see https://v8.dev/blog/orinoco-parallel-scavenger
  */
 function keepYoungGenerationSmall(): void {
+  // A person who sized the young generation themselves (NODE_OPTIONS, node's own flags) keeps their choice.
+  if (/semi-space/.test(`${process.env['NODE_OPTIONS'] ?? ''} ${process.execArgv.join(' ')}`)) return
   process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1')
 }
 

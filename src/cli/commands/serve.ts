@@ -130,7 +130,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
   // Clients count the advertised keep-alive (5 s) from when they finished reading an answer, the server from when
   // it finished writing it; after a large answer read on a loaded machine those are seconds apart, and a request a
   // client sends on its kept-alive connection well inside 5 s met the server closing it (ECONNRESET, not resent).
-  // The advertised timeout stays; the socket outlives it by this much.
+  // The advertised timeout stays; the socket outlives it by this much (Node >= 24.6; older ones ignore the option).
   // @see https://nodejs.org/api/http.html#serverkeepalivetimeoutbuffer
   const server = createServer({ keepAliveTimeoutBuffer: 30_000 })
   // Requests wait for the handler instead of hanging; with a known port the socket even opens only then.
