@@ -133,6 +133,8 @@ export async function run(
   const out = io.stdout as { writableNeedDrain?: boolean; once?(event: 'drain', f: () => void): unknown }
   if (backlog && out.writableNeedDrain && out.once)
     await new Promise<void>((resolve) => out.once!('drain', resolve))
+  // The session's closing DELETE is a courtesy: a 401 on it must not open a browser as the host quits.
+  cli.authorizer.stopInteracting()
   await bridge.close()
   await cli.close()
   return 0

@@ -234,6 +234,28 @@ describe('chooseAuthorizer', () => {
     await a.close()
   })
 
+  it('once told the command is ending, every mode refuses before the URL and opens nothing', async () => {
+    for (const mode of ['browser', 'paste', 'handoff', 'device'] as const) {
+      const opened: string[] = []
+      const a = chooseAuthorizer({
+        mode,
+        output: sink(),
+        openUrl: async (url) => void opened.push(url.href),
+        signInCommand: () => '`app login`',
+      })
+      a.stopInteracting()
+      const refused = a.refusal('mcp', ctx('x'))
+      assert.ok(isMcpOAuthError(refused, 'interaction_required'), mode)
+      assert.match(refused.message, /the command is ending/)
+      assert.match(refused.hint ?? '', /app login/)
+      await assert.rejects(a.authorize(new URL(`${ISSUER}/authorize`), ctx('x')), (e) =>
+        isMcpOAuthError(e, 'interaction_required'),
+      )
+      assert.deepEqual(opened, [], mode)
+      await a.close()
+    }
+  })
+
   it('a browser or paste authorizer has nothing to refuse before the URL', async () => {
     for (const mode of ['browser', 'paste', 'handoff'] as const) {
       const a = chooseAuthorizer({ mode, output: sink(), ssh: { host: '10.0.0.5', port: 22 } })

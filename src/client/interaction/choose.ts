@@ -65,6 +65,8 @@ export interface ChosenAuthorizer extends Authorizer {
   redirectUri: () => Promise<string>
   readonly mode: InteractionMode
   refusal(scope: string | undefined, context: Omit<AuthorizeContext, 'state' | 'signal'>): Error | undefined
+  /** From now on every sign-in is refused: the command is ending (a bridge's closing DELETE must not open a browser). */
+  stopInteracting(): void
   close(): Promise<void>
 }
 
@@ -175,8 +177,12 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
     return loopback
   }
 
+  let ending = false
   const authorizer: ChosenAuthorizer = {
     mode,
+    stopInteracting() {
+      ending = true
+    },
     redirectUri: async () => (await listener()).redirectUri(),
     ...(mode === 'device' ? { preferDeviceCode: true } : {}),
     // The pending request must outlive the wait for the browser (mcp-remote's --auth-timeout can be long).
@@ -184,6 +190,17 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
       ? { pendingTtlMs: options.timeoutMs + 60_000 }
       : {}),
     refusal(scope, context) {
+      if (ending) {
+        return new InteractionRequiredError(
+          'interaction_required',
+          `not signing in to ${redactUrl(context.resource)}: the command is ending`,
+          {
+            spec: SPEC.rfc8252,
+            hint: `run ${loginCommand(scope, context, options.signInCommand)} to sign in again`,
+            details: { resource: redactUrl(context.resource) },
+          },
+        )
+      }
       // --device-code was asked for, and the engine only calls authorize in device mode when the AS lacks the grant.
       if (options.mode === 'device') return noDeviceGrant(context, options.signInCommand)
       // Over SSH the person can still reach the loopback listener through a forward: wait for it.
