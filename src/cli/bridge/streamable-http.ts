@@ -5,6 +5,7 @@
  * protocol-version header, and the GET stream a 2025 server uses for its own requests.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
+import { encodeHeaderValue, type ParamHeader, paramHeaders, toolHeaders } from '../../shared/mcp-header.ts'
 import { type Answer, fetchAnswer, type Post } from './node-post.ts'
 import { type JsonRpc, META } from './protocol.ts'
 import { SseReader } from './sse.ts'
@@ -48,16 +49,10 @@ const NAME_FIELD: Record<string, string> = {
   'tools/call': 'name',
   'prompts/get': 'name',
   'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
 }
 
-/** A header value as the 2026-07-28 transport encodes it: plain printable ASCII, else `=?base64?…?=`. */
-function headerValue(s: string): string {
-  const plain = s.length > 0 && s === s.trim() && !/[^\t\x20-\x7e]/.test(s) && !s.startsWith('=?base64?')
-  return plain ? s : `=?base64?${Buffer.from(s, 'utf8').toString('base64')}?=`
-}
+/** JSON-RPC error code of a request whose headers do not match its body (2026-07-28). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#server-validation */
+const HEADER_MISMATCH = -32020
 
 /**
  * A Streamable HTTP connection to one MCP server.
@@ -71,6 +66,9 @@ export class StreamableHttp implements Upstream {
   #protocolVersion: string | undefined
   readonly #abort = new AbortController()
   #getStream = false
+  /** Each tool's `x-mcp-header` annotations, learned from the `tools/list` answers that passed through. */
+  readonly #toolParams = new Map<string, ParamHeader[]>()
+  #seq = 0
 
   constructor(options: StreamableHttpOptions) {
     this.#o = options
@@ -90,7 +88,16 @@ export class StreamableHttp implements Upstream {
     this.#base = this.#headers()
   }
 
-  async send(m: JsonRpc, body = JSON.stringify(m), sink: Sink = this.#o.onMessage): Promise<void> {
+  async send(
+    m: JsonRpc,
+    body = JSON.stringify(m),
+    given: Sink = this.#o.onMessage,
+    retried = false,
+  ): Promise<void> {
+    const version = (m.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.protocolVersion]
+    // x-mcp-header is a 2026-07-28 rule: only lists asked in that revision are read (and filtered).
+    const modern = typeof version === 'string' && m.id != null
+    const sink = modern && m.method === 'tools/list' ? this.#toolsListSink(m, given) : given
     const initialize = m.method === 'initialize'
     const headers: Record<string, string> = {
       ...this.#base,
@@ -98,13 +105,15 @@ export class StreamableHttp implements Upstream {
       accept: 'application/json, text/event-stream',
     }
     if (initialize) delete headers['mcp-session-id']
-    const version = (m.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.protocolVersion]
-    if (typeof version === 'string' && m.method && m.id != null) {
+    if (modern && m.method) {
       headers['mcp-protocol-version'] = version
       headers['mcp-method'] = m.method
       const field = NAME_FIELD[m.method]
       const name = field ? m.params?.[field] : undefined
-      if (typeof name === 'string') headers['mcp-name'] = headerValue(name)
+      if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name)
+      const params =
+        m.method === 'tools/call' && typeof name === 'string' ? this.#toolParams.get(name) : undefined
+      if (params) Object.assign(headers, paramHeaders(params, m.params?.['arguments']))
     }
     const response =
       (await this.#o.post?.(this.#o.url, headers, body)) ?? (await this.#fetchPost(headers, body))
@@ -117,6 +126,17 @@ export class StreamableHttp implements Upstream {
       // A JSON-RPC error in a 4xx body answers the request: hand it on rather than a bare HTTP status.
       // (A lost 2025 session's 404 carries no id of ours, so it still throws and the bridge starts a new one.)
       if (m.id != null && response.status < 500 && isErrorFor(text, m.id)) {
+        // Headers the server wants and we did not send (a tool list it changed, or one we never saw): the spec's
+        // remedy is to list the tools again and retry once.
+        if (
+          !retried &&
+          m.method === 'tools/call' &&
+          typeof version === 'string' &&
+          errorCode(text) === HEADER_MISMATCH
+        ) {
+          await this.#listTools(m).catch(() => {})
+          return this.send(m, body, given, true)
+        }
         return sink(text)
       }
       throw new HttpStatusError(response.status, text)
@@ -130,6 +150,65 @@ export class StreamableHttp implements Upstream {
     if (type.includes('text/event-stream')) return this.#stream(response, sink)
     const text = await response.text()
     if (text) sink(text)
+  }
+
+  /**
+   * A `tools/list` answer teaches each tool's `x-mcp-header` annotations and loses the tools whose annotations break
+   * the spec's rules (logged); an answer with nothing to drop goes on as it came.
+   * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#schema-extension
+   */
+  #toolsListSink(request: JsonRpc, sink: Sink): Sink {
+    const firstPage = request.params?.['cursor'] === undefined
+    return (text) => {
+      let answer: JsonRpc
+      try {
+        answer = JSON.parse(text) as JsonRpc
+      } catch {
+        return sink(text)
+      }
+      const tools = answer?.id === request.id ? answer.result?.['tools'] : undefined
+      if (!Array.isArray(tools)) return sink(text)
+      if (firstPage) this.#toolParams.clear()
+      const kept = tools.filter((tool: { name?: unknown; inputSchema?: unknown }) => {
+        const found = toolHeaders(tool?.inputSchema)
+        if (!found.ok) {
+          this.#o.log(`left tool ${JSON.stringify(tool?.name)} out of tools/list: ${found.reason}`)
+          return false
+        }
+        if (typeof tool?.name === 'string' && found.params.length)
+          this.#toolParams.set(tool.name, found.params)
+        return true
+      })
+      sink(
+        kept.length === tools.length
+          ? text
+          : JSON.stringify({ ...answer, result: { ...answer.result, tools: kept } }),
+      )
+    }
+  }
+
+  /** Every page of `tools/list`, for its annotations, with the envelope of the request that needed them. */
+  async #listTools(cause: JsonRpc): Promise<void> {
+    const meta = Object.fromEntries(
+      Object.entries((cause.params?.['_meta'] as Record<string, unknown> | undefined) ?? {}).filter(([k]) =>
+        k.startsWith('io.modelcontextprotocol/'),
+      ),
+    )
+    let cursor: unknown
+    for (let page = 0; page < 100; page++) {
+      const id = `mcp-oauth-tools-${++this.#seq}`
+      const params = { _meta: meta, ...(typeof cursor === 'string' ? { cursor } : {}) }
+      cursor = undefined
+      await this.send({ jsonrpc: '2.0', id, method: 'tools/list', params }, undefined, (text) => {
+        try {
+          const m = JSON.parse(text) as JsonRpc
+          if (m?.id === id) cursor = m.result?.['nextCursor']
+        } catch {
+          // not the answer
+        }
+      })
+      if (typeof cursor !== 'string') return
+    }
   }
 
   async #fetchPost(headers: Record<string, string>, body: string): Promise<Answer> {
@@ -191,6 +270,14 @@ export class StreamableHttp implements Upstream {
         .catch(() => {})
     }
     this.#abort.abort()
+  }
+}
+
+function errorCode(text: string): unknown {
+  try {
+    return (JSON.parse(text) as JsonRpc)?.error?.code
+  } catch {
+    return undefined
   }
 }
 
