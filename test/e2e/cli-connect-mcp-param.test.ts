@@ -104,6 +104,10 @@ function host(t: { after(f: () => void): void }) {
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   t.after(() => void child.kill())
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString()
+  })
   let buffer = ''
   const waiting = new Map<unknown, (m: Answer) => void>()
   child.stdout.on('data', (c: Buffer) => {
@@ -121,6 +125,7 @@ function host(t: { after(f: () => void): void }) {
   }
   let seq = 0
   return {
+    stderr: () => stderr,
     request(method: string, params: Record<string, unknown> = {}): Promise<Answer> {
       const id = ++seq
       const answer = new Promise<Answer>((resolve) => waiting.set(id, resolve))
@@ -140,6 +145,9 @@ describe('connect and x-mcp-header (2026-07-28)', () => {
       listed.result.tools.map((tool) => tool.name),
       ['execute_sql', 'plain'],
     )
+    // stderr is its own pipe: the warning, written before the answer, may be read after it.
+    while (!h.stderr().includes('warning:')) await new Promise((r) => setTimeout(r, 20))
+    assert.match(h.stderr(), /warning: left tool "broken" out of tools\/list: x-mcp-header under items/)
     const before = calls.length
     const r = await h.request('tools/call', {
       name: 'execute_sql',

@@ -172,7 +172,7 @@ export class StreamableHttp implements Upstream {
       const kept = tools.filter((tool: { name?: unknown; inputSchema?: unknown }) => {
         const found = toolHeaders(tool?.inputSchema)
         if (!found.ok) {
-          this.#o.log(`left tool ${JSON.stringify(tool?.name)} out of tools/list: ${found.reason}`)
+          this.#o.log(`warning: left tool ${JSON.stringify(tool?.name)} out of tools/list: ${found.reason}`)
           return false
         }
         if (typeof tool?.name === 'string' && found.params.length)

@@ -104,7 +104,9 @@ export async function run(
     toHost,
     // With no tool filter, nothing the server says needs rewriting for the host: answers go out as they came.
     toHostLine: compat.ignoreTools.length ? undefined : write,
-    log: values.verbose ? log : (line) => (line.includes('failed') ? log(line) : undefined),
+    log: values.verbose
+      ? log
+      : (line) => (line.includes('failed') || line.startsWith('warning:') ? log(line) : undefined),
   })
 
   // Start learning the server's era (and signing in, if needed) while the host is still starting up.
