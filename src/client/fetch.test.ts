@@ -68,3 +68,27 @@ describe('step-up retry cap', () => {
     })
   }
 })
+
+describe('signIn: false (courtesy requests)', () => {
+  it('answers a 401 or a 403 with the refusal itself: no sign-in, no step-up', async () => {
+    const w = stingyWorld()
+    const options = {
+      serverUrl: MCP,
+      fetch: w.fetch,
+      authorizer: w.authorizer,
+      store: new MemoryStore(),
+      identity: { client_name: 't', preRegistered: { client_id: 'pre' } },
+    }
+    const quiet = authorizedFetch(options, { signIn: false })
+    const refused = await quiet(MCP, { method: 'POST', body: '{}' })
+    assert.equal(refused.status, 401)
+    assert.match(refused.headers.get('www-authenticate') ?? '', /Bearer/)
+    assert.deepEqual(w.prompts, [], 'no sign-in for a 401')
+    // Signed in through the ordinary fetch of the same session, the quiet one meets the step-up 403 as it is.
+    const loud = authorizedFetch(quiet.session)
+    await loud(MCP, { method: 'POST', body: '{}' })
+    const before = w.prompts.length
+    assert.equal((await quiet(MCP, { method: 'POST', body: '{}' })).status, 403)
+    assert.equal(w.prompts.length, before, 'no step-up for a 403')
+  })
+})

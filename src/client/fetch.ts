@@ -62,6 +62,15 @@ function challengeOf(response: Response, session: Session): McpChallenge | undef
   }
 }
 
+/** How an {@link authorizedFetch} answers a 401/403. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#access-token-usage */
+export interface AuthorizedFetchOptions {
+  /**
+   * false: a 401 is met with a refresh when the session has a refresh token, never with a sign-in or step-up, and
+   * the refused answer is returned (for courtesy requests such as a session's closing DELETE). Default true.
+   */
+  signIn?: boolean
+}
+
 /** A fetch bound to a session, with the session reachable for status/logout. */
 export type AuthorizedFetch = FetchLike & { session: Session }
 
@@ -69,7 +78,11 @@ export type AuthorizedFetch = FetchLike & { session: Session }
  * Create an authorized fetch for one MCP server (or wrap an existing session).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#access-token-usage
  */
-export function authorizedFetch(sessionOrOptions: Session | SessionOptions): AuthorizedFetch {
+export function authorizedFetch(
+  sessionOrOptions: Session | SessionOptions,
+  options: AuthorizedFetchOptions = {},
+): AuthorizedFetch {
+  const signIn = options.signIn ?? true
   const session = sessionOrOptions instanceof Session ? sessionOrOptions : new Session(sessionOrOptions)
   const base = session.options.fetch ?? globalThis.fetch
   const stepUps = new Map<string, number>()
@@ -120,6 +133,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
     if (response.status !== 401 && response.status !== 403) return response
     const challenge = challengeOf(response, session)
     if (response.status === 403) {
+      if (!signIn) return response
       if (challenge?.error !== 'insufficient_scope') {
         session.log(
           `403 without insufficient_scope (${challenge?.error ?? 'no Bearer/DPoP challenge'}); not stepping up`,
@@ -159,6 +173,7 @@ export function authorizedFetch(sessionOrOptions: Session | SessionOptions): Aut
         )
       }
     }
+    if (!signIn) return new Response(null, { status: response.status, headers: response.headers })
     const next = await session.authorize({
       reason: tokens ? 'reauthorize' : 'login',
       challengedScope: challenge?.scope,

@@ -21,7 +21,7 @@ export {
 } from './authorization-callback.ts'
 export type { AuthorizeContext, AuthorizeReason, Authorizer, DeviceCodePrompt } from './authorizer.ts'
 export { type DiscoveryResult, discover } from './discovery.ts'
-export { type AuthorizedFetch, authorizedFetch } from './fetch.ts'
+export { type AuthorizedFetch, type AuthorizedFetchOptions, authorizedFetch } from './fetch.ts'
 export type {
   ClientIdentity,
   ClientInfo,

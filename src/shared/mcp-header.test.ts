@@ -66,9 +66,40 @@ test('annotations that break the rules make the tool invalid, with the reason', 
     assert.equal(found.ok, false, JSON.stringify(schema))
     assert.ok(!found.ok && found.reason.length > 0)
   }
+  for (const schema of [
+    { 'x-mcp-header': 'Root', properties: {} },
+    {
+      properties: {
+        a: {
+          type: 'object',
+          dependencies: { b: { properties: { c: { type: 'string', 'x-mcp-header': 'C' } } } },
+        },
+      },
+    },
+    { properties: { a: { type: ['string', 'integer'], 'x-mcp-header': 'A' } } },
+  ]) {
+    assert.equal(toolHeaders({ type: 'object', ...schema }).ok, false, JSON.stringify(schema))
+  }
   assert.deepEqual(toolHeaders(undefined), { ok: true, params: [] })
   assert.deepEqual(toolHeaders({ type: 'object', properties: { a: { type: 'string' } } }), {
     ok: true,
     params: [],
   })
+})
+
+test('data that merely mentions x-mcp-header, a property so named and nullable types are no violation', () => {
+  const found = toolHeaders({
+    type: 'object',
+    default: { 'x-mcp-header': 'not an annotation' },
+    properties: {
+      list: {
+        type: 'array',
+        items: { type: 'object', properties: { 'x-mcp-header': { type: 'string' } } },
+        examples: [[{ 'x-mcp-header': 'x' }]],
+      },
+      zone: { type: ['string', 'null'], 'x-mcp-header': 'Zone', enum: ['a', null] },
+    },
+  })
+  assert.deepEqual(found, { ok: true, params: [{ name: 'Zone', path: ['zone'] }] })
+  assert.deepEqual(paramHeaders(found.ok ? found.params : [], { zone: null }), {})
 })

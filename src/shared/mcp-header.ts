@@ -15,68 +15,69 @@ export type ToolHeaders = { ok: true; params: ParamHeader[] } | { ok: false; rea
 
 /** RFC 9110 §5.1 field-name token characters. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-/** Keywords under which an annotation is not statically reachable: it makes the tool invalid. */
-const UNREACHABLE = [
-  'items',
-  'prefixItems',
-  'additionalProperties',
-  'patternProperties',
-  'oneOf',
-  'anyOf',
-  'allOf',
-  'not',
-  'if',
-  'then',
-  'else',
-  '$defs',
-  'definitions',
-  'dependentSchemas',
-  'contains',
-  'unevaluatedProperties',
-  'unevaluatedItems',
-  'propertyNames',
-]
+/** Keywords whose values are instance data, not schemas: a key named x-mcp-header there is no annotation. */
+const DATA = new Set(['default', 'const', 'enum', 'examples', 'example'])
+/** Primitive types an annotated parameter may have (`number` is not allowed). */
+const PRIMITIVE = new Set(['string', 'integer', 'boolean'])
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** Whether an annotation hides anywhere in `schema` (where it would not be statically reachable). */
+/** Whether an annotation sits anywhere in this schema (data values and property names aside). */
 function hasAnnotation(schema: unknown, depth = 0): boolean {
-  if (depth > 32 || typeof schema !== 'object' || schema === null) return false
-  if (!Array.isArray(schema) && 'x-mcp-header' in schema) return true
-  return Object.values(schema).some((v) => hasAnnotation(v, depth + 1))
+  if (depth > 64) return true
+  if (Array.isArray(schema)) return schema.some((v) => hasAnnotation(v, depth + 1))
+  if (!isObject(schema)) return false
+  if ('x-mcp-header' in schema) return true
+  return Object.entries(schema).some(([key, value]) => {
+    if (DATA.has(key)) return false
+    if (key === 'properties' && isObject(value)) {
+      return Object.values(value).some((sub) => hasAnnotation(sub, depth + 1))
+    }
+    return hasAnnotation(value, depth + 1)
+  })
+}
+
+/** The one primitive type of a parameter (`"string"`, or `["string", "null"]`), else undefined. */
+function primitiveType(type: unknown): string | undefined {
+  const types = Array.isArray(type) ? type.filter((t) => t !== 'null') : [type]
+  return types.length === 1 && typeof types[0] === 'string' && PRIMITIVE.has(types[0]) ? types[0] : undefined
 }
 
 /**
  * The `x-mcp-header` annotations of a tool's `inputSchema`, checked against the spec's constraints (token
- * syntax, case-insensitive uniqueness, integer/string/boolean only, reachable through `properties` alone).
+ * syntax, case-insensitive uniqueness, integer/string/boolean only, reachable through `properties` alone: an
+ * annotation anywhere else, or on the root, makes the tool invalid).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#schema-extension
  */
 export function toolHeaders(inputSchema: unknown): ToolHeaders {
   const params: ParamHeader[] = []
   const walk = (schema: Record<string, unknown>, path: string[]): string | undefined => {
-    if (path.length > 16) return 'the schema nests properties too deeply'
-    for (const key of UNREACHABLE) {
-      if (key in schema && hasAnnotation(schema[key]))
-        return `x-mcp-header under ${key} is not statically reachable`
+    for (const [key, value] of Object.entries(schema)) {
+      if (key === 'properties' || key === 'x-mcp-header' || DATA.has(key)) continue
+      if (hasAnnotation(value)) return `x-mcp-header under ${key} is not statically reachable`
     }
     const properties = schema['properties']
     if (!isObject(properties)) return undefined
     for (const [key, sub] of Object.entries(properties)) {
       if (!isObject(sub)) continue
       const at = [...path, key]
+      const where = JSON.stringify(at.join('.'))
       const name = sub['x-mcp-header']
       if (name !== undefined) {
         if (typeof name !== 'string' || !TOKEN.test(name))
-          return `x-mcp-header of ${at.join('.')} is not a header name`
-        const type = sub['type']
-        if (type !== 'string' && type !== 'integer' && type !== 'boolean') {
-          return `x-mcp-header of ${at.join('.')} is on a ${JSON.stringify(type ?? 'untyped')} parameter`
+          return `x-mcp-header of ${where} is not a header name`
+        if (!primitiveType(sub['type']))
+          return `x-mcp-header of ${where} is not on a string, integer or boolean`
+        if (params.some((p) => p.name.toLowerCase() === name.toLowerCase())) {
+          return `x-mcp-header ${JSON.stringify(name)} repeats`
         }
-        if (params.some((p) => p.name.toLowerCase() === name.toLowerCase()))
-          return `x-mcp-header ${name} repeats`
         params.push({ name, path: at })
+      }
+      if (at.length > 32) {
+        if (hasAnnotation(sub)) return 'x-mcp-header nested too deeply'
+        continue
       }
       const inner = walk(sub, at)
       if (inner) return inner
@@ -84,6 +85,7 @@ export function toolHeaders(inputSchema: unknown): ToolHeaders {
     return undefined
   }
   if (!isObject(inputSchema)) return { ok: true, params }
+  if ('x-mcp-header' in inputSchema) return { ok: false, reason: 'x-mcp-header on the schema root' }
   const problem = walk(inputSchema, [])
   return problem ? { ok: false, reason: problem } : { ok: true, params }
 }

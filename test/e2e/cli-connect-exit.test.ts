@@ -73,7 +73,14 @@ describe('connect at exit', () => {
     writeFileSync(opener, `#!/bin/sh\necho "$1" >> "${marker}"\n`, { mode: 0o755 })
     const child = spawn(process.execPath, [BIN, 'connect', `${base}/mcp`, '--store', 'memory'], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, BROWSER: opener, DISPLAY: ':99', XDG_CONFIG_HOME: dir },
+      // Interaction on (an environment that turned it off would make this pass without the fix).
+      env: {
+        ...process.env,
+        BROWSER: opener,
+        DISPLAY: ':99',
+        XDG_CONFIG_HOME: dir,
+        MCP_OAUTH_NO_INTERACTION: '',
+      },
     })
     t.after(() => {
       child.kill()
@@ -95,7 +102,10 @@ describe('connect at exit', () => {
       params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
     }
     child.stdin.write(`${JSON.stringify(initialize)}\n`)
-    while (!stdout.includes('"id":1')) await new Promise((r) => setTimeout(r, 20))
+    while (!stdout.includes('"id":1')) {
+      if (child.exitCode !== null) assert.fail(`connect exited early (${child.exitCode})`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
     child.stdin.end(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`)
     // A hang guard, not a speed check: a bridge that starts a sign-in here waits for a browser that never comes.
     const ended = await Promise.race([

@@ -47,6 +47,8 @@ export interface BridgeOptions {
   toHostLine?: ((line: string) => void) | undefined
   /** The steady-state POST of the Streamable HTTP transport (node-post.ts); what it declines goes through `fetch`. */
   post?: Post | undefined
+  /** The fetch of the 2025 session's closing DELETE: one that never signs in. */
+  endFetch?: Fetch | undefined
   log(line: string): void
 }
 
@@ -138,6 +140,7 @@ export class Bridge {
         onMessage: (text) => this.#fromServerText(text),
         log: o.log,
         post: o.post,
+        endFetch: o.endFetch,
       })
     }
     const { openLegacySse } = await import('./legacy-sse.ts')

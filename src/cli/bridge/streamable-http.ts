@@ -33,6 +33,8 @@ export interface StreamableHttpOptions {
   log(line: string): void
   /** The steady-state POST (node-post.ts); what it declines goes through `fetch`. */
   post?: Post | undefined
+  /** The fetch of the closing DELETE, which must never sign in (a courtesy as the host quits); `fetch` if absent. */
+  endFetch?: Fetch | undefined
 }
 
 /** A POST's non-2xx status, so the bridge can tell a lost session (404) from other failures. */
@@ -68,6 +70,7 @@ export class StreamableHttp implements Upstream {
   #getStream = false
   /** Each tool's `x-mcp-header` annotations, learned from the `tools/list` answers that passed through. */
   readonly #toolParams = new Map<string, ParamHeader[]>()
+  #listing: Promise<void> | undefined
   #seq = 0
 
   constructor(options: StreamableHttpOptions) {
@@ -134,7 +137,13 @@ export class StreamableHttp implements Upstream {
           typeof version === 'string' &&
           errorCode(text) === HEADER_MISMATCH
         ) {
-          await this.#listTools(m).catch(() => {})
+          // Concurrent mismatches share one listing.
+          this.#listing ??= this.#listTools(m)
+            .catch(() => {})
+            .finally(() => {
+              this.#listing = undefined
+            })
+          await this.#listing
           return this.send(m, body, given, true)
         }
         return sink(text)
@@ -171,12 +180,14 @@ export class StreamableHttp implements Upstream {
       if (firstPage) this.#toolParams.clear()
       const kept = tools.filter((tool: { name?: unknown; inputSchema?: unknown }) => {
         const found = toolHeaders(tool?.inputSchema)
+        const name = typeof tool?.name === 'string' ? tool.name : undefined
+        // A later page may change a tool seen before: what it says now replaces what was learned.
+        if (name !== undefined) this.#toolParams.delete(name)
         if (!found.ok) {
           this.#o.log(`warning: left tool ${JSON.stringify(tool?.name)} out of tools/list: ${found.reason}`)
           return false
         }
-        if (typeof tool?.name === 'string' && found.params.length)
-          this.#toolParams.set(tool.name, found.params)
+        if (name !== undefined && found.params.length) this.#toolParams.set(name, found.params)
         return true
       })
       sink(
@@ -259,7 +270,7 @@ export class StreamableHttp implements Upstream {
       const ended = async () =>
         (await this.#o.post?.(this.#o.url, this.#base, '', { method: 'DELETE', timeoutMs: 2000 })) ??
         fetchAnswer(
-          await this.#o.fetch(this.#o.url, {
+          await (this.#o.endFetch ?? this.#o.fetch)(this.#o.url, {
             method: 'DELETE',
             headers: this.#base,
             signal: AbortSignal.timeout(2000),

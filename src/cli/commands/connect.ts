@@ -99,6 +99,7 @@ export async function run(
     url: cli.session.server,
     fetch: authorizedFetch(cli.session),
     post: sessionPost(cli.session, cli.session.server, compat.used ? compat.envProxy !== false : true),
+    endFetch: authorizedFetch(cli.session, { signIn: false }),
     headers: cli.headers,
     transport,
     toHost,

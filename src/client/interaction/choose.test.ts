@@ -243,7 +243,10 @@ describe('chooseAuthorizer', () => {
         openUrl: async (url) => void opened.push(url.href),
         signInCommand: () => '`app login`',
       })
+      assert.equal(a.preferDeviceCode, mode === 'device' ? true : undefined, mode)
       a.stopInteracting()
+      // The engine would otherwise start a device flow before asking refusal().
+      assert.ok(!a.preferDeviceCode, mode)
       const refused = a.refusal('mcp', ctx('x'))
       assert.ok(isMcpOAuthError(refused, 'interaction_required'), mode)
       assert.match(refused.message, /the command is ending/)

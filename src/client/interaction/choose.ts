@@ -184,7 +184,7 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
       ending = true
     },
     redirectUri: async () => (await listener()).redirectUri(),
-    ...(mode === 'device' ? { preferDeviceCode: true } : {}),
+
     // The pending request must outlive the wait for the browser (mcp-remote's --auth-timeout can be long).
     ...(options.timeoutMs && options.timeoutMs + 60_000 > PENDING_TTL_MS
       ? { pendingTtlMs: options.timeoutMs + 60_000 }
@@ -269,6 +269,11 @@ export function chooseAuthorizer(options: ChooseAuthorizerOptions = {}): ChosenA
       countdowns.clear()
       await (await loopback?.catch(() => undefined))?.close()
     },
+  }
+  // A getter: once the command is ending the engine must not start a device flow either (it would print a code
+  // and poll for minutes); it then reaches refusal(), which refuses.
+  if (mode === 'device') {
+    Object.defineProperty(authorizer, 'preferDeviceCode', { get: () => !ending, enumerable: true })
   }
   return authorizer
 }
