@@ -20,15 +20,15 @@ test('scrypt hashes verify the right password only, with a fresh salt each time'
   assert.equal(await verifyPassword('x', 'md5$abc'), false)
 })
 
-test('hashes made with the former parameters (N=2^15, r=8, p=1) still verify', async () => {
+/** A hash as the former parameters made it (N=2^15, r=8, p=1: 32 MiB). */
+function formerHash(password: string): string {
   const salt = randomBytes(16)
-  const key = scryptSync('correct horse battery', salt, 32, {
-    N: 2 ** 15,
-    r: 8,
-    p: 1,
-    maxmem: 64 * 1024 * 1024,
-  })
-  const hash = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$')
+  const key = scryptSync(password, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 })
+  return ['scrypt', 2 ** 15, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$')
+}
+
+test('hashes made with the former parameters (N=2^15, r=8, p=1) still verify', async () => {
+  const hash = formerHash('correct horse battery')
   assert.equal(await verifyPassword('correct horse battery', hash), true)
   assert.equal(await verifyPassword('wrong horse battery', hash), false)
 })
@@ -69,14 +69,7 @@ test('a stored account with a hash of the former parameters is re-hashed at its 
   const storage = await createSqliteStorage(':memory:', { sealer: createSealer(generateStorageKey()) })
   try {
     const users = await createStoredUsers(storage)
-    const salt = randomBytes(16)
-    const key = scryptSync('correct horse battery', salt, 32, {
-      N: 2 ** 15,
-      r: 8,
-      p: 1,
-      maxmem: 64 * 1024 * 1024,
-    })
-    const old = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$')
+    const old = formerHash('correct horse battery')
     await storage.adapter('LocalUser').upsert('bob', { passwordHash: old, displayName: 'Bob' })
     assert.equal(await users.verify('bob', 'wrong horse battery'), undefined)
     assert.equal(
