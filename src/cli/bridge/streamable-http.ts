@@ -131,12 +131,7 @@ export class StreamableHttp implements Upstream {
       if (m.id != null && response.status < 500 && isErrorFor(text, m.id)) {
         // Headers the server wants and we did not send (a tool list it changed, or one we never saw): the spec's
         // remedy is to list the tools again and retry once.
-        if (
-          !retried &&
-          m.method === 'tools/call' &&
-          typeof version === 'string' &&
-          errorCode(text) === HEADER_MISMATCH
-        ) {
+        if (!retried && m.method === 'tools/call' && modern && errorCode(text) === HEADER_MISMATCH) {
           // Concurrent mismatches share one listing.
           this.#listing ??= this.#listTools(m)
             .catch(() => {})
