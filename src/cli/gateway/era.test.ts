@@ -9,6 +9,7 @@ import {
 import { v1StreamableHandler } from '../../../test/support/gateway-upstreams.ts'
 import { type JsonRpc, META, MODERN, TRANSLATED_FROM_META_KEY } from '../bridge/protocol.ts'
 import { eraUpstream } from './era.ts'
+import { forPrincipal } from './identity.ts'
 import { readEvents, type Upstream } from './upstream.ts'
 
 const URL_ = 'http://gateway.test/mcp'
@@ -100,11 +101,19 @@ function modern(
     'x-mcp-oauth-client': 'client-1',
   }
   if (typeof params['name'] === 'string') headers['mcp-name'] = params['name']
-  return new Request(URL_, {
+  const request = new Request(URL_, {
     method: 'POST',
     headers,
     body: JSON.stringify(body),
     ...(options.signal ? { signal: options.signal } : {}),
+  })
+  // As the gateway marks what it forwards after verifying the token.
+  const subject = options.subject ?? 'alice'
+  return forPrincipal(request, {
+    token: `token-of-${subject}`,
+    clientId: 'client-1',
+    scopes: [],
+    extra: { subject },
   })
 }
 
@@ -247,6 +256,24 @@ describe('eraUpstream in front of a 2025-only upstream', () => {
     assert.deepEqual(cancelled, ['w'])
     const notice = seen.find((m) => m.method === 'notifications/cancelled')
     assert.equal(notice?.params?.['requestId'], seen.find((m) => m.method === 'tools/call')?.id)
+    await era.close()
+  })
+
+  it('translates only for a verified principal: identity headers alone open no session', async () => {
+    const { upstream, handler } = legacyUpstream()
+    const lines: string[] = []
+    const era = eraUpstream(upstream, { log: (l) => lines.push(l) })
+    const marked = modern('tools/list', {}, { id: 2 })
+    const unmarked = new Request(marked.url, {
+      method: 'POST',
+      headers: marked.headers,
+      body: await marked.text(),
+    })
+    const r = await era.fetch(unmarked)
+    assert.equal(r.status, 502)
+    assert.equal(((await r.json()) as JsonRpc).id, 2)
+    assert.equal(handler.initializes, 0)
+    assert.match(lines.join('\n'), /no verified principal/)
     await era.close()
   })
 

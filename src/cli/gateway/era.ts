@@ -22,14 +22,14 @@ import {
 } from '../bridge/protocol.ts'
 import { answerForClient, eraOfAnswer, toLegacy } from './era-messages.ts'
 import { answerOf, parseRpc, translateAnswer } from './era-stream.ts'
-import { IDENTITY_HEADERS } from './identity.ts'
+import { IDENTITY_HEADERS, principalOf } from './identity.ts'
 import type { Upstream } from './upstream.ts'
 
 /** Options of {@link eraUpstream}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning */
 export interface EraOptions {
   /** One line of the gateway's log (the era learned, sessions lost, translation failures). */
   log?: (line: string) => void
-  /** Upstream 2025 sessions kept (one per signed-in subject and client); past it the idlest one is ended. Default 1000. */
+  /** Upstream 2025 sessions kept (one per principal, see `principalKey`); past it the idlest one is ended. Default 1000. */
   maxSessions?: number
   /** A session with nothing in flight unused this long is ended (DELETE). Default 30 min. */
   idleMs?: number
@@ -37,7 +37,7 @@ export interface EraOptions {
   timeoutMs?: number
 }
 
-/** The 2025 session the gateway holds upstream for one subject and client. */
+/** The 2025 session the gateway holds upstream for one principal (subject and client, or one token without a subject). */
 interface LegacySession {
   key: string
   /** The URL requests in it carry (the gateway's own; the inner upstream knows where to send them). */
@@ -235,12 +235,15 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     return session
   }
 
-  /** The session of the request's subject and client, opened on first use; concurrent first requests share it. */
+  /**
+   * The session of the request's principal, opened on first use; concurrent first requests share it. The key is the
+   * one the gateway computed from the verified token, not the identity headers: a token without a subject sends
+   * none, and keying on what is left would put every such caller of one client in one upstream session.
+   */
   const sessionFor = (request: Request, m: JsonRpc): Promise<LegacySession> => {
-    const key = JSON.stringify([
-      request.headers.get(IDENTITY_HEADERS.subject) ?? '',
-      request.headers.get(IDENTITY_HEADERS.client) ?? '',
-    ])
+    const key = principalOf(request)
+    if (key === undefined)
+      return Promise.reject(new Error('the request was not forwarded by the gateway (no verified principal)'))
     const existing = sessions.get(key)
     if (existing) {
       // Most recently used last, so the cap ends the idlest session.

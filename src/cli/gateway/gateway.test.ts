@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { createResourceServer, jwtVerifier } from '../../server/index.ts'
+import { META, MODERN } from '../bridge/protocol.ts'
+import { eraUpstream } from './era.ts'
 import { createGateway } from './gateway.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -9,14 +11,17 @@ const issuer = 'https://as.example'
 const resource = 'https://gw.example/mcp'
 const { publicKey, privateKey } = await generateKeyPair('ES256')
 const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' }] }
-const token = await new SignJWT({ scope: 'mcp', client_id: 'c1' })
-  .setProtectedHeader({ alg: 'ES256', kid: 'k' })
-  .setIssuer(issuer)
-  .setSubject('alice')
-  .setAudience(resource)
-  .setIssuedAt()
-  .setExpirationTime('5m')
-  .sign(privateKey)
+/** An access token of client c1, for `subject` or, without one, for nobody the token names. */
+const sign = (subject?: string, jti?: string) => {
+  const jwt = new SignJWT({ scope: 'mcp', client_id: 'c1', ...(jti ? { jti } : {}) })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k' })
+    .setIssuer(issuer)
+    .setAudience(resource)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+  return (subject ? jwt.setSubject(subject) : jwt).sign(privateKey)
+}
+const token = await sign('alice')
 const rs = createResourceServer({
   resource,
   authorizationServers: [issuer],
@@ -109,5 +114,79 @@ describe('createGateway', () => {
       log.length === 2 && !log.join('\n').includes('pw@') && !log.join('\n').includes('k=s'),
       log.join('\n'),
     )
+  })
+
+  it('never lets two principals share an upstream 2025 session, not even tokens without a subject', async () => {
+    // A 2025-only upstream: a session per initialize; a call answers with the session it ran in.
+    let sessions = 0
+    const { upstream } = fakeUpstream(async (r) => {
+      const m = (await r.json()) as { id?: string; method: string }
+      if (m.method === 'server/discover')
+        return Response.json(
+          { jsonrpc: '2.0', id: m.id, error: { code: -32600, message: 'not initialized' } },
+          { status: 400 },
+        )
+      if (m.method === 'initialize') {
+        const id = `s${++sessions}`
+        const result = {
+          protocolVersion: '2025-11-25',
+          capabilities: { tools: {} },
+          serverInfo: { name: 'u', version: '1' },
+        }
+        return Response.json({ jsonrpc: '2.0', id: m.id, result }, { headers: { 'mcp-session-id': id } })
+      }
+      if (!m.id) return new Response(null, { status: 202 })
+      const session = r.headers.get('mcp-session-id')
+      return Response.json({
+        jsonrpc: '2.0',
+        id: m.id,
+        result: { content: [{ type: 'text', text: session }] },
+      })
+    })
+    const era = eraUpstream(upstream)
+    const gateway = createGateway({ upstream: era, resourceServer: rs })
+    const modernCall = (bearer: string) =>
+      new Request(resource, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${bearer}`,
+          'mcp-protocol-version': MODERN,
+          'mcp-method': 'tools/call',
+          'mcp-name': 'echo',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: {
+            name: 'echo',
+            _meta: {
+              [META.protocolVersion]: MODERN,
+              [META.clientInfo]: { name: 'pinned', version: '1' },
+              [META.clientCapabilities]: {},
+            },
+          },
+        }),
+      })
+    const sessionOf = async (bearer: string) => {
+      const r = await gateway(modernCall(bearer))
+      assert.equal(r.status, 200)
+      const m = (await r.json()) as { result: { content: { text: string }[] } }
+      return m.result.content[0]!.text
+    }
+    // Same client, no subject: nothing says the two tokens are one principal, so they must not share.
+    const [anonymousA, anonymousB] = await Promise.all([sign(undefined, 'a'), sign(undefined, 'b')])
+    const a = await sessionOf(anonymousA)
+    const b = await sessionOf(anonymousB)
+    assert.notEqual(a, b)
+    assert.equal(await sessionOf(anonymousA), a, 'the same token keeps its session')
+    // One subject with two tokens (a refresh) keeps its session; another subject gets its own.
+    const alice = await sessionOf(token)
+    assert.equal(await sessionOf(await sign('alice', 'again')), alice)
+    assert.notEqual(await sessionOf(await sign('bob')), alice)
+    assert.equal(sessions, 4)
+    await era.close()
   })
 })

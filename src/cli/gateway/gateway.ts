@@ -7,7 +7,7 @@
 import type { ResourceServer } from '../../server/index.ts'
 import { redactUrlsIn } from '../../shared/redact.ts'
 import { error as rpcError } from '../bridge/protocol.ts'
-import { identityHeaders } from './identity.ts'
+import { forPrincipal, identityHeaders } from './identity.ts'
 import type { Upstream } from './upstream.ts'
 
 /** Options of {@link createGateway}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization */
@@ -39,7 +39,7 @@ export function createGateway(options: GatewayOptions): (request: Request) => Pr
         init.body = await forward.arrayBuffer()
       let response: Response
       try {
-        response = await upstream.fetch(new Request(forward.url, init))
+        response = await upstream.fetch(forPrincipal(new Request(forward.url, init), authInfo))
       } catch (error) {
         if (forward.signal.aborted) return new Response(null, { status: 499 })
         log(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { IDENTITY_HEADERS, identityHeaders } from './identity.ts'
+import { forPrincipal, IDENTITY_HEADERS, identityHeaders, principalKey, principalOf } from './identity.ts'
 
 const auth = {
   token: 'secret-token',
@@ -47,5 +47,28 @@ describe('identityHeaders', () => {
   it('sends no subject header when the token has no subject', () => {
     const h = identityHeaders(new Headers({ 'x-mcp-oauth-subject': 'forged' }), { ...auth, extra: {} })
     assert.equal(h.get(IDENTITY_HEADERS.subject), null)
+  })
+})
+
+describe('principalKey', () => {
+  it('is the subject (and client) when the token names one, else the token, hashed', () => {
+    const alice = principalKey(auth)
+    assert.equal(principalKey({ ...auth, token: 'refreshed' }), alice)
+    assert.notEqual(principalKey({ ...auth, extra: { subject: 'bob' } }), alice)
+    assert.notEqual(principalKey({ ...auth, clientId: 'client-2' }), alice)
+    for (const extra of [{}, { subject: '' }]) {
+      const one = principalKey({ ...auth, extra })
+      assert.notEqual(principalKey({ ...auth, extra, token: 'another-token' }), one)
+      assert.ok(!one.includes('secret-token'))
+    }
+  })
+
+  it('travels with the Request object only: no header sets it, and a copy does not carry it', () => {
+    const forged = new Request('http://gw.test/mcp', { headers: { 'x-mcp-oauth-principal': 'x' } })
+    assert.equal(principalOf(forged), undefined)
+    const marked = forPrincipal(new Request('http://gw.test/mcp'), auth)
+    assert.equal(principalOf(marked), principalKey(auth))
+    assert.ok(![...marked.headers.keys()].some((k) => k.startsWith('x-mcp-oauth')))
+    assert.equal(principalOf(new Request(marked)), undefined)
   })
 })

@@ -3,6 +3,7 @@
  * subject, granted scopes and client id, in headers a client can never set itself.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/security_best_practices#token-passthrough
  */
+import { createHash } from 'node:crypto'
 import type { AuthInfo } from '../../server/index.ts'
 
 /** Header names, lower case (HTTP names are case-insensitive). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/security_best_practices#token-passthrough */
@@ -33,6 +34,35 @@ export function identityHeaders(source: Headers, authInfo: AuthInfo): Headers {
   headers.set(IDENTITY_HEADERS.scopes, authInfo.scopes.map(headerValue).join(' '))
   if (authInfo.clientId) headers.set(IDENTITY_HEADERS.client, headerValue(authInfo.clientId))
   return headers
+}
+
+// Set only by the gateway on the request it builds after verifying the token: a client cannot forge it (it is not
+// a header) and the upstream never sees it (it travels with the Request object, not on the wire).
+const principals = new WeakMap<Request, string>()
+
+/**
+ * Who a verified token speaks for, as a key for state the gateway keeps per principal (the era translation's
+ * upstream 2025 sessions). With a subject: issuer, subject and client, so a refreshed token is the same principal.
+ * Without one (an introspection answer may omit `sub`), nothing ties two tokens to one principal: the token is the
+ * principal, keyed by its SHA-256 (never the token itself), so callers never share state they cannot tell apart.
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2
+ */
+export function principalKey(authInfo: AuthInfo): string {
+  const subject = authInfo.extra?.['subject']
+  if (typeof subject === 'string' && subject !== '')
+    return JSON.stringify(['sub', authInfo.extra?.['issuer'] ?? '', subject, authInfo.clientId ?? ''])
+  return JSON.stringify(['token', createHash('sha256').update(authInfo.token).digest('base64url')])
+}
+
+/** `request` marked as sent on behalf of the token in `authInfo` (see {@link principalOf}). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/security_best_practices#token-passthrough */
+export function forPrincipal(request: Request, authInfo: AuthInfo): Request {
+  principals.set(request, principalKey(authInfo))
+  return request
+}
+
+/** The principal key the gateway marked `request` with, or undefined for a request it did not forward. @see https://modelcontextprotocol.io/docs/2025-11-25/tutorials/security/security_best_practices#session-hijacking */
+export function principalOf(request: Request): string | undefined {
+  return principals.get(request)
 }
 
 /** The identity the gateway put in headers after checking the token (for a stdio child's `_meta`); never the token itself. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-passthrough */
