@@ -6,11 +6,11 @@ import {
   ListRootsResultSchema,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js'
+import { messages, modern } from '../../../test/support/era-requests.ts'
 import { v1StreamableHandler } from '../../../test/support/gateway-upstreams.ts'
 import { type JsonRpc, META, MODERN, TRANSLATED_FROM_META_KEY } from '../bridge/protocol.ts'
 import { eraUpstream } from './era.ts'
-import { forPrincipal } from './identity.ts'
-import { readEvents, type Upstream } from './upstream.ts'
+import type { Upstream } from './upstream.ts'
 
 const URL_ = 'http://gateway.test/mcp'
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] })
@@ -70,62 +70,6 @@ function legacyUpstream() {
     async close() {},
   }
   return { upstream, handler, cancelled, seen }
-}
-
-let nextId = 0
-/** A request as a client pinned to 2026-07-28 sends it (headers from the body, the `_meta` envelope). */
-function modern(
-  method: string,
-  params: Record<string, unknown> = {},
-  options: {
-    id?: number | null
-    subject?: string
-    meta?: Record<string, unknown>
-    signal?: AbortSignal
-  } = {},
-): Request {
-  const meta = {
-    [META.protocolVersion]: MODERN,
-    [META.clientInfo]: { name: 'pinned', version: '1' },
-    [META.clientCapabilities]: {},
-    ...options.meta,
-  }
-  const id = options.id === undefined ? ++nextId : options.id
-  const body = { jsonrpc: '2.0', ...(id === null ? {} : { id }), method, params: { ...params, _meta: meta } }
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': MODERN,
-    'mcp-method': method,
-    'x-mcp-oauth-subject': options.subject ?? 'alice',
-    'x-mcp-oauth-client': 'client-1',
-  }
-  if (typeof params['name'] === 'string') headers['mcp-name'] = params['name']
-  const request = new Request(URL_, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-    ...(options.signal ? { signal: options.signal } : {}),
-  })
-  // As the gateway marks what it forwards after verifying the token.
-  const subject = options.subject ?? 'alice'
-  return forPrincipal(request, {
-    token: `token-of-${subject}`,
-    clientId: 'client-1',
-    scopes: [],
-    extra: { subject },
-  })
-}
-
-/** Every message of a JSON or SSE answer. */
-async function messages(response: Response): Promise<JsonRpc[]> {
-  if (!response.headers.get('content-type')?.includes('text/event-stream')) {
-    const parsed = (await response.json()) as JsonRpc | JsonRpc[]
-    return Array.isArray(parsed) ? parsed : [parsed]
-  }
-  const out: JsonRpc[] = []
-  for await (const e of readEvents(response.body!)) out.push(JSON.parse(e.data) as JsonRpc)
-  return out
 }
 
 const textOf = (m: JsonRpc | undefined) => (m!.result as { content: { text: string }[] }).content[0]!.text
@@ -256,6 +200,45 @@ describe('eraUpstream in front of a 2025-only upstream', () => {
     assert.deepEqual(cancelled, ['w'])
     const notice = seen.find((m) => m.method === 'notifications/cancelled')
     assert.equal(notice?.params?.['requestId'], seen.find((m) => m.method === 'tools/call')?.id)
+    await era.close()
+  })
+
+  it('advertises no list-change or resource-subscription notifications: a translated session cannot deliver them', async () => {
+    const handler = v1StreamableHandler(
+      () =>
+        new V1Server(
+          { name: 'notifying', version: '1.0.0' },
+          {
+            capabilities: {
+              tools: { listChanged: true },
+              prompts: { listChanged: true },
+              resources: { subscribe: true, listChanged: true },
+              logging: {},
+              completions: {},
+            },
+          },
+        ),
+    )
+    const era = eraUpstream({ describe: 'notifying (test)', fetch: handler.fetch, async close() {} })
+    const [d] = await messages(await era.fetch(modern('server/discover')))
+    assert.deepEqual(d?.result?.['capabilities'], {
+      tools: {},
+      prompts: {},
+      resources: {},
+      logging: {},
+      completions: {},
+    })
+    // The 2026-07-28 way to get them, subscriptions/listen, reaches a 2025 server that does not know it: no
+    // acknowledgement, no stream, only its method-not-found.
+    const listen = await messages(
+      await era.fetch(
+        modern('subscriptions/listen', { notifications: { toolsListChanged: true } }, { id: 5 }),
+      ),
+    )
+    assert.deepEqual(
+      listen.map((m) => [m.id, m.method, m.error?.code]),
+      [[5, undefined, -32601]],
+    )
     await era.close()
   })
 
