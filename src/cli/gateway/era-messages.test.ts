@@ -70,6 +70,10 @@ describe('era messages', () => {
       final: true,
     })
     assert.deepEqual(toModern({ jsonrpc: '2.0', id: 'up-3', result: {} }, call), {})
+    // Not answers: our id with neither result nor error, an id-less "error" that is not a JSON-RPC error.
+    assert.deepEqual(toModern({ jsonrpc: '2.0', id: 'up-2' }, call), {})
+    assert.deepEqual(toModern({ jsonrpc: '2.0', id: 'up-2', result: [] as never }, call), {})
+    assert.deepEqual(toModern({ jsonrpc: '2.0', id: null, error: 'bad' as never }, call), {})
     const progress = (token: unknown) => ({
       jsonrpc: '2.0' as const,
       method: 'notifications/progress',

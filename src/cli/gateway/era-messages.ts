@@ -64,6 +64,11 @@ export function toLegacy(m: JsonRpc, upstreamId: string | undefined): { message:
   return { message: { ...stripped, id: upstreamId, params }, call }
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v)
+const isRpcError = (v: unknown) =>
+  isObject(v) && typeof v['code'] === 'number' && typeof v['message'] === 'string'
+
 // RFC 5424 severities, least severe first.
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
@@ -80,7 +85,9 @@ const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'aler
 export function toModern(m: JsonRpc, call: EraCall): { message?: JsonRpc; final?: true; ask?: true } {
   if (m.method === undefined) {
     // A JSON body with an id-less error (a 4xx answer) is about this request all the same.
-    if (m.id !== call.upstreamId && !(m.id == null && m.error)) return {}
+    if (m.id !== call.upstreamId && !(m.id == null && isRpcError(m.error))) return {}
+    // Neither a result nor an error: not an answer, which the client gets from the gateway instead.
+    if (!isObject(m.result) && !isRpcError(m.error)) return {}
     const message: JsonRpc = { ...m, id: call.clientId ?? null }
     if (m.result) message.result = modernizeResult(call.method, m.result)
     return { message, final: true }

@@ -44,13 +44,16 @@ export interface AnswerHooks {
   ask(question: JsonRpc): void
   /** The client closed the stream before the answer came. */
   cancelled(upstreamId: string): void
+  /** The upstream gave no answer to the request (`why`, for the log; never its body): the client gets an error. */
+  unanswered(why: string): void
 }
 
 const sse = (m: JsonRpc) => `event: message\ndata: ${JSON.stringify(m)}\n\n`
 
 /**
  * The upstream's answer to `call` as the 2026-07-28 client takes it: no session header, each message translated
- * by `toModern`. A notification (no `call`) or an answer that is neither JSON nor SSE passes as it is.
+ * by `toModern`. A notification (no `call`) passes as it is; a request gets one answer, its own or an error of
+ * the gateway's (502, `hooks.unanswered` told why) when the upstream's body held none.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http#receiving-messages
  */
 export async function translateAnswer(
@@ -66,15 +69,36 @@ export async function translateAnswer(
   const type = headers.get('content-type') ?? ''
   if (call && response.body && type.includes('text/event-stream'))
     return new Response(translateStream(response.body, call, hooks), init)
-  if (!call || !response.body || !type.includes('application/json')) {
+  if (!call) {
     hooks.done()
     return new Response(response.body, init)
   }
-  const text = await response.text().finally(() => hooks.done())
+  // A request is answered with one JSON object (2026-07-28 has no batches): the upstream's answer to it, without
+  // whatever else the body held, or an error of the gateway's own, never the upstream's body (an empty batch, a
+  // stranger's answer, an HTML error page could all hold what is not this client's).
+  let text = ''
+  try {
+    if (response.body && type.includes('application/json')) text = await response.text()
+    else await response.body?.cancel().catch(() => {})
+  } finally {
+    hooks.done()
+  }
   const parsed = parseRpc(text)
-  if (!parsed) return new Response(text, init)
-  const out = (Array.isArray(parsed) ? parsed : [parsed]).flatMap((m) => toModern(m, call).message ?? [])
-  return new Response(JSON.stringify(out.length === 1 ? out[0] : out), init)
+  const all = Array.isArray(parsed) ? parsed : parsed ? [parsed] : []
+  const answer = all.map((m) => toModern(m, call)).find((out) => out.final)?.message
+  if (answer) return new Response(JSON.stringify(answer), init)
+  hooks.unanswered(`HTTP ${response.status} (${type.split(';')[0] || 'no body type'}) held no response to it`)
+  return unanswered(call)
+}
+
+/** The answer of the gateway's own when the upstream gave none. */
+function unanswered(call: EraCall): Response {
+  const body = rpcError(
+    call.clientId,
+    INTERNAL,
+    'the MCP server behind this gateway gave no answer (the gateway log says why)',
+  )
+  return new Response(JSON.stringify(body), { status: 502, headers: { 'content-type': 'application/json' } })
 }
 
 /** The upstream's SSE stream for `call`, translated as it is pulled; it ends with the answer. */
@@ -124,6 +148,7 @@ function translateStream(
         if (finished) return
       }
       // The upstream ended the stream (or it broke) before answering: the client still gets an answer.
+      hooks.unanswered('ended its event stream with no response to it')
       controller.enqueue(
         encoder.encode(
           sse(rpcError(call.clientId, INTERNAL, 'the upstream ended the stream before answering')),

@@ -309,6 +309,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
         s.lastUsed = Date.now()
       },
       ask: (question) => tell(s, answerForClient(question)),
+      unanswered: (why) => log(`the 2025 upstream's answer to a 2026-07-28 ${m.method} ${why}`),
       // 2026-07-28 cancels by closing the stream; a 2025 server needs to be told.
       cancelled: (upstreamId) =>
         tell(s, {
