@@ -34,7 +34,7 @@ const counts = {
   refresh: Number(process.env['BENCH_REFRESHES'] ?? 2000),
   code_exchange: Number(process.env['BENCH_CODES'] ?? 400),
   signed_in_flow: Number(process.env['BENCH_FLOWS'] ?? 300),
-  sign_in_flow: Number(process.env['BENCH_SIGN_INS'] ?? 12),
+  sign_in_flow: Number(process.env['BENCH_SIGN_INS'] ?? 40),
 }
 const memorySeconds = Number(process.env['BENCH_MEMORY_SECONDS'] ?? 60)
 const only = process.env['BENCH_ONLY']
