@@ -17,6 +17,7 @@
  * BENCH_ROUNDS (default 3) rounds. Peak resident memory is given over the whole run and per workload (the peak
  * restarted before each sample): the sign-in flows' peak holds the password hash's deliberate memory (scrypt,
  * 8 MiB per derivation, two at most at once), which the ceiling does not spend.
+ * Every server runs under the allocator settings `mcp-oauth serve` sets for itself (src/cli/malloc-arenas.ts).
  * Then the memory of a real `mcp-oauth serve` under mixed load (memory.ts).
  * Prints a human report on stderr and, as the last stdout line, one JSON object of the figures.
  * BENCH_ONLY=throughput or BENCH_ONLY=memory runs one half; BENCH_VARIANTS picks variants (comma-separated);
@@ -24,6 +25,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
+import { SERVE_MALLOC_ENV } from '../../src/cli/malloc-arenas.ts'
 import { HeadlessAgent, json, pkce, registerClient } from '../../test/e2e/authorization-server-helpers.ts'
 import { postgresAvailable } from '../../test/support/environment.ts'
 import { measureServeMemory } from './memory.ts'
@@ -79,6 +81,9 @@ function probe(
 async function start(name: string): Promise<Variant> {
   const child = fork(new URL('./server.ts', import.meta.url), [name], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Every server under the allocator settings `mcp-oauth serve` runs with (a variable set here wins), the
+    // ceiling too: like for like, and what an operator of ours runs.
+    env: { ...SERVE_MALLOC_ENV, ...process.env },
     execArgv: [
       ...process.execArgv,
       '--expose-gc',

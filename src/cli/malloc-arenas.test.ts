@@ -23,7 +23,7 @@ function fake(
   return calls
 }
 
-test('serve re-executes itself once with two malloc arenas, keeping its arguments and environment', () => {
+test('serve re-executes itself once with two malloc arenas and a fixed mmap threshold, keeping its arguments and environment', () => {
   const [call, ...more] = fake()
   assert.equal(more.length, 0)
   assert.equal(call?.file, '/opt/node')
@@ -35,11 +35,20 @@ test('serve re-executes itself once with two malloc arenas, keeping its argument
     '--port',
     '0',
   ])
-  assert.deepEqual(call?.env, { PATH: '/bin', MALLOC_ARENA_MAX: '2' })
+  assert.deepEqual(call?.env, { PATH: '/bin', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' })
 })
 
-test('no re-execution when the operator chose arenas, off Linux, or when not started as the mcp-oauth command', () => {
-  assert.equal(fake({ env: { MALLOC_ARENA_MAX: '8' } }).length, 0)
+test('a setting the operator chose is kept; only the missing one is added', () => {
+  const [call] = fake({ env: { PATH: '/bin', MALLOC_ARENA_MAX: '8' } })
+  assert.deepEqual(call?.env, { PATH: '/bin', MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '1048576' })
+  const warnings: string[] = []
+  fake({ env: { MALLOC_MMAP_THRESHOLD_: '4194304' }, permission: { has: () => false } }, {}, warnings)
+  assert.match(warnings[0] ?? '', /with MALLOC_ARENA_MAX=2 \(/)
+  assert.doesNotMatch(warnings[0] ?? '', /MALLOC_MMAP_THRESHOLD_/)
+})
+
+test('no re-execution when the operator chose both settings, off Linux, or when not started as the mcp-oauth command', () => {
+  assert.equal(fake({ env: { MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '131072' } }).length, 0)
   assert.equal(fake({ platform: 'darwin' }).length, 0)
   assert.equal(fake({ argv: ['/opt/node', '/usr/lib/node_modules/test-runner.js', 'serve'] }).length, 0)
 })

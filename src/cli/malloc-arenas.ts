@@ -2,16 +2,23 @@
  * Bounded native memory for the long-running `mcp-oauth serve`: glibc gives each thread that allocates (libuv's
  * crypto and hashing workers, V8's helper threads) its own malloc arena and keeps what they free, so a loaded
  * server's resident size grew by hundreds of MB and never came back while its JavaScript heap stayed flat.
- * Two arenas bound that; the variable must be set before the process starts, so `serve` re-executes itself
- * once (same PID, same arguments, same stdio) with it — only when that cannot fail: a failed execve aborts
- * Node (SIGABRT) where no try/catch reaches, and the permission model refuses it outright.
+ * Two arenas bound that. A password hash (scrypt) allocates 8 MiB outside the heap: after the first one is freed,
+ * glibc raises its mmap threshold above that size (its "dynamic threshold"), so later hashes come from the arenas
+ * and each arena keeps one at its top (32 MB held after a burst of sign-ins); a fixed 1 MiB threshold returns
+ * every block of 1 MiB or more as it is freed (bench/authorization-server/hash-memory.ts). The variables must be
+ * set before the process starts, so `serve` re-executes itself once (same PID, same arguments, same stdio) with
+ * them — only when that cannot fail: a failed execve aborts Node (SIGABRT) where no try/catch reaches, and the
+ * permission model refuses it outright.
  * @see https://www.gnu.org/software/libc/manual/html_node/Memory-Allocation-Tunables.html
  */
 import { accessSync, constants } from 'node:fs'
 import { basename } from 'node:path'
 
-/** Arenas `serve` runs with unless the operator set `MALLOC_ARENA_MAX` themselves. @see https://www.gnu.org/software/libc/manual/html_node/Memory-Allocation-Tunables.html */
-export const SERVE_MALLOC_ARENAS = '2'
+/** The allocator settings `serve` runs with; any the operator set themselves is kept. @see https://www.gnu.org/software/libc/manual/html_node/Memory-Allocation-Tunables.html */
+export const SERVE_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '1048576',
+}
 
 /** The parts of `process` {@link boundMallocArenas} reads, injectable for tests. @see https://nodejs.org/api/process.html#processexecvefile-args-env */
 export interface ReexecProcess
@@ -35,19 +42,21 @@ const DEFAULTS: ReexecDependencies = {
 }
 
 /**
- * Re-executes this process with `MALLOC_ARENA_MAX` set, when it was started as the `mcp-oauth` command on Linux,
- * the variable is unset, the permission model (if on) allows child processes and the Node binary is still
+ * Re-executes this process with the {@link SERVE_MALLOC_ENV} variables it lacks, when it was started as the
+ * `mcp-oauth` command on Linux, one of them is unset, the permission model (if on) allows child processes and the Node binary is still
  * executable; otherwise returns so the caller runs as is (with a one-line notice when the re-exec was wanted).
  * @see https://nodejs.org/api/process.html#processexecvefile-args-env
  */
 export function boundMallocArenas(proc: ReexecProcess = process, deps: ReexecDependencies = DEFAULTS): void {
-  if (proc.platform !== 'linux' || proc.env['MALLOC_ARENA_MAX'] !== undefined) return
+  const missing = Object.entries(SERVE_MALLOC_ENV).filter(([name]) => proc.env[name] === undefined)
+  if (proc.platform !== 'linux' || missing.length === 0) return
   if (typeof proc.execve !== 'function') return
   const script = proc.argv[1]
   if (!script || !/^mcp-oauth(\.js)?$/.test(basename(script))) return
+  const settings = missing.map(([name, value]) => `${name}=${value}`).join(' ')
   const fallBack = (why: string) =>
     deps.warn(
-      `mcp-oauth serve: not re-executing with MALLOC_ARENA_MAX=${SERVE_MALLOC_ARENAS} (${why}); resident memory may grow under load. Start it with MALLOC_ARENA_MAX=${SERVE_MALLOC_ARENAS} in the environment to bound it.`,
+      `mcp-oauth serve: not re-executing with ${settings} (${why}); resident memory may grow under load. Start it with ${settings} in the environment to bound it.`,
     )
   // Under --permission, execve needs --allow-child-process and throws ERR_ACCESS_DENIED without it.
   if (proc.permission && !safeHas(proc.permission, 'child')) {
@@ -64,7 +73,7 @@ export function boundMallocArenas(proc: ReexecProcess = process, deps: ReexecDep
   try {
     proc.execve(proc.execPath, [proc.execPath, ...proc.execArgv, ...proc.argv.slice(1)], {
       ...proc.env,
-      MALLOC_ARENA_MAX: SERVE_MALLOC_ARENAS,
+      ...Object.fromEntries(missing),
     })
   } catch (error) {
     fallBack(error instanceof Error && 'code' in error ? String(error.code) : 'execve failed')

@@ -90,11 +90,12 @@ describe('upstream presets: the person signs in at the provider, the MCP client 
         GITHUB_CLIENT.id,
         '--upstream-only',
       ],
-      // MALLOC_ARENA_MAX set: serve starts once instead of re-executing itself to set it.
+      // The allocator settings set: serve starts once instead of re-executing itself to set them.
       {
         MCP_OAUTH_UPSTREAM_CLIENT_SECRET: GITHUB_CLIENT.secret,
         MCP_OAUTH_DATA_DIR: dir,
         MALLOC_ARENA_MAX: '2',
+        MALLOC_MMAP_THRESHOLD_: '1048576',
       },
     )
     cleanups.push(() => serve.stop())
