@@ -22,7 +22,7 @@ import {
 } from '../bridge/protocol.ts'
 import { answerForClient, deliverableCapabilities, eraOfAnswer, toLegacy } from './era-messages.ts'
 import { answerOf, parseRpc, translateAnswer } from './era-stream.ts'
-import { IDENTITY_HEADERS, principalOf } from './identity.ts'
+import { asPrincipal, IDENTITY_HEADERS, principalOf } from './identity.ts'
 import type { Upstream } from './upstream.ts'
 
 /** Options of {@link eraUpstream}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning */
@@ -103,19 +103,27 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     return out
   }
 
-  const post = (url: string, base: Record<string, string> | Headers, body: JsonRpc, signal?: AbortSignal) => {
+  /**
+   * One message of the gateway's own to `to.url`, marked with the principal it is sent for: the inner upstream
+   * binds its sessions to that principal (HTTP+SSE, stdio), so a message without it would be refused there.
+   */
+  const post = (
+    to: { url: string; key: string | undefined },
+    base: Record<string, string> | Headers,
+    body: JsonRpc,
+    signal?: AbortSignal,
+  ) => {
     const headers = new Headers(base)
     headers.delete('content-length')
     headers.set('content-type', 'application/json')
     headers.set('accept', 'application/json, text/event-stream')
-    return inner.fetch(
-      new Request(url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        ...(signal ? { signal } : {}),
-      }),
-    )
+    const request = new Request(to.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      ...(signal ? { signal } : {}),
+    })
+    return inner.fetch(asPrincipal(request, to.key))
   }
 
   const inSession = (s: LegacySession, base: Record<string, string> | Headers = s.identity) => {
@@ -128,7 +136,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
 
   /** A message of the gateway's own in a session (an answer, a cancellation), not waited for. */
   const tell = (s: LegacySession, message: JsonRpc) =>
-    void post(s.url, inSession(s), message, AbortSignal.timeout(timeoutMs))
+    void post(s, inSession(s), message, AbortSignal.timeout(timeoutMs))
       .then((r) => r.body?.cancel())
       .catch(() => {})
 
@@ -136,7 +144,10 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     if (s.id === null) return
     await inner
       .fetch(
-        new Request(s.url, { method: 'DELETE', headers: inSession(s), signal: AbortSignal.timeout(2000) }),
+        asPrincipal(
+          new Request(s.url, { method: 'DELETE', headers: inSession(s), signal: AbortSignal.timeout(2000) }),
+          s.key,
+        ),
       )
       .then((r) => r.body?.cancel())
       .catch(() => {})
@@ -147,7 +158,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     if (!learning) {
       const attempt = (async () => {
         const response = await post(
-          request.url,
+          { url: request.url, key: principalOf(request) },
           { ...identityOf(request), 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' },
           {
             jsonrpc: '2.0',
@@ -191,7 +202,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     const id = `mcp-oauth-${++seq}`
     const clientInfo = (m.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.clientInfo]
     const response = await post(
-      request.url,
+      { url: request.url, key },
       identity,
       {
         jsonrpc: '2.0',
@@ -225,7 +236,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
       inFlight: 0,
     }
     const ack = await post(
-      request.url,
+      session,
       inSession(session),
       { jsonrpc: '2.0', method: 'notifications/initialized' },
       AbortSignal.timeout(timeoutMs),
@@ -284,7 +295,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     s.lastUsed = Date.now()
     let response: Response
     try {
-      response = await post(request.url, headers, message, request.signal)
+      response = await post({ url: request.url, key: s.key }, headers, message, request.signal)
     } catch (error) {
       s.inFlight--
       if (call && request.signal.aborted)
@@ -358,12 +369,15 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
         return inner.fetch(request)
       const text = await request.text()
       const again = () =>
-        new Request(request.url, {
-          method: 'POST',
-          headers: request.headers,
-          body: text,
-          signal: request.signal,
-        })
+        asPrincipal(
+          new Request(request.url, {
+            method: 'POST',
+            headers: request.headers,
+            body: text,
+            signal: request.signal,
+          }),
+          principalOf(request),
+        )
       const m = parseRpc(text)
       // 2026-07-28 has no batches; anything that is not one request or notification is the upstream's to refuse.
       if (!m || Array.isArray(m) || typeof m.method !== 'string') return inner.fetch(again())

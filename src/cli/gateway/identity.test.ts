@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { forPrincipal, IDENTITY_HEADERS, identityHeaders, principalKey, principalOf } from './identity.ts'
+import {
+  asPrincipal,
+  forPrincipal,
+  IDENTITY_HEADERS,
+  identityHeaders,
+  principalKey,
+  principalOf,
+} from './identity.ts'
 
 const auth = {
   token: 'secret-token',
@@ -70,5 +77,8 @@ describe('principalKey', () => {
     assert.equal(principalOf(marked), principalKey(auth))
     assert.ok(![...marked.headers.keys()].some((k) => k.startsWith('x-mcp-oauth')))
     assert.equal(principalOf(new Request(marked)), undefined)
+    // The gateway's own follow-up requests carry it only when it says so.
+    assert.equal(principalOf(asPrincipal(new Request(marked), principalOf(marked))), principalKey(auth))
+    assert.equal(principalOf(asPrincipal(new Request(marked), undefined)), undefined)
   })
 })

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { redactUrl } from '../../shared/redact.ts'
 import { type JsonRpc, error as rpcError } from '../bridge/protocol.ts'
-import { IDENTITY_HEADERS } from './identity.ts'
+import { IDENTITY_HEADERS, principalOf } from './identity.ts'
 import { readEvents, type Upstream, type UpstreamOptions, upstreamRequestHeaders } from './upstream.ts'
 
 const MAX_SESSIONS = 1000
@@ -57,7 +57,8 @@ class Sink {
 }
 
 interface Session {
-  subject: string
+  /** The principal whose `initialize` opened it (`principalKey`): the only one that may use its id. */
+  principal: string
   endpoint: URL
   abort: AbortController
   /** Sinks waiting for the answer to a request id (JSON-encoded). */
@@ -69,12 +70,17 @@ interface Session {
 }
 
 const key = (id: unknown) => JSON.stringify(id)
+const notFound = () => json(404, rpcError(null, -32001, 'Session not found'))
+// Only requests the gateway forwarded after verifying a token carry a principal; anything else has no owner to
+// bind a session to, so it is refused rather than let share one.
+const unmarked = () => json(500, rpcError(null, INTERNAL, 'the request was not forwarded by the gateway'))
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
 
 /**
  * An HTTP+SSE upstream at `url` (the GET endpoint opening the event stream), exposed as Streamable HTTP.
- * Sessions belong to the subject that opened them; another subject presenting the id gets 404.
+ * Sessions belong to the principal that opened them (`principalOf`, not the identity headers: tokens without a
+ * subject send none); another principal presenting the id gets 404, as for an id never issued.
  * @see https://modelcontextprotocol.io/specification/2025-03-26/basic/transports#backwards-compatibility
  */
 export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstream {
@@ -135,7 +141,7 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
     target?.send(message)
   }
 
-  const open = async (request: Request): Promise<[string, Session] | Response> => {
+  const open = async (request: Request, principal: string): Promise<[string, Session] | Response> => {
     if (sessions.size >= MAX_SESSIONS)
       return json(503, rpcError(null, INTERNAL, 'too many upstream sessions'), { 'retry-after': '5' })
     const abort = new AbortController()
@@ -173,7 +179,7 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
     }
     const id = randomUUID()
     const session: Session = {
-      subject: request.headers.get(IDENTITY_HEADERS.subject) ?? '',
+      principal,
       endpoint,
       abort,
       pending: new Map(),
@@ -207,14 +213,15 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
     } catch {
       return json(400, rpcError(null, -32700, 'the request body is not JSON'))
     }
+    const principal = principalOf(request)
+    if (principal === undefined) return unmarked()
     let sessionId = request.headers.get('mcp-session-id')
     let session = sessionId ? sessions.get(sessionId) : undefined
-    if (sessionId && (!session || session.subject !== (request.headers.get(IDENTITY_HEADERS.subject) ?? '')))
-      return json(404, rpcError(null, -32001, 'Session not found'))
+    if (sessionId && session?.principal !== principal) return notFound()
     if (!session) {
       if (!messages.some((m) => m.method === 'initialize'))
         return json(400, rpcError(null, -32000, 'Bad Request: Mcp-Session-Id header is required'))
-      const opened = await open(request)
+      const opened = await open(request, principal)
       if (opened instanceof Response) return opened
       ;[sessionId, session] = opened
     }
@@ -280,8 +287,9 @@ export function sseUpstream(url: string, options: UpstreamOptions = {}): Upstrea
       const session = sessionId ? sessions.get(sessionId) : undefined
       if (!sessionId)
         return json(400, rpcError(null, -32000, 'Bad Request: Mcp-Session-Id header is required'))
-      if (!session || session.subject !== (request.headers.get(IDENTITY_HEADERS.subject) ?? ''))
-        return json(404, rpcError(null, -32001, 'Session not found'))
+      const principal = principalOf(request)
+      if (principal === undefined) return unmarked()
+      if (session?.principal !== principal) return notFound()
       session.lastUsed = Date.now()
       if (request.method === 'DELETE') {
         end(sessionId, session, 'the session was deleted')
