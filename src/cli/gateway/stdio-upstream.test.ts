@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import type { AuthInfo } from '../../server/index.ts'
+import { forPrincipal } from './identity.ts'
 import { IDENTITY_META_KEY, stdioUpstream } from './stdio-upstream.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -59,37 +61,54 @@ async function readEvents(response: Response, done: (messages: Message[]) => boo
   return messages
 }
 
-function post(sid: string | undefined, body: unknown, headers: Record<string, string> = {}) {
-  return upstream.fetch(
-    new Request(URL_, {
+/** Whom the gateway verified, for the requests of these tests: tokens of client c1 without a subject. */
+const principal = (token: string): AuthInfo => ({ token, clientId: 'c1', scopes: ['mcp'] })
+const CALLER = principal('token-of-the-usual-caller')
+
+/** A request as the gateway forwards it: marked with the principal of the token it verified. */
+function forward(sid: string | undefined, init: RequestInit, as = CALLER) {
+  const headers = new Headers(init.headers)
+  if (sid) {
+    headers.set('mcp-session-id', sid)
+    headers.set('mcp-protocol-version', '2025-11-25')
+  }
+  return upstream.fetch(forPrincipal(new Request(URL_, { ...init, headers }), as))
+}
+
+function post(sid: string | undefined, body: unknown, headers: Record<string, string> = {}, as = CALLER) {
+  const accept = 'application/json, text/event-stream'
+  return forward(
+    sid,
+    {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        ...(sid ? { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } : {}),
-        ...headers,
-      },
+      headers: { 'content-type': 'application/json', accept, ...headers },
       body: JSON.stringify(body),
-    }),
+    },
+    as,
   )
 }
 
-async function openSession(name: string): Promise<string> {
-  const response = await post(undefined, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-11-25',
-      capabilities: { roots: {} },
-      clientInfo: { name, version: '1' },
+async function openSession(name: string, as = CALLER): Promise<string> {
+  const response = await post(
+    undefined,
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: { roots: {} },
+        clientInfo: { name, version: '1' },
+      },
     },
-  })
+    {},
+    as,
+  )
   assert.equal(response.status, 200)
   const sid = response.headers.get('mcp-session-id')!
   const [init] = await readEvents(response)
   assert.equal(init!['result'].serverInfo.name, 'stdio-test')
-  assert.equal((await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).status, 202)
+  assert.equal((await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' }, {}, as)).status, 202)
   return sid
 }
 
@@ -178,17 +197,7 @@ test('server notifications without a request go to every session; a 5 MB result 
   const [a, b] = await Promise.all([openSession('n1'), openSession('n2')])
   // Each GET stream is registered by the time its fetch returns, so awaiting the responses orders them first.
   const opened = await Promise.all(
-    [a, b].map((sid) =>
-      upstream.fetch(
-        new Request(URL_, {
-          headers: {
-            accept: 'text/event-stream',
-            'mcp-session-id': sid,
-            'mcp-protocol-version': '2025-11-25',
-          },
-        }),
-      ),
-    ),
+    [a, b].map((sid) => forward(sid, { headers: { accept: 'text/event-stream' } })),
   )
   for (const response of opened) assert.equal(response.status, 200)
   const streams = opened.map((response) =>
@@ -326,4 +335,26 @@ test('a command that cannot start is a typed error at once, with a hint', async 
 test('an unknown session is told 404; a request without one that is not initialize, 400', async () => {
   assert.equal((await post('nope', { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status, 404)
   assert.equal((await post(undefined, { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status, 400)
+})
+
+test('a session belongs to the principal that opened it: another gets 404 for POST, GET and DELETE', async () => {
+  const [a, b] = [principal('token-a'), principal('token-b')]
+  const sid = await openSession('owner', a)
+  const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' }
+  const attempts = [
+    post(sid, list, {}, b),
+    forward(sid, { headers: { accept: 'text/event-stream' } }, b),
+    forward(sid, { method: 'DELETE' }, b),
+  ]
+  for (const response of await Promise.all(attempts)) {
+    assert.equal(response.status, 404)
+    await response.body?.cancel()
+  }
+  assert.ok(
+    (await readEvents(await post(sid, list, {}, a))).at(-1)!['result'].tools,
+    'the owner still uses it',
+  )
+  assert.equal((await forward(sid, { method: 'DELETE' }, a)).status, 200)
+  const unmarked = new Request(URL_, { method: 'DELETE', headers: { 'mcp-session-id': sid } })
+  assert.equal((await upstream.fetch(unmarked)).status, 500, 'a request the gateway did not verify')
 })

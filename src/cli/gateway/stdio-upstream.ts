@@ -14,7 +14,7 @@ import {
 } from '@modelcontextprotocol/server'
 import { readChunksUpTo } from '../../shared/body.ts'
 import { InvalidArgumentError } from '../../shared/errors.ts'
-import { identityFromHeaders } from './identity.ts'
+import { identityFromHeaders, principalOf } from './identity.ts'
 import { type RestartPolicy, type StdioChild, startStdioChild } from './stdio-child.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -45,6 +45,8 @@ type Params = Record<string, unknown> & { _meta?: Record<string, unknown> }
 
 interface Session {
   id: string
+  /** The principal whose `initialize` opened it (`principalKey`): the only one that may use its id. */
+  principal: string
   transport: WebStandardStreamableHTTPServerTransport
   /** Ids of requests the child sent to this client (ours) → the child's ids. */
   outgoing: Map<number, RequestId>
@@ -63,7 +65,11 @@ function jsonError(status: number, code: number, message: string): Response {
   return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status })
 }
 
-/** Spawns the command and serves it as Streamable HTTP on `fetch`. @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http */
+/**
+ * Spawns the command and serves it as Streamable HTTP on `fetch`; each session belongs to the principal that
+ * opened it (`principalOf`), and another principal presenting its id gets 404.
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http
+ */
 export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upstream> {
   const maxBytes = options.maxMessageBytes ?? MAX_BODY
   const describe = `stdio ${options.command}`
@@ -309,8 +315,8 @@ export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upst
     )
   }
 
-  const open = (): Session => {
-    const session = { id: '', outgoing: new Map() } as unknown as Session
+  const open = (principal: string): Session => {
+    const session = { id: '', principal, outgoing: new Map() } as unknown as Session
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
@@ -351,10 +357,16 @@ export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upst
     describe,
     async fetch(request) {
       if (closed) return jsonError(503, -32603, 'the gateway is shutting down')
+      // Only requests the gateway forwarded after verifying a token carry a principal; anything else has no
+      // owner to bind a session to, so it is refused rather than let share one.
+      const principal = principalOf(request)
+      if (principal === undefined)
+        return jsonError(500, -32603, 'the request was not forwarded by the gateway')
       const sid = request.headers.get('mcp-session-id')
       if (sid) {
         const session = sessions.get(sid)
-        if (!session) return jsonError(404, -32001, 'Session not found')
+        // Another principal's id is as unknown as one never issued: its POSTs, GET stream and DELETE are not theirs.
+        if (session?.principal !== principal) return jsonError(404, -32001, 'Session not found')
         // Most recently used last, so the cap ends the idlest session.
         sessions.delete(sid)
         sessions.set(sid, session)
@@ -372,7 +384,7 @@ export async function stdioUpstream(options: StdioUpstreamOptions): Promise<Upst
       }
       if ((body as Message | null)?.['method'] !== 'initialize')
         return jsonError(400, -32000, 'Bad Request: Mcp-Session-Id header is required')
-      return open().transport.handleRequest(request, { parsedBody: body })
+      return open(principal).transport.handleRequest(request, { parsedBody: body })
     },
     async close() {
       closed = true
