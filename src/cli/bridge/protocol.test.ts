@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import {
   addEnvelope,
+  deliverableCapabilities,
   discoverFromInitialize,
   hostEra,
   initializeFromDiscover,
@@ -42,10 +43,12 @@ describe('protocol bridging', () => {
     assert.equal(initializeFromDiscover('1999-01-01', {})['protocolVersion'], '2025-11-25')
     const d = discoverFromInitialize({
       protocolVersion: '2025-06-18',
-      capabilities: { tools: {} },
+      capabilities: { tools: { listChanged: true }, resources: { subscribe: true } },
       serverInfo: { name: 's' },
     })
     assert.deepEqual(d['supportedVersions'], ['2026-07-28'])
+    // Neither the bridge nor the gateway has a subscriptions/listen stream to deliver them on.
+    assert.deepEqual(d['capabilities'], { tools: {}, resources: {} })
     // server/discover is a cacheable result: the hints are required.
     assert.equal(d['ttlMs'], 0)
     assert.equal(d['cacheScope'], 'private')
@@ -62,5 +65,25 @@ describe('protocol bridging', () => {
       cacheScope: 'private',
     })
     assert.deepEqual(modernizeResult('tools/call', { content: [] }), { resultType: 'complete', content: [] })
+  })
+  it('keeps the capabilities a translated session delivers, without list changes and subscriptions', () => {
+    assert.deepEqual(
+      deliverableCapabilities({
+        tools: { listChanged: true },
+        resources: { subscribe: true, listChanged: false, other: 1 },
+        prompts: {},
+        logging: {},
+        experimental: { x: { listChanged: true } },
+      }),
+      {
+        tools: {},
+        resources: { other: 1 },
+        prompts: {},
+        logging: {},
+        experimental: { x: { listChanged: true } },
+      },
+    )
+    assert.deepEqual(deliverableCapabilities(undefined), {})
+    assert.deepEqual(deliverableCapabilities({ tools: true }), { tools: true })
   })
 })

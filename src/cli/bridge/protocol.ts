@@ -104,15 +104,36 @@ export function initializeFromDiscover(
 }
 
 /**
- * A modern `server/discover` result built from a legacy `initialize` result; a cacheable result, kept fresh for
- * no time and private (the answer came through one user's session).
+ * A 2025 server's `initialize` capabilities as a 2026-07-28 client behind a translation (the bridge, the gateway)
+ * can use them: without `listChanged` (tools, prompts, resources) and `subscribe` (resources). A 2026-07-28 client
+ * gets those notifications only on a `subscriptions/listen` stream, tagged with its subscription id; a 2025 server
+ * knows no such request and neither translation makes one of its GET stream, so advertising them would promise
+ * what never comes.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/subscriptions
+ */
+export function deliverableCapabilities(capabilities: unknown): Record<string, unknown> {
+  if (!capabilities || typeof capabilities !== 'object' || Array.isArray(capabilities)) return {}
+  const out: Record<string, unknown> = { ...capabilities }
+  for (const name of ['tools', 'prompts', 'resources']) {
+    const entry = out[name]
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) continue
+    const { listChanged: _l, subscribe: _s, ...rest } = entry as Record<string, unknown>
+    out[name] = rest
+  }
+  return out
+}
+
+/**
+ * A modern `server/discover` result built from a legacy `initialize` result, with the capabilities a translated
+ * session can deliver ({@link deliverableCapabilities}); a cacheable result, kept fresh for no time and private
+ * (the answer came through one user's session).
  * @see https://modelcontextprotocol.io/specification/2026-07-28/server/discover
  */
 export function discoverFromInitialize(init: Record<string, unknown>): Record<string, unknown> {
   return {
     resultType: 'complete',
     supportedVersions: [MODERN],
-    capabilities: init['capabilities'] ?? {},
+    capabilities: deliverableCapabilities(init['capabilities']),
     _meta: { [META.serverInfo]: init['serverInfo'] ?? { name: 'remote MCP server', version: '0.0.0' } },
     ...(typeof init['instructions'] === 'string' ? { instructions: init['instructions'] } : {}),
     ttlMs: 0,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { META, MODERN } from '../bridge/protocol.ts'
-import { answerForClient, deliverableCapabilities, eraOfAnswer, toLegacy, toModern } from './era-messages.ts'
+import { answerForClient, eraOfAnswer, toLegacy, toModern } from './era-messages.ts'
 
 describe('era messages', () => {
   it('tells the era from a server/discover answer', () => {
@@ -102,26 +102,5 @@ describe('era messages', () => {
     const refused = answerForClient({ jsonrpc: '2.0', id: 2, method: 'sampling/createMessage' })
     assert.equal(refused.error?.code, -32601)
     assert.match(refused.error!.message, /^sampling\/createMessage is not available/)
-  })
-
-  it('keeps the capabilities a translated session honours, without list changes and subscriptions', () => {
-    assert.deepEqual(
-      deliverableCapabilities({
-        tools: { listChanged: true },
-        resources: { subscribe: true, listChanged: false, other: 1 },
-        prompts: {},
-        logging: {},
-        experimental: { x: { listChanged: true } },
-      }),
-      {
-        tools: {},
-        resources: { other: 1 },
-        prompts: {},
-        logging: {},
-        experimental: { x: { listChanged: true } },
-      },
-    )
-    assert.deepEqual(deliverableCapabilities(undefined), {})
-    assert.deepEqual(deliverableCapabilities({ tools: true }), { tools: true })
   })
 })

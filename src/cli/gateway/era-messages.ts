@@ -106,25 +106,6 @@ export function toModern(m: JsonRpc, call: EraCall): { message?: JsonRpc; final?
   return {}
 }
 
-/**
- * The upstream's `initialize` capabilities as a translated session can honour them: without `listChanged` (tools,
- * prompts, resources) and `subscribe` (resources). A 2026-07-28 client gets those notifications only on a
- * `subscriptions/listen` stream, which a 2025 server does not know, and the gateway never reads the server's
- * own `GET` stream nor passes list changes on a request's stream; advertising them would promise what never comes.
- * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/subscriptions
- */
-export function deliverableCapabilities(capabilities: unknown): Record<string, unknown> {
-  if (!capabilities || typeof capabilities !== 'object' || Array.isArray(capabilities)) return {}
-  const out: Record<string, unknown> = { ...capabilities }
-  for (const name of ['tools', 'prompts', 'resources']) {
-    const entry = out[name]
-    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) continue
-    const { listChanged: _l, subscribe: _s, ...rest } = entry as Record<string, unknown>
-    out[name] = rest
-  }
-  return out
-}
-
 /** The answer the gateway gives a server-to-client request of the upstream on behalf of a 2026-07-28 client. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/mrtr */
 export function answerForClient(m: JsonRpc): JsonRpc {
   if (m.method === 'ping') return { jsonrpc: '2.0', id: m.id ?? null, result: {} }

@@ -20,7 +20,7 @@ import {
   error as rpcError,
   TRANSLATED_FROM_META_KEY,
 } from '../bridge/protocol.ts'
-import { answerForClient, deliverableCapabilities, eraOfAnswer, toLegacy } from './era-messages.ts'
+import { answerForClient, eraOfAnswer, toLegacy } from './era-messages.ts'
 import { answerOf, parseRpc, translateAnswer } from './era-stream.ts'
 import { asPrincipal, IDENTITY_HEADERS, principalOf } from './identity.ts'
 import type { Upstream } from './upstream.ts'
@@ -340,8 +340,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
           ...(discover['_meta'] as Record<string, unknown>),
           [TRANSLATED_FROM_META_KEY]: s.version,
         }
-        const capabilities = deliverableCapabilities(discover['capabilities'])
-        return json(200, result(m.id, { ...discover, capabilities, _meta: meta }))
+        return json(200, result(m.id, { ...discover, _meta: meta }))
       }
       return await send(request, m, false)
     } catch (error) {
