@@ -232,15 +232,18 @@ function cpuMicros(): number {
  * CPU time spent so far on libuv's worker threads (nanosecond run time from /proc schedstat), in microseconds:
  * where `crypto.scrypt` runs, so during sign-in flows it is the password hashing as it was actually spent.
  */
-function poolMicros(): number {
+function poolMicros(): number | undefined {
   let ns = 0
+  let workers = 0
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'libuv-worker') continue
       ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      workers++
     } catch {}
   }
-  return ns / 1000
+  // No named worker (another libuv) or no schedstat (a kernel without it): unknown, never a silent zero.
+  return workers > 0 && Number.isFinite(ns) ? ns / 1000 : undefined
 }
 
 function residentMb(): { rss: number; peak: number } {

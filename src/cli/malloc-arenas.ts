@@ -43,8 +43,9 @@ const DEFAULTS: ReexecDependencies = {
 
 /**
  * Re-executes this process with the {@link SERVE_MALLOC_ENV} variables it lacks, when it was started as the
- * `mcp-oauth` command on Linux, one of them is unset, the permission model (if on) allows child processes and the Node binary is still
- * executable; otherwise returns so the caller runs as is (with a one-line notice when the re-exec was wanted).
+ * `mcp-oauth` command on Linux, one of them is unset, the permission model (if on) allows child processes and the
+ * Node binary is still executable; otherwise returns so the caller runs as is (with a one-line notice when the
+ * re-exec was wanted).
  * @see https://nodejs.org/api/process.html#processexecvefile-args-env
  */
 export function boundMallocArenas(proc: ReexecProcess = process, deps: ReexecDependencies = DEFAULTS): void {

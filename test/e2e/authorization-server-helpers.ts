@@ -165,7 +165,7 @@ export interface ServeProcess {
 /** Spawns `bin/mcp-oauth.js serve --json …` (or another copy of the bin) with this Node and waits for its ready line. */
 export async function spawnServe(
   args: string[],
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   bin = new URL('../../bin/mcp-oauth.js', import.meta.url).pathname,
 ): Promise<ServeProcess> {
   const { spawn } = await import('node:child_process')

@@ -15,6 +15,8 @@ function environOf(pid: number): Map<string, string> {
 }
 
 const args = ['--port', '0', '--store', 'memory', '--no-rate-limits', '--quiet']
+// Whatever the test runner's own environment says, serve starts without either setting (spawn skips undefined).
+const unset = { MALLOC_ARENA_MAX: undefined, MALLOC_MMAP_THRESHOLD_: undefined }
 
 describe('serve bounds its allocator', { skip: process.platform !== 'linux' && 'Linux only' }, () => {
   const running: ServeProcess[] = []
@@ -23,7 +25,7 @@ describe('serve bounds its allocator', { skip: process.platform !== 'linux' && '
   })
 
   test('both settings are in the environment of the same process', async () => {
-    const serve = await spawnServe(args)
+    const serve = await spawnServe(args, unset)
     running.push(serve)
     assert.equal(serve.ready.pid, serve.child.pid, 'execve keeps the PID')
     const env = environOf(serve.child.pid!)
@@ -32,7 +34,7 @@ describe('serve bounds its allocator', { skip: process.platform !== 'linux' && '
   })
 
   test("the operator's own arena count is kept and the threshold added", async () => {
-    const serve = await spawnServe(args, { MALLOC_ARENA_MAX: '4' })
+    const serve = await spawnServe(args, { ...unset, MALLOC_ARENA_MAX: '4' })
     running.push(serve)
     const env = environOf(serve.child.pid!)
     assert.equal(env.get('MALLOC_ARENA_MAX'), '4')

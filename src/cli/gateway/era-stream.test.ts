@@ -6,7 +6,11 @@ import { eraUpstream } from './era.ts'
 import type { Upstream } from './upstream.ts'
 
 /** A 2025 upstream whose every session step goes as usual and whose tools/call answer is `answer`. */
-function scripted(answer: (upstreamId: string) => Response, log?: (line: string) => void) {
+function scripted(
+  answer: (upstreamId: string) => Response,
+  log?: (line: string) => void,
+  notified: () => Response = () => new Response(null, { status: 202 }),
+) {
   const upstream: Upstream = {
     describe: 'scripted (test)',
     async fetch(request) {
@@ -24,7 +28,8 @@ function scripted(answer: (upstreamId: string) => Response, log?: (line: string)
         }
         return Response.json({ jsonrpc: '2.0', id: m.id, result }, { headers: { 'mcp-session-id': 's1' } })
       }
-      if (m.id === undefined) return new Response(null, { status: 202 })
+      if (m.method === 'notifications/initialized') return new Response(null, { status: 202 })
+      if (m.id === undefined) return notified()
       return answer(String(m.id))
     },
     async close() {},
@@ -68,7 +73,7 @@ describe('a 2025 upstream answer with no response to the 2026-07-28 request', ()
       assert.equal(m.error?.code, -32603, name)
       assert.ok(!body.includes(secret), `${name}: ${body}`)
       // The operator learns what came, never the body.
-      assert.match(lines.join('\n'), /tools\/call .*no response to it/, name)
+      assert.match(lines.join('\n'), /"tools\/call" .*no response to it/, name)
       assert.ok(!lines.join('\n').includes(secret), name)
       await era.close()
     }
@@ -104,5 +109,48 @@ describe('a 2025 upstream answer with no response to the 2026-07-28 request', ()
     assert.equal(e.status, 400)
     assert.deepEqual(await e.json(), { jsonrpc: '2.0', id: 42, error: { code: -32600, message: 'no' } })
     await refused.close()
+  })
+
+  it('keeps a 408, 429 or 503 and its Retry-After, so the client still backs off', async () => {
+    for (const status of [408, 429, 503]) {
+      const era = scripted(
+        () =>
+          new Response('slow down', {
+            status,
+            headers: { 'content-type': 'text/plain', 'retry-after': '7', 'x-upstream': 'internal' },
+          }),
+        () => {},
+      )
+      const r = await call(era)
+      assert.equal(r.status, status)
+      assert.equal(r.headers.get('retry-after'), '7')
+      assert.equal(r.headers.get('x-upstream'), null)
+      const m = (await r.json()) as JsonRpc
+      assert.deepEqual([m.id, m.error?.code], [42, -32603])
+      await era.close()
+    }
+  })
+})
+
+describe("a 2026-07-28 notification's acknowledgement", () => {
+  it('is 202 without a body when the upstream took it, its status without the body otherwise', async () => {
+    const notify = (era: Upstream) =>
+      era.fetch(modern('notifications/cancelled', { requestId: 'x' }, { id: null }))
+    const took = scripted(
+      () => json({}),
+      undefined,
+      () => json({ jsonrpc: '2.0', method: 'x', params: { secret: 'internal' } }),
+    )
+    const ok = await notify(took)
+    assert.deepEqual([ok.status, await ok.text()], [202, ''])
+    await took.close()
+    const failed = scripted(
+      () => json({}),
+      undefined,
+      () => text('<html>internal stack</html>', 'text/html', 500),
+    )
+    const no = await notify(failed)
+    assert.deepEqual([no.status, await no.text()], [500, ''])
+    await failed.close()
   })
 })

@@ -70,8 +70,11 @@ export async function translateAnswer(
   if (call && response.body && type.includes('text/event-stream'))
     return new Response(translateStream(response.body, call, hooks), init)
   if (!call) {
+    // A notification is acknowledged, never answered: 202 when the upstream took it, its status otherwise, and
+    // never its body (an error page is not the client's to read).
+    await response.body?.cancel().catch(() => {})
     hooks.done()
-    return new Response(response.body, init)
+    return new Response(null, { status: response.ok ? 202 : response.status, headers: passedOn(response) })
   }
   // A request is answered with one JSON object (2026-07-28 has no batches): the upstream's answer to it, without
   // whatever else the body held, or an error of the gateway's own, never the upstream's body (an empty batch, a
@@ -88,17 +91,35 @@ export async function translateAnswer(
   const answer = all.map((m) => toModern(m, call)).find((out) => out.final)?.message
   if (answer) return new Response(JSON.stringify(answer), init)
   hooks.unanswered(`HTTP ${response.status} (${type.split(';')[0] || 'no body type'}) held no response to it`)
-  return unanswered(call)
+  return unanswered(call, response)
 }
 
-/** The answer of the gateway's own when the upstream gave none. */
-function unanswered(call: EraCall): Response {
+/** Statuses whose meaning (wait, retry later) the client needs even when the body was not an answer. */
+const KEPT_STATUSES = new Set([408, 429, 503])
+
+/** The headers of an upstream answer a client may act on when its body is not passed on. */
+function passedOn(response: Response): Headers {
+  const headers = new Headers()
+  const retryAfter = response.headers.get('retry-after')
+  if (retryAfter) headers.set('retry-after', retryAfter)
+  return headers
+}
+
+/**
+ * The answer of the gateway's own when the upstream gave none: 502, or the upstream's 408/429/503 with its
+ * Retry-After, so that a client still backs off as it was asked to.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+ */
+function unanswered(call: EraCall, response: Response): Response {
   const body = rpcError(
     call.clientId,
     INTERNAL,
     'the MCP server behind this gateway gave no answer (the gateway log says why)',
   )
-  return new Response(JSON.stringify(body), { status: 502, headers: { 'content-type': 'application/json' } })
+  const headers = passedOn(response)
+  headers.set('content-type', 'application/json')
+  const status = KEPT_STATUSES.has(response.status) ? response.status : 502
+  return new Response(JSON.stringify(body), { status, headers })
 }
 
 /** The upstream's SSE stream for `call`, translated as it is pulled; it ends with the answer. */

@@ -60,6 +60,8 @@ interface Entry {
 const INTERNAL = -32603
 const PROBE_ID = 'mcp-oauth-era-probe'
 const GATEWAY_INFO = { name: 'mcp-oauth gateway', version: '0.1.0' }
+// A method name is the client's to choose: quoted and cut, so that it cannot write lines of its own into the log.
+const quoted = (method: string | undefined) => JSON.stringify(method ?? '').slice(0, 100)
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
@@ -320,7 +322,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
         s.lastUsed = Date.now()
       },
       ask: (question) => tell(s, answerForClient(question)),
-      unanswered: (why) => log(`the 2025 upstream's answer to a 2026-07-28 ${m.method} ${why}`),
+      unanswered: (why) => log(`the 2025 upstream's answer to a 2026-07-28 ${quoted(m.method)} ${why}`),
       // 2026-07-28 cancels by closing the stream; a 2025 server needs to be told.
       cancelled: (upstreamId) =>
         tell(s, {
@@ -346,7 +348,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     } catch (error) {
       if (request.signal.aborted) throw error
       const text = redactUrlsIn(String((error as Error)?.message ?? error))
-      log(`a 2026-07-28 ${m.method} could not be translated for the 2025 upstream: ${text}`)
+      log(`a 2026-07-28 ${quoted(m.method)} could not be translated for the 2025 upstream: ${text}`)
       return json(
         502,
         rpcError(m.id, INTERNAL, 'the MCP server behind this gateway failed (the gateway log says why)'),

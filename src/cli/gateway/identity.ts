@@ -63,14 +63,14 @@ export function forPrincipal(request: Request, authInfo: AuthInfo): Request {
 /**
  * `request` marked with a key {@link principalOf} already gave: for a request the gateway builds itself on behalf
  * of a principal it verified earlier (the era translation's own messages in that principal's upstream session).
- * @see https://modelcontextprotocol.io/docs/2025-11-25/tutorials/security/security_best_practices#session-hijacking
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#session-hijacking
  */
 export function asPrincipal(request: Request, key: string | undefined): Request {
   if (key !== undefined) principals.set(request, key)
   return request
 }
 
-/** The principal key the gateway marked `request` with, or undefined for a request it did not forward. @see https://modelcontextprotocol.io/docs/2025-11-25/tutorials/security/security_best_practices#session-hijacking */
+/** The principal key the gateway marked `request` with, or undefined for a request it did not forward. @see https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#session-hijacking */
 export function principalOf(request: Request): string | undefined {
   return principals.get(request)
 }
