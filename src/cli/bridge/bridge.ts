@@ -23,6 +23,7 @@ import {
   isRequest,
   type JsonRpc,
   LEGACY_DEFAULT,
+  LISTEN_ONLY_NOTIFICATIONS,
   MODERN,
   modernizeResult,
   result,
@@ -75,6 +76,10 @@ export class Bridge {
   #methods = new Map<string | number, string>()
   #seq = 0
   #closed = false
+  /** The server speaks a pre-2026 revision (Streamable HTTP or HTTP+SSE): set once its upstream opens. */
+  #legacyServer = false
+  /** Change notifications already dropped for a 2026-07-28 host, so the log says it once per kind. */
+  #dropped = new Set<string>()
 
   /** Answers of a same-era request, straight to the host (the pipe); undefined when they must be read. */
   readonly #pipe: Sink | undefined
@@ -131,6 +136,7 @@ export class Bridge {
 
   async #open(): Promise<Upstream> {
     const era = await this.serverEra()
+    this.#legacyServer = era !== 'modern'
     const o = this.#o
     if (era !== 'sse') {
       return new StreamableHttp({
@@ -329,6 +335,14 @@ export class Bridge {
       const method = this.#methods.get(m.id)
       this.#methods.delete(m.id)
       if (m.result) m = { ...m, result: modernizeResult(method, m.result) }
+    }
+    const kind = m.method
+    if (kind && this.#hostEra === 'modern' && this.#legacyServer && LISTEN_ONLY_NOTIFICATIONS.has(kind)) {
+      // A 2026-07-28 host gets these only on a subscriptions/listen stream, which a 2025 server cannot give.
+      if (!this.#dropped.has(kind))
+        this.#o.log(`dropped ${kind}: a 2026-07-28 host gets it only when subscribed`)
+      this.#dropped.add(kind)
+      return
     }
     this.#o.toHost(m)
   }

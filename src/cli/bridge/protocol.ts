@@ -124,6 +124,20 @@ export function deliverableCapabilities(capabilities: unknown): Record<string, u
 }
 
 /**
+ * Change notifications a 2026-07-28 client receives only on a `subscriptions/listen` stream it opened for them
+ * ("The server MUST NOT send notification types the client has not explicitly requested"). A translation that
+ * offers no such stream (the bridge) drops them when a 2025 server sends them; request-scoped ones (progress,
+ * log messages) are not in the list.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/subscriptions
+ */
+export const LISTEN_ONLY_NOTIFICATIONS: ReadonlySet<string> = new Set([
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/resources/updated',
+])
+
+/**
  * A modern `server/discover` result built from a legacy `initialize` result, with the capabilities a translated
  * session can deliver ({@link deliverableCapabilities}); a cacheable result, kept fresh for no time and private
  * (the answer came through one user's session).

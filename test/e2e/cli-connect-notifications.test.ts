@@ -1,0 +1,167 @@
+/**
+ * `mcp-oauth connect` between a host and an SDK v1 server that speaks only 2025 revisions, on the server's GET
+ * stream: change notifications (list changes, resource updates) reach a 2025 host as they did, and never a host
+ * pinned to 2026-07-28, which gets them only on a `subscriptions/listen` stream it asked for (the bridge offers
+ * none); progress for the host's own request reaches both.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/subscriptions
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it, type TestContext } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import { nodeListener } from '../../src/server/index.ts'
+import { v1StreamableHandler } from '../support/gateway-upstreams.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
+const CHANGES = [
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/resources/updated',
+]
+
+/** `announce` sends every change notification on the GET stream, then progress for its own request there too. */
+function v1Server(): V1Server {
+  const server = new V1Server(
+    { name: 'changes', version: '1.0.0' },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        prompts: { listChanged: true },
+        resources: { listChanged: true, subscribe: true },
+      },
+    },
+  )
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [{ name: 'announce', inputSchema: { type: 'object' } }],
+  }))
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    for (const method of CHANGES) {
+      const params = method.endsWith('updated') ? { uri: 'file:///config.json' } : {}
+      await server.notification({ method, params } as never)
+    }
+    // Also without a related request, so on the same GET stream, after the changes: the host has seen them
+    // (or their absence) once this arrives.
+    const progressToken = request.params._meta?.progressToken
+    if (progressToken !== undefined)
+      await server.notification({ method: 'notifications/progress', params: { progressToken, progress: 1 } })
+    return { content: [{ type: 'text', text: 'announced' }] }
+  })
+  return server
+}
+
+let server: Server
+let url = ''
+/** Resolved once the server has set up the GET stream of the current session. */
+let streamOpen: Promise<void>
+let openStream: () => void
+
+before(async () => {
+  const handler = v1StreamableHandler(v1Server)
+  server = createServer(
+    nodeListener(async (request) => {
+      const response = await handler.fetch(request)
+      if (request.method === 'GET' && response.ok) openStream()
+      return response
+    }),
+  )
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+})
+after(async () => {
+  server.closeAllConnections()
+  await new Promise<void>((r) => server.close(() => r()))
+})
+
+/** A bridge with a raw stdio host: every line it writes, and a way to wait for one. */
+function bridge(t: TestContext) {
+  streamOpen = new Promise<void>((resolve) => {
+    openStream = resolve
+  })
+  const child = spawn(process.execPath, [BIN, 'connect', url, '--store', 'memory'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  t.after(() => void child.kill())
+  const lines: { id?: number; method?: string; params?: Record<string, unknown> }[] = []
+  const waiters: { test: (m: (typeof lines)[number]) => boolean; resolve: () => void }[] = []
+  let buffered = ''
+  child.stdout.on('data', (c: Buffer) => {
+    buffered += c.toString()
+    for (let i = buffered.indexOf('\n'); i !== -1; i = buffered.indexOf('\n')) {
+      const m = JSON.parse(buffered.slice(0, i))
+      buffered = buffered.slice(i + 1)
+      lines.push(m)
+      for (const w of waiters.filter((w) => w.test(m))) w.resolve()
+    }
+  })
+  return {
+    lines,
+    send: (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`),
+    next: (test: (m: (typeof lines)[number]) => boolean) =>
+      new Promise<void>((resolve) => {
+        if (lines.some(test)) resolve()
+        else waiters.push({ test, resolve })
+      }),
+    exited: () => {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+      child.stdin.end()
+      return exited
+    },
+  }
+}
+
+const call = (meta: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id: 2,
+  method: 'tools/call',
+  params: { name: 'announce', arguments: {}, _meta: { ...meta, progressToken: 'tok' } },
+})
+const progress = (m: { method?: string; params?: Record<string, unknown> }) =>
+  m.method === 'notifications/progress' && m.params?.['progressToken'] === 'tok'
+
+describe('connect: server notifications on a 2025 GET stream', { timeout: 60_000 }, () => {
+  it('a host pinned to 2026-07-28 gets progress but no change notifications it never subscribed to', async (t) => {
+    const host = bridge(t)
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'modern-host', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    }
+    host.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } })
+    await host.next((m) => m.id === 1)
+    await streamOpen
+    host.send(call(meta))
+    await host.next(progress)
+    await host.next((m) => m.id === 2)
+    assert.deepEqual(
+      host.lines.filter((m) => CHANGES.includes(m.method ?? '')).map((m) => m.method),
+      [],
+    )
+    assert.equal(await host.exited(), 0)
+  })
+
+  it('a 2025 host gets every notification as the server sent it', async (t) => {
+    const host = bridge(t)
+    host.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
+    })
+    await host.next((m) => m.id === 1)
+    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+    await streamOpen
+    host.send(call({}))
+    await host.next(progress)
+    await host.next((m) => m.id === 2)
+    assert.deepEqual(
+      host.lines.filter((m) => CHANGES.includes(m.method ?? '')).map((m) => m.method),
+      CHANGES,
+    )
+    assert.equal(await host.exited(), 0)
+  })
+})
