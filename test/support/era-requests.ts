@@ -5,12 +5,14 @@
 import { type JsonRpc, META, MODERN } from '../../src/cli/bridge/protocol.ts'
 import { forPrincipal } from '../../src/cli/gateway/identity.ts'
 import { readEvents } from '../../src/cli/gateway/upstream.ts'
+import type { AuthInfo } from '../../src/server/index.ts'
 
 let nextId = 0
 
 /**
  * A request as a client pinned to 2026-07-28 sends it (headers from the body, the `_meta` envelope), marked with
- * the principal of `subject` (default alice) as the gateway marks what it forwards after verifying the token.
+ * the principal of `subject` (default alice) as the gateway marks what it forwards after verifying the token;
+ * `auth` changes that token (no subject, an expiry).
  */
 export function modern(
   method: string,
@@ -20,6 +22,7 @@ export function modern(
     subject?: string
     meta?: Record<string, unknown>
     signal?: AbortSignal
+    auth?: Partial<AuthInfo>
   } = {},
 ): Request {
   const meta = {
@@ -51,6 +54,7 @@ export function modern(
     clientId: 'client-1',
     scopes: [],
     extra: { subject },
+    ...options.auth,
   })
 }
 

@@ -8,6 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 import { messages, modern } from '../../../test/support/era-requests.ts'
 import { v1StreamableHandler } from '../../../test/support/gateway-upstreams.ts'
+import type { AuthInfo } from '../../server/index.ts'
 import { type JsonRpc, META, MODERN, TRANSLATED_FROM_META_KEY } from '../bridge/protocol.ts'
 import { eraUpstream } from './era.ts'
 import type { Upstream } from './upstream.ts'
@@ -274,6 +275,33 @@ describe('eraUpstream in front of a 2025-only upstream', () => {
     await era.close()
     assert.equal(deletes.length, 1)
     assert.ok(deletes[0])
+  })
+
+  it('ends the session of a token without a subject once that token expired; a subject keeps its session', async () => {
+    const { upstream } = legacyUpstream()
+    const deletes: string[] = []
+    const era = eraUpstream({
+      ...upstream,
+      async fetch(request) {
+        if (request.method === 'DELETE') deletes.push(request.headers.get('mcp-session-id') ?? '')
+        return upstream.fetch(request)
+      },
+    })
+    const now = Math.floor(Date.now() / 1000)
+    const list = async (auth: Partial<AuthInfo>) => {
+      const [answer] = await messages(await era.fetch(modern('tools/list', {}, { auth })))
+      assert.equal(answer?.result?.['resultType'], 'complete')
+    }
+    // Expired while its request was answered (the token was still good when checked): ended once it is done.
+    await list({ token: 'expired', extra: {}, expiresAt: now - 1 })
+    assert.equal(deletes.length, 1)
+    // A token that is still good, or a subject (whose tokens come and go), keeps its session.
+    await list({ token: 'fresh', extra: {}, expiresAt: now + 3600 })
+    await list({ token: 'of-alice', expiresAt: now - 1 })
+    assert.equal(deletes.length, 1)
+    await era.close()
+    assert.equal(deletes.length, 3)
+    assert.equal(new Set(deletes).size, 3)
   })
 })
 

@@ -21,8 +21,9 @@ import {
   TRANSLATED_FROM_META_KEY,
 } from '../bridge/protocol.ts'
 import { answerForClient, eraOfAnswer, toLegacy } from './era-messages.ts'
+import { type LegacySession, LegacySessions } from './era-sessions.ts'
 import { answerOf, parseRpc, translateAnswer } from './era-stream.ts'
-import { asPrincipal, IDENTITY_HEADERS, principalOf } from './identity.ts'
+import { asPrincipal, IDENTITY_HEADERS, principalExpiry, principalOf } from './identity.ts'
 import type { Upstream } from './upstream.ts'
 
 /** Options of {@link eraUpstream}. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning */
@@ -31,30 +32,13 @@ export interface EraOptions {
   log?: (line: string) => void
   /** Upstream 2025 sessions kept (one per principal, see `principalKey`); past it the idlest one is ended. Default 1000. */
   maxSessions?: number
-  /** A session with nothing in flight unused this long is ended (DELETE). Default 30 min. */
+  /**
+   * A session with nothing in flight unused this long is ended (DELETE), as is one keyed by a token without a
+   * subject once that token expires. Default 30 min.
+   */
   idleMs?: number
   /** How long the probe and an `initialize` may take. Default 30 s. */
   timeoutMs?: number
-}
-
-/** The 2025 session the gateway holds upstream for one principal (subject and client, or one token without a subject). */
-interface LegacySession {
-  key: string
-  /** The URL requests in it carry (the gateway's own; the inner upstream knows where to send them). */
-  url: string
-  /** `Mcp-Session-Id`; null for a server without sessions (stdio-like or stateless). */
-  id: string | null
-  /** The version the upstream agreed in `initialize`, sent as `MCP-Protocol-Version`. */
-  version: string
-  init: Record<string, unknown>
-  /** The identity headers of the request that opened it, for the gateway's own messages in it. */
-  identity: Record<string, string>
-  lastUsed: number
-  inFlight: number
-}
-interface Entry {
-  opening: Promise<LegacySession>
-  session?: LegacySession
 }
 
 const INTERNAL = -32603
@@ -75,26 +59,9 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
   const timeoutMs = options.timeoutMs ?? 30_000
   const idleMs = options.idleMs ?? 30 * 60_000
   const maxSessions = options.maxSessions ?? 1000
-  const sessions = new Map<string, Entry>()
   let era: 'modern' | 'legacy' | undefined
   let learning: Promise<'modern' | 'legacy'> | undefined
   let seq = 0
-
-  // Clients of 2026-07-28 never end a session (they have none): idle ones are ended here.
-  const sweep = setInterval(
-    () => {
-      const now = Date.now()
-      for (const [key, entry] of [...sessions]) {
-        const s = entry.session
-        if (s && s.inFlight === 0 && now - s.lastUsed > idleMs) {
-          sessions.delete(key)
-          void end(s)
-        }
-      }
-    },
-    Math.min(60_000, idleMs),
-  )
-  sweep.unref()
 
   const identityOf = (request: Request) => {
     const out: Record<string, string> = {}
@@ -154,6 +121,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
       .then((r) => r.body?.cancel())
       .catch(() => {})
   }
+  const sessions = new LegacySessions({ maxSessions, idleMs, end: (s) => void end(s) })
 
   /** Whether the upstream is modern: one `server/discover` for the gateway's lifetime (a failure is tried again). */
   const learn = (request: Request) => {
@@ -234,7 +202,8 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
       version: typeof version === 'string' ? version : LEGACY_DEFAULT,
       init: answer.result,
       identity,
-      lastUsed: Date.now(),
+      // The session table sets it on its own clock once the session is open.
+      lastUsed: 0,
       inFlight: 0,
     }
     const ack = await post(
@@ -257,35 +226,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     const key = principalOf(request)
     if (key === undefined)
       return Promise.reject(new Error('the request was not forwarded by the gateway (no verified principal)'))
-    const existing = sessions.get(key)
-    if (existing) {
-      // Most recently used last, so the cap ends the idlest session.
-      sessions.delete(key)
-      sessions.set(key, existing)
-      return existing.opening
-    }
-    const entry: Entry = { opening: open(request, m, key) }
-    sessions.set(key, entry)
-    entry.opening.then(
-      (s) => {
-        entry.session = s
-      },
-      () => {
-        if (sessions.get(key) === entry) sessions.delete(key)
-      },
-    )
-    for (const [old, stale] of sessions) {
-      if (sessions.size <= maxSessions) break
-      // A session still opening or answering is never cut: the cap may be passed until one is idle.
-      if (!stale.session || stale.session.inFlight > 0) continue
-      sessions.delete(old)
-      void end(stale.session)
-    }
-    return entry.opening
-  }
-
-  const forget = (s: LegacySession) => {
-    if (sessions.get(s.key)?.session === s) sessions.delete(s.key)
+    return sessions.get(key, principalExpiry(request), () => open(request, m, key))
   }
 
   const send = async (request: Request, m: JsonRpc, retried: boolean): Promise<Response> => {
@@ -293,34 +234,30 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
     const { message, call } = toLegacy(m, isRequest(m) ? `mcp-oauth-${++seq}` : undefined)
     const headers = inSession(s, request.headers)
     headers.delete('last-event-id')
-    s.inFlight++
-    s.lastUsed = Date.now()
+    sessions.acquire(s)
     let response: Response
     try {
       response = await post({ url: request.url, key: s.key }, headers, message, request.signal)
     } catch (error) {
-      s.inFlight--
       if (call && request.signal.aborted)
         tell(s, {
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
           params: { requestId: call.upstreamId, reason: 'the client went away' },
         })
+      sessions.release(s)
       throw error
     }
     if (response.status === 404 && s.id !== null && !retried) {
       // A 2025 server that restarted (or ended the session) forgot it: a new session, and the request again.
-      s.inFlight--
+      sessions.forget(s)
+      sessions.release(s)
       await response.body?.cancel().catch(() => {})
-      forget(s)
       log('the upstream lost the session of a 2026-07-28 client (restarted?); starting a new one')
       return send(request, m, true)
     }
     return translateAnswer(response, call, {
-      done() {
-        s.inFlight--
-        s.lastUsed = Date.now()
-      },
+      done: () => sessions.release(s),
       ask: (question) => tell(s, answerForClient(question)),
       unanswered: (why) => log(`the 2025 upstream's answer to a 2026-07-28 ${quoted(m.method)} ${why}`),
       // 2026-07-28 cancels by closing the stream; a 2025 server needs to be told.
@@ -386,10 +323,7 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
       return translate(request, m)
     },
     async close() {
-      clearInterval(sweep)
-      const open = [...sessions.values()]
-      sessions.clear()
-      await Promise.all(open.map((e) => e.opening.then(end, () => {})))
+      await Promise.all(sessions.close().map((opening) => opening.then(end, () => {})))
       await inner.close()
     },
   }

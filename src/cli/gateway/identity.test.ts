@@ -5,6 +5,7 @@ import {
   forPrincipal,
   IDENTITY_HEADERS,
   identityHeaders,
+  principalExpiry,
   principalKey,
   principalOf,
 } from './identity.ts'
@@ -80,5 +81,14 @@ describe('principalKey', () => {
     // The gateway's own follow-up requests carry it only when it says so.
     assert.equal(principalOf(asPrincipal(new Request(marked), principalOf(marked))), principalKey(auth))
     assert.equal(principalOf(asPrincipal(new Request(marked), undefined)), undefined)
+  })
+
+  it("carries the token's expiry only when the token is the principal (no subject)", () => {
+    const request = () => new Request('http://gw.test/mcp')
+    assert.equal(principalExpiry(forPrincipal(request(), { ...auth, extra: {}, expiresAt: 1234 })), 1234)
+    assert.equal(principalExpiry(forPrincipal(request(), { ...auth, extra: {} })), undefined)
+    assert.equal(principalExpiry(forPrincipal(request(), { ...auth, expiresAt: 1234 })), undefined)
+    const marked = forPrincipal(request(), { ...auth, extra: {}, expiresAt: 1234 })
+    assert.equal(principalExpiry(asPrincipal(request(), principalOf(marked))), undefined)
   })
 })

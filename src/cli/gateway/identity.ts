@@ -37,8 +37,9 @@ export function identityHeaders(source: Headers, authInfo: AuthInfo): Headers {
 }
 
 // Set only by the gateway on the request it builds after verifying the token: a client cannot forge it (it is not
-// a header) and the upstream never sees it (it travels with the Request object, not on the wire).
-const principals = new WeakMap<Request, string>()
+// a header) and the upstream never sees it (it travels with the Request object, not on the wire). `expiresAt` only
+// when the token is the principal: a subject outlives each of its tokens.
+const principals = new WeakMap<Request, { key: string; expiresAt?: number }>()
 
 /**
  * Who a verified token speaks for, as a key for state the gateway keeps per principal (the era translation's
@@ -48,15 +49,26 @@ const principals = new WeakMap<Request, string>()
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2
  */
 export function principalKey(authInfo: AuthInfo): string {
+  return hasSubject(authInfo)
+    ? JSON.stringify([
+        'sub',
+        authInfo.extra?.['issuer'] ?? '',
+        authInfo.extra?.['subject'],
+        authInfo.clientId ?? '',
+      ])
+    : JSON.stringify(['token', createHash('sha256').update(authInfo.token).digest('base64url')])
+}
+
+function hasSubject(authInfo: AuthInfo): boolean {
   const subject = authInfo.extra?.['subject']
-  if (typeof subject === 'string' && subject !== '')
-    return JSON.stringify(['sub', authInfo.extra?.['issuer'] ?? '', subject, authInfo.clientId ?? ''])
-  return JSON.stringify(['token', createHash('sha256').update(authInfo.token).digest('base64url')])
+  return typeof subject === 'string' && subject !== ''
 }
 
 /** `request` marked as sent on behalf of the token in `authInfo` (see {@link principalOf}). @see https://modelcontextprotocol.io/specification/2026-07-28/basic/security_best_practices#token-passthrough */
 export function forPrincipal(request: Request, authInfo: AuthInfo): Request {
-  principals.set(request, principalKey(authInfo))
+  const key = principalKey(authInfo)
+  const { expiresAt } = authInfo
+  principals.set(request, !hasSubject(authInfo) && expiresAt !== undefined ? { key, expiresAt } : { key })
   return request
 }
 
@@ -66,13 +78,23 @@ export function forPrincipal(request: Request, authInfo: AuthInfo): Request {
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#session-hijacking
  */
 export function asPrincipal(request: Request, key: string | undefined): Request {
-  if (key !== undefined) principals.set(request, key)
+  if (key !== undefined) principals.set(request, { key })
   return request
 }
 
 /** The principal key the gateway marked `request` with, or undefined for a request it did not forward. @see https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#session-hijacking */
 export function principalOf(request: Request): string | undefined {
-  return principals.get(request)
+  return principals.get(request)?.key
+}
+
+/**
+ * When the principal of `request` ends, in seconds since the epoch: its token's `exp` when the token is the
+ * principal (no subject); undefined when a subject names it (a refreshed token is the same principal) or the
+ * token's lifetime is unknown.
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+ */
+export function principalExpiry(request: Request): number | undefined {
+  return principals.get(request)?.expiresAt
 }
 
 /** The identity the gateway put in headers after checking the token (for a stdio child's `_meta`); never the token itself. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization#token-passthrough */
