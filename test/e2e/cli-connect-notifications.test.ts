@@ -6,17 +6,15 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/subscriptions
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it, type TestContext } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { nodeListener } from '../../src/server/index.ts'
 import { v1StreamableHandler } from '../support/gateway-upstreams.ts'
+import { modernMeta, rawHost } from '../support/raw-stdio-host.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 const CHANGES = [
   'notifications/tools/list_changed',
   'notifications/prompts/list_changed',
@@ -77,41 +75,12 @@ after(async () => {
   await new Promise<void>((r) => server.close(() => r()))
 })
 
-/** A bridge with a raw stdio host: every line it writes, and a way to wait for one. */
+/** A bridge with a raw stdio host, and a fresh wait for the GET stream of its session. */
 function bridge(t: TestContext) {
   streamOpen = new Promise<void>((resolve) => {
     openStream = resolve
   })
-  const child = spawn(process.execPath, [BIN, 'connect', url, '--store', 'memory'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  t.after(() => void child.kill())
-  const lines: { id?: number; method?: string; params?: Record<string, unknown> }[] = []
-  const waiters: { test: (m: (typeof lines)[number]) => boolean; resolve: () => void }[] = []
-  let buffered = ''
-  child.stdout.on('data', (c: Buffer) => {
-    buffered += c.toString()
-    for (let i = buffered.indexOf('\n'); i !== -1; i = buffered.indexOf('\n')) {
-      const m = JSON.parse(buffered.slice(0, i))
-      buffered = buffered.slice(i + 1)
-      lines.push(m)
-      for (const w of waiters.filter((w) => w.test(m))) w.resolve()
-    }
-  })
-  return {
-    lines,
-    send: (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`),
-    next: (test: (m: (typeof lines)[number]) => boolean) =>
-      new Promise<void>((resolve) => {
-        if (lines.some(test)) resolve()
-        else waiters.push({ test, resolve })
-      }),
-    exited: () => {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-      child.stdin.end()
-      return exited
-    },
-  }
+  return rawHost(t, url)
 }
 
 const call = (meta: Record<string, unknown>) => ({
@@ -126,11 +95,7 @@ const progress = (m: { method?: string; params?: Record<string, unknown> }) =>
 describe('connect: server notifications on a 2025 GET stream', { timeout: 60_000 }, () => {
   it('a host pinned to 2026-07-28 gets progress but no change notifications it never subscribed to', async (t) => {
     const host = bridge(t)
-    const meta = {
-      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-      'io.modelcontextprotocol/clientInfo': { name: 'modern-host', version: '1' },
-      'io.modelcontextprotocol/clientCapabilities': {},
-    }
+    const meta = modernMeta()
     host.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } })
     await host.next((m) => m.id === 1)
     await streamOpen

@@ -7,8 +7,9 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
  */
 import { isMcpOAuthError } from '../../shared/errors.ts'
-import { redactUrlsIn } from '../../shared/redact.ts'
 import { notAnMcpEndpoint } from '../mcp-endpoint.ts'
+import { describe, errorCode, INTERNAL, isSessionLost } from './failures.ts'
+import { forModernHost, type RequestStream } from './modern-host.ts'
 import type { Post } from './node-post.ts'
 import { probeEra } from './probe.ts'
 import {
@@ -23,7 +24,7 @@ import {
   isRequest,
   type JsonRpc,
   LEGACY_DEFAULT,
-  LISTEN_ONLY_NOTIFICATIONS,
+  META,
   MODERN,
   modernizeResult,
   result,
@@ -53,10 +54,6 @@ export interface BridgeOptions {
   log(line: string): void
 }
 
-/** JSON-RPC error codes the bridge answers with. */
-const INTERNAL = -32603
-const METHOD_NOT_FOUND = -32601
-
 /**
  * One bridge per `connect` process.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
@@ -78,7 +75,7 @@ export class Bridge {
   #closed = false
   /** The server speaks a pre-2026 revision (Streamable HTTP or HTTP+SSE): set once its upstream opens. */
   #legacyServer = false
-  /** Change notifications already dropped for a 2026-07-28 host, so the log says it once per kind. */
+  /** Kinds of server messages already dropped for a 2026-07-28 host, so the log says it once per kind. */
   #dropped = new Set<string>()
 
   /** Answers of a same-era request, straight to the host (the pipe); undefined when they must be read. */
@@ -202,8 +199,13 @@ export class Bridge {
         return this.#o.toHost(result(m.id, discoverFromInitialize(await this.#initializeLegacy())))
       }
       await this.#initializeLegacy()
-      if (isRequest(m)) this.#methods.set(m.id!, m.method!)
-      return await this.#send(stripEnvelope(m))
+      if (!isRequest(m)) return await this.#send(stripEnvelope(m))
+      this.#methods.set(m.id!, m.method!)
+      // What comes on this request's response stream is about it: log messages at the level it asked for.
+      const on: RequestStream = {
+        logLevel: (m.params?.['_meta'] as Record<string, unknown>)?.[META.logLevel],
+      }
+      return await this.#send(stripEnvelope(m), false, undefined, (text) => this.#fromServerText(text, on))
     } catch (e) {
       this.#fail(m, e)
     }
@@ -309,7 +311,7 @@ export class Bridge {
   }
 
   /** A server message as text (JSON body or SSE data): read it, one message or a batch. */
-  #fromServerText(text: string): void {
+  #fromServerText(text: string, on?: RequestStream): void {
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
@@ -318,11 +320,12 @@ export class Bridge {
       return
     }
     for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
-      if (m && typeof m === 'object') this.#fromServer(m as JsonRpc)
+      if (m && typeof m === 'object') this.#fromServer(m as JsonRpc, on)
     }
   }
 
-  #fromServer(m: JsonRpc): void {
+  /** A server message; `on` is the host request whose response stream carried it (none: the GET stream). */
+  #fromServer(m: JsonRpc, on?: RequestStream): void {
     if (typeof m.id === 'string' && this.#internal.has(m.id) && !m.method) {
       this.#internal.get(m.id)!(m)
       this.#internal.delete(m.id)
@@ -336,13 +339,14 @@ export class Bridge {
       this.#methods.delete(m.id)
       if (m.result) m = { ...m, result: modernizeResult(method, m.result) }
     }
-    const kind = m.method
-    if (kind && this.#hostEra === 'modern' && this.#legacyServer && LISTEN_ONLY_NOTIFICATIONS.has(kind)) {
-      // A 2026-07-28 host gets these only on a subscriptions/listen stream, which a 2025 server cannot give.
-      if (!this.#dropped.has(kind))
-        this.#o.log(`dropped ${kind}: a 2026-07-28 host gets it only when subscribed`)
-      this.#dropped.add(kind)
-      return
+    if (this.#hostEra === 'modern' && this.#legacyServer) {
+      const verdict = forModernHost(m, on)
+      if ('drop' in verdict) {
+        const kind = String(m.method)
+        if (!this.#dropped.has(kind)) this.#o.log(`dropped ${kind}: ${verdict.drop}`)
+        this.#dropped.add(kind)
+        return
+      }
     }
     this.#o.toHost(m)
   }
@@ -374,20 +378,4 @@ export class Bridge {
     this.#upstream = undefined
     await t?.close().catch(() => {})
   }
-}
-
-function isSessionLost(e: unknown): boolean {
-  const status =
-    (e as { status?: number; data?: { status?: number } })?.status ??
-    (e as { data?: { status?: number } })?.data?.status
-  return status === 404 || /\b404\b|session not found/i.test(describe(e))
-}
-
-function errorCode(e: unknown): number {
-  return /method not found/i.test(describe(e)) ? METHOD_NOT_FOUND : INTERNAL
-}
-
-function describe(e: unknown): string {
-  if (isMcpOAuthError(e)) return redactUrlsIn(`${e.message} (${e.hint})`)
-  return redactUrlsIn(e instanceof Error ? e.message : String(e))
 }

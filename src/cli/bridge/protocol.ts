@@ -138,6 +138,31 @@ export const LISTEN_ONLY_NOTIFICATIONS: ReadonlySet<string> = new Set([
 ])
 
 /**
+ * RFC 5424 severities, least severe first: the levels of `notifications/message`.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#log-levels
+ */
+export const LOG_LEVELS: readonly string[] = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+]
+
+/**
+ * Whether a 2026-07-28 client may get a log message at `level` on the stream of a request whose `_meta` asked for
+ * `asked` (`io.modelcontextprotocol/logLevel`): only at or above it, and never when it asked for none.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#per-request-log-level
+ */
+export function logLevelAllows(asked: unknown, level: unknown): boolean {
+  const floor = LOG_LEVELS.indexOf(String(asked))
+  return floor !== -1 && LOG_LEVELS.indexOf(String(level)) >= floor
+}
+
+/**
  * A modern `server/discover` result built from a legacy `initialize` result, with the capabilities a translated
  * session can deliver ({@link deliverableCapabilities}); a cacheable result, kept fresh for no time and private
  * (the answer came through one user's session).

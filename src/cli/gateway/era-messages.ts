@@ -9,6 +9,7 @@ import {
   isModern,
   isRequest,
   type JsonRpc,
+  logLevelAllows,
   META,
   modernizeResult,
   stripEnvelope,
@@ -69,9 +70,6 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const isRpcError = (v: unknown) =>
   isObject(v) && typeof v['code'] === 'number' && typeof v['message'] === 'string'
 
-// RFC 5424 severities, least severe first.
-const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
-
 /**
  * A message the 2025 upstream sent on the stream of `call`, as its 2026-07-28 client may receive it:
  * - the answer (`final`), with the client's id and a 2026 result;
@@ -99,9 +97,7 @@ export function toModern(m: JsonRpc, call: EraCall): { message?: JsonRpc; final?
     return { message: { ...m, params: { ...params, progressToken: call.clientToken } } }
   }
   if (m.method === 'notifications/message') {
-    const asked = LEVELS.indexOf(call.logLevel ?? '')
-    const level = LEVELS.indexOf(String(params['level']))
-    return asked !== -1 && level >= asked ? { message: m } : {}
+    return logLevelAllows(call.logLevel, params['level']) ? { message: m } : {}
   }
   return {}
 }

@@ -1,0 +1,138 @@
+/**
+ * `mcp-oauth connect` between a host pinned to 2026-07-28 and an SDK v1 server that speaks only 2025 revisions:
+ * the host gets only what a 2026-07-28 server may send it. Log messages come only on the stream of a request that
+ * asked for them in `_meta`, at or above its level; a 2025 host still gets every one.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#per-request-log-level
+ */
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it, type TestContext } from 'node:test'
+import { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import { nodeListener } from '../../src/server/index.ts'
+import { v1StreamableHandler } from '../support/gateway-upstreams.ts'
+import { type HostLine, modernMeta, rawHost } from '../support/raw-stdio-host.ts'
+
+const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] })
+
+/**
+ * `chatty` logs at three levels on its own response stream and once on the GET stream, then sends progress on the
+ * GET stream after that log: once the host has the progress, it has seen the GET-stream log or never will.
+ */
+function v1Server(): V1Server {
+  const server = new V1Server(
+    { name: 'legacy', version: '1.0.0' },
+    { capabilities: { tools: {}, logging: {} } },
+  )
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [{ name: 'chatty', inputSchema: { type: 'object' } }],
+  }))
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    for (const level of ['debug', 'warning', 'error'] as const)
+      await extra.sendNotification({
+        method: 'notifications/message',
+        params: { level, data: `${level} on the request` },
+      })
+    await server.sendLoggingMessage({ level: 'error', data: 'error on the GET stream' })
+    const progressToken = request.params._meta?.progressToken
+    if (progressToken !== undefined)
+      await server.notification({ method: 'notifications/progress', params: { progressToken, progress: 1 } })
+    return text('chatted')
+  })
+  return server
+}
+
+let server: Server
+let url = ''
+/** Resolved once the server has set up the GET stream of the current session. */
+let streamOpen: Promise<void>
+let openStream: () => void
+
+before(async () => {
+  const handler = v1StreamableHandler(v1Server)
+  server = createServer(
+    nodeListener(async (request) => {
+      const response = await handler.fetch(request)
+      if (request.method === 'GET' && response.ok) openStream()
+      return response
+    }),
+  )
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+})
+after(async () => {
+  server.closeAllConnections()
+  await new Promise<void>((r) => server.close(() => r()))
+})
+
+/** A bridge with a raw stdio host, and a fresh wait for the GET stream of its session. */
+function bridge(t: TestContext) {
+  streamOpen = new Promise<void>((resolve) => {
+    openStream = resolve
+  })
+  return rawHost(t, url)
+}
+
+/** A modern host past `server/discover`, with the 2025 session's GET stream open. */
+async function modernHost(t: TestContext) {
+  const host = bridge(t)
+  host.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: modernMeta() } })
+  await host.next((m) => m.id === 1)
+  await streamOpen
+  return host
+}
+
+const call = (name: string, meta: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id: 2,
+  method: 'tools/call',
+  params: { name, arguments: {}, _meta: { ...meta, progressToken: 'tok' } },
+})
+const progress = (m: HostLine) =>
+  m.method === 'notifications/progress' && m.params?.['progressToken'] === 'tok'
+/** Call `name` and wait for its answer and the GET stream's progress after what it sent. */
+async function callAndWait(host: ReturnType<typeof bridge>, name: string, meta: Record<string, unknown>) {
+  host.send(call(name, meta))
+  await host.next(progress)
+  await host.next((m) => m.id === 2)
+}
+const logs = (lines: HostLine[]) =>
+  lines.filter((m) => m.method === 'notifications/message').map((m) => String(m.params?.['data']))
+
+describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_000 }, () => {
+  it('gets log messages only on the stream of a request that asked, at or above its level', async (t) => {
+    const host = await modernHost(t)
+    await callAndWait(host, 'chatty', { ...modernMeta(), 'io.modelcontextprotocol/logLevel': 'warning' })
+    assert.deepEqual(logs(host.lines), ['warning on the request', 'error on the request'])
+    assert.equal(await host.exited(), 0)
+  })
+
+  it('gets no log message for a request that asked for none', async (t) => {
+    const host = await modernHost(t)
+    await callAndWait(host, 'chatty', modernMeta())
+    assert.deepEqual(logs(host.lines), [])
+    assert.equal(await host.exited(), 0)
+  })
+
+  it('a 2025 host still gets every log message the server sends', async (t) => {
+    const host = bridge(t)
+    host.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
+    })
+    await host.next((m) => m.id === 1)
+    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+    await streamOpen
+    await callAndWait(host, 'chatty', {})
+    assert.deepEqual(logs(host.lines).sort(), [
+      'debug on the request',
+      'error on the GET stream',
+      'error on the request',
+      'warning on the request',
+    ])
+    assert.equal(await host.exited(), 0)
+  })
+})
