@@ -1,7 +1,9 @@
 /**
  * `mcp-oauth connect` between a host pinned to 2026-07-28 and an SDK v1 server that speaks only 2025 revisions:
  * the host gets only what a 2026-07-28 server may send it. Log messages come only on the stream of a request that
- * asked for them in `_meta`, at or above its level; a 2025 host still gets every one.
+ * asked for them in `_meta`, at or above its level; a 2025 host still gets every one. The server's own requests
+ * never reach the host (2026-07-28 has none): the bridge answers `ping` and refuses the rest, and declared no
+ * roots, sampling or elicitation to the server.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#per-request-log-level
  */
 import assert from 'node:assert/strict'
@@ -9,12 +11,58 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it, type TestContext } from 'node:test'
 import { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import {
+  CallToolRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  EmptyResultSchema,
+  ListRootsResultSchema,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js'
 import { nodeListener } from '../../src/server/index.ts'
 import { v1StreamableHandler } from '../support/gateway-upstreams.ts'
 import { type HostLine, modernMeta, rawHost } from '../support/raw-stdio-host.ts'
 
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] })
+
+/** How the server's requests were answered: `ok`, or the JSON-RPC error code. */
+async function answered(ask: () => Promise<unknown>): Promise<string | number> {
+  return ask().then(
+    () => 'ok',
+    (e: { code?: number }) => e.code ?? String(e),
+  )
+}
+
+/**
+ * `ask` sends the host's requests on its own response stream, and `roots/list` on the GET stream, and says how
+ * each was answered and which client capabilities the session declared.
+ */
+async function ask(
+  server: V1Server,
+  send: (r: { method: string; params?: object }, schema: never) => Promise<unknown>,
+) {
+  const result = {
+    ping: await answered(() => send({ method: 'ping' }, EmptyResultSchema as never)),
+    'sampling/createMessage': await answered(() =>
+      send(
+        { method: 'sampling/createMessage', params: { messages: [], maxTokens: 1 } },
+        CreateMessageResultSchema as never,
+      ),
+    ),
+    'elicitation/create': await answered(() =>
+      send(
+        {
+          method: 'elicitation/create',
+          params: { message: 'name?', requestedSchema: { type: 'object', properties: {} } },
+        },
+        ElicitResultSchema as never,
+      ),
+    ),
+    'roots/list': await answered(() => server.request({ method: 'roots/list' }, ListRootsResultSchema)),
+    capabilities: Object.keys(server.getClientCapabilities() ?? {}),
+  }
+  return text(JSON.stringify(result))
+}
 
 /**
  * `chatty` logs at three levels on its own response stream and once on the GET stream, then sends progress on the
@@ -26,9 +74,22 @@ function v1Server(): V1Server {
     { capabilities: { tools: {}, logging: {} } },
   )
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [{ name: 'chatty', inputSchema: { type: 'object' } }],
+    tools: [
+      { name: 'chatty', inputSchema: { type: 'object' } },
+      { name: 'ask', inputSchema: { type: 'object' } },
+    ],
   }))
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (request.params.name === 'ask') {
+      const out = await ask(server, extra.sendRequest as never)
+      const progressToken = request.params._meta?.progressToken
+      if (progressToken !== undefined)
+        await server.notification({
+          method: 'notifications/progress',
+          params: { progressToken, progress: 1 },
+        })
+      return out
+    }
     for (const level of ['debug', 'warning', 'error'] as const)
       await extra.sendNotification({
         method: 'notifications/message',
@@ -89,13 +150,15 @@ const call = (name: string, meta: Record<string, unknown>) => ({
   method: 'tools/call',
   params: { name, arguments: {}, _meta: { ...meta, progressToken: 'tok' } },
 })
+/** The answer to the host's call (the server's own requests may use the same id). */
+const isAnswer = (m: HostLine) => m.id === 2 && m.method === undefined
 const progress = (m: HostLine) =>
   m.method === 'notifications/progress' && m.params?.['progressToken'] === 'tok'
 /** Call `name` and wait for its answer and the GET stream's progress after what it sent. */
 async function callAndWait(host: ReturnType<typeof bridge>, name: string, meta: Record<string, unknown>) {
   host.send(call(name, meta))
   await host.next(progress)
-  await host.next((m) => m.id === 2)
+  await host.next(isAnswer)
 }
 const logs = (lines: HostLine[]) =>
   lines.filter((m) => m.method === 'notifications/message').map((m) => String(m.params?.['data']))
@@ -112,6 +175,28 @@ describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_0
     const host = await modernHost(t)
     await callAndWait(host, 'chatty', modernMeta())
     assert.deepEqual(logs(host.lines), [])
+    assert.equal(await host.exited(), 0)
+  })
+
+  it('never gets a server request: the bridge answers ping, refuses the rest, and declared none of them', async (t) => {
+    const host = bridge(t)
+    const meta = modernMeta({ roots: { listChanged: true }, sampling: {}, elicitation: { form: {} } })
+    host.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } })
+    await host.next((m) => m.id === 1)
+    await streamOpen
+    await callAndWait(host, 'ask', meta)
+    assert.deepEqual(
+      host.lines.filter((m) => m.method !== undefined && m.id !== undefined),
+      [],
+    )
+    const answer = host.lines.find(isAnswer)?.result as { content: { text: string }[] }
+    assert.deepEqual(JSON.parse(answer.content[0]!.text), {
+      ping: 'ok',
+      'sampling/createMessage': -32601,
+      'elicitation/create': -32601,
+      'roots/list': -32601,
+      capabilities: [],
+    })
     assert.equal(await host.exited(), 0)
   })
 
@@ -132,6 +217,32 @@ describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_0
       'error on the GET stream',
       'error on the request',
       'warning on the request',
+    ])
+    assert.equal(await host.exited(), 0)
+  })
+})
+
+describe('connect: a 2025 host in front of a 2025 server', { timeout: 60_000 }, () => {
+  it('gets the server requests its capabilities allow, and answers them itself', async (t) => {
+    const host = bridge(t)
+    const capabilities = { roots: {}, sampling: {}, elicitation: {} }
+    host.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 'host', version: '1' } },
+    })
+    await host.next((m) => m.id === 1)
+    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+    await streamOpen
+    await callAndWait(host, 'ask', {})
+    const asked = host.lines.filter((m) => m.method !== undefined && m.id !== undefined).map((m) => m.method)
+    assert.deepEqual(asked.sort(), ['elicitation/create', 'ping', 'roots/list', 'sampling/createMessage'])
+    const answer = host.lines.find(isAnswer)?.result as { content: { text: string }[] }
+    assert.deepEqual(JSON.parse(answer.content[0]!.text)['capabilities'].sort(), [
+      'elicitation',
+      'roots',
+      'sampling',
     ])
     assert.equal(await host.exited(), 0)
   })

@@ -24,6 +24,7 @@ import {
   isRequest,
   type JsonRpc,
   LEGACY_DEFAULT,
+  legacyClientCapabilities,
   META,
   MODERN,
   modernizeResult,
@@ -240,7 +241,8 @@ export class Bridge {
         jsonrpc: '2.0',
         params: {
           protocolVersion: LEGACY_DEFAULT,
-          capabilities: host.capabilities,
+          // Nothing the 2025 server could send requests for: a 2026-07-28 host answers none.
+          capabilities: legacyClientCapabilities(host.capabilities),
           clientInfo: host.clientInfo,
         },
       })
@@ -341,6 +343,10 @@ export class Bridge {
     }
     if (this.#hostEra === 'modern' && this.#legacyServer) {
       const verdict = forModernHost(m, on)
+      if ('answer' in verdict) {
+        this.#answerServer(String(m.method), verdict.answer)
+        return
+      }
       if ('drop' in verdict) {
         const kind = String(m.method)
         if (!this.#dropped.has(kind)) this.#o.log(`dropped ${kind}: ${verdict.drop}`)
@@ -349,6 +355,16 @@ export class Bridge {
       }
     }
     this.#o.toHost(m)
+  }
+
+  /** Answer a 2025 server's request in the stead of a 2026-07-28 host, which takes none. */
+  #answerServer(method: string, answer: JsonRpc): void {
+    if (!this.#dropped.has(method))
+      this.#o.log(`answered ${method} for the 2026-07-28 host, which takes no requests`)
+    this.#dropped.add(method)
+    this.#transport()
+      .then((t) => t.send(answer))
+      .catch((e) => this.#o.log(`answering ${method} failed: ${describe(e)}`))
   }
 
   #fail(m: JsonRpc, failure: unknown): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { forModernHost } from './modern-host.ts'
-import { logLevelAllows } from './protocol.ts'
+import { legacyClientCapabilities, logLevelAllows } from './protocol.ts'
 
 const log = (level: string) => ({
   jsonrpc: '2.0' as const,
@@ -30,6 +30,32 @@ describe('forModernHost', () => {
     assert.ok('drop' in forModernHost(log('emergency'), undefined))
     const changed = { jsonrpc: '2.0' as const, method: 'notifications/tools/list_changed' }
     assert.ok('drop' in forModernHost(changed, { logLevel: 'debug' }))
+  })
+})
+
+describe('server requests for a 2026-07-28 host', () => {
+  it('answers ping and refuses the rest as an unknown method, never forwarding them', () => {
+    assert.deepEqual(forModernHost({ jsonrpc: '2.0', id: 7, method: 'ping' }, undefined), {
+      answer: { jsonrpc: '2.0', id: 7, result: {} },
+    })
+    for (const method of ['roots/list', 'sampling/createMessage', 'elicitation/create']) {
+      const verdict = forModernHost({ jsonrpc: '2.0', id: 'a', method }, { logLevel: 'debug' })
+      assert.ok('answer' in verdict)
+      assert.equal(verdict.answer.id, 'a')
+      assert.equal(verdict.answer.error?.code, -32601)
+    }
+  })
+
+  it('declares to the 2025 server none of the capabilities that let it send requests', () => {
+    const declared = legacyClientCapabilities({
+      roots: { listChanged: true },
+      sampling: {},
+      elicitation: { form: {} },
+      tasks: { requests: {} },
+      experimental: { x: {} },
+    })
+    assert.deepEqual(declared, { experimental: { x: {} } })
+    assert.deepEqual(legacyClientCapabilities(undefined), {})
   })
 })
 

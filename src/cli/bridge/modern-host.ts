@@ -4,7 +4,7 @@
  * (the bridge offers none). Pure; the bridge does the I/O.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio#receiving-messages
  */
-import { type JsonRpc, LISTEN_ONLY_NOTIFICATIONS, logLevelAllows } from './protocol.ts'
+import { answerServerRequest, type JsonRpc, LISTEN_ONLY_NOTIFICATIONS, logLevelAllows } from './protocol.ts'
 
 /**
  * The host request whose response stream a message came on; absent for the 2025 GET stream (and the legacy
@@ -17,15 +17,17 @@ export interface RequestStream {
 }
 
 /**
- * Forward the message to the host as it is, or drop it and say why (once per kind is enough for the log).
- * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/subscriptions
+ * Forward the message to the host as it is, drop it and say why (once per kind is enough for the log), or answer
+ * a server's request in the host's stead: a 2026-07-28 server MUST NOT write requests to a stdio host.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio#receiving-messages
  */
 export function forModernHost(
   m: JsonRpc,
   on: RequestStream | undefined,
-): { forward: JsonRpc } | { drop: string } {
+): { forward: JsonRpc } | { drop: string } | { answer: JsonRpc } {
   const kind = m.method
   if (kind === undefined) return { forward: m }
+  if (m.id !== undefined && m.id !== null) return { answer: answerServerRequest(m, 'the bridge') }
   if (LISTEN_ONLY_NOTIFICATIONS.has(kind)) return { drop: 'a 2026-07-28 host gets it only when subscribed' }
   if (kind === 'notifications/message') {
     if (!on) return { drop: 'a 2026-07-28 host gets log messages only on the stream of a request that asked' }

@@ -163,6 +163,39 @@ export function logLevelAllows(asked: unknown, level: unknown): boolean {
 }
 
 /**
+ * The answer a translation (`who`) gives a 2025 server's request on behalf of a 2026-07-28 client, which takes no
+ * server-to-client requests (they became input requests): `ping` succeeds, anything else is an unknown method,
+ * which is what a 2025 client without the roots/sampling/elicitation capability answers.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/mrtr
+ */
+export function answerServerRequest(m: JsonRpc, who: string): JsonRpc {
+  if (m.method === 'ping') return result(m.id, {})
+  return error(
+    m.id,
+    -32601,
+    `${m.method} is not available: the client speaks 2026-07-28, which has no server-to-client requests, and ${who} does not turn them into input requests`,
+  )
+}
+
+/**
+ * The capabilities a translation declares to a 2025 server on behalf of a 2026-07-28 client: the client's own,
+ * without those that let the server send it requests (`roots`, `sampling`, `elicitation`, and `tasks`, which only
+ * augments them). A 2026-07-28 client offers them as input requests, which a 2025 server cannot make.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/mrtr
+ */
+export function legacyClientCapabilities(capabilities: unknown): Record<string, unknown> {
+  if (!capabilities || typeof capabilities !== 'object' || Array.isArray(capabilities)) return {}
+  const {
+    roots: _r,
+    sampling: _s,
+    elicitation: _e,
+    tasks: _t,
+    ...rest
+  } = capabilities as Record<string, unknown>
+  return rest
+}
+
+/**
  * A modern `server/discover` result built from a legacy `initialize` result, with the capabilities a translated
  * session can deliver ({@link deliverableCapabilities}); a cacheable result, kept fresh for no time and private
  * (the answer came through one user's session).

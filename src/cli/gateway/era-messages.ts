@@ -6,6 +6,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning#backward-compatibility-with-initialization-based-versions
  */
 import {
+  answerServerRequest,
   isModern,
   isRequest,
   type JsonRpc,
@@ -104,13 +105,5 @@ export function toModern(m: JsonRpc, call: EraCall): { message?: JsonRpc; final?
 
 /** The answer the gateway gives a server-to-client request of the upstream on behalf of a 2026-07-28 client. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/mrtr */
 export function answerForClient(m: JsonRpc): JsonRpc {
-  if (m.method === 'ping') return { jsonrpc: '2.0', id: m.id ?? null, result: {} }
-  return {
-    jsonrpc: '2.0',
-    id: m.id ?? null,
-    error: {
-      code: -32601,
-      message: `${m.method} is not available: the client speaks 2026-07-28, which has no server-to-client requests, and the gateway does not turn them into input requests`,
-    },
-  }
+  return answerServerRequest(m, 'the gateway')
 }
