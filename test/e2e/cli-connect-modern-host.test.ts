@@ -3,7 +3,8 @@
  * the host gets only what a 2026-07-28 server may send it. Log messages come only on the stream of a request that
  * asked for them in `_meta`, at or above its level; a 2025 host still gets every one. The server's own requests
  * never reach the host (2026-07-28 has none): the bridge answers `ping` and refuses the rest, and declared no
- * roots, sampling or elicitation to the server.
+ * roots, sampling or elicitation to the server. Nor does it get `notifications/cancelled`, which a 2026-07-28 server
+ * sends only to end a `subscriptions/listen` stream.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#per-request-log-level
  */
 import assert from 'node:assert/strict'
@@ -77,9 +78,28 @@ function v1Server(): V1Server {
     tools: [
       { name: 'chatty', inputSchema: { type: 'object' } },
       { name: 'ask', inputSchema: { type: 'object' } },
+      { name: 'cancel', inputSchema: { type: 'object' } },
     ],
   }))
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (request.params.name === 'cancel') {
+      // A server that cancels requests of its own (as the SDK does when one times out), on both streams.
+      await extra.sendNotification({
+        method: 'notifications/cancelled',
+        params: { requestId: 'on the request' },
+      })
+      await server.notification({
+        method: 'notifications/cancelled',
+        params: { requestId: 'on the GET stream' },
+      })
+      const progressToken = request.params._meta?.progressToken
+      if (progressToken !== undefined)
+        await server.notification({
+          method: 'notifications/progress',
+          params: { progressToken, progress: 1 },
+        })
+      return text('cancelled')
+    }
     if (request.params.name === 'ask') {
       const out = await ask(server, extra.sendRequest as never)
       const progressToken = request.params._meta?.progressToken
@@ -160,6 +180,8 @@ async function callAndWait(host: ReturnType<typeof bridge>, name: string, meta: 
   await host.next(progress)
   await host.next(isAnswer)
 }
+const cancellations = (lines: HostLine[]) =>
+  lines.filter((m) => m.method === 'notifications/cancelled').map((m) => String(m.params?.['requestId']))
 const logs = (lines: HostLine[]) =>
   lines.filter((m) => m.method === 'notifications/message').map((m) => String(m.params?.['data']))
 
@@ -197,6 +219,13 @@ describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_0
       'roots/list': -32601,
       capabilities: [],
     })
+    assert.equal(await host.exited(), 0)
+  })
+
+  it('gets no notifications/cancelled from the server', async (t) => {
+    const host = await modernHost(t)
+    await callAndWait(host, 'cancel', modernMeta())
+    assert.deepEqual(cancellations(host.lines), [])
     assert.equal(await host.exited(), 0)
   })
 
@@ -244,6 +273,22 @@ describe('connect: a 2025 host in front of a 2025 server', { timeout: 60_000 }, 
       'roots',
       'sampling',
     ])
+    assert.equal(await host.exited(), 0)
+  })
+
+  it("gets the server's notifications/cancelled", async (t) => {
+    const host = bridge(t)
+    host.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
+    })
+    await host.next((m) => m.id === 1)
+    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+    await streamOpen
+    await callAndWait(host, 'cancel', {})
+    assert.deepEqual(cancellations(host.lines).sort(), ['on the GET stream', 'on the request'])
     assert.equal(await host.exited(), 0)
   })
 })

@@ -23,13 +23,16 @@ describe('forModernHost', () => {
     assert.deepEqual(forModernHost(log('warning'), { logLevel: 'warning' }), { forward: log('warning') })
   })
 
-  it('drops log messages below the level, without one, off a request stream; and change notifications', () => {
+  it('drops log messages below the level, without one, off a request stream; change notifications and cancellations', () => {
     assert.ok('drop' in forModernHost(log('info'), { logLevel: 'warning' }))
     assert.ok('drop' in forModernHost(log('emergency'), {}))
     assert.ok('drop' in forModernHost(log('emergency'), { logLevel: 'loud' }))
     assert.ok('drop' in forModernHost(log('emergency'), undefined))
     const changed = { jsonrpc: '2.0' as const, method: 'notifications/tools/list_changed' }
     assert.ok('drop' in forModernHost(changed, { logLevel: 'debug' }))
+    const cancelled = { jsonrpc: '2.0' as const, method: 'notifications/cancelled', params: { requestId: 3 } }
+    assert.ok('drop' in forModernHost(cancelled, { logLevel: 'debug' }))
+    assert.ok('drop' in forModernHost(cancelled, undefined))
   })
 })
 

@@ -1,7 +1,8 @@
 /**
  * What a 2025 server's message becomes on its way to a 2026-07-28 host, which may receive from a server only
  * answers, notifications about a request in flight, and what a `subscriptions/listen` stream it opened carries
- * (the bridge offers none). Pure; the bridge does the I/O.
+ * (the bridge offers none, so no `notifications/cancelled` either: a 2026-07-28 server sends it only to end such a
+ * stream). Pure; the bridge does the I/O.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio#receiving-messages
  */
 import { answerServerRequest, type JsonRpc, LISTEN_ONLY_NOTIFICATIONS, logLevelAllows } from './protocol.ts'
@@ -29,6 +30,10 @@ export function forModernHost(
   if (kind === undefined) return { forward: m }
   if (m.id !== undefined && m.id !== null) return { answer: answerServerRequest(m, 'the bridge') }
   if (LISTEN_ONLY_NOTIFICATIONS.has(kind)) return { drop: 'a 2026-07-28 host gets it only when subscribed' }
+  if (kind === 'notifications/cancelled')
+    return {
+      drop: 'a 2026-07-28 server sends it only to end a subscriptions/listen stream, which the bridge has none of',
+    }
   if (kind === 'notifications/message') {
     if (!on) return { drop: 'a 2026-07-28 host gets log messages only on the stream of a request that asked' }
     if (!logLevelAllows(on.logLevel, m.params?.['level']))
