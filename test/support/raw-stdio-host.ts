@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 
 const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 
-/** One line the bridge wrote to the host. */
+/** One line the bridge wrote to the host. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio */
 export type HostLine = {
   id?: number | string
   method?: string
@@ -18,7 +18,7 @@ export type HostLine = {
   result?: Record<string, unknown>
 }
 
-/** Spawn `connect url` with a memory store; the child is killed when the test ends. */
+/** Spawn `connect url` with a memory store; the child is killed when the test ends. @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio */
 export function rawHost(t: TestContext, url: string) {
   const child = spawn(process.execPath, [BIN, 'connect', url, '--store', 'memory'], {
     stdio: ['pipe', 'pipe', 'pipe'],

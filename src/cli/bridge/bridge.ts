@@ -9,7 +9,7 @@
 import { isMcpOAuthError } from '../../shared/errors.ts'
 import { notAnMcpEndpoint } from '../mcp-endpoint.ts'
 import { describe, errorCode, INTERNAL, isSessionLost } from './failures.ts'
-import { forModernHost, type RequestStream } from './modern-host.ts'
+import { forModernHost, KindsSeen, quoted, type RequestStream } from './modern-host.ts'
 import type { Post } from './node-post.ts'
 import { probeEra } from './probe.ts'
 import {
@@ -77,7 +77,7 @@ export class Bridge {
   /** The server speaks a pre-2026 revision (Streamable HTTP or HTTP+SSE): set once its upstream opens. */
   #legacyServer = false
   /** Kinds of server messages already dropped for a 2026-07-28 host, so the log says it once per kind. */
-  #dropped = new Set<string>()
+  #dropped = new KindsSeen()
 
   /** Answers of a same-era request, straight to the host (the pipe); undefined when they must be read. */
   readonly #pipe: Sink | undefined
@@ -348,23 +348,24 @@ export class Bridge {
         return
       }
       if ('drop' in verdict) {
-        const kind = String(m.method)
-        if (!this.#dropped.has(kind)) this.#o.log(`dropped ${kind}: ${verdict.drop}`)
-        this.#dropped.add(kind)
+        if (this.#dropped.first(String(m.method))) this.#o.log(`dropped ${quoted(m.method)}: ${verdict.drop}`)
         return
       }
     }
     this.#o.toHost(m)
   }
 
-  /** Answer a 2025 server's request in the stead of a 2026-07-28 host, which takes none. */
+  /**
+   * Answer a 2025 server's request in the stead of a 2026-07-28 host, which takes none, on the session it came
+   * from: never one opened for it (closing, or a session being replaced, has no one left to answer).
+   */
   #answerServer(method: string, answer: JsonRpc): void {
-    if (!this.#dropped.has(method))
-      this.#o.log(`answered ${method} for the 2026-07-28 host, which takes no requests`)
-    this.#dropped.add(method)
-    this.#transport()
-      .then((t) => t.send(answer))
-      .catch((e) => this.#o.log(`answering ${method} failed: ${describe(e)}`))
+    const t = this.#live
+    if (this.#closed || !t) this.#o.log(`not answering ${quoted(method)}: its session is ending`)
+    else {
+      if (this.#dropped.first(method)) this.#o.log(`answered ${quoted(method)} for the 2026-07-28 host`)
+      t.send(answer).catch((e) => this.#o.log(`answering ${quoted(method)} failed: ${describe(e)}`))
+    }
   }
 
   #fail(m: JsonRpc, failure: unknown): void {

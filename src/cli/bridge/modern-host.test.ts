@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { forModernHost } from './modern-host.ts'
+import { forModernHost, KindsSeen } from './modern-host.ts'
 import { legacyClientCapabilities, logLevelAllows } from './protocol.ts'
 
 const log = (level: string) => ({
@@ -33,6 +33,31 @@ describe('forModernHost', () => {
     const cancelled = { jsonrpc: '2.0' as const, method: 'notifications/cancelled', params: { requestId: 3 } }
     assert.ok('drop' in forModernHost(cancelled, { logLevel: 'debug' }))
     assert.ok('drop' in forModernHost(cancelled, undefined))
+  })
+
+  it("drops every other notification: only those about a request, and a listen stream's, reach the host", () => {
+    for (const method of ['notifications/tasks/status', 'notifications/elicitation/complete', 'x/custom'])
+      assert.ok(
+        'drop' in forModernHost({ jsonrpc: '2.0', method, params: {} }, { logLevel: 'debug' }),
+        method,
+      )
+  })
+
+  it('answers a request whose id is null rather than passing it on as a notification', () => {
+    const verdict = forModernHost({ jsonrpc: '2.0', id: null, method: 'roots/list' }, undefined)
+    assert.ok('answer' in verdict)
+  })
+})
+
+describe('KindsSeen', () => {
+  it('says each kind once, and past 64 kinds counts the rest as one', () => {
+    const seen = new KindsSeen()
+    assert.equal(seen.first('a'), true)
+    assert.equal(seen.first('a'), false)
+    for (let i = 0; i < 63; i++) seen.first(`k${i}`)
+    assert.equal(seen.first('new-1'), true)
+    assert.equal(seen.first('new-2'), false)
+    assert.equal(seen.first('a'), false)
   })
 })
 

@@ -28,16 +28,40 @@ export function forModernHost(
 ): { forward: JsonRpc } | { drop: string } | { answer: JsonRpc } {
   const kind = m.method
   if (kind === undefined) return { forward: m }
-  if (m.id !== undefined && m.id !== null) return { answer: answerServerRequest(m, 'the bridge') }
+  // An id of null is no notification either: it is answered (with that id), never passed on.
+  if ('id' in m) return { answer: answerServerRequest(m, 'the bridge') }
+  if (kind === 'notifications/progress') return { forward: m }
+  if (kind === 'notifications/message') {
+    if (!on) return { drop: 'a 2026-07-28 host gets log messages only on the stream of a request that asked' }
+    if (!logLevelAllows(on.logLevel, m.params?.['level']))
+      return { drop: 'below the level the request asked for in _meta, or it asked for none' }
+    return { forward: m }
+  }
   if (LISTEN_ONLY_NOTIFICATIONS.has(kind)) return { drop: 'a 2026-07-28 host gets it only when subscribed' }
   if (kind === 'notifications/cancelled')
     return {
       drop: 'a 2026-07-28 server sends it only to end a subscriptions/listen stream, which the bridge has none of',
     }
-  if (kind === 'notifications/message') {
-    if (!on) return { drop: 'a 2026-07-28 host gets log messages only on the stream of a request that asked' }
-    if (!logLevelAllows(on.logLevel, m.params?.['level']))
-      return { drop: 'below the level the request asked for in _meta, or it asked for none' }
-  }
-  return { forward: m }
+  // Anything else (tasks/status, elicitation/complete, a server's own kinds) is no notification a 2026-07-28
+  // server may write to a stdio host: only those about a request in flight, and a listen stream's.
+  return { drop: 'not a notification a 2026-07-28 host takes outside a subscriptions/listen stream' }
 }
+
+/**
+ * The kinds of message the log has already spoken of, so it says so once per kind; bounded, since a server
+ * chooses its method names (past 64 kinds, the rest count as one).
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio#receiving-messages
+ */
+export class KindsSeen {
+  #kinds = new Set<string>()
+  /** Whether `kind` is new to the log (then it is remembered). */
+  first(kind: string): boolean {
+    const key = this.#kinds.size < 64 || this.#kinds.has(kind) ? kind : 'other'
+    if (this.#kinds.has(key)) return false
+    this.#kinds.add(key)
+    return true
+  }
+}
+
+/** A method name the server chose, quoted and cut for one line of the log. @see https://www.jsonrpc.org/specification#request_object */
+export const quoted = (method: string | undefined): string => JSON.stringify(method ?? '').slice(0, 100)

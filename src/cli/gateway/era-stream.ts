@@ -180,8 +180,10 @@ function translateStream(
     },
     cancel() {
       if (finished) return
-      finish()
+      // Told before the session is released: releasing may end it (an expired token's), and a DELETE sent first
+      // would leave the cancellation nowhere to go.
       hooks.cancelled(call.upstreamId)
+      finish()
     },
   })
 }
