@@ -1,7 +1,8 @@
 /**
  * `mcp-oauth connect` between a host pinned to 2026-07-28 and an SDK v1 server that speaks only 2025 revisions:
  * the host gets only what a 2026-07-28 server may send it. Log messages come only on the stream of a request that
- * asked for them in `_meta`, at or above its level; a 2025 host still gets every one. The server's own requests
+ * asked for them in `_meta`, at or above its level (one naming an unknown level gets Invalid params from the bridge
+ * and never reaches the server); a 2025 host still gets every one. The server's own requests
  * never reach the host (2026-07-28 has none): the bridge answers `ping` and refuses the rest, and declared no
  * roots, sampling or elicitation to the server. Nor does it get `notifications/cancelled`, which a 2026-07-28 server
  * sends only to end a `subscriptions/listen` stream.
@@ -69,6 +70,9 @@ async function ask(
  * `chatty` logs at three levels on its own response stream and once on the GET stream, then sends progress on the
  * GET stream after that log: once the host has the progress, it has seen the GET-stream log or never will.
  */
+/** `tools/call` requests the server received, in every session. */
+let calls = 0
+
 function v1Server(): V1Server {
   const server = new V1Server(
     { name: 'legacy', version: '1.0.0' },
@@ -82,6 +86,7 @@ function v1Server(): V1Server {
     ],
   }))
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    calls++
     if (request.params.name === 'cancel') {
       // A server that cancels requests of its own (as the SDK does when one times out), on both streams.
       await extra.sendNotification({
@@ -190,6 +195,20 @@ describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_0
     const host = await modernHost(t)
     await callAndWait(host, 'chatty', { ...modernMeta(), 'io.modelcontextprotocol/logLevel': 'warning' })
     assert.deepEqual(logs(host.lines), ['warning on the request', 'error on the request'])
+    assert.equal(await host.exited(), 0)
+  })
+
+  it('gets Invalid params for a request asking for an unknown log level, which never reaches the server', async (t) => {
+    const host = await modernHost(t)
+    const before = calls
+    host.send(call('chatty', { ...modernMeta(), 'io.modelcontextprotocol/logLevel': 'loud' }))
+    await host.next(isAnswer)
+    const answer = host.lines.find(isAnswer) as { error?: { code: number; message: string } }
+    assert.equal(answer.error?.code, -32602)
+    assert.match(answer.error?.message ?? '', /"loud"/)
+    // The bridge answered alone: a call the server handled, like the next one, would have been counted.
+    await callAndWait(host, 'chatty', modernMeta())
+    assert.equal(calls, before + 1)
     assert.equal(await host.exited(), 0)
   })
 

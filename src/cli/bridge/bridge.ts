@@ -9,7 +9,14 @@
 import { isMcpOAuthError } from '../../shared/errors.ts'
 import { notAnMcpEndpoint } from '../mcp-endpoint.ts'
 import { describe, errorCode, INTERNAL, isSessionLost } from './failures.ts'
-import { forModernHost, KindsSeen, quoted, type RequestStream } from './modern-host.ts'
+import {
+  forModernHost,
+  InFlight,
+  KindsSeen,
+  quoted,
+  type RequestStream,
+  refuseLogLevel,
+} from './modern-host.ts'
 import type { Post } from './node-post.ts'
 import { probeEra } from './probe.ts'
 import {
@@ -25,9 +32,7 @@ import {
   type JsonRpc,
   LEGACY_DEFAULT,
   legacyClientCapabilities,
-  META,
   MODERN,
-  modernizeResult,
   result,
   stripEnvelope,
 } from './protocol.ts'
@@ -70,8 +75,8 @@ export class Bridge {
   #legacyInit: Promise<Record<string, unknown>> | undefined
   #hostInitialize: JsonRpc | undefined
   #internal = new Map<string, (m: JsonRpc) => void>()
-  /** Methods of host requests in flight, so results can be translated for their method. */
-  #methods = new Map<string | number, string>()
+  /** A 2026-07-28 host's requests in flight to a 2025 server, so results can be translated for their method. */
+  #inFlight = new InFlight()
   #seq = 0
   #closed = false
   /** The server speaks a pre-2026 revision (Streamable HTTP or HTTP+SSE): set once its upstream opens. */
@@ -196,16 +201,14 @@ export class Bridge {
       // Modern host.
       this.#host ??= hostInfoFromMeta(m)
       if (!legacyServer) return await this.#send(m)
+      const refused = refuseLogLevel(m)
+      if (refused) return this.#o.toHost(refused)
       if (m.method === 'server/discover') {
         return this.#o.toHost(result(m.id, discoverFromInitialize(await this.#initializeLegacy())))
       }
       await this.#initializeLegacy()
       if (!isRequest(m)) return await this.#send(stripEnvelope(m))
-      this.#methods.set(m.id!, m.method!)
-      // What comes on this request's response stream is about it: log messages at the level it asked for.
-      const on: RequestStream = {
-        logLevel: (m.params?.['_meta'] as Record<string, unknown>)?.[META.logLevel],
-      }
+      const on = this.#inFlight.start(m)
       return await this.#send(stripEnvelope(m), false, undefined, (text) => this.#fromServerText(text, on))
     } catch (e) {
       this.#fail(m, e)
@@ -336,11 +339,7 @@ export class Bridge {
     if (this.#hostInitialize && m.id === this.#hostInitialize.id && m.result) {
       this.#live?.setProtocolVersion(String(m.result['protocolVersion']))
     }
-    if (this.#hostEra === 'modern' && m.id != null && !m.method && this.#methods.has(m.id)) {
-      const method = this.#methods.get(m.id)
-      this.#methods.delete(m.id)
-      if (m.result) m = { ...m, result: modernizeResult(method, m.result) }
-    }
+    if (this.#hostEra === 'modern') m = this.#inFlight.answered(m)
     if (this.#hostEra === 'modern' && this.#legacyServer) {
       const verdict = forModernHost(m, on)
       if ('answer' in verdict) {
@@ -372,6 +371,7 @@ export class Bridge {
     const e = this.#named(failure)
     const message = describe(e)
     this.#o.log(`${m.method ?? 'message'} failed: ${message}`)
+    if (this.#hostEra === 'modern') this.#inFlight.end(m.id)
     if (isRequest(m)) {
       const data = isMcpOAuthError(e) ? { code: e.code, hint: e.hint, spec: e.spec } : undefined
       this.#o.toHost(error(m.id, isNotification(m) ? INTERNAL : errorCode(e), message, data))

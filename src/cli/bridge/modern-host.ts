@@ -5,7 +5,17 @@
  * stream). Pure; the bridge does the I/O.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio#receiving-messages
  */
-import { answerServerRequest, type JsonRpc, LISTEN_ONLY_NOTIFICATIONS, logLevelAllows } from './protocol.ts'
+import {
+  answerServerRequest,
+  error,
+  isRequest,
+  type JsonRpc,
+  LISTEN_ONLY_NOTIFICATIONS,
+  LOG_LEVELS,
+  logLevelAllows,
+  META,
+  modernizeResult,
+} from './protocol.ts'
 
 /**
  * The host request whose response stream a message came on; absent for the 2025 GET stream (and the legacy
@@ -15,6 +25,49 @@ import { answerServerRequest, type JsonRpc, LISTEN_ONLY_NOTIFICATIONS, logLevelA
 export interface RequestStream {
   /** `io.modelcontextprotocol/logLevel` of the request's `_meta`, when it asked for log messages. */
   logLevel?: unknown
+}
+
+/**
+ * The bridge's own answer to a 2026-07-28 host's request whose `_meta` names a log level that is none of the
+ * RFC 5424 ones: Invalid params, as such a server SHOULD answer (the request goes no further); undefined otherwise.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#error-handling
+ */
+export function refuseLogLevel(m: JsonRpc): JsonRpc | undefined {
+  const meta = m.params?.['_meta']
+  if (!isRequest(m) || !meta || typeof meta !== 'object' || !Object.hasOwn(meta, META.logLevel))
+    return undefined
+  const level = (meta as Record<string, unknown>)[META.logLevel]
+  if (typeof level === 'string' && LOG_LEVELS.includes(level)) return undefined
+  return error(
+    m.id,
+    -32602,
+    `Invalid params: _meta["${META.logLevel}"] is ${quoted(level, 60)}, not one of ${LOG_LEVELS.join(', ')}`,
+  )
+}
+
+/**
+ * The 2026-07-28 host's requests in flight to the 2025 server, until their answer: the method, so the result can
+ * be given the shape a 2026-07-28 host expects.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/changelog
+ */
+export class InFlight {
+  #methods = new Map<string | number, string>()
+  /** Track the host's request `m`; what comes on its response stream is about it (log messages at its level). */
+  start(m: JsonRpc): RequestStream {
+    this.#methods.set(m.id!, m.method!)
+    return { logLevel: (m.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.logLevel] }
+  }
+  /** The server's message, with the result of an answer to a tracked request modernized (tracking ends). */
+  answered(m: JsonRpc): JsonRpc {
+    if (m.id == null || m.method !== undefined || !this.#methods.has(m.id)) return m
+    const method = this.#methods.get(m.id)
+    this.end(m.id)
+    return m.result ? { ...m, result: modernizeResult(method, m.result) } : m
+  }
+  /** Stop tracking request `id` (answered, or failed before the server answered it). */
+  end(id: JsonRpc['id']): void {
+    if (id != null) this.#methods.delete(id)
+  }
 }
 
 /**
@@ -63,5 +116,6 @@ export class KindsSeen {
   }
 }
 
-/** A method name the server chose, quoted and cut for one line of the log. @see https://www.jsonrpc.org/specification#request_object */
-export const quoted = (method: string | undefined): string => JSON.stringify(method ?? '').slice(0, 100)
+/** A value the peer chose (a method name, a log level), quoted and cut for one line. @see https://www.jsonrpc.org/specification#request_object */
+export const quoted = (value: unknown, max = 100): string =>
+  String(JSON.stringify(value === undefined ? '' : value)).slice(0, max)
