@@ -2,10 +2,11 @@
  * `mcp-oauth connect` between a host pinned to 2026-07-28 and an SDK v1 server that speaks only 2025 revisions:
  * the host gets only what a 2026-07-28 server may send it. Log messages come only on the stream of a request that
  * asked for them in `_meta`, at or above its level (one naming an unknown level gets Invalid params from the bridge
- * and never reaches the server); a 2025 host still gets every one. The server's own requests
- * never reach the host (2026-07-28 has none): the bridge answers `ping` and refuses the rest, and declared no
- * roots, sampling or elicitation to the server. Nor does it get `notifications/cancelled`, which a 2026-07-28 server
- * sends only to end a `subscriptions/listen` stream.
+ * and never reaches the server); a 2025 host still gets every one. The server's own requests never reach the host
+ * (2026-07-28 has none): the bridge answers `ping` and refuses the rest, and declared no roots, sampling or
+ * elicitation to the server. Progress comes only for the `progressToken` of a request in flight (a 2025 host gets
+ * it all), and no `notifications/cancelled`, which a 2026-07-28 server sends only to end a `subscriptions/listen`
+ * stream.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#per-request-log-level
  */
 import assert from 'node:assert/strict'
@@ -70,6 +71,20 @@ async function ask(
  * `chatty` logs at three levels on its own response stream and once on the GET stream, then sends progress on the
  * GET stream after that log: once the host has the progress, it has seen the GET-stream log or never will.
  */
+/**
+ * Progress for the host's request on the GET stream, then a ping there that the server awaits: the bridge reads that
+ * stream in order, so once the call is answered it has handled the progress (its request still in flight) and what
+ * the GET stream carried before it. Without the ping the answer may overtake them, on a stream of its own.
+ */
+async function marker(server: V1Server, progressToken: unknown) {
+  if (progressToken !== undefined)
+    await server.notification({
+      method: 'notifications/progress',
+      params: { progressToken, progress: 1 },
+    } as never)
+  await server.request({ method: 'ping' }, EmptyResultSchema).catch(() => {})
+}
+
 /** `tools/call` requests the server received, in every session. */
 let calls = 0
 
@@ -83,6 +98,7 @@ function v1Server(): V1Server {
       { name: 'chatty', inputSchema: { type: 'object' } },
       { name: 'ask', inputSchema: { type: 'object' } },
       { name: 'cancel', inputSchema: { type: 'object' } },
+      { name: 'stray', inputSchema: { type: 'object' } },
     ],
   }))
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
@@ -97,22 +113,23 @@ function v1Server(): V1Server {
         method: 'notifications/cancelled',
         params: { requestId: 'on the GET stream' },
       })
-      const progressToken = request.params._meta?.progressToken
-      if (progressToken !== undefined)
-        await server.notification({
-          method: 'notifications/progress',
-          params: { progressToken, progress: 1 },
-        })
+      await marker(server, request.params._meta?.progressToken)
       return text('cancelled')
+    }
+    if (request.params.name === 'stray') {
+      // Progress for a token no request of the host's carries, on both streams, then the GET stream's marker.
+      const stray = {
+        method: 'notifications/progress' as const,
+        params: { progressToken: 'stray', progress: 1 },
+      }
+      await extra.sendNotification(stray)
+      await server.notification(stray)
+      await marker(server, request.params._meta?.progressToken)
+      return text('strayed')
     }
     if (request.params.name === 'ask') {
       const out = await ask(server, extra.sendRequest as never)
-      const progressToken = request.params._meta?.progressToken
-      if (progressToken !== undefined)
-        await server.notification({
-          method: 'notifications/progress',
-          params: { progressToken, progress: 1 },
-        })
+      await marker(server, request.params._meta?.progressToken)
       return out
     }
     for (const level of ['debug', 'warning', 'error'] as const)
@@ -121,9 +138,7 @@ function v1Server(): V1Server {
         params: { level, data: `${level} on the request` },
       })
     await server.sendLoggingMessage({ level: 'error', data: 'error on the GET stream' })
-    const progressToken = request.params._meta?.progressToken
-    if (progressToken !== undefined)
-      await server.notification({ method: 'notifications/progress', params: { progressToken, progress: 1 } })
+    await marker(server, request.params._meta?.progressToken)
     return text('chatted')
   })
   return server
@@ -185,6 +200,8 @@ async function callAndWait(host: ReturnType<typeof bridge>, name: string, meta: 
   await host.next(progress)
   await host.next(isAnswer)
 }
+const strayProgress = (lines: HostLine[]) =>
+  lines.filter((m) => m.method === 'notifications/progress' && m.params?.['progressToken'] === 'stray').length
 const cancellations = (lines: HostLine[]) =>
   lines.filter((m) => m.method === 'notifications/cancelled').map((m) => String(m.params?.['requestId']))
 const logs = (lines: HostLine[]) =>
@@ -248,6 +265,13 @@ describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_0
     assert.equal(await host.exited(), 0)
   })
 
+  it('gets progress only for the token of a request in flight', async (t) => {
+    const host = await modernHost(t)
+    await callAndWait(host, 'stray', modernMeta())
+    assert.equal(strayProgress(host.lines), 0)
+    assert.equal(await host.exited(), 0)
+  })
+
   it('a 2025 host still gets every log message the server sends', async (t) => {
     const host = bridge(t)
     host.send({
@@ -285,13 +309,36 @@ describe('connect: a 2025 host in front of a 2025 server', { timeout: 60_000 }, 
     await streamOpen
     await callAndWait(host, 'ask', {})
     const asked = host.lines.filter((m) => m.method !== undefined && m.id !== undefined).map((m) => m.method)
-    assert.deepEqual(asked.sort(), ['elicitation/create', 'ping', 'roots/list', 'sampling/createMessage'])
+    // Each once, and `ping` once more: the GET stream's marker.
+    assert.deepEqual(asked.sort(), [
+      'elicitation/create',
+      'ping',
+      'ping',
+      'roots/list',
+      'sampling/createMessage',
+    ])
     const answer = host.lines.find(isAnswer)?.result as { content: { text: string }[] }
     assert.deepEqual(JSON.parse(answer.content[0]!.text)['capabilities'].sort(), [
       'elicitation',
       'roots',
       'sampling',
     ])
+    assert.equal(await host.exited(), 0)
+  })
+
+  it('gets progress whatever its token', async (t) => {
+    const host = bridge(t)
+    host.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
+    })
+    await host.next((m) => m.id === 1)
+    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+    await streamOpen
+    await callAndWait(host, 'stray', {})
+    assert.equal(strayProgress(host.lines), 2)
     assert.equal(await host.exited(), 0)
   })
 

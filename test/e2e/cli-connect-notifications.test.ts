@@ -10,7 +10,11 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it, type TestContext } from 'node:test'
 import { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import {
+  CallToolRequestSchema,
+  EmptyResultSchema,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js'
 import { nodeListener } from '../../src/server/index.ts'
 import { v1StreamableHandler } from '../support/gateway-upstreams.ts'
 import { modernMeta, rawHost } from '../support/raw-stdio-host.ts'
@@ -47,6 +51,10 @@ function v1Server(): V1Server {
     const progressToken = request.params._meta?.progressToken
     if (progressToken !== undefined)
       await server.notification({ method: 'notifications/progress', params: { progressToken, progress: 1 } })
+    // Awaited on the GET stream too: the bridge, reading it in order, has handled the progress before the call is
+    // answered (a 2026-07-28 host gets progress only for a request in flight), which the answer, on a stream of
+    // its own, could otherwise overtake.
+    await server.request({ method: 'ping' }, EmptyResultSchema).catch(() => {})
     return { content: [{ type: 'text', text: 'announced' }] }
   })
   return server

@@ -341,7 +341,7 @@ export class Bridge {
     }
     if (this.#hostEra === 'modern') m = this.#inFlight.answered(m)
     if (this.#hostEra === 'modern' && this.#legacyServer) {
-      const verdict = forModernHost(m, on)
+      const verdict = forModernHost(m, on, this.#inFlight)
       if ('answer' in verdict) {
         this.#answerServer(String(m.method), verdict.answer)
         return

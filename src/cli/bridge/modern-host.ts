@@ -47,43 +47,68 @@ export function refuseLogLevel(m: JsonRpc): JsonRpc | undefined {
 
 /**
  * The 2026-07-28 host's requests in flight to the 2025 server, until their answer: the method, so the result can
- * be given the shape a 2026-07-28 host expects.
- * @see https://modelcontextprotocol.io/specification/2026-07-28/changelog
+ * be given the shape a 2026-07-28 host expects, and the `progressToken` of its `_meta`, the only progress it takes.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/progress#behavior-requirements
  */
 export class InFlight {
-  #methods = new Map<string | number, string>()
+  #requests = new Map<string | number, { method: string; token?: string | number }>()
+  /** Requests in flight per progress token (a host that reuses one still gets progress for the other). */
+  #tokens = new Map<string | number, number>()
   /** Track the host's request `m`; what comes on its response stream is about it (log messages at its level). */
   start(m: JsonRpc): RequestStream {
-    this.#methods.set(m.id!, m.method!)
-    return { logLevel: (m.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.logLevel] }
+    this.end(m.id)
+    const meta = m.params?.['_meta'] as Record<string, unknown> | undefined
+    const token = meta?.['progressToken']
+    if (typeof token === 'string' || typeof token === 'number') {
+      this.#requests.set(m.id!, { method: m.method!, token })
+      this.#tokens.set(token, (this.#tokens.get(token) ?? 0) + 1)
+    } else this.#requests.set(m.id!, { method: m.method! })
+    return { logLevel: meta?.[META.logLevel] }
   }
   /** The server's message, with the result of an answer to a tracked request modernized (tracking ends). */
   answered(m: JsonRpc): JsonRpc {
-    if (m.id == null || m.method !== undefined || !this.#methods.has(m.id)) return m
-    const method = this.#methods.get(m.id)
+    if (m.id == null || m.method !== undefined) return m
+    const method = this.#requests.get(m.id)?.method
+    if (method === undefined) return m
     this.end(m.id)
     return m.result ? { ...m, result: modernizeResult(method, m.result) } : m
   }
   /** Stop tracking request `id` (answered, or failed before the server answered it). */
   end(id: JsonRpc['id']): void {
-    if (id != null) this.#methods.delete(id)
+    if (id == null) return
+    const token = this.#requests.get(id)?.token
+    this.#requests.delete(id)
+    if (token === undefined) return
+    const left = (this.#tokens.get(token) ?? 1) - 1
+    if (left > 0) this.#tokens.set(token, left)
+    else this.#tokens.delete(token)
+  }
+  /** Whether `token` is the `progressToken` of a request in flight. */
+  awaitsProgress(token: unknown): boolean {
+    return (typeof token === 'string' || typeof token === 'number') && this.#tokens.has(token)
   }
 }
 
 /**
- * Forward the message to the host as it is, drop it and say why (once per kind is enough for the log), or answer
- * a server's request in the host's stead: a 2026-07-28 server MUST NOT write requests to a stdio host.
+ * Forward the message to the host as it is (progress only for a request in `inFlight`), drop it and say why
+ * (once per kind is enough for the log), or answer a server's request in the host's stead: a 2026-07-28 server
+ * MUST NOT write requests to a stdio host.
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio#receiving-messages
  */
 export function forModernHost(
   m: JsonRpc,
   on: RequestStream | undefined,
+  inFlight: Pick<InFlight, 'awaitsProgress'>,
 ): { forward: JsonRpc } | { drop: string } | { answer: JsonRpc } {
   const kind = m.method
   if (kind === undefined) return { forward: m }
   // An id of null is no notification either: it is answered (with that id), never passed on.
   if ('id' in m) return { answer: answerServerRequest(m, 'the bridge') }
-  if (kind === 'notifications/progress') return { forward: m }
+  // Progress is about a request in flight, whichever stream carries it (a 2025 server may use the GET stream).
+  if (kind === 'notifications/progress')
+    return inFlight.awaitsProgress(m.params?.['progressToken'])
+      ? { forward: m }
+      : { drop: 'its progressToken is none of a request in flight' }
   if (kind === 'notifications/message') {
     if (!on) return { drop: 'a 2026-07-28 host gets log messages only on the stream of a request that asked' }
     if (!logLevelAllows(on.logLevel, m.params?.['level']))
