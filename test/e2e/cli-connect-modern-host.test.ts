@@ -10,9 +10,7 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#per-request-log-level
  */
 import assert from 'node:assert/strict'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after, before, describe, it, type TestContext } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
   CallToolRequestSchema,
@@ -22,9 +20,7 @@ import {
   ListRootsResultSchema,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js'
-import { nodeListener } from '../../src/server/index.ts'
-import { v1StreamableHandler } from '../support/gateway-upstreams.ts'
-import { type HostLine, modernMeta, rawHost } from '../support/raw-stdio-host.ts'
+import { type HostLine, legacyServerForBridges, modernMeta } from '../support/raw-stdio-host.ts'
 
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] })
 
@@ -144,45 +140,12 @@ function v1Server(): V1Server {
   return server
 }
 
-let server: Server
-let url = ''
-/** Resolved once the server has set up the GET stream of the current session. */
-let streamOpen: Promise<void>
-let openStream: () => void
+let legacy: Awaited<ReturnType<typeof legacyServerForBridges>>
 
 before(async () => {
-  const handler = v1StreamableHandler(v1Server)
-  server = createServer(
-    nodeListener(async (request) => {
-      const response = await handler.fetch(request)
-      if (request.method === 'GET' && response.ok) openStream()
-      return response
-    }),
-  )
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+  legacy = await legacyServerForBridges(v1Server)
 })
-after(async () => {
-  server.closeAllConnections()
-  await new Promise<void>((r) => server.close(() => r()))
-})
-
-/** A bridge with a raw stdio host, and a fresh wait for the GET stream of its session. */
-function bridge(t: TestContext) {
-  streamOpen = new Promise<void>((resolve) => {
-    openStream = resolve
-  })
-  return rawHost(t, url)
-}
-
-/** A modern host past `server/discover`, with the 2025 session's GET stream open. */
-async function modernHost(t: TestContext) {
-  const host = bridge(t)
-  host.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: modernMeta() } })
-  await host.next((m) => m.id === 1)
-  await streamOpen
-  return host
-}
+after(() => legacy.close())
 
 const call = (name: string, meta: Record<string, unknown>) => ({
   jsonrpc: '2.0',
@@ -195,7 +158,11 @@ const isAnswer = (m: HostLine) => m.id === 2 && m.method === undefined
 const progress = (m: HostLine) =>
   m.method === 'notifications/progress' && m.params?.['progressToken'] === 'tok'
 /** Call `name` and wait for its answer and the GET stream's progress after what it sent. */
-async function callAndWait(host: ReturnType<typeof bridge>, name: string, meta: Record<string, unknown>) {
+async function callAndWait(
+  host: Awaited<ReturnType<typeof legacy.modernHost>>,
+  name: string,
+  meta: Record<string, unknown>,
+) {
   host.send(call(name, meta))
   await host.next(progress)
   await host.next(isAnswer)
@@ -209,14 +176,14 @@ const logs = (lines: HostLine[]) =>
 
 describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_000 }, () => {
   it('gets log messages only on the stream of a request that asked, at or above its level', async (t) => {
-    const host = await modernHost(t)
+    const host = await legacy.modernHost(t)
     await callAndWait(host, 'chatty', { ...modernMeta(), 'io.modelcontextprotocol/logLevel': 'warning' })
     assert.deepEqual(logs(host.lines), ['warning on the request', 'error on the request'])
     assert.equal(await host.exited(), 0)
   })
 
   it('gets Invalid params for a request asking for an unknown log level, which never reaches the server', async (t) => {
-    const host = await modernHost(t)
+    const host = await legacy.modernHost(t)
     const before = calls
     host.send(call('chatty', { ...modernMeta(), 'io.modelcontextprotocol/logLevel': 'loud' }))
     await host.next(isAnswer)
@@ -230,18 +197,15 @@ describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_0
   })
 
   it('gets no log message for a request that asked for none', async (t) => {
-    const host = await modernHost(t)
+    const host = await legacy.modernHost(t)
     await callAndWait(host, 'chatty', modernMeta())
     assert.deepEqual(logs(host.lines), [])
     assert.equal(await host.exited(), 0)
   })
 
   it('never gets a server request: the bridge answers ping, refuses the rest, and declared none of them', async (t) => {
-    const host = bridge(t)
     const meta = modernMeta({ roots: { listChanged: true }, sampling: {}, elicitation: { form: {} } })
-    host.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } })
-    await host.next((m) => m.id === 1)
-    await streamOpen
+    const host = await legacy.modernHost(t, meta)
     await callAndWait(host, 'ask', meta)
     assert.deepEqual(
       host.lines.filter((m) => m.method !== undefined && m.id !== undefined),
@@ -259,30 +223,21 @@ describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_0
   })
 
   it('gets no notifications/cancelled from the server', async (t) => {
-    const host = await modernHost(t)
+    const host = await legacy.modernHost(t)
     await callAndWait(host, 'cancel', modernMeta())
     assert.deepEqual(cancellations(host.lines), [])
     assert.equal(await host.exited(), 0)
   })
 
   it('gets progress only for the token of a request in flight', async (t) => {
-    const host = await modernHost(t)
+    const host = await legacy.modernHost(t)
     await callAndWait(host, 'stray', modernMeta())
     assert.equal(strayProgress(host.lines), 0)
     assert.equal(await host.exited(), 0)
   })
 
   it('a 2025 host still gets every log message the server sends', async (t) => {
-    const host = bridge(t)
-    host.send({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
-    })
-    await host.next((m) => m.id === 1)
-    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
-    await streamOpen
+    const host = await legacy.legacyHost(t)
     await callAndWait(host, 'chatty', {})
     assert.deepEqual(logs(host.lines).sort(), [
       'debug on the request',
@@ -296,17 +251,7 @@ describe('connect: a 2026-07-28 host in front of a 2025 server', { timeout: 60_0
 
 describe('connect: a 2025 host in front of a 2025 server', { timeout: 60_000 }, () => {
   it('gets the server requests its capabilities allow, and answers them itself', async (t) => {
-    const host = bridge(t)
-    const capabilities = { roots: {}, sampling: {}, elicitation: {} }
-    host.send({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 'host', version: '1' } },
-    })
-    await host.next((m) => m.id === 1)
-    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
-    await streamOpen
+    const host = await legacy.legacyHost(t, { roots: {}, sampling: {}, elicitation: {} })
     await callAndWait(host, 'ask', {})
     const asked = host.lines.filter((m) => m.method !== undefined && m.id !== undefined).map((m) => m.method)
     // Each once, and `ping` once more: the GET stream's marker.
@@ -327,32 +272,14 @@ describe('connect: a 2025 host in front of a 2025 server', { timeout: 60_000 }, 
   })
 
   it('gets progress whatever its token', async (t) => {
-    const host = bridge(t)
-    host.send({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
-    })
-    await host.next((m) => m.id === 1)
-    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
-    await streamOpen
+    const host = await legacy.legacyHost(t)
     await callAndWait(host, 'stray', {})
     assert.equal(strayProgress(host.lines), 2)
     assert.equal(await host.exited(), 0)
   })
 
   it("gets the server's notifications/cancelled", async (t) => {
-    const host = bridge(t)
-    host.send({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
-    })
-    await host.next((m) => m.id === 1)
-    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
-    await streamOpen
+    const host = await legacy.legacyHost(t)
     await callAndWait(host, 'cancel', {})
     assert.deepEqual(cancellations(host.lines).sort(), ['on the GET stream', 'on the request'])
     assert.equal(await host.exited(), 0)

@@ -6,18 +6,14 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/subscriptions
  */
 import assert from 'node:assert/strict'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after, before, describe, it, type TestContext } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
   CallToolRequestSchema,
   EmptyResultSchema,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js'
-import { nodeListener } from '../../src/server/index.ts'
-import { v1StreamableHandler } from '../support/gateway-upstreams.ts'
-import { modernMeta, rawHost } from '../support/raw-stdio-host.ts'
+import { legacyServerForBridges, modernMeta } from '../support/raw-stdio-host.ts'
 
 const CHANGES = [
   'notifications/tools/list_changed',
@@ -60,36 +56,12 @@ function v1Server(): V1Server {
   return server
 }
 
-let server: Server
-let url = ''
-/** Resolved once the server has set up the GET stream of the current session. */
-let streamOpen: Promise<void>
-let openStream: () => void
+let legacy: Awaited<ReturnType<typeof legacyServerForBridges>>
 
 before(async () => {
-  const handler = v1StreamableHandler(v1Server)
-  server = createServer(
-    nodeListener(async (request) => {
-      const response = await handler.fetch(request)
-      if (request.method === 'GET' && response.ok) openStream()
-      return response
-    }),
-  )
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+  legacy = await legacyServerForBridges(v1Server)
 })
-after(async () => {
-  server.closeAllConnections()
-  await new Promise<void>((r) => server.close(() => r()))
-})
-
-/** A bridge with a raw stdio host, and a fresh wait for the GET stream of its session. */
-function bridge(t: TestContext) {
-  streamOpen = new Promise<void>((resolve) => {
-    openStream = resolve
-  })
-  return rawHost(t, url)
-}
+after(() => legacy.close())
 
 const call = (meta: Record<string, unknown>) => ({
   jsonrpc: '2.0',
@@ -102,11 +74,8 @@ const progress = (m: { method?: string; params?: Record<string, unknown> }) =>
 
 describe('connect: server notifications on a 2025 GET stream', { timeout: 60_000 }, () => {
   it('a host pinned to 2026-07-28 gets progress but no change notifications it never subscribed to', async (t) => {
-    const host = bridge(t)
     const meta = modernMeta()
-    host.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } })
-    await host.next((m) => m.id === 1)
-    await streamOpen
+    const host = await legacy.modernHost(t, meta)
     host.send(call(meta))
     await host.next(progress)
     await host.next((m) => m.id === 2)
@@ -118,16 +87,7 @@ describe('connect: server notifications on a 2025 GET stream', { timeout: 60_000
   })
 
   it('a 2025 host gets every notification as the server sent it', async (t) => {
-    const host = bridge(t)
-    host.send({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'host', version: '1' } },
-    })
-    await host.next((m) => m.id === 1)
-    host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
-    await streamOpen
+    const host = await legacy.legacyHost(t)
     host.send(call({}))
     await host.next(progress)
     await host.next((m) => m.id === 2)

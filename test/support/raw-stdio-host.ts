@@ -5,8 +5,13 @@
  * @see https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/stdio
  */
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import type { Server as V1Server } from '@modelcontextprotocol/sdk/server/index.js'
+import { nodeListener } from '../../src/server/index.ts'
+import { v1StreamableHandler } from './gateway-upstreams.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 
@@ -61,5 +66,59 @@ export function modernMeta(capabilities: Record<string, unknown> = {}): Record<s
     'io.modelcontextprotocol/protocolVersion': '2026-07-28',
     'io.modelcontextprotocol/clientInfo': { name: 'modern-host', version: '1' },
     'io.modelcontextprotocol/clientCapabilities': capabilities,
+  }
+}
+
+/**
+ * An SDK v1 server (2025 revisions only) on loopback for bridges driven by a raw host, whose hosts are handed back
+ * once the session's GET stream is open: pinned to 2026-07-28 (past `server/discover`) or speaking 2025 (past
+ * `initialize` and `notifications/initialized`), so what the server sends on that stream has somewhere to go.
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#listening-for-messages-from-the-server
+ */
+export async function legacyServerForBridges(build: () => V1Server) {
+  let openStream = () => {}
+  const handler = v1StreamableHandler(build)
+  const server = createServer(
+    nodeListener(async (request) => {
+      const response = await handler.fetch(request)
+      if (request.method === 'GET' && response.ok) openStream()
+      return response
+    }),
+  )
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+  const opening = (t: TestContext) => {
+    const streamOpen = new Promise<void>((resolve) => {
+      openStream = resolve
+    })
+    return { host: rawHost(t, url), streamOpen }
+  }
+  return {
+    url,
+    async modernHost(t: TestContext, meta: Record<string, unknown> = modernMeta()) {
+      const { host, streamOpen } = opening(t)
+      host.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } })
+      await host.next((m) => m.id === 1)
+      await streamOpen
+      return host
+    },
+    async legacyHost(t: TestContext, capabilities: Record<string, unknown> = {}) {
+      const { host, streamOpen } = opening(t)
+      const clientInfo = { name: 'host', version: '1' }
+      host.send({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities, clientInfo },
+      })
+      await host.next((m) => m.id === 1)
+      host.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+      await streamOpen
+      return host
+    },
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
   }
 }

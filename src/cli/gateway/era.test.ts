@@ -75,6 +75,18 @@ function legacyUpstream() {
 
 const textOf = (m: JsonRpc | undefined) => (m!.result as { content: { text: string }[] }).content[0]!.text
 
+/** The era decorator over `upstream`, with the session ids of the DELETEs it sends upstream. */
+function recordingDeletes(upstream: Upstream) {
+  const deletes: string[] = []
+  const era = eraUpstream({
+    ...upstream,
+    async fetch(request) {
+      if (request.method === 'DELETE') deletes.push(request.headers.get('mcp-session-id') ?? '')
+      return upstream.fetch(request)
+    },
+  })
+  return { deletes, era }
+}
 describe('eraUpstream in front of a 2025-only upstream', () => {
   it('answers server/discover from the upstream initialize, and lists tools with 2026 results', async () => {
     const { upstream, handler, seen } = legacyUpstream()
@@ -263,14 +275,7 @@ describe('eraUpstream in front of a 2025-only upstream', () => {
 
   it('ends its upstream sessions on close', async () => {
     const { upstream } = legacyUpstream()
-    const deletes: string[] = []
-    const era = eraUpstream({
-      ...upstream,
-      async fetch(request) {
-        if (request.method === 'DELETE') deletes.push(request.headers.get('mcp-session-id') ?? '')
-        return upstream.fetch(request)
-      },
-    })
+    const { deletes, era } = recordingDeletes(upstream)
     await messages(await era.fetch(modern('tools/list')))
     await era.close()
     assert.equal(deletes.length, 1)
@@ -279,14 +284,7 @@ describe('eraUpstream in front of a 2025-only upstream', () => {
 
   it('ends the session of a token without a subject once that token expired; a subject keeps its session', async () => {
     const { upstream } = legacyUpstream()
-    const deletes: string[] = []
-    const era = eraUpstream({
-      ...upstream,
-      async fetch(request) {
-        if (request.method === 'DELETE') deletes.push(request.headers.get('mcp-session-id') ?? '')
-        return upstream.fetch(request)
-      },
-    })
+    const { deletes, era } = recordingDeletes(upstream)
     const now = Math.floor(Date.now() / 1000)
     const list = async (auth: Partial<AuthInfo>) => {
       const [answer] = await messages(await era.fetch(modern('tools/list', {}, { auth })))

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { gatewayTokens } from '../../../test/support/gateway-tokens.ts'
 import { createResourceServer, jwtVerifier } from '../../server/index.ts'
 import { META, MODERN } from '../bridge/protocol.ts'
 import { eraUpstream } from './era.ts'
@@ -9,18 +9,10 @@ import type { Upstream } from './upstream.ts'
 
 const issuer = 'https://as.example'
 const resource = 'https://gw.example/mcp'
-const { publicKey, privateKey } = await generateKeyPair('ES256')
-const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' }] }
+const tokens = await gatewayTokens(issuer, resource)
+const { jwks } = tokens
 /** An access token of client c1, for `subject` or, without one, for nobody the token names. */
-const sign = (subject?: string, jti?: string) => {
-  const jwt = new SignJWT({ scope: 'mcp', client_id: 'c1', ...(jti ? { jti } : {}) })
-    .setProtectedHeader({ alg: 'ES256', kid: 'k' })
-    .setIssuer(issuer)
-    .setAudience(resource)
-    .setIssuedAt()
-    .setExpirationTime('5m')
-  return (subject ? jwt.setSubject(subject) : jwt).sign(privateKey)
-}
+const sign = (subject?: string, jti?: string) => tokens.sign({ subject, jti })
 const token = await sign('alice')
 const rs = createResourceServer({
   resource,
