@@ -9,14 +9,7 @@
 import { isMcpOAuthError } from '../../shared/errors.ts'
 import { notAnMcpEndpoint } from '../mcp-endpoint.ts'
 import { describe, errorCode, INTERNAL, isSessionLost } from './failures.ts'
-import {
-  forModernHost,
-  InFlight,
-  KindsSeen,
-  quoted,
-  type RequestStream,
-  refuseLogLevel,
-} from './modern-host.ts'
+import { forModernHost, InFlight, KindsSeen, type RequestStream, refuseLogLevel } from './modern-host.ts'
 import type { Post } from './node-post.ts'
 import { probeEra } from './probe.ts'
 import {
@@ -33,6 +26,7 @@ import {
   LEGACY_DEFAULT,
   legacyClientCapabilities,
   MODERN,
+  quoted,
   result,
   stripEnvelope,
 } from './protocol.ts'

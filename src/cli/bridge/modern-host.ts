@@ -15,6 +15,7 @@ import {
   logLevelAllows,
   META,
   modernizeResult,
+  quoted,
 } from './protocol.ts'
 
 /**
@@ -140,7 +141,3 @@ export class KindsSeen {
     return true
   }
 }
-
-/** A value the peer chose (a method name, a log level), quoted and cut for one line. @see https://www.jsonrpc.org/specification#request_object */
-export const quoted = (value: unknown, max = 100): string =>
-  String(JSON.stringify(value === undefined ? '' : value)).slice(0, max)

@@ -264,3 +264,7 @@ export function modernizeResult(
   }
   return out
 }
+
+/** A value the peer chose (a method name, a log level), quoted and cut for one line. @see https://www.jsonrpc.org/specification#request_object */
+export const quoted = (value: unknown, max = 100): string =>
+  String(JSON.stringify(value === undefined ? '' : value)).slice(0, max)

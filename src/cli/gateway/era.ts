@@ -16,6 +16,7 @@ import {
   LEGACY_DEFAULT,
   META,
   MODERN,
+  quoted,
   result,
   error as rpcError,
   TRANSLATED_FROM_META_KEY,
@@ -44,8 +45,6 @@ export interface EraOptions {
 const INTERNAL = -32603
 const PROBE_ID = 'mcp-oauth-era-probe'
 const GATEWAY_INFO = { name: 'mcp-oauth gateway', version: '0.1.0' }
-// A method name is the client's to choose: quoted and cut, so that it cannot write lines of its own into the log.
-const quoted = (method: string | undefined) => JSON.stringify(method ?? '').slice(0, 100)
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
