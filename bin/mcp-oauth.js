@@ -26,12 +26,36 @@ function versionProblem(fs) {
   )
 }
 
+// `connect` is a bridge a host keeps running for each remote server: a small, steady pipe. V8's defaults suit a
+// busy application instead: helper threads that compile and collect in parallel (each thread's malloc arena keeps
+// what it used), TurboFan's large optimised code, and a young generation that grows to 16 MB semi-spaces. With
+// these flags the bridge held 59-60 MB after 70,000 calls instead of 69-78 MB, at no more CPU per call
+// (bench/proxy). V8 takes them only at start, so the bin re-executes itself once: same PID, arguments, stdio.
+const LEAN_BRIDGE_FLAGS = ['--single-threaded', '--max-opt=2', '--semi-space-growth-factor=1']
+
+function leanBridge(fs) {
+  if (process.argv[2] !== 'connect' || typeof process.execve !== 'function') return
+  // A person who tuned V8 for this process (NODE_OPTIONS, node's own flags) keeps their choice.
+  const given = `${process.env.NODE_OPTIONS || ''} ${process.execArgv.join(' ')}`
+  if (/single-threaded|max-opt|semi-space|jitless/.test(given)) return
+  // Under --permission execve throws without --allow-child-process; a failed execve aborts Node, so check first.
+  if (process.permission && !process.permission.has('child')) return
+  try {
+    fs.accessSync(process.execPath, fs.constants.X_OK)
+  } catch (_) {
+    return
+  }
+  const args = [process.execPath].concat(LEAN_BRIDGE_FLAGS, process.execArgv, process.argv.slice(1))
+  process.execve(process.execPath, args, process.env)
+}
+
 function start(fs) {
   const problem = versionProblem(fs)
   if (problem) {
     process.stderr.write(problem)
     process.exit(1)
   }
+  leanBridge(fs)
   return import('node:module').then((module) => {
     // Cache compiled (and type-stripped) modules between runs: halves start-up, which hosts pay on every launch.
     if (module.default.enableCompileCache) module.default.enableCompileCache()

@@ -39,8 +39,9 @@ given. Arguments with no equivalent are named in one warning line on stderr. See
  * A bridge holds a few objects per message in flight, yet V8 grows its young generation from 1 MB to 16 MB
  * semi-spaces under a steady stream of calls: resident memory rose by 20 MB between 8,000 and 32,000 calls
  * (bench/proxy) while the live heap stayed under 12 MB. Kept at its first size it stays flat (+1 %), and a
- * scavenge of so little live data stays cheap. Set at run time because the bin cannot pass V8 flags to the node
- * that hosts start it with; V8 reads this one when it decides to grow the space.
+ * scavenge of so little live data stays cheap. The bin passes it as a flag when it re-executes the bridge with its
+ * lean V8 flags (bin/mcp-oauth.js); where it cannot (Windows, the permission model), it is set here at run time,
+ * since V8 reads this one when it decides to grow the space.
  * @see https://v8.dev/blog/orinoco-parallel-scavenger
  */
 function keepYoungGenerationSmall(): void {

@@ -1,0 +1,115 @@
+/**
+ * `mcp-oauth connect` re-executes itself once with V8 flags for a small, steady pipe (bin/mcp-oauth.js:
+ * one thread, Maglev as the top tier, a young generation kept at its first size), keeping its PID and stdio, and
+ * still bridges; a person's own V8 tuning is kept, and other commands are not re-executed. Read from the real
+ * process's /proc/<pid>/cmdline, which execve replaces. The memory this saves is measured in bench:proxy.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
+const LEAN = ['--single-threaded', '--max-opt=2', '--semi-space-growth-factor=1']
+
+function cmdlineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
+}
+
+/** A 2025-11-25 server without auth: answers `initialize`, refuses `server/discover`, accepts the rest. */
+function plainServer() {
+  return createServer(async (req, res) => {
+    let body = ''
+    for await (const c of req) body += c
+    if (req.method !== 'POST') return void res.writeHead(req.method === 'DELETE' ? 200 : 405).end()
+    const m = JSON.parse(body) as { id?: number; method?: string }
+    const json = (o: unknown, headers: Record<string, string> = {}) =>
+      res.writeHead(200, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(o))
+    if (m.method === 'server/discover')
+      return json({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'Method not found' } })
+    if (m.method === 'initialize') {
+      const result = {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        serverInfo: { name: 'lean', version: '1' },
+      }
+      return json({ jsonrpc: '2.0', id: m.id, result }, { 'mcp-session-id': 'lean' })
+    }
+    res.writeHead(202).end()
+  })
+}
+
+describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+  const server = plainServer()
+  let url = ''
+  before(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+  })
+  after(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+
+  /** Start `connect`, have it answer `initialize` (so it is past start-up), and return its command line. */
+  async function bridgeCmdline(env: NodeJS.ProcessEnv, execArgv: string[] = []) {
+    const child = spawn(process.execPath, [...execArgv, BIN, 'connect', url, '--store', 'memory'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, MCP_OAUTH_NO_INTERACTION: '1', ...env },
+    })
+    try {
+      let stdout = ''
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString()
+      })
+      const params = {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'host', version: '1' },
+      }
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params })}\n`)
+      while (!stdout.includes('"id":1')) {
+        if (child.exitCode !== null) assert.fail(`connect exited early (${child.exitCode})`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      assert.match(stdout, /"protocolVersion":"2025-11-25"/, 'the re-executed bridge answers')
+      return cmdlineOf(child.pid!)
+    } finally {
+      child.kill()
+    }
+  }
+
+  it('the same process re-executes with the flags before its arguments, and bridges', async () => {
+    const cmdline = await bridgeCmdline({ NODE_OPTIONS: '' })
+    assert.deepEqual(cmdline.slice(1, 1 + LEAN.length), LEAN)
+    assert.deepEqual(cmdline.slice(-4), ['connect', url, '--store', 'memory'])
+    assert.equal(cmdline.filter((a) => a === BIN).length, 1, 'the bin once, not re-executed twice')
+  })
+
+  it("a person's own V8 tuning is kept and nothing is added", async () => {
+    const viaOptions = await bridgeCmdline({ NODE_OPTIONS: '--max-semi-space-size=8' })
+    assert.equal(viaOptions.includes('--single-threaded'), false)
+    const viaFlags = await bridgeCmdline({ NODE_OPTIONS: '' }, ['--max-opt=3'])
+    assert.equal(viaFlags.includes('--single-threaded'), false)
+    assert.ok(viaFlags.includes('--max-opt=3'))
+  })
+
+  it('other commands are not re-executed', async () => {
+    const child = spawn(process.execPath, [BIN, 'status', '--store', 'memory'], { stdio: 'pipe' })
+    const exited = new Promise((r) => child.once('exit', r))
+    // status ends at once: its command line is read while it runs, or not at all once it has exited.
+    let cmdline: string[] | undefined
+    for (let i = 0; i < 500 && child.exitCode === null; i++) {
+      try {
+        cmdline = cmdlineOf(child.pid!)
+      } catch {}
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    await exited
+    assert.ok(cmdline, 'read while running')
+    assert.equal(cmdline.includes('--single-threaded'), false)
+  })
+})
