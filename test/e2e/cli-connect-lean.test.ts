@@ -1,6 +1,6 @@
 /**
  * `mcp-oauth connect` re-executes itself once with V8 flags for a small, steady pipe (bin/mcp-oauth.js:
- * one thread, Maglev as the top tier, a young generation kept at its first size), keeping its PID and stdio, and
+ * one thread, Maglev as the top tier, a young generation kept at its first size, heap sizing for memory), keeping its PID and stdio, and
  * still bridges; a person's own V8 tuning is kept, and other commands are not re-executed. Read from the real
  * process's /proc/<pid>/cmdline, which execve replaces. The memory this saves is measured in bench:proxy.
  */
@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
-const LEAN = ['--single-threaded', '--max-opt=2', '--semi-space-growth-factor=1']
+const LEAN = ['--single-threaded', '--max-opt=2', '--semi-space-growth-factor=1', '--optimize-for-size']
 
 function cmdlineOf(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
