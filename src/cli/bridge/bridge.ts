@@ -9,7 +9,7 @@
 import { isMcpOAuthError } from '../../shared/errors.ts'
 import { notAnMcpEndpoint } from '../mcp-endpoint.ts'
 import { describe, errorCode, INTERNAL, isSessionLost } from './failures.ts'
-import { forModernHost, InFlight, KindsSeen, type RequestStream, refuseLogLevel } from './modern-host.ts'
+import { forModernHost, InFlight, KindsSeen, type RequestStream } from './modern-host.ts'
 import type { Post } from './node-post.ts'
 import { probeEra } from './probe.ts'
 import {
@@ -27,6 +27,7 @@ import {
   legacyClientCapabilities,
   MODERN,
   quoted,
+  refuseLogLevel,
   result,
   stripEnvelope,
 } from './protocol.ts'

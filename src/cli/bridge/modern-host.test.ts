@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { forModernHost, InFlight, KindsSeen, refuseLogLevel } from './modern-host.ts'
+import { forModernHost, InFlight, KindsSeen } from './modern-host.ts'
 import { legacyClientCapabilities, logLevelAllows } from './protocol.ts'
 
 /** No request in flight awaits progress. */
@@ -65,37 +65,6 @@ describe('forModernHost', () => {
   it('answers a request whose id is null rather than passing it on as a notification', () => {
     const verdict = forModernHost({ jsonrpc: '2.0', id: null, method: 'roots/list' }, undefined, none)
     assert.ok('answer' in verdict)
-  })
-})
-
-describe('refuseLogLevel', () => {
-  const request = (meta: Record<string, unknown>) => ({
-    jsonrpc: '2.0' as const,
-    id: 4,
-    method: 'tools/call',
-    params: { name: 't', _meta: meta },
-  })
-  const key = 'io.modelcontextprotocol/logLevel'
-
-  it('answers a request whose _meta names no RFC 5424 level with Invalid params, naming the value', () => {
-    const refused = refuseLogLevel(request({ [key]: 'loud' }))
-    assert.equal(refused?.id, 4)
-    assert.equal(refused?.error?.code, -32602)
-    assert.match(refused?.error?.message ?? '', /"loud"/)
-    for (const level of [null, 3, 'Warning', { level: 'x'.repeat(200) }])
-      assert.equal(refuseLogLevel(request({ [key]: level }))?.error?.code, -32602, JSON.stringify(level))
-    const long = refuseLogLevel(request({ [key]: 'y'.repeat(500) }))?.error?.message ?? ''
-    assert.ok(long.includes(`"${'y'.repeat(59)}`) && !long.includes('y'.repeat(60)), long)
-  })
-
-  it('lets a known level, no level, and a notification through', () => {
-    assert.equal(refuseLogLevel(request({ [key]: 'debug' })), undefined)
-    assert.equal(refuseLogLevel(request({})), undefined)
-    assert.equal(refuseLogLevel({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), undefined)
-    assert.equal(
-      refuseLogLevel({ jsonrpc: '2.0', method: 'x', params: { _meta: { [key]: 'loud' } } }),
-      undefined,
-    )
   })
 })
 

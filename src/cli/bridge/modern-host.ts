@@ -7,15 +7,11 @@
  */
 import {
   answerServerRequest,
-  error,
-  isRequest,
   type JsonRpc,
   LISTEN_ONLY_NOTIFICATIONS,
-  LOG_LEVELS,
   logLevelAllows,
   META,
   modernizeResult,
-  quoted,
 } from './protocol.ts'
 
 /**
@@ -26,24 +22,6 @@ import {
 export interface RequestStream {
   /** `io.modelcontextprotocol/logLevel` of the request's `_meta`, when it asked for log messages. */
   logLevel?: unknown
-}
-
-/**
- * The bridge's own answer to a 2026-07-28 host's request whose `_meta` names a log level that is none of the
- * RFC 5424 ones: Invalid params, as such a server SHOULD answer (the request goes no further); undefined otherwise.
- * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#error-handling
- */
-export function refuseLogLevel(m: JsonRpc): JsonRpc | undefined {
-  const meta = m.params?.['_meta']
-  if (!isRequest(m) || !meta || typeof meta !== 'object' || !Object.hasOwn(meta, META.logLevel))
-    return undefined
-  const level = (meta as Record<string, unknown>)[META.logLevel]
-  if (typeof level === 'string' && LOG_LEVELS.includes(level)) return undefined
-  return error(
-    m.id,
-    -32602,
-    `Invalid params: _meta["${META.logLevel}"] is ${quoted(level, 60)}, not one of ${LOG_LEVELS.join(', ')}`,
-  )
 }
 
 /**

@@ -268,3 +268,21 @@ export function modernizeResult(
 /** A value the peer chose (a method name, a log level), quoted and cut for one line. @see https://www.jsonrpc.org/specification#request_object */
 export const quoted = (value: unknown, max = 100): string =>
   String(JSON.stringify(value === undefined ? '' : value)).slice(0, max)
+
+/**
+ * The answer (the bridge's, the gateway's) to a 2026-07-28 request whose `_meta` names a log level that is none of the
+ * RFC 5424 ones: Invalid params, as such a server SHOULD answer (the request goes no further); undefined otherwise.
+ * @see https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/logging#error-handling
+ */
+export function refuseLogLevel(m: JsonRpc): JsonRpc | undefined {
+  const meta = m.params?.['_meta']
+  if (!isRequest(m) || !meta || typeof meta !== 'object' || !Object.hasOwn(meta, META.logLevel))
+    return undefined
+  const level = (meta as Record<string, unknown>)[META.logLevel]
+  if (typeof level === 'string' && LOG_LEVELS.includes(level)) return undefined
+  return error(
+    m.id,
+    -32602,
+    `Invalid params: _meta["${META.logLevel}"] is ${quoted(level, 60)}, not one of ${LOG_LEVELS.join(', ')}`,
+  )
+}

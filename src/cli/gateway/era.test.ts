@@ -154,6 +154,30 @@ describe('eraUpstream in front of a 2025-only upstream', () => {
     await era.close()
   })
 
+  it('answers a log level that is none of RFC 5424 with Invalid params, sending the upstream nothing', async () => {
+    const { upstream, seen } = legacyUpstream()
+    const era = eraUpstream(upstream)
+    const call = (level: unknown) =>
+      era.fetch(
+        modern('tools/call', { name: 'echo', arguments: {} }, { id: 7, meta: { [META.logLevel]: level } }),
+      )
+    const response = await call('loud')
+    assert.equal(response.status, 200)
+    const [answer] = await messages(response)
+    assert.equal(answer?.id, 7)
+    assert.equal(answer?.error?.code, -32602)
+    assert.match(answer?.error?.message ?? '', /"loud"/)
+    assert.equal(
+      seen.some((m) => m.method === 'tools/call'),
+      false,
+      'the call went no further',
+    )
+    const [ok] = await messages(await call('error'))
+    assert.equal(ok?.id, 7)
+    assert.ok(ok?.result, 'a known level is translated as before')
+    await era.close()
+  })
+
   it('keeps two clients that reuse one JSON-RPC id apart, and opens one session per subject', async () => {
     const { upstream, handler } = legacyUpstream()
     const era = eraUpstream(upstream)

@@ -17,6 +17,7 @@ import {
   META,
   MODERN,
   quoted,
+  refuseLogLevel,
   result,
   error as rpcError,
   TRANSLATED_FROM_META_KEY,
@@ -270,6 +271,9 @@ export function eraUpstream(inner: Upstream, options: EraOptions = {}): Upstream
   }
 
   const translate = async (request: Request, m: JsonRpc): Promise<Response> => {
+    // A 2025 server knows no `_meta` log level to refuse, so the gateway answers as a 2026-07-28 server should.
+    const refused = refuseLogLevel(m)
+    if (refused) return json(200, refused)
     try {
       if (m.method === 'server/discover' && isRequest(m)) {
         const s = await sessionFor(request, m)
