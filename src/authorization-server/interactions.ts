@@ -3,7 +3,7 @@
  * the interaction; consent names the client, its metadata-document or redirect host, and the scopes.
  * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#user-flows
  */
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type Provider from 'oidc-provider'
 import type { ClientInstance, InteractionDetails } from 'oidc-provider'
@@ -19,7 +19,7 @@ export interface InteractionContext {
   provider: Provider
   users: UserDirectory
   /** Key for CSRF tokens (HMAC over the interaction uid). */
-  csrfKey: Buffer
+  csrfKey: KeyObject
   /** Issuer path prefix ('' at the root). */
   mountPath: string
   scopeDescriptions: Record<string, string>
