@@ -36,6 +36,8 @@ export interface FrontContext {
 }
 
 const REGISTRATION_BODY_LIMIT = 64 * 1024
+/** Slash-separated segments of letters, digits, `_` and `-`: no dot segment, escape or empty authority to resolve. */
+const PLAIN_PATH = /^\/(?:[\w-]+\/)*[\w-]*$/
 const FORM_BODY_LIMIT = 64 * 1024
 
 const addresses = new WeakMap<IncomingMessage, string>()
@@ -192,8 +194,11 @@ export function createFrontHandler(
     req.headers['x-forwarded-host'] = issuerUrl.host
     req.headers['x-forwarded-proto'] = issuerUrl.protocol.slice(0, -1)
     if (!context.trustProxy) delete req.headers['x-forwarded-for']
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    let path = url.pathname
+    const target = req.url ?? '/'
+    // A plain path (the token endpoint, the pages' form posts) is already what URL parsing would give back.
+    const url = PLAIN_PATH.test(target) ? undefined : new URL(target, 'http://localhost')
+    let path = url?.pathname ?? target
+    const search = url?.search ?? ''
     const inserted = insertedForms.get(path)
     if (inserted) path = inserted
     if (mountPath) {
@@ -204,8 +209,8 @@ export function createFrontHandler(
       path = path.slice(mountPath.length) || '/'
     }
     // oidc-provider derives its mount path from originalUrl minus url, as when mounted by Express.
-    ;(req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${path}${url.search}`
-    req.url = `${path}${url.search}`
+    ;(req as IncomingMessage & { originalUrl?: string }).originalUrl = `${mountPath}${path}${search}`
+    req.url = `${path}${search}`
     // oidc-provider's router ignores case and a trailing slash: compare routes the same way, so that /REG or
     // /token/ cannot skip the registration checks and rate limits applied here.
     const route = path.length > 1 ? path.toLowerCase().replace(/\/+$/, '') : path
@@ -218,8 +223,8 @@ export function createFrontHandler(
     if (route === '/upstream/callback' && context.upstream && req.method === 'GET') {
       if (await limited(context.limits.authorization, req, res, 'authorization')) return
       const callbackUrl = new URL(
-        `${path}${url.search}`,
-        `${url.protocol}//${req.headers.host ?? 'localhost'}`,
+        `${path}${search}`,
+        `${url?.protocol ?? 'http:'}//${req.headers.host ?? 'localhost'}`,
       )
       try {
         const { uid, ticket } = await context.upstream.finish(callbackUrl)
@@ -331,7 +336,12 @@ export function createFrontHandler(
     if (route.startsWith('/.well-known/')) res.setHeader('cache-control', 'public, max-age=300')
     if (route === '/auth') {
       if (await limited(context.limits.authorization, req, res, 'authorization')) return
-      if (req.method === 'GET' && !url.searchParams.get('scope') && url.searchParams.get('client_id')) {
+      if (
+        url &&
+        req.method === 'GET' &&
+        !url.searchParams.get('scope') &&
+        url.searchParams.get('client_id')
+      ) {
         const scope = await context
           .defaultScope(url.searchParams.get('client_id')!, url.searchParams.get('resource') ?? undefined)
           .catch(() => undefined)

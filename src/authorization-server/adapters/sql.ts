@@ -7,7 +7,7 @@
 import type { SharedCounters } from '../counters.ts'
 import { createSqlCounters } from '../counters-sql.ts'
 import { currentRefreshRotation, type RefreshRotation } from './rotation.ts'
-import type { Sealer } from './sealing.ts'
+import { rememberingHash, type Sealer } from './sealing.ts'
 
 /** The few statements the adapter needs; `?` placeholders, the driver rewrites them for its dialect. */
 export interface SqlDriver {
@@ -135,7 +135,9 @@ export async function createSqlStorage(
     CREATE INDEX IF NOT EXISTS ${models}_expires ON ${models} (expires_at);
     CREATE TABLE IF NOT EXISTS ${secrets} (name TEXT PRIMARY KEY, value TEXT NOT NULL);`)
 
-  const optionalHash = (value: unknown) => (typeof value === 'string' ? sealer.hash(value) : null)
+  // A refresh hashes its grant id for each row it reads or writes, and the presented token twice.
+  const hashId = rememberingHash(sealer)
+  const optionalHash = (value: unknown) => (typeof value === 'string' ? hashId(value) : null)
 
   /** Strips what must not rest in clear text; `id` is restored from the caller's argument on read. */
   function toStored(model: string, id: string, payload: AdapterPayload): string {
@@ -179,7 +181,7 @@ export async function createSqlStorage(
            LEFT JOIN ${models} r ON r.model = '${ROTATION}' AND r.id = m.id
            WHERE m.model = ? AND m.${column} = ? AND (m.expires_at IS NULL OR m.expires_at > ?)`
         : `SELECT payload, consumed_at, last_used_at FROM ${models} WHERE model = ? AND ${column} = ? AND ${live}`,
-      [model, sealer.hash(value), now],
+      [model, hashId(value), now],
     )
     const row = rows[0]
     if (!row) return undefined
@@ -191,7 +193,7 @@ export async function createSqlStorage(
       await driver.run(`UPDATE ${models} SET last_used_at = ? WHERE model = ? AND id = ?`, [
         now,
         model,
-        sealer.hash(id),
+        hashId(id),
       ])
     }
     return fromStored(model, id, row)
@@ -209,7 +211,7 @@ export async function createSqlStorage(
     alongside: readonly SqlStatement[],
   ): Promise<string> {
     const now = clock()
-    const key = sealer.hash(predecessor)
+    const key = hashId(predecessor)
     // The rotation row shares the token's grant (revoked with it) and expiry (purged with it); its consumed_at
     // is the rotation time the grace window counts from (read back by findWhere's join).
     const won = await driver.runChained(
@@ -262,7 +264,7 @@ export async function createSqlStorage(
         const expiresAt = typeof expiresIn === 'number' ? now + expiresIn * 1000 : null
         const row: SqlValue[] = [
           model,
-          sealer.hash(id),
+          hashId(id),
           toStored(model, id, payload),
           optionalHash(payload['grantId']),
           optionalHash(payload['uid']),
@@ -302,16 +304,16 @@ export async function createSqlStorage(
         // The first use time is kept, so repeated presentations cannot stretch the grace window.
         await driver.run(
           `UPDATE ${models} SET consumed_at = COALESCE(consumed_at, ?) WHERE model = ? AND id = ?`,
-          [clock(), model, sealer.hash(id)],
+          [clock(), model, hashId(id)],
         )
       },
       async destroy(id) {
         await settle()
-        await driver.run(`DELETE FROM ${models} WHERE model = ? AND id = ?`, [model, sealer.hash(id)])
+        await driver.run(`DELETE FROM ${models} WHERE model = ? AND id = ?`, [model, hashId(id)])
       },
       async revokeByGrantId(grantId) {
         await settle()
-        await driver.run(`DELETE FROM ${models} WHERE grant_id = ?`, [sealer.hash(grantId)])
+        await driver.run(`DELETE FROM ${models} WHERE grant_id = ?`, [hashId(grantId)])
       },
     }
   }

@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { isMcpOAuthError, MINIMUM_NODE, UnsupportedRuntimeError } from '../../shared/errors.ts'
 import { createSealer, generateStorageKey } from './sealing.ts'
-import { createSqliteStorage, loadSqlite } from './sqlite.ts'
+import { FIRST_CHANGED, type SqlStatement } from './sql.ts'
+import { createSqliteStorage, loadSqlite, sqliteDriver } from './sqlite.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'mcp-oauth-sqlite-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -74,6 +75,75 @@ describe('createSqliteStorage files', () => {
       for (const f of files) assert.equal(statSync(join(root, 'a', 'b', f)).mode & 0o777, 0o600, f)
     } finally {
       await storage.close()
+    }
+  })
+})
+
+describe('sqliteDriver group commit', () => {
+  async function open(name: string) {
+    const { DatabaseSync } = await loadSqlite()
+    const path = join(root, name)
+    const db = new DatabaseSync(path)
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0')
+    const driver = sqliteDriver(db)
+    await driver.exec(
+      'CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL); CREATE TABLE u (k TEXT PRIMARY KEY)',
+    )
+    // A second connection reads how many WAL frames the writes appended (one per page per commit).
+    const observer = new DatabaseSync(path)
+    const framesSince = () => {
+      const { log } = observer.prepare('PRAGMA wal_checkpoint(PASSIVE)').get() as { log: number }
+      observer.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      return log
+    }
+    framesSince()
+    const keys = async (sql: string) => (await driver.all(sql)).map((row) => row['k'])
+    const close = async () => {
+      observer.close()
+      await driver.close()
+    }
+    return { driver, keys, framesSince, close }
+  }
+  const step = (k: string, alongside: string[] = []): [SqlStatement, SqlStatement, SqlStatement[]] => [
+    { sql: 'INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO NOTHING', params: [k, 'first'] },
+    { sql: `INSERT INTO u (k) SELECT ? WHERE ${FIRST_CHANGED}`, params: [k] },
+    alongside.map((v) => ({ sql: 'INSERT INTO t (k, v) VALUES (?, ?)', params: [v, 'alongside'] })),
+  ]
+
+  it('commits the steps that arrive in one turn together: their shared pages reach the WAL once', async () => {
+    const { driver, keys, framesSince, close } = await open('group.db')
+    try {
+      assert.equal(await driver.runChained(...step('a')), 1)
+      const one = framesSince()
+      const changed = await Promise.all(['b', 'c', 'd'].map((k) => driver.runChained(...step(k))))
+      assert.deepEqual(changed, [1, 1, 1])
+      // Separate commits would write both tables' pages three times.
+      assert.equal(framesSince(), one)
+      assert.deepEqual(await keys('SELECT k FROM u ORDER BY k'), ['a', 'b', 'c', 'd'])
+    } finally {
+      await close()
+    }
+  })
+
+  it('undoes a failing step alone and still tells each caller its own outcome', async () => {
+    const { driver, keys, close } = await open('partial.db')
+    try {
+      await driver.run('INSERT INTO t (k, v) VALUES (?, ?)', ['taken', 'before'])
+      const outcomes = await Promise.allSettled([
+        driver.runChained(...step('x')),
+        // Its alongside insert collides: the whole step (its first and second statements too) is undone.
+        driver.runChained(...step('y', ['taken'])),
+        driver.runChained(...step('x')),
+        driver.runChained(...step('z')),
+      ])
+      assert.deepEqual(
+        outcomes.map((o) => (o.status === 'fulfilled' ? o.value : 'rejected')),
+        [1, 'rejected', 0, 1],
+      )
+      assert.deepEqual(await keys('SELECT k FROM u ORDER BY k'), ['x', 'z'])
+      assert.deepEqual(await keys("SELECT k FROM t WHERE v = 'first' ORDER BY k"), ['x', 'z'])
+    } finally {
+      await close()
     }
   })
 })

@@ -6,13 +6,14 @@
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { SQLInputValue, StatementSync } from 'node:sqlite'
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite'
 import { unsupportedRuntime } from '../../shared/errors.ts'
 import {
   type AuthorizationServerStorage,
   createSqlStorage,
   FIRST_CHANGED,
   type SqlDriver,
+  type SqlStatement,
   type SqlStorageOptions,
   type SqlValue,
 } from './sql.ts'
@@ -56,6 +57,25 @@ export async function createSqliteStorage(
   }
   const db = new DatabaseSync(path)
   db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;')
+  return createSqlStorage(sqliteDriver(db), options)
+}
+
+/** One {@link SqlDriver.runChained} call waiting for the next group commit. */
+interface QueuedStep {
+  first: SqlStatement
+  second: SqlStatement
+  alongside: readonly SqlStatement[]
+  resolve(changed: number): void
+  reject(error: unknown): void
+}
+
+/**
+ * The {@link SqlDriver} over one `node:sqlite` connection. The atomic steps of {@link SqlDriver.runChained}
+ * (one per refresh) that reach it in the same turn of the event loop are committed together, each inside its
+ * own savepoint: one failing step is undone alone, and each caller still hears back only after its COMMIT.
+ * @see https://www.sqlite.org/lang_savepoint.html
+ */
+export function sqliteDriver(db: DatabaseSync): SqlDriver {
   // Each statement is compiled once per connection and reused: preparing costs more than running these.
   const statements = new Map<string, StatementSync>()
   const prepared = (sql: string) => {
@@ -68,34 +88,68 @@ export async function createSqliteStorage(
   }
   const run = (sql: string, params: SqlValue[] = []) =>
     Number(prepared(sql).run(...(params as SQLInputValue[])).changes)
-  const driver: SqlDriver = {
+  const runStep = ({ first, second, alongside }: QueuedStep) => {
+    const changed = run(first.sql, first.params)
+    if (changed > 0) run(second.sql.replaceAll(FIRST_CHANGED, '1'), second.params)
+    for (const statement of alongside) run(statement.sql, statement.params)
+    return changed
+  }
+  let queue: QueuedStep[] = []
+  // A commit writes every page the transaction touched to the WAL (two writes each) and its share of the next
+  // checkpoint: the table's last page, the index pages and the header are then written once per group, not
+  // once per refresh.
+  const flush = () => {
+    const steps = queue
+    queue = []
+    const outcomes: ({ changed: number } | { error: unknown })[] = []
+    // Synchronous from BEGIN to COMMIT, so no other statement of this connection can land inside.
+    try {
+      run('BEGIN IMMEDIATE')
+      for (const step of steps) {
+        if (steps.length === 1) {
+          outcomes.push({ changed: runStep(step) })
+          continue
+        }
+        run('SAVEPOINT step')
+        try {
+          outcomes.push({ changed: runStep(step) })
+        } catch (error) {
+          run('ROLLBACK TO step')
+          outcomes.push({ error })
+        }
+        run('RELEASE step')
+      }
+      run('COMMIT')
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      for (const step of steps) step.reject(error)
+      return
+    }
+    steps.forEach((step, i) => {
+      const outcome = outcomes[i]!
+      if ('error' in outcome) step.reject(outcome.error)
+      else step.resolve(outcome.changed)
+    })
+  }
+  return {
     async run(sql, params) {
       return run(sql, params)
     },
     async all(sql, params = []) {
       return prepared(sql).all(...(params as SQLInputValue[])) as Record<string, unknown>[]
     },
-    async runChained(first, second, alongside = []) {
-      // Synchronous from BEGIN to COMMIT, so no other request's statement can land inside this transaction.
-      db.exec('BEGIN IMMEDIATE')
-      try {
-        const changed = run(first.sql, first.params)
-        if (changed > 0) run(second.sql.replaceAll(FIRST_CHANGED, '1'), second.params)
-        for (const statement of alongside) run(statement.sql, statement.params)
-        db.exec('COMMIT')
-        return changed
-      } catch (error) {
-        if (db.isTransaction) db.exec('ROLLBACK')
-        throw error
-      }
+    runChained(first, second, alongside = []) {
+      return new Promise<number>((resolve, reject) => {
+        if (queue.push({ first, second, alongside, resolve, reject }) === 1) setImmediate(flush)
+      })
     },
     async exec(sql) {
       db.exec(sql)
     },
     async close() {
+      if (queue.length) flush()
       statements.clear()
       if (db.isOpen) db.close()
     },
   }
-  return createSqlStorage(driver, options)
 }
