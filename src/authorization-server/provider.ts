@@ -247,20 +247,25 @@ export async function createAuthorizationServer(
           oneOf ?? defaultResource,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
-          let key: string
-          try {
-            key = canonicalResource(indicator)
-          } catch {
-            throw new errors.InvalidTarget('the resource is not a valid URL')
+          // The keys are canonical, and so is every indicator a grant or token carries: no URL parse for those.
+          let audience = resources.has(indicator) ? indicator : undefined
+          if (audience === undefined) {
+            let key: string
+            try {
+              key = canonicalResource(indicator)
+            } catch {
+              throw new errors.InvalidTarget('the resource is not a valid URL')
+            }
+            audience = [key, key.replace(/\/$/, '')].find((k) => resources.has(k))
           }
-          const resource = resources.get(key) ?? resources.get(key.replace(/\/$/, ''))
-          if (!resource)
+          const resource = audience === undefined ? undefined : resources.get(audience)
+          if (!resource || audience === undefined)
             throw new errors.InvalidTarget(
               'this authorization server does not issue tokens for that resource',
             )
           return {
             scope: resource.scopes.join(' '),
-            audience: canonicalResource(resource.uri),
+            audience,
             accessTokenTTL: resource.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
             accessTokenFormat: resource.accessTokenFormat ?? 'jwt',
             jwt: { sign: { alg: 'ES256' } },

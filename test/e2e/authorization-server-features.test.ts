@@ -166,6 +166,30 @@ describe('authorization server features', () => {
     assert.ok(next['access_token'])
   })
 
+  test('a refresh naming its resource gets a token for it; one naming another resource is refused', async () => {
+    const server = await start()
+    const { tokens, clientId, metadata } = await signIn(server, alice)
+    const refresh = async (token: string, resource: string) => {
+      const response = await fetch(metadata['token_endpoint'], {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: token,
+          client_id: clientId,
+          resource,
+        }),
+      })
+      return { status: response.status, body: await json(response) }
+    }
+    const other = await refresh(tokens['refresh_token'], 'https://other.example.com/mcp')
+    assert.equal(other.status, 400)
+    assert.equal(other.body['error'], 'invalid_target')
+    const named = await refresh(tokens['refresh_token'], RESOURCE)
+    assert.equal(named.status, 200, JSON.stringify(named.body))
+    assert.equal(jose.decodeJwt(named.body['access_token']).aud, RESOURCE)
+  })
+
   test('refresh reuse after the grace window revokes the whole grant', async () => {
     const { createSqliteStorage, createSealer, generateStorageKey } = await import(
       '../../src/authorization-server/index.ts'
