@@ -71,9 +71,10 @@ interface QueuedStep {
 
 /**
  * The {@link SqlDriver} over one `node:sqlite` connection. The atomic steps of {@link SqlDriver.runChained}
- * (one per refresh) that reach it in the same turn of the event loop are committed together, each inside its
- * own savepoint: one failing step is undone alone, and each caller still hears back only after its COMMIT.
- * @see https://www.sqlite.org/lang_savepoint.html
+ * (one per refresh) that reach it in the same turn of the event loop are committed in one transaction; when a
+ * step fails, the group is rolled back and each step redone alone, so only that one fails. Each caller hears
+ * back only after its COMMIT.
+ * @see https://www.sqlite.org/lang_transaction.html
  */
 export function sqliteDriver(db: DatabaseSync): SqlDriver {
   // Each statement is compiled once per connection and reused: preparing costs more than running these.
@@ -94,41 +95,51 @@ export function sqliteDriver(db: DatabaseSync): SqlDriver {
     for (const statement of alongside) run(statement.sql, statement.params)
     return changed
   }
+  // Whether the last failure of `commit` came from a step's own statements (not BEGIN or COMMIT).
+  let stepFailed = false
+  const commit = (steps: readonly QueuedStep[]) => {
+    stepFailed = false
+    // Synchronous from BEGIN to COMMIT, so no other statement of this connection can land inside.
+    run('BEGIN IMMEDIATE')
+    try {
+      stepFailed = true
+      const changed = steps.map(runStep)
+      stepFailed = false
+      run('COMMIT')
+      return changed
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      throw error
+    }
+  }
   let queue: QueuedStep[] = []
   // A commit writes every page the transaction touched to the WAL (two writes each) and its share of the next
-  // checkpoint: the table's last page, the index pages and the header are then written once per group, not
+  // checkpoint: the table's last page, the index tails and the header are then written once per group, not
   // once per refresh.
   const flush = () => {
     const steps = queue
     queue = []
-    const outcomes: ({ changed: number } | { error: unknown })[] = []
-    // Synchronous from BEGIN to COMMIT, so no other statement of this connection can land inside.
+    let changed: number[]
     try {
-      run('BEGIN IMMEDIATE')
-      for (const step of steps) {
-        if (steps.length === 1) {
-          outcomes.push({ changed: runStep(step) })
-          continue
-        }
-        run('SAVEPOINT step')
-        try {
-          outcomes.push({ changed: runStep(step) })
-        } catch (error) {
-          run('ROLLBACK TO step')
-          outcomes.push({ error })
-        }
-        run('RELEASE step')
-      }
-      run('COMMIT')
+      changed = commit(steps)
     } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK')
-      for (const step of steps) step.reject(error)
+      if (!stepFailed || steps.length === 1) {
+        for (const step of steps) step.reject(error)
+        return
+      }
+      // One step failed and the group was rolled back: each is redone alone, so only that one fails (cheaper
+      // than a savepoint per step, whose page copies are paid on every group).
+      for (const step of steps) {
+        try {
+          step.resolve(commit([step])[0]!)
+        } catch (failure) {
+          step.reject(failure)
+        }
+      }
       return
     }
     steps.forEach((step, i) => {
-      const outcome = outcomes[i]!
-      if ('error' in outcome) step.reject(outcome.error)
-      else step.resolve(outcome.changed)
+      step.resolve(changed[i]!)
     })
   }
   return {
