@@ -119,6 +119,8 @@ export function sqliteDriver(db: DatabaseSync): SqlDriver {
   const flush = () => {
     const steps = queue
     queue = []
+    // Already written by close().
+    if (!steps.length) return
     let changed: number[]
     try {
       changed = commit(steps)
