@@ -71,6 +71,8 @@ export function createSealer(storageKey: string | Uint8Array): Sealer {
   }
 }
 
+const MAX_REMEMBERED = 64
+
 /**
  * `sealer.hash` remembering its last few hundred answers: the hash is a pure function of the key and the
  * identifier, and the same identifiers come back within one request.
@@ -79,6 +81,9 @@ export function createSealer(storageKey: string | Uint8Array): Sealer {
 export function rememberingHash(sealer: Sealer, size = 256): (id: string) => string {
   const recent = new Map<string, string>()
   return (id) => {
+    // Our identifiers are about 43 characters; a longer one (a client's URL, a hostile value) is not kept, so the
+    // cache never holds more than a few tens of KB whatever is presented.
+    if (id.length > MAX_REMEMBERED) return sealer.hash(id)
     let hashed = recent.get(id)
     if (hashed === undefined) {
       // Emptied rather than evicted one by one: cheaper, and the next request refills what it needs.

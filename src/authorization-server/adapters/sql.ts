@@ -241,20 +241,29 @@ export async function createSqlStorage(
   const upsertSql = `INSERT INTO ${models} (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, last_used_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ${UPSERT_CONFLICT}`
   const held = new WeakMap<RefreshRotation, HeldRotation>()
+  // The write of a rotation once taken from `held`: a driver may commit it a turn later (SQLite's group commit),
+  // and a statement of the same request issued meanwhile must still come after it.
+  const writing = new WeakMap<RefreshRotation, Promise<void>>()
 
-  async function commitRotation(rotation: RefreshRotation): Promise<void> {
+  function commitRotation(rotation: RefreshRotation): Promise<void> {
     const write = held.get(rotation)
-    if (!write) return
+    if (!write) return writing.get(rotation) ?? Promise.resolve()
     held.delete(rotation)
     rotation.commit = undefined
-    const winner = await storeRotation(write.predecessor, write.id, write.row, write.alongside)
-    if (winner !== write.id) rotation.successor = winner
+    const written = storeRotation(write.predecessor, write.id, write.row, write.alongside).then((winner) => {
+      if (winner !== write.id) rotation.successor = winner
+    })
+    writing.set(rotation, written)
+    return written
   }
 
   /** Writes a held rotation before any other statement of its request, so reads and deletes see it. */
   async function settle(): Promise<void> {
     const rotation = currentRefreshRotation()
-    if (rotation && held.has(rotation)) await commitRotation(rotation)
+    if (!rotation) return
+    if (held.has(rotation)) await commitRotation(rotation)
+    // A failed write is its committer's to report; this statement only waits for it to be over.
+    else await writing.get(rotation)?.catch(() => {})
   }
 
   function adapter(model: string): Adapter {

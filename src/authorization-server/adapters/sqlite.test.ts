@@ -146,4 +146,35 @@ describe('sqliteDriver group commit', () => {
       await close()
     }
   })
+
+  it('fails every step of a group whose BEGIN finds the database locked, then works again; close() writes what is queued', async () => {
+    const { driver, close } = await open('busy.db')
+    const { DatabaseSync } = await loadSqlite()
+    const other = new DatabaseSync(join(root, 'busy.db'))
+    try {
+      await driver.exec('PRAGMA busy_timeout = 50')
+      other.exec('BEGIN IMMEDIATE')
+      const outcomes = await Promise.allSettled([
+        driver.runChained(...step('a')),
+        driver.runChained(...step('b')),
+      ])
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['rejected', 'rejected'],
+      )
+      other.exec('ROLLBACK')
+      assert.equal(await driver.runChained(...step('a')), 1)
+      const queued = driver.runChained(...step('c'))
+      await close()
+      assert.equal(await queued, 1, 'written by close()')
+      const after = new DatabaseSync(join(root, 'busy.db'))
+      assert.deepEqual(
+        (after.prepare('SELECT k FROM u ORDER BY k').all() as { k: string }[]).map((r) => r.k),
+        ['a', 'c'],
+      )
+      after.close()
+    } finally {
+      other.close()
+    }
+  })
 })

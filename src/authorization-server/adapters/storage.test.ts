@@ -201,6 +201,20 @@ for (const backend of backends) {
           ctx.body = { refresh_token: 'rt-b2' }
         })
         assert.equal(typeof (await rts.find('rt-b'))?.['consumed'], 'number')
+
+        // Two statements of one request at once: the second, issued while the first is writing the rotation (a
+        // group commit may write it a turn later), still sees the rotation.
+        await rts.upsert('rt-c', { jti: 'rt-c', grantId: 'g' }, 60)
+        await idempotentRefreshRotation({ body: { refresh_token: 'rt-c2' } }, async () => {
+          await rts.consume('rt-c')
+          await rts.upsert('rt-c2', { jti: 'rt-c2', grantId: 'g' }, 60)
+          const [, presented] = await Promise.all([rts.find('elsewhere'), rts.find('rt-c')])
+          assert.equal(
+            typeof presented?.['consumed'],
+            'number',
+            'the concurrent read came after the rotation',
+          )
+        })
       } finally {
         await storage.close()
       }
