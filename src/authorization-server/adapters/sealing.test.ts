@@ -27,7 +27,13 @@ describe('rememberingHash', () => {
   it('keeps no identifier longer than ours: a presented value of any size is hashed and forgotten', () => {
     const sealer = createSealer(generateStorageKey())
     let asked = 0
-    const hash = rememberingHash({ ...sealer, hash: (id) => (asked++, sealer.hash(id)) })
+    const hash = rememberingHash({
+      ...sealer,
+      hash: (id) => {
+        asked++
+        return sealer.hash(id)
+      },
+    })
     const long = `https://client.example/${'x'.repeat(10_000)}`
     assert.equal(hash(long), sealer.hash(long))
     assert.equal(hash(long), sealer.hash(long))
