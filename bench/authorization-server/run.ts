@@ -17,7 +17,8 @@
  * BENCH_ROUNDS (default 3) rounds. Peak resident memory is given over the whole run and per workload (the peak
  * restarted before each sample): the sign-in flows' peak holds the password hash's deliberate memory (scrypt,
  * 8 MiB per derivation, two at most at once), which the ceiling does not spend.
- * Every server runs under the allocator settings `mcp-oauth serve` sets for itself (src/cli/malloc-arenas.ts).
+ * Every server runs under the allocator settings and the V8 flag `mcp-oauth serve` sets for itself
+ * (src/cli/malloc-arenas.ts).
  * Then the memory of a real `mcp-oauth serve` under mixed load (memory.ts).
  * Prints a human report on stderr and, as the last stdout line, one JSON object of the figures.
  * BENCH_ONLY=throughput or BENCH_ONLY=memory runs one half; BENCH_VARIANTS picks variants (comma-separated);
@@ -25,7 +26,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
-import { SERVE_MALLOC_ENV } from '../../src/cli/malloc-arenas.ts'
+import { SERVE_MALLOC_ENV, SERVE_V8_FLAGS } from '../../src/cli/malloc-arenas.ts'
 import { HeadlessAgent, json, pkce, registerClient } from '../../test/e2e/authorization-server-helpers.ts'
 import { postgresAvailable } from '../../test/support/environment.ts'
 import { measureServeMemory } from './memory.ts'
@@ -81,10 +82,11 @@ function probe(
 async function start(name: string): Promise<Variant> {
   const child = fork(new URL('./server.ts', import.meta.url), [name], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    // Every server under the allocator settings `mcp-oauth serve` runs with (a variable set here wins), the
-    // ceiling too: like for like, and what an operator of ours runs.
+    // Every server under the allocator settings and V8 flag `mcp-oauth serve` runs with (a variable set here
+    // wins), the ceiling too: like for like, and what an operator of ours runs.
     env: { ...SERVE_MALLOC_ENV, ...process.env },
     execArgv: [
+      ...SERVE_V8_FLAGS,
       ...process.execArgv,
       '--expose-gc',
       // BENCH_PROFILE=<folder>: each server writes a V8 CPU profile there on exit (open it in Chrome DevTools).

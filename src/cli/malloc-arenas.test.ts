@@ -23,12 +23,13 @@ function fake(
   return calls
 }
 
-test('serve re-executes itself once with two malloc arenas and a fixed mmap threshold, keeping its arguments and environment', () => {
+test('serve re-executes itself once with two malloc arenas, a fixed mmap threshold and a capped young generation, keeping its arguments and environment', () => {
   const [call, ...more] = fake()
   assert.equal(more.length, 0)
   assert.equal(call?.file, '/opt/node')
   assert.deepEqual(call?.args, [
     '/opt/node',
+    '--max-semi-space-size=8',
     '--conditions=x',
     '/pkg/bin/mcp-oauth.js',
     'serve',
@@ -43,12 +44,28 @@ test('a setting the operator chose is kept; only the missing one is added', () =
   assert.deepEqual(call?.env, { PATH: '/bin', MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '1048576' })
   const warnings: string[] = []
   fake({ env: { MALLOC_MMAP_THRESHOLD_: '4194304' }, permission: { has: () => false } }, {}, warnings)
-  assert.match(warnings[0] ?? '', /with MALLOC_ARENA_MAX=2 \(/)
+  assert.match(warnings[0] ?? '', /with MALLOC_ARENA_MAX=2 --max-semi-space-size=8 \(/)
+  assert.match(
+    warnings[0] ?? '',
+    /Start it with MALLOC_ARENA_MAX=2 in the environment and node --max-semi-space-size=8 /,
+  )
   assert.doesNotMatch(warnings[0] ?? '', /MALLOC_MMAP_THRESHOLD_/)
 })
 
-test('no re-execution when the operator chose both settings, off Linux, or when not started as the mcp-oauth command', () => {
-  assert.equal(fake({ env: { MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '131072' } }).length, 0)
+test("the operator's own young-generation size is kept: with both variables set too, nothing is re-executed", () => {
+  const both = { MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '131072' }
+  const [flagOnly] = fake({ env: both })
+  assert.deepEqual(flagOnly?.args.slice(0, 2), ['/opt/node', '--max-semi-space-size=8'])
+  assert.deepEqual(flagOnly?.env, both)
+  assert.equal(fake({ env: both, execArgv: ['--max-semi-space-size=32'] }).length, 0)
+  assert.equal(fake({ env: { ...both, NODE_OPTIONS: '--max-semi-space-size=2' } }).length, 0)
+  const [envOnly] = fake({ execArgv: ['--max-semi-space-size=32'] })
+  assert.deepEqual(envOnly?.args.slice(0, 2), ['/opt/node', '--max-semi-space-size=32'])
+})
+
+test('no re-execution once re-executed, off Linux, or when not started as the mcp-oauth command', () => {
+  const reexecuted = { env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' } }
+  assert.equal(fake({ ...reexecuted, execArgv: ['--max-semi-space-size=8', '--conditions=x'] }).length, 0)
   assert.equal(fake({ platform: 'darwin' }).length, 0)
   assert.equal(fake({ argv: ['/opt/node', '/usr/lib/node_modules/test-runner.js', 'serve'] }).length, 0)
 })

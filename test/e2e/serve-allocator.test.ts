@@ -1,6 +1,6 @@
 /**
  * `mcp-oauth serve` re-executes itself once with glibc's allocator bounded (two arenas, a fixed 1 MiB mmap
- * threshold, src/cli/malloc-arenas.ts), keeping its PID and any setting the operator chose. Read from the real
+ * threshold) and V8's young generation capped (src/cli/malloc-arenas.ts), keeping its PID and any setting the operator chose. Read from the real
  * process's /proc/<pid>/environ, which execve replaces. The memory this saves is measured in
  * bench:authorization-server, not here.
  */
@@ -31,6 +31,8 @@ describe('serve bounds its allocator', { skip: process.platform !== 'linux' && '
     const env = environOf(serve.child.pid!)
     assert.equal(env.get('MALLOC_ARENA_MAX'), '2')
     assert.equal(env.get('MALLOC_MMAP_THRESHOLD_'), '1048576')
+    const cmdline = readFileSync(`/proc/${serve.child.pid}/cmdline`, 'utf8').split('\0')
+    assert.equal(cmdline[1], '--max-semi-space-size=8', 'the young generation is capped')
   })
 
   test("the operator's own arena count is kept and the threshold added", async () => {
