@@ -56,6 +56,25 @@ async function signIn(
   return { tokens: await json(response), clientId: client['client_id'] as string, metadata, response }
 }
 
+/** A refresh-token grant at the server's token endpoint (RFC 6749 §6), with any further form fields. */
+function refreshAt(
+  metadata: Record<string, string>,
+  clientId: string,
+  token: string,
+  extra: Record<string, string> = {},
+) {
+  return fetch(metadata['token_endpoint']!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: token,
+      client_id: clientId,
+      ...extra,
+    }),
+  })
+}
+
 describe('authorization server features', () => {
   let alice: Alice
   const servers: RunningAuthorizationServer[] = []
@@ -147,18 +166,7 @@ describe('authorization server features', () => {
   test('refresh rotation: concurrent reuse inside the grace window is fine, later reuse revokes the grant', async () => {
     const server = await start()
     const { tokens, clientId, metadata } = await signIn(server, alice)
-    const refresh = async (token: string) =>
-      json(
-        await fetch(metadata['token_endpoint'], {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'refresh_token',
-            refresh_token: token,
-            client_id: clientId,
-          }),
-        }),
-      )
+    const refresh = async (token: string) => json(await refreshAt(metadata, clientId, token))
     const [one, two] = await Promise.all([refresh(tokens['refresh_token']), refresh(tokens['refresh_token'])])
     assert.ok(one['access_token'] && two['access_token'], 'both concurrent refreshes succeed')
     assert.ok(one['refresh_token'] !== tokens['refresh_token'])
@@ -170,16 +178,7 @@ describe('authorization server features', () => {
     const server = await start()
     const { tokens, clientId, metadata } = await signIn(server, alice)
     const refresh = async (token: string, resource: string) => {
-      const response = await fetch(metadata['token_endpoint'], {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: token,
-          client_id: clientId,
-          resource,
-        }),
-      })
+      const response = await refreshAt(metadata, clientId, token, { resource })
       return { status: response.status, body: await json(response) }
     }
     const other = await refresh(tokens['refresh_token'], 'https://other.example.com/mcp')
@@ -201,18 +200,7 @@ describe('authorization server features', () => {
       }),
     })
     const { tokens, clientId, metadata } = await signIn(server, alice)
-    const refresh = async (token: string) =>
-      json(
-        await fetch(metadata['token_endpoint'], {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'refresh_token',
-            refresh_token: token,
-            client_id: clientId,
-          }),
-        }),
-      )
+    const refresh = async (token: string) => json(await refreshAt(metadata, clientId, token))
     const rotated = await refresh(tokens['refresh_token'])
     assert.ok(rotated['refresh_token'])
     const replay = await refresh(tokens['refresh_token'])
