@@ -27,24 +27,31 @@ function versionProblem(fs) {
 }
 
 // `connect` is a bridge a host keeps running for each remote server: a small, steady pipe. V8's defaults suit a
-// busy application instead: helper threads that compile and collect in parallel (each thread's malloc arena keeps
-// what it used), TurboFan's large optimised code, a young generation that grows to 16 MB semi-spaces, and an old
-// generation left to fill with what the small young one promotes (without --optimize-for-size, one thread let
-// it reach 88 MB over 40,000 calls). With all four the bridge held 58.5-59 MB after the bench's timed run and
-// 64-66 MB after 40,000 more calls, against 69-79 MB by default (bench/proxy). V8 takes them only at start, so
-// the bin re-executes itself once: same PID, arguments and stdio.
+// busy application instead: TurboFan's large optimised code and compiler zones, collection and compilation on
+// helper threads (each thread's malloc arena keeps what it used), a young generation that grows to 16 MB
+// semi-spaces, and an old generation left to fill with what the small young one promotes. Measured in
+// bench/proxy, it is TurboFan off (--max-opt=2) together with --optimize-for-size that keeps the bridge at
+// 59 MB after the timed run against 70-75 MB; either alone, or both set at run time, left it at 65-75 MB.
+// V8 takes them only at start, so the bin re-executes itself once: same PID, arguments and stdio. The helper
+// thread flags cost nothing at start; --single-threaded (used before) did the same for memory but starts slower.
 const LEAN_BRIDGE_FLAGS = [
-  '--single-threaded',
   '--max-opt=2',
-  '--semi-space-growth-factor=1',
   '--optimize-for-size',
+  '--semi-space-growth-factor=1',
+  '--single-threaded-gc',
+  '--no-concurrent-recompilation',
+  '--v8-pool-size=1',
 ]
 
 function leanBridge(fs) {
   if (process.argv[2] !== 'connect' || typeof process.execve !== 'function') return
-  // A person who tuned V8 for this process (NODE_OPTIONS, node's own flags) keeps their choice.
+  // Node defines execve everywhere but it throws on Windows (and IBM i): start there as is.
+  if (process.platform === 'win32' || process.platform === 'os400') return
+  // A person who tuned V8 for this process (NODE_OPTIONS, node's own flags) keeps their choice; V8 reads its
+  // flags with dashes or underscores alike.
   const given = `${process.env.NODE_OPTIONS || ''} ${process.execArgv.join(' ')}`
-  if (/single-threaded|max-opt|semi-space|jitless|optimize-for-size/.test(given)) return
+  if (/single.threaded|max.opt|semi.space|jitless|optimize.for.size|concurrent|v8.pool.size/.test(given))
+    return
   // Under --permission execve throws without --allow-child-process; a failed execve aborts Node, so check first.
   if (process.permission && !process.permission.has('child')) return
   try {
@@ -53,7 +60,11 @@ function leanBridge(fs) {
     return
   }
   const args = [process.execPath].concat(LEAN_BRIDGE_FLAGS, process.execArgv, process.argv.slice(1))
-  process.execve(process.execPath, args, process.env)
+  try {
+    process.execve(process.execPath, args, process.env)
+  } catch (_) {
+    // A refusal in JavaScript (an unsupported platform, a permission) leaves this process running as is.
+  }
 }
 
 function start(fs) {

@@ -9,9 +9,69 @@
  * (../../schema) resolve the same from either.
  * @see https://esbuild.github.io/api/#splitting
  */
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
+import { relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
+
+/**
+ * An ES import of a built-in module builds its namespace from every export, getters included, and Node's lazy
+ * getters load whole subsystems (`node:fs` pulls in fs/promises and readline, `node:http` undici and http2);
+ * under the bridge's lean V8 flags, which Node's embedded code cache does not match, each compiles from source.
+ * `process.getBuiltinModule` returns the module object and runs no getter, so each file of the bundle reads its
+ * built-ins that way and gets exactly the names it imports: the eleven built-ins of `connect`'s start load in
+ * 53.9 ms instead of 66.8 (hyperfine, lean flags, bare script).
+ * @see https://nodejs.org/api/process.html#processgetbuiltinmoduleid
+ */
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+const builtinsWithoutGetters: Plugin = {
+  name: 'builtins-without-getters',
+  setup(b) {
+    // One module per importing file (esbuild loads a path once), each with the names that file imports.
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      // A dynamic import's namespace is read by name later: it stays a plain import.
+      args.kind === 'dynamic-import'
+        ? { path: args.path, external: true }
+        : {
+            path: `${args.path} from ${relative(root, args.importer)}`,
+            namespace: 'builtin',
+            pluginData: { specifier: args.path, importer: args.importer },
+          },
+    )
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const { specifier, importer } = args.pluginData as { specifier: string; importer: string }
+      const names = importedNames(readFileSync(importer, 'utf8'), specifier)
+      return {
+        contents: [
+          `const m = process.getBuiltinModule(${JSON.stringify(specifier)})`,
+          'export default m',
+          ...[...names].map((name) => `export const ${name} = m.${name}`),
+        ].join('\n'),
+        loader: 'js',
+      }
+    })
+  },
+}
+
+/** The names a source file imports from `specifier` by name (type-only ones aside). */
+function importedNames(source: string, specifier: string): Set<string> {
+  const names = new Set<string>()
+  // A clause holds names, braces, commas and spaces only: it cannot run on into the previous import's quotes.
+  const from = new RegExp(`import\\s+(?!type\\s)([\\w$\\s,{}*]*?)\\s*from\\s*['"]${specifier}['"]`, 'g')
+  for (const [, clause] of source.matchAll(from)) {
+    if (clause!.includes('*')) throw new Error(`build:cli: import * from '${specifier}' is not supported`)
+    const braces = /\{([^}]*)\}/.exec(clause!)?.[1] ?? ''
+    for (const part of braces.split(',')) {
+      const name = part
+        .trim()
+        .split(/\s+as\s+/)[0]!
+        .trim()
+      if (name && !name.startsWith('type ')) names.add(name)
+    }
+  }
+  return names
+}
 
 /** Bundle the CLI into `outdir`; returns the size in bytes of the entry file and of all files. */
 export async function buildCli(outdir: string): Promise<{ entry: number; total: number }> {
@@ -29,6 +89,7 @@ export async function buildCli(outdir: string): Promise<{ entry: number; total: 
     metafile: true,
     legalComments: 'none',
     logLevel: 'silent',
+    plugins: [builtinsWithoutGetters],
   })
   const outputs = Object.values(result.metafile.outputs)
   return {

@@ -61,6 +61,13 @@ test("the operator's own young-generation size is kept: with both variables set 
   assert.equal(fake({ env: { ...both, NODE_OPTIONS: '--max-semi-space-size=2' } }).length, 0)
   const [envOnly] = fake({ execArgv: ['--max-semi-space-size=32'] })
   assert.deepEqual(envOnly?.args.slice(0, 2), ['/opt/node', '--max-semi-space-size=32'])
+  // V8's underscore spelling is the same flag.
+  assert.equal(fake({ env: { ...both, NODE_OPTIONS: '--max_semi_space_size=64' } }).length, 0)
+  // V8 aborts at start on a heap size given with both generation sizes: with the operator's heap size, no flag
+  // of ours is added (only the missing variables).
+  const heap = fake({ env: { NODE_OPTIONS: '--max-heap-size=512 --max-old-space-size=256' } })
+  assert.deepEqual(heap[0]?.args.slice(0, 2), ['/opt/node', '--conditions=x'])
+  assert.equal(fake({ env: { ...both, NODE_OPTIONS: '--max_heap_size=512' } }).length, 0)
 })
 
 test('no re-execution once re-executed, off Linux, or when not started as the mcp-oauth command', () => {

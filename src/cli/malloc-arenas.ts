@@ -58,8 +58,12 @@ const DEFAULTS: ReexecDependencies = {
  */
 export function boundMallocArenas(proc: ReexecProcess = process, deps: ReexecDependencies = DEFAULTS): void {
   const missing = Object.entries(SERVE_MALLOC_ENV).filter(([name]) => proc.env[name] === undefined)
-  // After the re-exec the flag is in execArgv, so this runs once.
-  const sized = /semi-space/.test(`${proc.env['NODE_OPTIONS'] ?? ''} ${proc.execArgv.join(' ')}`)
+  // After the re-exec the flag is in execArgv, so this runs once. V8 takes dashes or underscores, and refuses to
+  // start (a fatal check) when a heap size comes with both generation sizes: an operator who sized the heap in
+  // any of these ways keeps exactly their flags.
+  const sized = /semi.space|max.heap.size|young.generation/.test(
+    `${proc.env['NODE_OPTIONS'] ?? ''} ${proc.execArgv.join(' ')}`,
+  )
   const flags = sized ? [] : SERVE_V8_FLAGS
   if (proc.platform !== 'linux' || (missing.length === 0 && flags.length === 0)) return
   if (typeof proc.execve !== 'function') return

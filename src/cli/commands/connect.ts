@@ -40,13 +40,13 @@ given. Arguments with no equivalent are named in one warning line on stderr. See
  * semi-spaces under a steady stream of calls: resident memory rose by 20 MB between 8,000 and 32,000 calls
  * (bench/proxy) while the live heap stayed under 12 MB. Kept at its first size it stays flat (+1 %), and a
  * scavenge of so little live data stays cheap. The bin passes it as a flag when it re-executes the bridge with its
- * lean V8 flags (bin/mcp-oauth.js); where it cannot (Windows, the permission model), it is set here at run time,
+ * lean V8 flags (bin/mcp-oauth.js); where it does not (Windows, the permission model), it is set here at run time,
  * since V8 reads this one when it decides to grow the space.
  * @see https://v8.dev/blog/orinoco-parallel-scavenger
  */
 function keepYoungGenerationSmall(): void {
   // A person who sized the young generation themselves (NODE_OPTIONS, node's own flags) keeps their choice.
-  if (/semi-space/.test(`${process.env['NODE_OPTIONS'] ?? ''} ${process.execArgv.join(' ')}`)) return
+  if (/semi.space/.test(`${process.env['NODE_OPTIONS'] ?? ''} ${process.execArgv.join(' ')}`)) return
   process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1')
 }
 
