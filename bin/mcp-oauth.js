@@ -27,16 +27,16 @@ function versionProblem(fs) {
 }
 
 // `connect` is a bridge a host keeps running for each remote server: a small, steady pipe. V8's defaults suit a
-// busy application instead: TurboFan's large optimised code and compiler zones, collection and compilation on
-// helper threads (each thread's malloc arena keeps what it used), a young generation that grows to 16 MB
-// semi-spaces, and an old generation left to fill with what the small young one promotes. Measured in
-// bench/proxy, it is TurboFan off (--max-opt=2) together with --optimize-for-size that keeps the bridge at
-// 59 MB after the timed run against 70-75 MB; either alone, or both set at run time, left it at 65-75 MB.
-// V8 takes them only at start, so the bin re-executes itself once: same PID, arguments and stdio. The helper
-// thread flags cost nothing at start; --single-threaded (used before) did the same for memory but starts slower.
+// busy application instead: collection and compilation on helper threads (each thread's malloc arena keeps what
+// it used), a young generation that grows to 16 MB semi-spaces, TurboFan's large optimised code, and an old
+// generation left to fill with what the small young one promotes. V8 takes the first two only at start, so the
+// bin re-executes itself once (same PID, arguments and stdio) with these; none of them changes V8's code
+// cache hash, so Node's built-in modules still load from its embedded cache. TurboFan and heap sizing
+// (--no-turbofan, --optimize-for-size) would not: `connect` sets those itself once it has answered its host and
+// loaded what it needs (src/cli/commands/connect.ts). Measured in bench/proxy: 58-59 MB after the timed run
+// against 70-75 MB without, and a start about 20 ms shorter than with all of them given here.
 const LEAN_BRIDGE_FLAGS = [
-  '--max-opt=2',
-  '--optimize-for-size',
+  '--max-semi-space-size=1',
   '--semi-space-growth-factor=1',
   '--single-threaded-gc',
   '--no-concurrent-recompilation',
@@ -50,7 +50,7 @@ function leanBridge(fs) {
   // A person who tuned V8 for this process (NODE_OPTIONS, node's own flags) keeps their choice; V8 reads its
   // flags with dashes or underscores alike.
   const given = `${process.env.NODE_OPTIONS || ''} ${process.execArgv.join(' ')}`
-  if (/single.threaded|max.opt|semi.space|jitless|optimize.for.size|concurrent|v8.pool.size/.test(given))
+  if (/single.threaded|max.opt|turbofan|semi.space|jitless|optimize.for.size|concurrent|v8.pool.size/.test(given))
     return
   // Under --permission execve throws without --allow-child-process; a failed execve aborts Node, so check first.
   if (process.permission && !process.permission.has('child')) return
@@ -60,8 +60,10 @@ function leanBridge(fs) {
     return
   }
   const args = [process.execPath].concat(LEAN_BRIDGE_FLAGS, process.execArgv, process.argv.slice(1))
+  // Tells `connect` that its start-only flags are in place and the rest is its to set.
+  const env = Object.assign({}, process.env, { MCP_OAUTH_LEAN_BRIDGE: '1' })
   try {
-    process.execve(process.execPath, args, process.env)
+    process.execve(process.execPath, args, env)
   } catch (_) {
     // A refusal in JavaScript (an unsupported platform, a permission) leaves this process running as is.
   }

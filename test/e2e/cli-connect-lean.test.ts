@@ -1,13 +1,13 @@
 /**
  * `mcp-oauth connect` re-executes itself once with V8 flags for a small, steady pipe (bin/mcp-oauth.js:
- * Maglev as the top tier, heap sizing for memory, a young generation kept at its first size, collection on the main
- * thread), keeping its PID and stdio, and still bridges; a person's own V8 tuning is kept, a platform where execve
+ * a young generation kept at its first size, collection and compilation on the main thread; connect then turns
+ * TurboFan off and sizes the heap for memory itself), keeping its PID and stdio, and still bridges; a person's own V8 tuning is kept, a platform where execve
  * throws (Windows) starts as is, and other commands are not re-executed. Read from the real
  * process's /proc/<pid>/cmdline, which execve replaces. The memory this saves is measured in bench:proxy.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -17,8 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const BIN = fileURLToPath(new URL('../../bin/mcp-oauth.js', import.meta.url))
 const LEAN = [
-  '--max-opt=2',
-  '--optimize-for-size',
+  '--max-semi-space-size=1',
   '--semi-space-growth-factor=1',
   '--single-threaded-gc',
   '--no-concurrent-recompilation',
@@ -65,7 +64,11 @@ describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux'
   })
 
   /** Start `connect`, have it answer `initialize` (so it is past start-up), and return its command line. */
-  async function bridgeCmdline(env: NodeJS.ProcessEnv, execArgv: string[] = []) {
+  async function bridgeCmdline(
+    env: NodeJS.ProcessEnv,
+    execArgv: string[] = [],
+    afterAnswer: () => Promise<unknown> = async () => {},
+  ) {
     const child = spawn(process.execPath, [...execArgv, BIN, 'connect', url, '--store', 'memory'], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, MCP_OAUTH_NO_INTERACTION: '1', ...env },
@@ -86,6 +89,7 @@ describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux'
         await new Promise((r) => setTimeout(r, 20))
       }
       assert.match(stdout, /"protocolVersion":"2025-11-25"/, 'the re-executed bridge answers')
+      await afterAnswer()
       return cmdlineOf(child.pid!)
     } finally {
       child.kill()
@@ -101,13 +105,47 @@ describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux'
 
   it("a person's own V8 tuning is kept and nothing is added", async () => {
     const viaOptions = await bridgeCmdline({ NODE_OPTIONS: '--max-semi-space-size=8' })
-    assert.equal(viaOptions.includes('--optimize-for-size'), false)
+    assert.equal(viaOptions.includes('--single-threaded-gc'), false)
     const viaFlags = await bridgeCmdline({ NODE_OPTIONS: '' }, ['--max-opt=3'])
-    assert.equal(viaFlags.includes('--optimize-for-size'), false)
+    assert.equal(viaFlags.includes('--single-threaded-gc'), false)
     assert.ok(viaFlags.includes('--max-opt=3'))
     // V8 reads `--max_semi_space_size` as the same flag.
     const underscored = await bridgeCmdline({ NODE_OPTIONS: '--max_semi_space_size=8' })
-    assert.equal(underscored.includes('--optimize-for-size'), false)
+    assert.equal(underscored.includes('--single-threaded-gc'), false)
+  })
+
+  it("once it has answered, connect turns TurboFan off and sizes the heap for memory; not under a person's tuning", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-lean-'))
+    const preload = join(dir, 'flags.mjs')
+    const log = join(dir, 'flags.log')
+    // Records the flags the process sets at run time (the re-executed image's only: the log is read after).
+    writeFileSync(
+      preload,
+      [
+        "import { appendFileSync } from 'node:fs'",
+        "const v8 = process.getBuiltinModule('node:v8')",
+        'const set = v8.setFlagsFromString',
+        `v8.setFlagsFromString = (f) => { appendFileSync(${JSON.stringify(log)}, f + '\\n'); return set(f) }`,
+      ].join('\n'),
+    )
+    const flags = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [])
+    try {
+      const importing = `--import ${pathToFileURL(preload).href}`
+      await bridgeCmdline({ NODE_OPTIONS: importing }, [], async () => {
+        for (let i = 0; i < 250 && !flags().includes('--optimize-for-size'); i++)
+          await new Promise((r) => setTimeout(r, 20))
+      })
+      assert.deepEqual(flags(), ['--no-turbofan', '--optimize-for-size'])
+      rmSync(log, { force: true })
+      await bridgeCmdline(
+        { NODE_OPTIONS: `${importing} --max-semi-space-size=8` },
+        [],
+        () => new Promise((r) => setTimeout(r, 300)),
+      )
+      assert.deepEqual(flags(), [], "nothing set over a person's own tuning")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('where execve throws (Windows), the bridge starts as is instead of failing', async () => {
@@ -122,7 +160,7 @@ describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux'
         '--import',
         pathToFileURL(preload).href,
       ])
-      assert.equal(cmdline.includes('--optimize-for-size'), false)
+      assert.equal(cmdline.includes('--single-threaded-gc'), false)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -141,6 +179,6 @@ describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux'
     }
     await exited
     assert.ok(cmdline, 'read while running')
-    assert.equal(cmdline.includes('--optimize-for-size'), false)
+    assert.equal(cmdline.includes('--single-threaded-gc'), false)
   })
 })

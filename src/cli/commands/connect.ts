@@ -50,13 +50,39 @@ function keepYoungGenerationSmall(): void {
   process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1')
 }
 
+/**
+ * The rest of the bin's lean V8 settings, which would have made Node compile its built-in modules from source
+ * had they been given at start (they change V8's code cache hash): no TurboFan (Maglev stays the top tier, with
+ * smaller code and no compiler zones) and the heap sized for memory. Set once the bridge has answered its host,
+ * by when what it needs is loaded; V8 reads both as it goes. Only after the bin's re-execution (its variable),
+ * so a person's own V8 tuning, which stops that, is kept here too.
+ */
+function settleLean(lean: boolean): () => void {
+  let pending = lean
+  return () => {
+    if (!pending) return
+    pending = false
+    setImmediate(() => {
+      // Compiled code cached so far keeps the start's hash, which the next start will match.
+      process.getBuiltinModule('node:module').flushCompileCache?.()
+      const v8 = process.getBuiltinModule('node:v8')
+      v8.setFlagsFromString('--no-turbofan')
+      v8.setFlagsFromString('--optimize-for-size')
+    }).unref()
+  }
+}
+
 /** Run the bridge until stdin closes or a signal arrives. */
 export async function run(
   args: string[],
   io: CliIo,
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
+  const lean = process.env['MCP_OAUTH_LEAN_BRIDGE'] === '1'
+  // Not for the browser or anything else this process starts.
+  delete process.env['MCP_OAUTH_LEAN_BRIDGE']
   if (stdin === process.stdin) keepYoungGenerationSmall()
+  const answered = settleLean(lean && stdin === process.stdin)
   const compat = translateMcpRemoteArgs(args)
   if (compat.warning) io.stderr.write(`${compat.warning}\n`)
   const { values, positionals } = parseCommandArgs(compat.args, { transport: { type: 'string' } })
@@ -93,6 +119,7 @@ export async function run(
   // Writes keep their order in the stream's own buffer; only the end waits for it to drain.
   let backlog = false
   const write = (line: string) => {
+    answered()
     if (!io.stdout.write(line)) backlog = true
   }
   const toHost = (m: JsonRpc) => write(`${JSON.stringify(tools.filter(m))}\n`)
