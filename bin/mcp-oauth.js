@@ -76,9 +76,9 @@ function start(fs) {
     process.exit(1)
   }
   leanBridge(fs)
-  return import('node:module').then((module) => {
+  return builtin('node:module').then((module) => {
     // Cache compiled (and type-stripped) modules between runs: halves start-up, which hosts pay on every launch.
-    if (module.default.enableCompileCache) module.default.enableCompileCache()
+    if (module.enableCompileCache) module.enableCompileCache()
     // The published package runs the bundle (npm run build:cli): start-up reads a few files, not fifty modules;
     // dist/cli/ (the plain build) stays as the fallback for a package built without it.
     const bundle = new URL('../dist/cli-bundle/main.js', import.meta.url)
@@ -89,7 +89,15 @@ function start(fs) {
   })
 }
 
-import('node:fs')
+// An ES import of a built-in runs all its lazy getters (node:fs then loads fs/promises and readline, a few ms on
+// every start, paid twice when `connect` re-executes); process.getBuiltinModule runs none. Older Nodes, which
+// only reach the version check, import.
+function builtin(id) {
+  if (typeof process.getBuiltinModule === 'function') return Promise.resolve(process.getBuiltinModule(id))
+  return import(id).then((m) => m.default)
+}
+
+builtin('node:fs')
   .then(start)
   .then((cli) => cli.main(process.argv.slice(2)))
   // Exit explicitly: a finished command must not linger on idle keep-alive sockets or timers.
