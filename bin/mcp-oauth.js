@@ -47,11 +47,14 @@ function leanBridge(fs) {
   if (process.argv[2] !== 'connect' || typeof process.execve !== 'function') return
   // Node defines execve everywhere but it throws on Windows (and IBM i): start there as is.
   if (process.platform === 'win32' || process.platform === 'os400') return
+  // MCP_OAUTH_NO_REEXEC=1: the way out where execve itself fails (a sandbox refusing exec), which aborts Node.
+  if (process.env.MCP_OAUTH_NO_REEXEC === '1') return
   // A person who tuned V8 for this process (NODE_OPTIONS, node's own flags) keeps their choice; V8 reads its
-  // flags with dashes or underscores alike.
+  // flags with dashes or underscores alike, and aborts at start on a heap size given with both generation sizes.
   const given = `${process.env.NODE_OPTIONS || ''} ${process.execArgv.join(' ')}`
-  if (/single.threaded|max.opt|turbofan|semi.space|jitless|optimize.for.size|concurrent|v8.pool.size/.test(given))
-    return
+  const tuned =
+    /single.threaded|max.opt|turbofan|semi.space|heap.size|jitless|optimize.for.size|concurrent|v8.pool/
+  if (tuned.test(given)) return
   // Under --permission execve throws without --allow-child-process; a failed execve aborts Node, so check first.
   if (process.permission && !process.permission.has('child')) return
   try {
@@ -65,7 +68,8 @@ function leanBridge(fs) {
   try {
     process.execve(process.execPath, args, env)
   } catch (_) {
-    // A refusal in JavaScript (an unsupported platform, a permission) leaves this process running as is.
+    // A refusal in JavaScript (an unsupported platform, a permission) leaves this process running as is; a
+    // failure of the system call itself aborts Node before any catch (hence the checks above, and the variable).
   }
 }
 

@@ -54,11 +54,19 @@ const builtinsWithoutGetters: Plugin = {
   },
 }
 
-/** The names a source file imports from `specifier` by name (type-only ones aside). */
-function importedNames(source: string, specifier: string): Set<string> {
+/**
+ * The names a source file imports from the built-in `specifier` by name (type-only ones aside; `default` is the
+ * module itself). Anything this cannot map name for name (a namespace import, a re-export) fails the build
+ * rather than a bundle that would only fail when run.
+ */
+export function importedNames(source: string, specifier: string): Set<string> {
   const names = new Set<string>()
+  const quoted = `['"]${specifier.replaceAll('/', '\\/')}['"]`
+  if (new RegExp(`export\\s[^;'"]*?from\\s*${quoted}`).test(source)) {
+    throw new Error(`build:cli: re-exporting from '${specifier}' is not supported; import, then export`)
+  }
   // A clause holds names, braces, commas and spaces only: it cannot run on into the previous import's quotes.
-  const from = new RegExp(`import\\s+(?!type\\s)([\\w$\\s,{}*]*?)\\s*from\\s*['"]${specifier}['"]`, 'g')
+  const from = new RegExp(`import\\s+(?!type\\s)([\\w$\\s,{}*]*?)\\s*from\\s*${quoted}`, 'g')
   for (const [, clause] of source.matchAll(from)) {
     if (clause!.includes('*')) throw new Error(`build:cli: import * from '${specifier}' is not supported`)
     const braces = /\{([^}]*)\}/.exec(clause!)?.[1] ?? ''
@@ -67,7 +75,7 @@ function importedNames(source: string, specifier: string): Set<string> {
         .trim()
         .split(/\s+as\s+/)[0]!
         .trim()
-      if (name && !name.startsWith('type ')) names.add(name)
+      if (name && name !== 'default' && !name.startsWith('type ')) names.add(name)
     }
   }
   return names
@@ -91,6 +99,12 @@ export async function buildCli(outdir: string): Promise<{ entry: number; total: 
     logLevel: 'silent',
     plugins: [builtinsWithoutGetters],
   })
+  // A warning here (an export esbuild could not find, say) is a bundle that fails when run: stop instead.
+  if (result.warnings.length) {
+    throw new Error(
+      `build:cli: ${result.warnings.map((w) => `${w.location?.file ?? ''} ${w.text}`).join('; ')}`,
+    )
+  }
   const outputs = Object.values(result.metafile.outputs)
   return {
     entry: outputs.find((o) => o.entryPoint)?.bytes ?? 0,

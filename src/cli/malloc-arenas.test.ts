@@ -70,7 +70,8 @@ test("the operator's own young-generation size is kept: with both variables set 
   assert.equal(fake({ env: { ...both, NODE_OPTIONS: '--max_heap_size=512' } }).length, 0)
 })
 
-test('no re-execution once re-executed, off Linux, or when not started as the mcp-oauth command', () => {
+test('no re-execution once re-executed, off Linux, when not started as the mcp-oauth command, or when told not to', () => {
+  assert.equal(fake({ env: { MCP_OAUTH_NO_REEXEC: '1' } }).length, 0)
   const reexecuted = { env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' } }
   assert.equal(fake({ ...reexecuted, execArgv: ['--max-semi-space-size=8', '--conditions=x'] }).length, 0)
   assert.equal(fake({ platform: 'darwin' }).length, 0)

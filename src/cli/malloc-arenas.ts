@@ -61,11 +61,11 @@ export function boundMallocArenas(proc: ReexecProcess = process, deps: ReexecDep
   // After the re-exec the flag is in execArgv, so this runs once. V8 takes dashes or underscores, and refuses to
   // start (a fatal check) when a heap size comes with both generation sizes: an operator who sized the heap in
   // any of these ways keeps exactly their flags.
-  const sized = /semi.space|max.heap.size|young.generation/.test(
-    `${proc.env['NODE_OPTIONS'] ?? ''} ${proc.execArgv.join(' ')}`,
-  )
+  const sized = /semi.space|heap.size/.test(`${proc.env['NODE_OPTIONS'] ?? ''} ${proc.execArgv.join(' ')}`)
   const flags = sized ? [] : SERVE_V8_FLAGS
   if (proc.platform !== 'linux' || (missing.length === 0 && flags.length === 0)) return
+  // The way out where execve itself fails (a sandbox refusing exec), which aborts Node before any catch.
+  if (proc.env['MCP_OAUTH_NO_REEXEC'] === '1') return
   if (typeof proc.execve !== 'function') return
   const script = proc.argv[1]
   if (!script || !/^mcp-oauth(\.js)?$/.test(basename(script))) return

@@ -84,8 +84,12 @@ describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux'
         clientInfo: { name: 'host', version: '1' },
       }
       child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params })}\n`)
+      const deadline = Date.now() + 15_000
       while (!stdout.includes('"id":1')) {
-        if (child.exitCode !== null) assert.fail(`connect exited early (${child.exitCode})`)
+        // A V8 fatal error is a signal, not an exit code.
+        if (child.exitCode !== null || child.signalCode !== null)
+          assert.fail(`connect ended early (${child.exitCode ?? child.signalCode})`)
+        if (Date.now() > deadline) assert.fail('connect did not answer initialize within 15 s')
         await new Promise((r) => setTimeout(r, 20))
       }
       assert.match(stdout, /"protocolVersion":"2025-11-25"/, 'the re-executed bridge answers')
@@ -112,6 +116,11 @@ describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux'
     // V8 reads `--max_semi_space_size` as the same flag.
     const underscored = await bridgeCmdline({ NODE_OPTIONS: '--max_semi_space_size=8' })
     assert.equal(underscored.includes('--single-threaded-gc'), false)
+    // With a heap size and both generation sizes V8 aborts at start: a person's heap size gets nothing added.
+    const heap = await bridgeCmdline({ NODE_OPTIONS: '--max-heap-size=512 --max-old-space-size=256' })
+    assert.equal(heap.includes('--max-semi-space-size=1'), false)
+    const told = await bridgeCmdline({ NODE_OPTIONS: '', MCP_OAUTH_NO_REEXEC: '1' })
+    assert.equal(told.includes('--single-threaded-gc'), false, 'MCP_OAUTH_NO_REEXEC=1 turns it off')
   })
 
   it("once it has answered, connect turns TurboFan off and sizes the heap for memory; not under a person's tuning", async () => {
@@ -161,6 +170,14 @@ describe('connect runs with lean V8 flags', { skip: process.platform !== 'linux'
         pathToFileURL(preload).href,
       ])
       assert.equal(cmdline.includes('--single-threaded-gc'), false)
+      // And where execve is there but throws when called (a platform or permission refusing it).
+      const throwing = join(dir, 'throwing.mjs')
+      writeFileSync(
+        throwing,
+        "process.execve = () => { throw Object.assign(new Error('refused'), { code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM' }) }\n",
+      )
+      const refused = await bridgeCmdline({ NODE_OPTIONS: '' }, ['--import', pathToFileURL(throwing).href])
+      assert.equal(refused.includes('--single-threaded-gc'), false)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

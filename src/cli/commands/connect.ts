@@ -78,7 +78,10 @@ export async function run(
   io: CliIo,
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
-  const lean = process.env['MCP_OAUTH_LEAN_BRIDGE'] === '1'
+  // The variable alone could come from outside; the flags show the re-execution happened (without
+  // concurrent recompilation, no compile job is in flight when TurboFan is turned off).
+  const lean =
+    process.env['MCP_OAUTH_LEAN_BRIDGE'] === '1' && process.execArgv.includes('--no-concurrent-recompilation')
   // Not for the browser or anything else this process starts.
   delete process.env['MCP_OAUTH_LEAN_BRIDGE']
   if (stdin === process.stdin) keepYoungGenerationSmall()
