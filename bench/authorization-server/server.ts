@@ -2,8 +2,9 @@
  * Benchmark child process: one authorization server on 127.0.0.1, chosen by argv[2]:
  * - `oidc-provider`: oidc-provider 9 alone with its in-memory adapter, configured as ours is for the measured
  *   paths (one resource, ES256 JWT access tokens, refresh rotation, S256 PKCE, open registration of one public
- *   client), kept in plain Maps, with the smallest sign-in and consent pages that work (no password hash):
- *   the ceiling;
+ *   client), kept in plain Maps, with the smallest sign-in and consent pages that work, whose sign-in checks
+ *   the same password hash ours does (the same `verifyPassword`: scrypt with the same parameters, two at once at
+ *   most), as a deployment of oidc-provider would: the ceiling;
  * - `sqlite`, `postgres`, `memory`: createAuthorizationServer on that storage (rate limits off, no audit sink).
  * Reports its issuer over IPC and answers CPU and memory questions (restarting its peak resident size on request,
  * Linux /proc/self/clear_refs), so the parent measures this process only, and per workload sample.
@@ -28,6 +29,7 @@ import {
   createSqliteStorage,
   generateStorageKey,
   hashPassword,
+  verifyPassword,
 } from '../../src/authorization-server/index.ts'
 import { POSTGRES_URL } from '../../test/support/environment.ts'
 
@@ -89,6 +91,7 @@ function memoryAdapter(): (model: string) => unknown {
 
 /** oidc-provider alone: the configuration ours adds to, minus storage, sign-in hashing and our front handler. */
 async function ceiling(): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
+  const passwordHash = await benchPasswordHash()
   const { privateKey } = await generateKeyPair('ES256', { extractable: true })
   const jwk = { ...(await exportJWK(privateKey)), kid: 'bench', alg: 'ES256', use: 'sig' }
   const provider = new Provider(issuer, {
@@ -151,7 +154,10 @@ async function ceiling(): Promise<(req: IncomingMessage, res: ServerResponse) =>
     for await (const chunk of req) body += chunk
     const form = new URLSearchParams(body)
     if (action === 'login') {
-      if (form.get('username') !== USER.username || form.get('password') !== USER.password) {
+      if (
+        form.get('username') !== USER.username ||
+        !(await verifyPassword(form.get('password') ?? '', passwordHash))
+      ) {
         res.writeHead(401).end()
         return
       }
