@@ -231,14 +231,8 @@ export async function spawnServeWithUser(
   ])
 }
 
-/** A port that was free a moment ago (for tools that insist on a fixed port). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+/** A port that was free a moment ago (for tools that insist on a fixed port), outside the ephemeral range. */
+export { freePort } from '../../src/client/interaction/testing/authorization-server.test-helper.ts'
 
 /** Registers a public native client by DCR and returns its client_id. */
 export async function registerClient(

@@ -5,6 +5,7 @@
  * Keys and cookie secrets are generated at run time.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair } from 'jose'
@@ -139,11 +140,35 @@ export async function startTestAuthorizationServer(options: {
   }
 }
 
-/** A free loopback port (bound then released) for a fixed redirect URI. */
+/**
+ * A loopback port free a moment ago, for a fixed redirect URI (or a tool that insists on a fixed port). Taken
+ * below the kernel's ephemeral range: a port-0 pick lies inside it, where any outgoing connection or port-0
+ * listener of a test file running alongside may take it before the test binds it again (seen in CI as
+ * `callback_port_in_use`).
+ */
 export async function freePort(): Promise<number> {
+  const high = Math.max(ephemeralLow(), 20_000)
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (high - 10_000))
+    if (await canListen(port)) return port
+  }
+  throw new Error(`no free loopback port between 10000 and ${high} after 50 attempts`)
+}
+
+/** The first port of the kernel's ephemeral range (Linux's setting; 32768 elsewhere, below macOS's and Windows'). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 1024 ? low : 32_768
+  } catch {
+    return 32_768
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
   const s = http.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as AddressInfo
-  await new Promise((r) => s.close(r))
-  return port
+  return new Promise((resolve) => {
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
 }
