@@ -40,6 +40,9 @@ declare module 'oidc-provider' {
     static InvalidRequest: new (
       description?: string,
     ) => Error
+    static InvalidGrant: new (
+      description?: string,
+    ) => Error
     static InvalidClient: new (
       description?: string,
     ) => Error

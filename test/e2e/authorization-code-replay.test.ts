@@ -1,8 +1,8 @@
 /**
  * An authorization code redeemed by several token requests at once gets tokens exactly once, on SQLite storage
- * in a file (the storage `serve` uses): oidc-provider finds the code, checks that it is unused, then consumes it,
- * so a store that let a read overtake a write still waiting (a consume queued for a later commit) would answer
- * every racer with tokens.
+ * in a file (what `serve` uses) and on PostgreSQL: oidc-provider finds the code, checks that it is unused, then
+ * consumes it, so a store whose consume does not itself refuse a code already marked answered every racer with
+ * tokens (PostgreSQL did: its find and consume are separate round trips).
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
  */
@@ -10,16 +10,19 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
+import pg from 'pg'
 import {
+  type AuthorizationServerStorage,
+  createPostgresStorage,
   createSealer,
   createSqliteStorage,
   generateStorageKey,
 } from '../../src/authorization-server/index.ts'
+import { need, POSTGRES_URL, postgresAvailable } from '../support/environment.ts'
 import {
   HeadlessAgent,
   pkce,
-  type RunningAuthorizationServer,
   registerClient,
   startAuthorizationServer,
   testUser,
@@ -29,27 +32,14 @@ const RESOURCE = 'https://mcp.example.com/mcp'
 const REDIRECT = 'http://127.0.0.1:9/callback'
 const RACERS = 4
 
-describe('an authorization code redeemed by parallel token requests', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-code-replay-'))
-  let server: RunningAuthorizationServer
-  let alice: Awaited<ReturnType<typeof testUser>>
-  before(async () => {
-    alice = await testUser()
-    const storage = await createSqliteStorage(join(dir, 'as.db'), {
-      sealer: createSealer(generateStorageKey()),
-    })
-    server = await startAuthorizationServer({
-      resources: [{ uri: RESOURCE, scopes: ['tools:read'] }],
-      users: [alice.user],
-      storage,
-    })
+async function checkRedeemedOnce(storage: AuthorizationServerStorage) {
+  const alice = await testUser()
+  const server = await startAuthorizationServer({
+    resources: [{ uri: RESOURCE, scopes: ['tools:read'] }],
+    users: [alice.user],
+    storage,
   })
-  after(async () => {
-    await server?.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  it('answers one of them with tokens and the others with invalid_grant, for every code', async () => {
+  try {
     const client = await registerClient(server.issuer, [REDIRECT])
     for (let trial = 0; trial < 5; trial++) {
       const { verifier, challenge } = pkce()
@@ -94,5 +84,44 @@ describe('an authorization code redeemed by parallel token requests', () => {
       )
       for (const a of answers.filter((a) => a.status !== 200)) assert.equal(a.body['error'], 'invalid_grant')
     }
+  } finally {
+    await server.close()
+  }
+}
+
+describe('an authorization code redeemed by parallel token requests', () => {
+  it('SQLite file: one of them gets tokens, the others invalid_grant, for every code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-code-replay-'))
+    try {
+      await checkRedeemedOnce(
+        await createSqliteStorage(join(dir, 'as.db'), { sealer: createSealer(generateStorageKey()) }),
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  const schema = `code_replay_${process.pid}_${Date.now()}`
+  let created = false
+  after(async () => {
+    if (!created) return
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`)
+    await admin.end()
+  })
+
+  it('PostgreSQL: one of them gets tokens, the others invalid_grant, for every code', async (t) => {
+    if (!need(t, 'PostgreSQL', await postgresAvailable())) return
+    const admin = new pg.Client({ connectionString: POSTGRES_URL })
+    await admin.connect()
+    await admin.query(`CREATE SCHEMA ${schema}`)
+    created = true
+    await admin.end()
+    const url = new URL(POSTGRES_URL)
+    url.searchParams.set('options', `-c search_path=${schema}`)
+    await checkRedeemedOnce(
+      await createPostgresStorage(url.href, { sealer: createSealer(generateStorageKey()) }),
+    )
   })
 })

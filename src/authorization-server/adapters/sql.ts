@@ -4,6 +4,7 @@
  * @see https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
  */
 
+import { errors } from 'oidc-provider'
 import { createSqlCounters } from '../counters-sql.ts'
 import {
   type Adapter,
@@ -33,6 +34,8 @@ const SEALED_ID = 'mcp_oauth_sealed_id'
 /** Pseudo-model of the row that records a refresh token's rotation: same id, the successor sealed inside. */
 const ROTATION = 'RefreshTokenRotation'
 const CLIENT_TOUCH_INTERVAL_MS = 60 * 60 * 1000
+/** Grant sources that may be redeemed once (RFC 6749 §4.1.2, RFC 8628 §3.5, CIBA §10.1). */
+const ONE_TIME = new Set(['AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'])
 const UPSERT_CONFLICT = `ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
   uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`
 
@@ -247,6 +250,16 @@ export async function createSqlStorage(
         if (rotation) {
           // Consumed when its successor is stored (storeRotation), so no crash can leave it used but unanswered.
           rotation.predecessor = id
+          return
+        }
+        if (ONE_TIME.has(model)) {
+          // oidc-provider finds the code, checks it unused, then consumes it: two token requests presenting it at
+          // once both pass the check. Only the one whose UPDATE marks it gets tokens.
+          const marked = await driver.run(
+            `UPDATE ${models} SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL`,
+            [clock(), model, hashId(id)],
+          )
+          if (marked === 0) throw new errors.InvalidGrant('grant already consumed by a concurrent request')
           return
         }
         // The first use time is kept, so repeated presentations cannot stretch the grace window.
