@@ -87,6 +87,9 @@ declare module 'oidc-provider' {
     ): Promise<void>
     // biome-ignore lint/suspicious/noExplicitAny: event arguments differ per event; audit.ts narrows them
     on(event: string, listener: (...args: any[]) => void): this
+    emit(event: string, ...args: unknown[]): boolean
+    /** The context of the request being served (oidc-provider's AsyncLocalStorage), if any. */
+    static get ctx(): unknown
     use(
       middleware: (
         ctx: { path: string; method: string; status: number; body: unknown; [key: string]: unknown },

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import Provider, { errors } from 'oidc-provider'
 import { InvalidArgumentError, SPEC } from '../shared/errors.ts'
 import { canonicalResource, isLoopbackUrl } from '../shared/resource.ts'
+import { revokeGrantOnRacingRedemption } from './adapters/replay.ts'
 import { idempotentRefreshRotation } from './adapters/rotation.ts'
 import { createSealer, generateStorageKey } from './adapters/sealing.ts'
 import type { AuthorizationServerStorage } from './adapters/sql.ts'
@@ -160,9 +161,12 @@ export async function createAuthorizationServer(
   const documents = createDocumentFetch(...documentFetchOptions(cimd))
 
   const provider = new Provider(issuer, {
-    adapter: upstream?.keepsTokens
-      ? upstreamLogin.bindUpstreamTokensOnCode(storage.adapter, upstream)
-      : storage.adapter,
+    adapter: revokeGrantOnRacingRedemption(
+      upstream?.keepsTokens
+        ? upstreamLogin.bindUpstreamTokensOnCode(storage.adapter, upstream)
+        : storage.adapter,
+      (grantId) => provider.emit('grant.revoked', Provider.ctx, grantId),
+    ),
     jwks: { keys: signingKeys.providerKeys() },
     cookies: { keys: secrets.cookieKeys },
     clients: options.clients ?? [],
@@ -376,7 +380,10 @@ export async function createAuthorizationServer(
       return await new provider.InitialAccessToken({}).save()
     },
     async accessTokenGrantAlive(jti) {
-      return (await storage.adapter(JWT_GRANT).find(jti)) !== undefined
+      const record = await storage.adapter(JWT_GRANT).find(jti)
+      // The grant record too: a racing code redemption deletes it, maybe before this token's record was written.
+      const grantId = record?.['grantId']
+      return typeof grantId === 'string' && (await storage.adapter('Grant').find(grantId)) !== undefined
     },
     upstreamTokens: async (reference) =>
       await upstreamLogin.findUpstreamTokens(upstream, storage.adapter(JWT_GRANT), reference),

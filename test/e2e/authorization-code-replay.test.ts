@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { decodeJwt } from 'jose'
 import pg from 'pg'
 import {
   type AuthorizationServerStorage,
@@ -34,13 +35,17 @@ const RACERS = 4
 
 async function checkRedeemedOnce(storage: AuthorizationServerStorage) {
   const alice = await testUser()
+  const audit: Record<string, unknown>[] = []
   const server = await startAuthorizationServer({
     resources: [{ uri: RESOURCE, scopes: ['tools:read'] }],
     users: [alice.user],
     storage,
+    audit: (event) => audit.push(event as Record<string, unknown>),
   })
   try {
-    const client = await registerClient(server.issuer, [REDIRECT])
+    const client = await registerClient(server.issuer, [REDIRECT], {
+      grant_types: ['authorization_code', 'refresh_token'],
+    })
     for (let trial = 0; trial < 5; trial++) {
       const { verifier, challenge } = pkce()
       const query = new URLSearchParams({
@@ -83,7 +88,32 @@ async function checkRedeemedOnce(storage: AuthorizationServerStorage) {
         `trial ${trial}: exactly one gets tokens`,
       )
       for (const a of answers.filter((a) => a.status !== 200)) assert.equal(a.body['error'], 'invalid_grant')
+      // The replay revokes the grant (RFC 6749 §4.1.2), the winner's tokens too, whenever they were written.
+      const winner = answers.find((a) => a.status === 200)!.body
+      const refresh = winner['refresh_token']
+      assert.equal(typeof refresh, 'string', `trial ${trial}: a refresh token was issued`)
+      const refreshed = await fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: client.client_id,
+          grant_type: 'refresh_token',
+          refresh_token: String(refresh),
+          resource: RESOURCE,
+        }),
+      })
+      assert.equal(refreshed.status, 400, `trial ${trial}: the winner's refresh token is revoked`)
+      assert.equal(((await refreshed.json()) as Record<string, unknown>)['error'], 'invalid_grant')
+      const jti = decodeJwt(String(winner['access_token'])).jti
+      assert.ok(jti)
+      assert.equal(
+        await server.as.accessTokenGrantAlive(jti),
+        false,
+        `trial ${trial}: its access token is dead`,
+      )
     }
+    const revoked = audit.filter((e) => e['type'] === 'grant.revoked')
+    assert.ok(revoked.length >= 5, `a grant.revoked audit event per replayed code (${revoked.length})`)
   } finally {
     await server.close()
   }

@@ -46,6 +46,7 @@ export interface Adapter {
   find(id: string): Promise<AdapterPayload | undefined>
   findByUserCode(userCode: string): Promise<AdapterPayload | undefined>
   findByUid(uid: string): Promise<AdapterPayload | undefined>
+  /** A one-time grant source (a code) already consumed is refused with oidc-provider's InvalidGrant. */
   consume(id: string): Promise<void>
   destroy(id: string): Promise<void>
   revokeByGrantId(grantId: string): Promise<void>

@@ -16,6 +16,7 @@ import {
   type SqlStorageOptions,
   type SqlValue,
 } from './contract.ts'
+import { ONE_TIME_GRANT_SOURCES } from './replay.ts'
 import { currentRefreshRotation, type RefreshRotation } from './rotation.ts'
 import { rememberingHash } from './sealing.ts'
 
@@ -34,8 +35,6 @@ const SEALED_ID = 'mcp_oauth_sealed_id'
 /** Pseudo-model of the row that records a refresh token's rotation: same id, the successor sealed inside. */
 const ROTATION = 'RefreshTokenRotation'
 const CLIENT_TOUCH_INTERVAL_MS = 60 * 60 * 1000
-/** Grant sources that may be redeemed once (RFC 6749 §4.1.2, RFC 8628 §3.5, CIBA §10.1). */
-const ONE_TIME = new Set(['AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'])
 const UPSERT_CONFLICT = `ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
   uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`
 
@@ -252,7 +251,7 @@ export async function createSqlStorage(
           rotation.predecessor = id
           return
         }
-        if (ONE_TIME.has(model)) {
+        if (ONE_TIME_GRANT_SOURCES.has(model)) {
           // oidc-provider finds the code, checks it unused, then consumes it: two token requests presenting it at
           // once both pass the check. Only the one whose UPDATE marks it gets tokens.
           const marked = await driver.run(
