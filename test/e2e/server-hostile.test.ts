@@ -20,10 +20,9 @@ async function post(url: string, authorization: string | undefined, body: unknow
     accept: 'application/json, text/event-stream',
   }
   if (authorization !== undefined) headers['authorization'] = authorization
-  const started = performance.now()
   const r = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
   const text = await r.text()
-  return { status: r.status, headers: r.headers, text, ms: performance.now() - started }
+  return { status: r.status, headers: r.headers, text }
 }
 
 function challenge(headers: Headers) {
@@ -271,7 +270,7 @@ describe('hostile JWKS endpoints', () => {
         }),
       true,
     )
-    assert.ok(r.ms < 3000, `took ${r.ms} ms`)
+    // The JWKS answer is held until cleanup, so any answer at all is the deadline's.
     assert.match(JSON.parse(r.text).error_description, /did not answer within 500 ms/)
     assert.doesNotMatch(
       JSON.parse(r.text).error_description,
