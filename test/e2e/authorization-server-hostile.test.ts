@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
+import type { ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -53,35 +54,30 @@ describe('authorization server: hostile input', () => {
   before(async () => {
     alice = await testUser()
     const tls = await selfSignedCertificate()
+    /** 50 chunks of 1 MB, paced by the socket; each chunk handed to it counts in `written`. */
+    const stream50 = (url: string, res: ServerResponse, byte: number, last?: string) => {
+      const chunk = Buffer.alloc(1024 * 1024, byte)
+      let sent = 0
+      const flushed = () => written.set(url, (written.get(url) ?? 0) + 1)
+      const pump = () => {
+        while (sent < 50 && res.write(chunk, flushed)) sent++
+        if (sent < 50) res.once('drain', pump)
+        else res.end(last)
+      }
+      res.on('error', () => {})
+      pump()
+    }
     documents = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
       if (req.url === '/huge.json') {
         // 50 MB announced and streamed: the server must stop reading long before the end.
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(50 * 1024 * 1024) })
-        const chunk = Buffer.alloc(1024 * 1024, 0x20)
-        let sent = 0
-        const flushed = () => written.set(req.url!, (written.get(req.url!) ?? 0) + 1)
-        const pump = () => {
-          while (sent < 50 && res.write(chunk, flushed)) sent++
-          if (sent < 50) res.once('drain', pump)
-          else res.end()
-        }
-        res.on('error', () => {})
-        pump()
+        stream50(req.url, res, 0x20)
         return
       }
       if (req.url === '/huge-chunked.json') {
         res.writeHead(200, { 'content-type': 'application/json' })
-        res.on('error', () => {})
         res.write('{"client_id":"')
-        const chunk = Buffer.alloc(1024 * 1024, 0x61)
-        let sent = 0
-        const flushed = () => written.set(req.url!, (written.get(req.url!) ?? 0) + 1)
-        const pump = () => {
-          while (sent < 50 && res.write(chunk, flushed)) sent++
-          if (sent < 50) res.once('drain', pump)
-          else res.end('"}')
-        }
-        pump()
+        stream50(req.url, res, 0x61, '"}')
         return
       }
       if (req.url?.startsWith('/loop')) {
